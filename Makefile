@@ -1,0 +1,30 @@
+# Two entry points: `make run` (set up, launch the app) and `make test` (set up, run every test headless).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup system-deps bench clean
+
+run: setup
+	$(PY) -m bpstudio resources/examples/single_neuron.bpg
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@sh packaging/install-system-deps.sh
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+bench: setup
+	$(PY) benchmarks/engine.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,11 @@
+"""The Qt-free core: graph model, op registry, engine, gradient check. NumPy and the standard
+library only; the GUI, the CLI and scripts all build on it."""
+
+from .engine import Engine
+from .errors import BPStudioError, FeedError, GraphError, ShapeError
+from .gradcheck import compare_gradients, gradcheck
+from .graph import Edge, Graph, GraphEvent, Node, Problem
+from .ops import REGISTRY, get_op
+
+__all__ = ["BPStudioError", "Edge", "Engine", "FeedError", "Graph", "GraphError", "GraphEvent",
+           "Node", "Problem", "REGISTRY", "ShapeError", "compare_gradients", "get_op", "gradcheck"]

@@ -1,0 +1,17 @@
+"""Exceptions a person can cause: each message names the node, port or value at fault."""
+
+
+class BPStudioError(Exception):
+    """Base of every error bpstudio raises on purpose."""
+
+
+class GraphError(BPStudioError, ValueError):
+    """An edit or a graph that does not make sense (cycle, unknown op, missing input, bad name)."""
+
+
+class ShapeError(GraphError):
+    """Shapes that cannot meet, e.g. inner dimensions of a matmul that differ."""
+
+
+class FeedError(GraphError):
+    """A missing feed, or a feed whose shape or type does not match its input node."""

@@ -1,0 +1,441 @@
+"""The graph model: nodes, ports, edges, the one editing API, change events and validation.
+
+Every edit (from the GUI's undo commands, the CLI, a script or a test) goes through the methods
+of :class:`Graph`, and each emits a :class:`GraphEvent` to the subscribed listeners. The model
+knows nothing of whoever listens.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Union
+
+import numpy as np
+
+from .builder import GraphBuilder
+from .errors import GraphError, ShapeError
+from .init import initialise
+from .ops import get_op
+from .ops.base import Op
+from .shapes import BATCH, Shape, format_shape
+
+
+@dataclass
+class Node:
+    """One node. ``value`` holds the data of parameter and constant nodes; ``position`` is the
+    canvas position, kept for the GUI and never interpreted by the core."""
+
+    id: str
+    op: str
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    value: np.ndarray | None = None
+    position: Any = None
+
+    @property
+    def spec(self) -> type[Op]:
+        return get_op(self.op)
+
+    @property
+    def label(self) -> str:
+        """How messages name this node: ``matmul 'h1'``."""
+        return f"{self.op} '{self.name}'"
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A wire from output port ``src_port`` of node ``src`` to input port ``dst_port`` of ``dst``."""
+
+    src: str
+    dst: str
+    dst_port: str
+    src_port: str = "out"
+
+
+@dataclass(frozen=True)
+class GraphEvent:
+    """A change to the graph. ``kind`` is node_added, node_removed, edge_added, edge_removed or
+    node_changed (then ``field`` says what changed: a parameter name, "name", "value", "position")."""
+
+    kind: str
+    node: Node | None = None
+    edge: Edge | None = None
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validation finding, attached to a node (and a port when one is at fault)."""
+
+    node_id: str
+    message: str
+    port: str | None = None
+    is_shape: bool = False  # a shape mismatch rather than a missing wire
+
+
+NodeRef = Union[Node, str]
+_NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+class Graph(GraphBuilder):
+    """A computational graph: nodes joined by edges from output ports to input ports.
+
+    Node ids look like ``#7`` and never change; names are unique, chosen by people, and may
+    change. Wherever a node is expected, its Node, id or name is accepted.
+    """
+
+    def __init__(self, seed: int | None = 0):
+        self.nodes: dict[str, Node] = {}
+        self._edges: dict[tuple[str, str], Edge] = {}  # keyed by (dst, dst_port): one edge per input
+        self._out: dict[str, list[Edge]] = {}  # node id -> edges leaving it (fan-out)
+        self._ids_by_name: dict[str, str] = {}
+        self._listeners: list[Callable[[GraphEvent], None]] = []
+        self._ids = itertools.count(1)
+        self.rng = np.random.default_rng(seed)
+        # Bumped on every change an engine must see (not on moves), so engines know when to recompile.
+        self.version = 0
+
+    # ----------------------------------------------------------------------------------- events
+    def subscribe(self, listener: Callable[[GraphEvent], None]) -> Callable[[], None]:
+        """Call ``listener(event)`` after every change; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _emit(self, event: GraphEvent) -> None:
+        if event.field != "position":
+            self.version += 1
+        for listener in list(self._listeners):
+            listener(event)
+
+    # ---------------------------------------------------------------------------------- queries
+    @property
+    def edges(self) -> list[Edge]:
+        return list(self._edges.values())
+
+    def node(self, ref: NodeRef) -> Node:
+        """The node for a Node, an id or a name; GraphError if there is none."""
+        if isinstance(ref, Node):
+            if self.nodes.get(ref.id) is not ref:
+                raise GraphError(f"{ref.label} is not in this graph")
+            return ref
+        if ref in self.nodes:
+            return self.nodes[ref]
+        if ref in self._ids_by_name:
+            return self.nodes[self._ids_by_name[ref]]
+        raise GraphError(f"no node named '{ref}'")
+
+    def find(self, name: str) -> Node | None:
+        node_id = self._ids_by_name.get(name)
+        return None if node_id is None else self.nodes[node_id]
+
+    def input_edge(self, node: NodeRef, port: str) -> Edge | None:
+        return self._edges.get((self.node(node).id, port))
+
+    def input_edges(self, node: NodeRef) -> list[Edge | None]:
+        """The edge into each input port, in port order (None where a port is unwired)."""
+        n = self.node(node)
+        return [self._edges.get((n.id, name)) for name in n.spec.input_names()]
+
+    def output_edges(self, node: NodeRef) -> list[Edge]:
+        return list(self._out[self.node(node).id])
+
+    def edges_of(self, node: NodeRef) -> list[Edge]:
+        n = self.node(node)
+        return [e for e in self.input_edges(n) if e is not None] + self._out[n.id]
+
+    def sinks(self) -> list[Node]:
+        return [n for n in self.nodes.values() if not self._out[n.id]]
+
+    def nodes_of(self, source: str) -> list[Node]:
+        """Source nodes of one kind ("input", "parameter" or "constant"), in insertion order."""
+        return [n for n in self.nodes.values() if n.spec.source == source]
+
+    def unique_name(self, base: str) -> str:
+        taken = self._ids_by_name
+        if base not in taken:
+            return base
+        stem = re.sub(r"_\d+$", "", base)
+        return next(f"{stem}_{i}" for i in itertools.count(1) if f"{stem}_{i}" not in taken)
+
+    # ---------------------------------------------------------------------------------- editing
+    def add_node(self, op: str, name: str | None = None, params: dict[str, Any] | None = None,
+                 value: Any = None, position: Any = None, node_id: str | None = None) -> Node:
+        """Add a node of op ``op``. Parameters are checked against the op's typed parameters.
+        A parameter node without ``value`` is initialised from its shape and initialiser."""
+        spec = get_op(op)
+        name = self.unique_name(op) if name is None else self._check_name(name)
+        if node_id is None:
+            node_id = next(i for i in (f"#{k}" for k in self._ids) if i not in self.nodes)
+        elif node_id in self.nodes:
+            raise GraphError(f"node id '{node_id}' is already used")
+        given = dict(params or {})
+        unknown = set(given) - {p.name for p in spec.params}
+        if unknown:
+            raise GraphError(f"{op} '{name}': unknown parameter(s) {', '.join(sorted(unknown))}")
+        merged = spec.default_params()
+        for key, raw in given.items():
+            merged[key] = self._coerce(spec, name, key, raw)
+        node = Node(node_id, op, name, merged, None, position)
+        if spec.source == "parameter":
+            if value is None:
+                node.value = self._initial_value(node)
+            else:
+                node.value = self._as_array(node, value)
+                node.params["shape"] = node.value.shape
+        elif spec.source == "constant":
+            node.value = self._as_array(node, 0.0 if value is None else value)
+        elif value is not None:
+            raise GraphError(f"{node.label}: only parameter and constant nodes hold a value")
+        self.nodes[node_id] = node
+        self._out[node_id] = []
+        self._ids_by_name[name] = node_id
+        self._emit(GraphEvent("node_added", node=node))
+        return node
+
+    def remove_node(self, node: NodeRef) -> tuple[Node, list[Edge]]:
+        """Remove a node and its edges (each emitted as edge_removed first). Returns both, so an
+        undo command can put them back."""
+        n = self.node(node)
+        edges = self.edges_of(n)
+        for edge in edges:
+            self.disconnect(edge)
+        del self.nodes[n.id]
+        del self._out[n.id]
+        del self._ids_by_name[n.name]
+        self._emit(GraphEvent("node_removed", node=n))
+        return n, edges
+
+    def restore_node(self, node: Node) -> Node:
+        """Put back a node removed earlier, with its id, name, parameters and value."""
+        if node.id in self.nodes:
+            raise GraphError(f"node id '{node.id}' is already used")
+        self._check_name(node.name)
+        self.nodes[node.id] = node
+        self._out[node.id] = []
+        self._ids_by_name[node.name] = node.id
+        self._emit(GraphEvent("node_added", node=node))
+        return node
+
+    def can_connect(self, src: NodeRef, dst: NodeRef, dst_port: str, src_port: str = "out",
+                    replacing: bool = False) -> str | None:
+        """Why wiring src -> dst.dst_port is refused, or None when it is allowed."""
+        try:
+            s, d = self.node(src), self.node(dst)
+        except GraphError as exc:
+            return str(exc)
+        if src_port not in s.spec.outputs:
+            return f"{s.label} has no output port '{src_port}'"
+        if dst_port not in d.spec.input_names():
+            return f"{d.label} has no input port '{dst_port}'"
+        if s.id == d.id:
+            return f"{s.label} cannot feed itself"
+        if not replacing and (d.id, dst_port) in self._edges:
+            return f"input '{dst_port}' of {d.label} is already connected"
+        if self._reaches(d.id, s.id):
+            return f"wiring {s.label} into {d.label} would close a cycle"
+        return None
+
+    def connect(self, src: NodeRef, dst: NodeRef, dst_port: str | None = None,
+                src_port: str = "out") -> Edge:
+        """Wire an output to an input port (the first free one when ``dst_port`` is None)."""
+        d = self.node(dst)
+        if dst_port is None:
+            free = [p for p in d.spec.input_names() if (d.id, p) not in self._edges]
+            if not free:
+                raise GraphError(f"{d.label} has no free input port")
+            dst_port = free[0]
+        reason = self.can_connect(src, d, dst_port, src_port)
+        if reason:
+            raise GraphError(reason)
+        edge = Edge(self.node(src).id, d.id, dst_port, src_port)
+        self._edges[(d.id, dst_port)] = edge
+        self._out[edge.src].append(edge)
+        self._emit(GraphEvent("edge_added", edge=edge))
+        return edge
+
+    def disconnect(self, edge: Edge) -> Edge:
+        if self._edges.get((edge.dst, edge.dst_port)) != edge:
+            raise GraphError(f"there is no wire into input '{edge.dst_port}' of node '{edge.dst}'")
+        del self._edges[(edge.dst, edge.dst_port)]
+        self._out[edge.src].remove(edge)
+        self._emit(GraphEvent("edge_removed", edge=edge))
+        return edge
+
+    def set_param(self, node: NodeRef, key: str, value: Any) -> None:
+        """Set one typed parameter; a parameter node's new shape or initialiser redraws its value."""
+        n = self.node(node)
+        if key not in {p.name for p in n.spec.params}:
+            raise GraphError(f"{n.label} has no parameter '{key}'")
+        n.params[key] = self._coerce(n.spec, n.name, key, value)
+        if n.spec.source == "parameter":
+            n.value = self._initial_value(n)
+        self._emit(GraphEvent("node_changed", node=n, field=key))
+
+    def set_value(self, node: NodeRef, value: Any) -> None:
+        """Replace the data of a parameter or constant node (a parameter takes the new shape)."""
+        n = self.node(node)
+        if n.spec.source not in ("parameter", "constant"):
+            raise GraphError(f"{n.label} holds no value; only parameters and constants do")
+        n.value = self._as_array(n, value)
+        if n.spec.source == "parameter":
+            n.params["shape"] = n.value.shape
+        self._emit(GraphEvent("node_changed", node=n, field="value"))
+
+    def rename(self, node: NodeRef, name: str) -> None:
+        n = self.node(node)
+        if name == n.name:
+            return
+        del self._ids_by_name[n.name]
+        try:
+            n.name = self._check_name(name)
+        finally:
+            self._ids_by_name[n.name] = n.id
+        self._emit(GraphEvent("node_changed", node=n, field="name"))
+
+    def set_position(self, node: NodeRef, position: Any) -> None:
+        n = self.node(node)
+        n.position = position
+        self._emit(GraphEvent("node_changed", node=n, field="position"))
+
+    def reinitialise(self, seed: int | None = None) -> None:
+        """Draw every parameter afresh from its initialiser (seeded when ``seed`` is given)."""
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        for n in self.nodes_of("parameter"):
+            n.value = self._initial_value(n)
+            self._emit(GraphEvent("node_changed", node=n, field="value"))
+
+    # ---------------------------------------------------------------------------- structure
+    def topological_order(self, targets: Iterable[NodeRef] | None = None) -> list[Node]:
+        """Nodes ordered so that every node comes after its inputs (Kahn's algorithm, iterative).
+        With ``targets``, only the nodes those targets depend on."""
+        if targets is None:
+            keep = set(self.nodes)
+        else:
+            keep = set()
+            stack = [self.node(t).id for t in targets]
+            while stack:
+                node_id = stack.pop()
+                if node_id in keep:
+                    continue
+                keep.add(node_id)
+                stack.extend(e.src for e in self._incoming(node_id))
+        pending = {i: sum(1 for _ in self._incoming(i)) for i in keep}
+        ready = deque(i for i in self.nodes if i in keep and pending[i] == 0)
+        order: list[Node] = []
+        while ready:
+            node_id = ready.popleft()
+            order.append(self.nodes[node_id])
+            for e in self._out[node_id]:
+                if e.dst in keep:
+                    pending[e.dst] -= 1
+                    if pending[e.dst] == 0:
+                        ready.append(e.dst)
+        if len(order) != len(keep):
+            stuck = next(self.nodes[i] for i in self.nodes if i in keep and pending[i] > 0)
+            raise GraphError(f"the graph has a cycle through {stuck.label}")
+        return order
+
+    def depths(self) -> dict[str, int]:
+        """Longest distance from a source for every node id (0 for sources): the column of a
+        left-to-right layout and the input-to-loss order of layers."""
+        depth: dict[str, int] = {}
+        for n in self.topological_order():
+            depth[n.id] = max((depth[e.src] + 1 for e in self._incoming(n.id)), default=0)
+        return depth
+
+    def infer_shapes(self) -> tuple[dict[str, Shape], list[Problem]]:
+        """The shape of every node whose inputs are all known, and what stopped the others."""
+        shapes: dict[str, Shape] = {}
+        problems: list[Problem] = []
+        for n in self.topological_order():
+            spec = n.spec
+            if spec.source == "input":
+                shapes[n.id] = (BATCH,) + tuple(n.params["shape"])
+                continue
+            if spec.source is not None:
+                shapes[n.id] = tuple(n.value.shape)
+                continue
+            edges = self.input_edges(n)
+            missing = [p for p, e in zip(spec.input_names(), edges) if e is None]
+            if missing:
+                problems.append(Problem(n.id, f"{n.label}: input '{missing[0]}' is not connected",
+                                        missing[0]))
+                continue
+            if any(e.src not in shapes for e in edges):
+                continue  # an upstream node already has a problem
+            try:
+                shapes[n.id] = tuple(spec.infer_shape(*(shapes[e.src] for e in edges), **n.params))
+            except ShapeError as exc:
+                problems.append(Problem(n.id, f"{n.label}: {exc}", is_shape=True))
+        return shapes, problems
+
+    def validate(self) -> list[Problem]:
+        return self.infer_shapes()[1]
+
+    def check(self, targets: Iterable[NodeRef] | None = None) -> dict[str, Shape]:
+        """Raise the first problem (among the nodes ``targets`` depend on); return the shapes."""
+        shapes, problems = self.infer_shapes()
+        if targets is not None:
+            keep = {n.id for n in self.topological_order(targets)}
+            problems = [p for p in problems if p.node_id in keep]
+        if problems:
+            raise (ShapeError if problems[0].is_shape else GraphError)(problems[0].message)
+        return shapes
+
+    # ---------------------------------------------------------------------------------- helpers
+    def _incoming(self, node_id: str) -> Iterable[Edge]:
+        node = self.nodes[node_id]
+        for port in node.spec.input_names():
+            edge = self._edges.get((node_id, port))
+            if edge is not None:
+                yield edge
+
+    def _reaches(self, start: str, goal: str) -> bool:
+        """Whether ``goal`` is downstream of ``start`` (iterative depth-first search)."""
+        seen, stack = set(), [start]
+        while stack:
+            node_id = stack.pop()
+            if node_id == goal:
+                return True
+            if node_id not in seen:
+                seen.add(node_id)
+                stack.extend(e.dst for e in self._out[node_id])
+        return False
+
+    def _check_name(self, name: str) -> str:
+        if not isinstance(name, str) or not _NAME_OK.match(name):
+            raise GraphError(f"'{name}' is not a valid node name: use letters, digits, _ . - "
+                             "and start with a letter or _")
+        if self.find(name) is not None:
+            raise GraphError(f"the name '{name}' is already used by another node")
+        return name
+
+    @staticmethod
+    def _coerce(spec: type[Op], node_name: str, key: str, raw: Any) -> Any:
+        try:
+            return spec.param(key).coerce(raw)
+        except ValueError as exc:
+            raise GraphError(f"{spec.name} '{node_name}': {exc}") from None
+
+    def _initial_value(self, node: Node) -> np.ndarray:
+        p = node.params
+        return initialise(p["init"], tuple(p["shape"]), p["scale"], self.rng)
+
+    @staticmethod
+    def _as_array(node: Node, value: Any) -> np.ndarray:
+        try:
+            array = np.array(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise GraphError(f"{node.label}: value must be numbers, not {type(value).__name__}") from None
+        if not np.all(np.isfinite(array)):
+            raise GraphError(f"{node.label}: value must be finite numbers")
+        return array
+
+    def __repr__(self) -> str:
+        return f"<Graph {len(self.nodes)} nodes, {len(self._edges)} edges>"
+
+

@@ -1,0 +1,174 @@
+"""Activations and elementwise functions. Their local derivatives are where gradients fade
+(sigmoid's slope is at most 1/4) or survive (ReLU's slope is exactly 1 where it is active)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..shapes import BATCH, normalise_axis
+from .base import ACTIVATIONS, Op, Param, Port, register
+
+N = BATCH
+
+
+class _Elementwise(Op):
+    group = ACTIVATIONS
+    inputs = (Port("x"),)
+    examples = (((N, 3),), ((N,),), ((2, 3),))
+
+    @staticmethod
+    def infer_shape(x, **params):
+        return x
+
+
+@register
+class ReLU(_Elementwise):
+    name = "relu"
+    title = "ReLU"
+    doc = "Rectified linear unit: max(0, x). Passes positive values, blocks negative ones."
+    derivative = "d relu(x)/dx = 1 if x > 0 else 0"
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.maximum(x, 0.0)
+        ctx.save(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved
+        return (grad * (out > 0.0),)
+
+
+@register
+class LeakyReLU(_Elementwise):
+    name = "leaky_relu"
+    title = "Leaky ReLU"
+    params = (Param("alpha", "float", 0.01, "Slope for negative inputs.", minimum=0.0),)
+    doc = "Like ReLU, but negative values keep a small slope alpha, so their gradient never dies."
+    derivative = "d leaky_relu(x)/dx = 1 if x > 0 else alpha"
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        positive = x > 0.0
+        ctx.save(positive, alpha)
+        return np.where(positive, x, alpha * x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        positive, alpha = ctx.saved
+        return (np.where(positive, grad, alpha * grad),)
+
+
+def stable_sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x) without overflow for large |x|."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+@register
+class Sigmoid(_Elementwise):
+    name = "sigmoid"
+    title = "Sigmoid"
+    doc = "Logistic function 1 / (1 + e^-x): squashes any value into (0, 1)."
+    derivative = "d sigmoid(x)/dx = s(1 - s), at most 0.25 (at x = 0)"
+
+    @staticmethod
+    def forward(ctx, x):
+        out = stable_sigmoid(x)
+        ctx.save(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (s,) = ctx.saved
+        return (grad * (s * (1.0 - s)),)
+
+
+@register
+class Tanh(_Elementwise):
+    name = "tanh"
+    title = "Tanh"
+    doc = "Hyperbolic tangent: squashes any value into (-1, 1), centred on 0."
+    derivative = "d tanh(x)/dx = 1 - tanh(x)^2, at most 1 (at x = 0)"
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)
+        ctx.save(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (t,) = ctx.saved
+        return (grad * (1.0 - t * t),)
+
+
+@register
+class Exp(_Elementwise):
+    name = "exp"
+    title = "Exp"
+    doc = "Elementwise e^x."
+    derivative = "d e^x/dx = e^x"
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(x)
+        ctx.save(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved
+        return (grad * out,)
+
+
+@register
+class Log(_Elementwise):
+    name = "log"
+    title = "Log"
+    inputs = (Port("x", "Must be positive.", domain="positive"),)
+    doc = "Natural logarithm of x (x > 0)."
+    derivative = "d log(x)/dx = 1/x"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        return (grad / x,)
+
+
+def softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    shifted = x - x.max(axis=axis, keepdims=True)  # exp never overflows
+    e = np.exp(shifted)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+@register
+class Softmax(_Elementwise):
+    name = "softmax"
+    title = "Softmax"
+    params = (Param("axis", "int", -1, "Axis along which the outputs sum to 1."),)
+    doc = "Turns scores into probabilities that sum to 1 along an axis."
+    derivative = "d s_i/dx_j = s_i (delta_ij - s_j), so grad_x = s * (grad - sum(grad * s))"
+    examples = (((N, 3),), ((4,),))
+
+    @staticmethod
+    def infer_shape(x, axis):
+        normalise_axis(axis, len(x))
+        return x
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        out = softmax(x, axis)
+        ctx.save(out, axis)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        s, axis = ctx.saved
+        return (s * (grad - (grad * s).sum(axis=axis, keepdims=True)),)

@@ -1,0 +1,275 @@
+"""Arithmetic ops. Elementwise ops broadcast like NumPy; their backward sums each gradient back
+to the shape of its input (:func:`unbroadcast`), which is where a bias shared by a whole batch
+collects the blame of every sample."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..shapes import BATCH, broadcast, format_shape, normalise_axis, unbroadcast
+from .base import ARITHMETIC, Op, Param, Port, register
+
+N = BATCH
+BROADCAST_CASES = (
+    ((N, 3), (N, 3)),   # same shape
+    ((N, 3), (3,)),     # bias-style broadcast over the batch
+    ((N, 1), (1, 3)),   # both sides broadcast
+    ((), (N, 2)),       # scalar on the left
+)
+
+
+class _Binary(Op):
+    group = ARITHMETIC
+    inputs = (Port("a"), Port("b"))
+    examples = BROADCAST_CASES
+
+    @staticmethod
+    def infer_shape(a, b):
+        return broadcast(a, b)
+
+
+@register
+class Add(_Binary):
+    name = "add"
+    title = "Add"
+    doc = "Elementwise a + b (broadcasting)."
+    derivative = "d(a + b)/da = 1, d(a + b)/db = 1: the gradient passes through unchanged"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save(a.shape, b.shape)
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.saved
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(grad, sa) if na else None, unbroadcast(grad, sb) if nb else None)
+
+
+@register
+class Subtract(_Binary):
+    name = "subtract"
+    title = "Subtract"
+    doc = "Elementwise a - b (broadcasting)."
+    derivative = "d(a - b)/da = 1, d(a - b)/db = -1"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save(a.shape, b.shape)
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.saved
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(grad, sa) if na else None, unbroadcast(-grad, sb) if nb else None)
+
+
+@register
+class Multiply(_Binary):
+    name = "multiply"
+    title = "Multiply"
+    doc = "Elementwise a * b (broadcasting)."
+    derivative = "d(a * b)/da = b, d(a * b)/db = a: each input's gradient is the other input"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(grad * b, a.shape) if na else None,
+                unbroadcast(grad * a, b.shape) if nb else None)
+
+
+@register
+class Divide(_Binary):
+    name = "divide"
+    title = "Divide"
+    inputs = (Port("a"), Port("b", "Divisor; must not be zero.", domain="positive"))
+    doc = "Elementwise a / b (broadcasting)."
+    derivative = "d(a / b)/da = 1/b, d(a / b)/db = -a/b^2"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved
+        na, nb = ctx.needs_input_grad
+        ga = grad / b
+        return (unbroadcast(ga, a.shape) if na else None,
+                unbroadcast(-ga * a / b, b.shape) if nb else None)
+
+
+@register
+class MatMul(Op):
+    name = "matmul"
+    title = "MatMul"
+    group = ARITHMETIC
+    inputs = (Port("a", "Left matrix, e.g. a batch of rows (N, k)."),
+              Port("b", "Right matrix, e.g. weights (k, m)."))
+    doc = "Matrix product a @ b; a layer's weighted sums for a whole batch at once."
+    derivative = "d(a @ b)/da = grad @ b.T, d(a @ b)/db = a.T @ grad"
+    examples = (((N, 3), (3, 2)), ((N, 4), (4,)), ((3,), (3, 2)), ((2, 3), (3, 4)))
+
+    @staticmethod
+    def infer_shape(a, b):
+        if not a or not b:
+            raise ShapeError("matmul needs at least one dimension on each side, got "
+                             f"{format_shape(a)} @ {format_shape(b)}")
+        inner_a = a[-1]
+        inner_b = b[-2] if len(b) >= 2 else b[0]
+        if inner_a != inner_b:
+            raise ShapeError(f"{format_shape(a)} @ {format_shape(b)}: inner dimensions differ")
+        batch = broadcast(a[:-2], b[:-2])
+        rows = a[-2:-1]
+        cols = b[-1:] if len(b) >= 2 else ()
+        return batch + rows + cols
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved
+        na, nb = ctx.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:  # the common layer case, without reshaping
+            return (grad @ b.T if na else None, a.T @ grad if nb else None)
+        # General case: promote vectors to matrices the way np.matmul does, then undo it.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = grad
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if na:
+            ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if nb:
+            gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+@register
+class Power(Op):
+    name = "power"
+    title = "Power"
+    group = ARITHMETIC
+    inputs = (Port("x", domain="positive"),)
+    params = (Param("exponent", "float", 2.0, "The fixed power p in x^p."),)
+    doc = "Elementwise x^p for a fixed exponent p."
+    derivative = "d x^p/dx = p * x^(p-1)"
+    examples = (((N, 3),), ((),))
+
+    @staticmethod
+    def infer_shape(x, exponent):
+        return x
+
+    @staticmethod
+    def forward(ctx, x, exponent):
+        ctx.save(x, exponent)
+        return x ** exponent
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, p = ctx.saved
+        return (grad * (p * x ** (p - 1.0)),)
+
+
+@register
+class Square(Op):
+    name = "square"
+    title = "Square"
+    group = ARITHMETIC
+    inputs = (Port("x"),)
+    doc = "Elementwise x^2."
+    derivative = "d x^2/dx = 2x"
+    examples = (((N, 3),), ((),))
+
+    @staticmethod
+    def infer_shape(x):
+        return x
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        return (grad * (2.0 * x),)
+
+
+class _Reduction(Op):
+    group = ARITHMETIC
+    inputs = (Port("x"),)
+    params = (
+        Param("axis", "axis", None, "Axis to reduce over; None reduces over every element."),
+        Param("keepdims", "bool", False, "Keep the reduced axis with length 1."),
+    )
+    examples = (((N, 3),), ((N, 2, 3),), ((4,),))
+
+    @staticmethod
+    def infer_shape(x, axis, keepdims):
+        if axis is None:
+            return tuple(1 for _ in x) if keepdims else ()
+        ax = normalise_axis(axis, len(x))
+        if keepdims:
+            return x[:ax] + (1,) + x[ax + 1:]
+        return x[:ax] + x[ax + 1:]
+
+    @staticmethod
+    def _spread(grad, shape, axis, keepdims):
+        """Give every element that went into the reduction the reduced element's gradient."""
+        if axis is not None and not keepdims:
+            grad = np.expand_dims(grad, axis)
+        return np.broadcast_to(grad, shape)
+
+
+@register
+class Sum(_Reduction):
+    name = "sum"
+    title = "Sum"
+    doc = "Sum of the elements, over all axes or one."
+    derivative = "d sum(x)/dx_i = 1: every element gets the whole gradient"
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims):
+        ctx.save(x.shape, axis, keepdims)
+        return np.asarray(x.sum(axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, axis, keepdims = ctx.saved
+        return (_Reduction._spread(grad, shape, axis, keepdims),)
+
+
+@register
+class Mean(_Reduction):
+    name = "mean"
+    title = "Mean"
+    doc = "Mean of the elements, over all axes or one."
+    derivative = "d mean(x)/dx_i = 1/n for n elements averaged"
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims):
+        ctx.save(x.shape, axis, keepdims)
+        return np.asarray(x.mean(axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, axis, keepdims = ctx.saved
+        count = int(np.prod(shape)) if axis is None else shape[axis]
+        return (_Reduction._spread(grad / count, shape, axis, keepdims),)

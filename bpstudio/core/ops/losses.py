@@ -1,0 +1,137 @@
+"""Losses: one number that says how wrong the prediction is, averaged over the batch.
+The backward pass starts here, with a gradient of 1 on that number."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..shapes import BATCH, format_shape
+from .activations import softmax, stable_sigmoid
+from .base import LOSSES, Op, Port, register
+
+N = BATCH
+
+
+class _PairLoss(Op):
+    group = LOSSES
+    is_loss = True
+    examples = (((N, 1), (N, 1)), ((N, 3), (N, 3)), ((N,), (N,)))
+
+    @staticmethod
+    def infer_shape(prediction, target):
+        if prediction != target:
+            # Broadcasting (N, 1) against (N,) would silently give (N, N): refuse it.
+            raise ShapeError(f"prediction {format_shape(prediction)} and target "
+                             f"{format_shape(target)} must have the same shape")
+        return ()
+
+
+@register
+class MeanSquaredError(_PairLoss):
+    name = "mse"
+    title = "MSE Loss"
+    inputs = (Port("prediction"), Port("target"))
+    doc = "Mean squared error: mean((prediction - target)^2)."
+    derivative = "d loss/d prediction = 2 (prediction - target) / n"
+
+    @staticmethod
+    def forward(ctx, prediction, target):
+        diff = prediction - target
+        ctx.save(diff)
+        return np.asarray(np.mean(diff * diff))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (diff,) = ctx.saved
+        g = (2.0 / diff.size) * grad * diff
+        return g, -g
+
+
+@register
+class BinaryCrossEntropy(_PairLoss):
+    name = "bce"
+    title = "BCE Loss"
+    inputs = (Port("probability", "Predicted probability in (0, 1).", domain="unit"),
+              Port("target", "True label, 0 or 1 (or a soft label between).", domain="unit"))
+    doc = "Binary cross-entropy on probabilities: -mean(t log p + (1 - t) log(1 - p))."
+    derivative = "d loss/dp = (p - t) / (p (1 - p)) / n"
+
+    @staticmethod
+    def forward(ctx, p, t):
+        ctx.save(p, t)
+        return np.asarray(-np.mean(t * np.log(p) + (1.0 - t) * np.log1p(-p)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, t = ctx.saved
+        n = p.size
+        na, nb = ctx.needs_input_grad
+        gp = grad * (p - t) / (p * (1.0 - p)) / n if na else None
+        gt = grad * (np.log1p(-p) - np.log(p)) / n if nb else None
+        return gp, gt
+
+
+@register
+class BinaryCrossEntropyWithLogits(_PairLoss):
+    name = "bce_logits"
+    title = "BCE Loss (logits)"
+    inputs = (Port("logits", "Raw score; sigmoid(logits) is the probability."),
+              Port("target", "True label, 0 or 1 (or a soft label between).", domain="unit"))
+    doc = ("Binary cross-entropy on raw scores, computed stably: "
+           "mean(max(z, 0) - z t + log(1 + e^-|z|)).")
+    derivative = "d loss/dz = (sigmoid(z) - t) / n"
+
+    @staticmethod
+    def forward(ctx, z, t):
+        ctx.save(z, t)
+        return np.asarray(np.mean(np.maximum(z, 0.0) - z * t + np.log1p(np.exp(-np.abs(z)))))
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, t = ctx.saved
+        n = z.size
+        na, nb = ctx.needs_input_grad
+        return (grad * (stable_sigmoid(z) - t) / n if na else None,
+                grad * -z / n if nb else None)
+
+
+@register
+class SoftmaxCrossEntropy(Op):
+    name = "softmax_ce"
+    title = "Softmax CE Loss"
+    group = LOSSES
+    is_loss = True
+    inputs = (Port("logits", "Raw class scores, shape (N, classes)."),
+              Port("labels", "Class index per sample, 0 .. classes-1.", domain="label",
+                   differentiable=False))
+    doc = "Softmax cross-entropy with integer labels: mean(logsumexp(z) - z[label]), stable for large z."
+    derivative = "d loss/dz = (softmax(z) - onehot(label)) / N"
+    examples = (((N, 3), (N,)), ((N, 10), (N,)))
+
+    @staticmethod
+    def infer_shape(logits, labels):
+        if len(logits) != 2 or len(labels) != 1 or logits[0] != labels[0]:
+            raise ShapeError(f"logits {format_shape(logits)} and labels {format_shape(labels)}: "
+                             "expected logits (N, classes) and labels (N,)")
+        return ()
+
+    @staticmethod
+    def forward(ctx, z, labels):
+        classes = z.shape[1]
+        index = labels.astype(np.intp)
+        if labels.size and (np.any(index != labels) or index.min() < 0 or index.max() >= classes):
+            raise ValueError(f"labels must be whole numbers from 0 to {classes - 1}")
+        shifted = z - z.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(shifted).sum(axis=1))
+        rows = np.arange(z.shape[0])
+        ctx.save(z, index)
+        return np.asarray(np.mean(log_norm - shifted[rows, index]))
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, index = ctx.saved
+        g = softmax(z, 1)
+        g[np.arange(z.shape[0]), index] -= 1.0
+        g *= grad / z.shape[0]
+        return g, None

@@ -1,0 +1,53 @@
+"""Symbolic shapes for inference before any data exists.
+
+A shape is a tuple whose entries are ints or the string ``"N"``: the batch size, unknown until
+data is fed. Inputs carry a leading ``"N"``; parameters and constants have concrete shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+from .errors import ShapeError
+
+BATCH = "N"
+Dim = Union[int, str]
+Shape = tuple[Dim, ...]
+
+
+def format_shape(shape: Sequence[Dim]) -> str:
+    """``(N, 3)``, ``(4,)``, ``()``: the way NumPy prints a shape, with N for the batch."""
+    inner = ", ".join(str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def broadcast(*shapes: Shape) -> Shape:
+    """NumPy's broadcasting rule over symbolic shapes; N only meets N or 1."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out: list[Dim] = []
+    for axis in range(-ndim, 0):
+        dims = {s[axis] for s in shapes if len(s) >= -axis} - {1}
+        if len(dims) > 1:
+            raise ShapeError("shapes " + " and ".join(format_shape(s) for s in shapes)
+                             + " cannot be broadcast together")
+        out.append(dims.pop() if dims else 1)
+    return tuple(out)
+
+
+def normalise_axis(axis: int, ndim: int, what: str = "axis") -> int:
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"{what} {axis} is out of range for {ndim} dimension(s)")
+    return axis % ndim
+
+
+def unbroadcast(grad, shape: tuple[int, ...]):
+    """Sum a gradient back to the shape of the input it belongs to (undoes broadcasting)."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    kept = tuple(i for i, d in enumerate(shape) if d == 1 and grad.shape[i] != 1)
+    if kept:
+        grad = grad.sum(axis=kept, keepdims=True)
+    return grad

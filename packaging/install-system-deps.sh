@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs the system libraries the Qt wheels load at run time, when any is missing.
+# Offscreen (tests): EGL, GL, xkbcommon, fontconfig, dbus.
+# A real X11 window also needs the xcb set; without it Qt aborts with
+# "could not load the Qt platform plugin xcb".
+set -u
+PACKAGES="libegl1 libgl1 libxkbcommon0 fontconfig libfontconfig1 libdbus-1-3 \
+libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
+libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0"
+
+command -v dpkg-query >/dev/null 2>&1 || exit 0   # not Debian/Ubuntu: nothing to check
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = "0" ]; then
+    echo "Installing system libraries for Qt:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq $missing >/dev/null
+else
+    echo "Qt needs system libraries that are missing. Run:"
+    echo "    sudo apt-get install -y$missing"
+    exit 1
+fi

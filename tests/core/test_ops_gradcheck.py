@@ -1,0 +1,83 @@
+"""Every op in the registry, checked against central differences in float64.
+
+The cases come from each op's own ``examples`` (shape cases, "N" the batch) and ports' domains,
+so a newly registered op is checked here without touching this file."""
+
+import zlib
+
+import numpy as np
+import pytest
+
+from bpstudio import Graph, gradcheck
+from bpstudio.core.ops import REGISTRY
+
+COMPUTE_OPS = [op for op in REGISTRY.values() if op.source is None]
+BATCHES = (1, 4)
+
+
+def sample(domain: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    if domain == "positive":
+        return rng.uniform(0.5, 2.0, shape)
+    if domain == "unit":
+        return rng.uniform(0.1, 0.9, shape)
+    if domain == "label":
+        return rng.integers(0, 3, shape).astype(float)  # every labelled example has >= 3 classes
+    # Real values kept away from 0, where ReLU-like ops have a kink that differences straddle.
+    return rng.uniform(0.2, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def cases():
+    for op in COMPUTE_OPS:
+        for k, shapes in enumerate(op.examples):
+            for batch in BATCHES:
+                yield pytest.param(op, shapes, batch, id=f"{op.name}-case{k}-batch{batch}")
+
+
+def test_every_compute_op_has_examples():
+    assert COMPUTE_OPS, "the registry holds no ops"
+    missing = [op.name for op in COMPUTE_OPS if not op.examples]
+    assert not missing, f"ops without shape examples, so unchecked: {missing}"
+
+
+@pytest.mark.parametrize("op, shapes, batch", list(cases()))
+def test_backprop_matches_central_differences(op, shapes, batch):
+    rng = np.random.default_rng(zlib.crc32(repr((op.name, shapes, batch)).encode()))
+    g = Graph()
+    feeds, checked_inputs, operands = {}, [], []
+    for port, symbolic in zip(op.inputs, shapes):
+        concrete = tuple(batch if d == "N" else d for d in symbolic)
+        data = sample(port.domain, concrete, rng)
+        if "N" in symbolic:
+            operands.append(g.input(port.name, symbolic[1:]))
+            feeds[port.name] = data
+            if port.differentiable:
+                checked_inputs.append(port.name)
+        elif port.differentiable:
+            operands.append(g.parameter(port.name, value=data))
+        else:
+            operands.append(g.constant(data, name=port.name))
+    out = g.apply(op.name, *operands, name="op")
+    # A fixed random weighting makes every output element matter differently to the objective.
+    shape = g.infer_shapes()[0][out.id]
+    weights = rng.normal(size=tuple(batch if d == "N" else d for d in shape))
+    if "N" in shape:
+        feeds["weights"] = weights
+        weights = g.input("weights", shape[1:])
+    g.sum(g.mul(out, weights), name="objective")
+
+    errors = gradcheck(g, feeds, inputs=checked_inputs)
+
+    params = [p for p in g.nodes_of("parameter")]
+    assert set(errors) == {p.name for p in params} | set(checked_inputs)
+    assert errors, f"{op.name}: nothing was checked"
+    worst = max(errors, key=errors.get)
+    assert errors[worst] < 1e-6, f"{op.name}: gradient of '{worst}' off by {errors[worst]:.2e}"
+
+
+def test_gradcheck_catches_a_wrong_rule(monkeypatch):
+    """The check itself must be able to fail: break tanh's rule and it must notice."""
+    tanh = REGISTRY["tanh"]
+    monkeypatch.setattr(tanh, "backward", staticmethod(lambda ctx, grad: (grad * 1.0,)))
+    g = Graph()
+    g.sum(g.tanh(g.parameter("w", value=[0.3, -1.2])))
+    assert gradcheck(g)["w"] > 0.1
