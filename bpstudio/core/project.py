@@ -1,0 +1,27 @@
+"""A project: the graph plus everything saved beside it in a project file.
+
+``training`` holds plain JSON-able settings (optimiser, learning rate, batch size, seed, the data
+set and how inputs bind to its columns, standardisation statistics). ``optimizer_state`` and
+``history`` are trees of dicts whose leaves are numbers, strings or NumPy arrays (optimiser slots,
+per-step statistics), so that a reopened project resumes training exactly and shows its curves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .graph import Graph
+
+
+@dataclass
+class Project:
+    graph: Graph
+    description: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+    optimizer_state: dict[str, Any] | None = None
+    history: dict[str, Any] | None = None
+
+    @property
+    def is_trained(self) -> bool:
+        return bool(self.history)
