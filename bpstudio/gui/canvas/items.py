@@ -1,0 +1,494 @@
+"""Graphics items of the canvas: nodes, their ports, the wires between them, and the live wire
+that follows the cursor while a connection is being dragged.
+
+Items only draw and describe themselves. They never change the graph: the scene turns mouse
+gestures into undo commands, and updates the items from the graph's events. Hooks for later
+views (value and gradient text, the step-through highlight, gradient-coloured wires, the editing
+lock) are plain setters here, so those features add calls rather than rewrite the items.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
+                           QPainterPathStroker)
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
+
+from bpstudio.core.graph import Edge, Node
+from bpstudio.core.shapes import format_shape
+
+from . import theme
+
+
+def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
+    """A horizontal-tangent cubic from an output (``start``) to an input (``end``): wires leave
+    to the right and arrive from the left, and bow outwards when the input lies to the left."""
+    dx = end.x() - start.x()
+    reach = max(abs(dx) * 0.5, 60.0 if dx < 0 else 30.0)
+    path = QPainterPath(start)
+    path.cubicTo(QPointF(start.x() + reach, start.y()), QPointF(end.x() - reach, end.y()), end)
+    return path
+
+
+class PortItem(QGraphicsItem):
+    """One input or output port: a circle on a node's edge. Its label is drawn by the node."""
+
+    NORMAL, VALID_TARGET, INVALID_TARGET, REFUSED = range(4)
+
+    def __init__(self, node_item: "NodeItem", name: str, is_output: bool, doc: str = ""):
+        super().__init__(node_item)
+        self.node_item = node_item
+        self.name = name
+        self.is_output = is_output
+        self.connected = False
+        self._state = PortItem.NORMAL
+        self.setAcceptHoverEvents(False)
+        self.setToolTip(f"<b>{name}</b>" + (f"<br>{doc}" if doc else ""))
+        self.setCursor(Qt.CrossCursor)
+
+    @property
+    def node_id(self) -> str:
+        return self.node_item.node.id
+
+    def scene_anchor(self) -> QPointF:
+        """Where wires attach, in scene coordinates."""
+        return self.scenePos()
+
+    def set_state(self, state: int) -> None:
+        if state != self._state:
+            self._state = state
+            self.update()
+
+    def set_connected(self, connected: bool) -> None:
+        if connected != self.connected:
+            self.connected = connected
+            self.update()
+
+    def boundingRect(self) -> QRectF:
+        r = theme.PORT_HIT_RADIUS
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addEllipse(self.boundingRect())
+        return path
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        if self._state == PortItem.VALID_TARGET:
+            fill, radius = theme.PORT_VALID_TARGET, theme.PORT_RADIUS + 2
+        elif self._state == PortItem.INVALID_TARGET:
+            fill, radius = theme.PORT_INVALID_TARGET, theme.PORT_RADIUS
+        elif self._state == PortItem.REFUSED:
+            fill, radius = theme.PORT_HOVER_REFUSED, theme.PORT_RADIUS + 2
+        else:
+            fill = theme.PORT_CONNECTED_FILL if self.connected else theme.PORT_FILL
+            radius = theme.PORT_RADIUS
+        painter.setPen(theme.pen(theme.PORT_BORDER, 1.5))
+        painter.setBrush(fill)
+        painter.drawEllipse(QPointF(0, 0), radius, radius)
+
+
+class ErrorBadgeItem(QGraphicsItem):
+    """The red "!" in a node's corner; its tooltip is the validation message."""
+
+    def __init__(self, parent: QGraphicsItem):
+        super().__init__(parent)
+        self.setZValue(2)
+
+    def boundingRect(self) -> QRectF:
+        r = theme.ERROR_BADGE_RADIUS + 1
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        r = theme.ERROR_BADGE_RADIUS
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setPen(theme.pen(theme.NODE_BORDER, 1.5))
+        painter.setBrush(theme.ERROR_BADGE)
+        painter.drawEllipse(QPointF(0, 0), r, r)
+        painter.setPen(theme.ERROR_BADGE_TEXT)
+        painter.setFont(theme.title_font())
+        painter.drawText(QRectF(-r, -r, 2 * r, 2 * r), Qt.AlignCenter, "!")
+
+
+class NodeItem(QGraphicsObject):
+    """A node: a rounded card with a header in its group's colour (name and op), input ports on
+    the left, outputs on the right, and a footer with the inferred shape.
+
+    Not movable by Qt itself: the scene turns drags into move commands, and the item goes where
+    the graph's position events put it.
+    """
+
+    def __init__(self, node: Node):
+        super().__init__()
+        self.node = node
+        spec = node.spec
+        self.colour = theme.group_colour(spec.group)
+        self.setFlag(QGraphicsItem.ItemIsSelectable, True)
+        self.setFlag(QGraphicsItem.ItemSendsScenePositionChanges, True)
+        self.setAcceptHoverEvents(False)
+        self.setZValue(1)
+        self.edges: set[EdgeItem] = set()
+        self.input_ports = {p.name: PortItem(self, p.name, False, p.doc) for p in spec.inputs}
+        self.output_ports = {name: PortItem(self, name, True) for name in spec.outputs}
+        self._shape_text = ""
+        self._problem: str | None = None
+        self._value_text: str | None = None
+        self._grad_text: str | None = None
+        self._highlighted = False
+        self._locked = False
+        self._badge: ErrorBadgeItem | None = None
+        self._height = 0.0
+        self._layout()
+        self.refresh()
+        self.sync_position()
+
+    # ----------------------------------------------------------------------------- geometry
+    @property
+    def width(self) -> float:
+        return theme.NODE_WIDTH
+
+    @property
+    def height(self) -> float:
+        return self._height
+
+    def _value_lines(self) -> int:
+        return (self._value_text is not None) + (self._grad_text is not None)
+
+    def _layout(self) -> None:
+        rows = max(len(self.input_ports), len(self.output_ports), 1)
+        self.prepareGeometryChange()
+        self._ports_top = theme.NODE_HEADER_HEIGHT + theme.NODE_BODY_PADDING
+        self._height = (self._ports_top + rows * theme.NODE_PORT_SPACING + theme.NODE_FOOTER_HEIGHT
+                        + self._value_lines() * theme.NODE_VALUE_LINE_HEIGHT + 4)
+        for k, port in enumerate(self.input_ports.values()):
+            port.setPos(0.0, self._port_y(k))
+        for k, port in enumerate(self.output_ports.values()):
+            port.setPos(self.width, self._port_y(k))
+        if self._badge is not None:
+            self._badge.setPos(self.width - 4, 4)
+
+    def _port_y(self, row: int) -> float:
+        return self._ports_top + (row + 0.5) * theme.NODE_PORT_SPACING
+
+    def title_rect(self) -> QRectF:
+        """Where the name is drawn (double-click here to rename), in item coordinates."""
+        return QRectF(10, 3, self.width - 20, 20)
+
+    def boundingRect(self) -> QRectF:
+        m = theme.PORT_HIT_RADIUS
+        return QRectF(-m, -m, self.width + 2 * m, self._height + 2 * m)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(0, 0, self.width, self._height), theme.NODE_RADIUS,
+                            theme.NODE_RADIUS)
+        return path
+
+    def port(self, name: str, is_output: bool) -> PortItem:
+        return (self.output_ports if is_output else self.input_ports)[name]
+
+    def ports(self) -> list[PortItem]:
+        return list(self.input_ports.values()) + list(self.output_ports.values())
+
+    # ------------------------------------------------------------------------------- state
+    def sync_position(self) -> None:
+        """Place the item where the graph says the node is."""
+        pos = self.node.position
+        if pos is not None:
+            x, y = pos
+            if self.pos().x() != x or self.pos().y() != y:
+                self.setPos(float(x), float(y))
+
+    def refresh(self) -> None:
+        """Re-read the node's name, op and parameters after a change."""
+        spec = self.node.spec
+        self.setToolTip(f"<b>{self.node.name}</b> ({spec.title})<br>{spec.doc}"
+                        f"<br><i>{spec.derivative}</i>")
+        self.update()
+
+    def set_shape(self, shape: tuple | None) -> None:
+        text = "" if shape is None else format_shape(shape)
+        if text != self._shape_text:
+            self._shape_text = text
+            self.update()
+
+    def set_problem(self, message: str | None) -> None:
+        """Show (or clear) the error badge; its tooltip is the validation message."""
+        self._problem = message
+        if message is None:
+            if self._badge is not None:
+                self.scene() and self.scene().removeItem(self._badge)
+                self._badge.setParentItem(None)
+                self._badge = None
+        else:
+            if self._badge is None:
+                self._badge = ErrorBadgeItem(self)
+                self._badge.setPos(self.width - 4, 4)
+            self._badge.setToolTip(message)
+        self.update()
+
+    @property
+    def problem(self) -> str | None:
+        return self._problem
+
+    @property
+    def badge(self) -> ErrorBadgeItem | None:
+        return self._badge
+
+    def set_value_display(self, value_text: str | None, grad_text: str | None = None) -> None:
+        """Show a value and a gradient line under the shape (None hides a line). For the
+        forward/backward views; the node grows to fit."""
+        if (value_text, grad_text) != (self._value_text, self._grad_text):
+            self._value_text, self._grad_text = value_text, grad_text
+            self._layout()
+            for edge in self.edges:
+                edge.update_path()
+            self.update()
+
+    def set_highlighted(self, on: bool) -> None:
+        """Mark this node as the one a step-through is at."""
+        if on != self._highlighted:
+            self._highlighted = on
+            self.update()
+
+    @property
+    def highlighted(self) -> bool:
+        return self._highlighted
+
+    def set_locked(self, locked: bool) -> None:
+        if locked != self._locked:
+            self._locked = locked
+            self.update()
+
+    # ---------------------------------------------------------------------------- Qt hooks
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
+        if change == QGraphicsItem.ItemScenePositionHasChanged:
+            for edge in self.edges:
+                edge.update_path()
+        elif change == QGraphicsItem.ItemSelectedHasChanged:
+            self.setZValue(2 if value else 1)
+        return super().itemChange(change, value)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        rect = QRectF(0, 0, self.width, self._height)
+        radius = theme.NODE_RADIUS
+        body = theme.NODE_BODY_LOCKED if self._locked else theme.NODE_BODY
+        if lod < theme.DETAIL_ZOOM:
+            # Zoomed far out: a flat card in the group colour is all that can be seen anyway.
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(body)
+            painter.drawRect(rect)
+            painter.setBrush(self.colour)
+            painter.drawRect(QRectF(0, 0, self.width, theme.NODE_HEADER_HEIGHT))
+            if self.isSelected() or self._highlighted:
+                painter.setBrush(Qt.NoBrush)
+                painter.setPen(theme.cosmetic_pen(theme.NODE_SELECTED_BORDER if self.isSelected()
+                                                  else theme.NODE_HIGHLIGHT_BORDER, 2))
+                painter.drawRect(rect)
+            return
+
+        painter.setRenderHint(QPainter.Antialiasing)
+        card = QPainterPath()
+        card.addRoundedRect(rect, radius, radius)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(body)
+        painter.drawPath(card)
+        # The header: the card's top clipped to the header height, so only its top corners round.
+        header = QPainterPath()
+        header.addRect(QRectF(0, 0, self.width, theme.NODE_HEADER_HEIGHT))
+        painter.setBrush(self.colour)
+        painter.drawPath(card.intersected(header))
+
+        if self.isSelected():
+            border = theme.pen(theme.NODE_SELECTED_BORDER, 2.2)
+        elif self._highlighted:
+            border = theme.pen(theme.NODE_HIGHLIGHT_BORDER, 2.6)
+        else:
+            border = theme.pen(theme.NODE_BORDER, 1.2)
+        painter.setPen(border)
+        painter.setBrush(Qt.NoBrush)
+        painter.drawPath(card)
+
+        spec = self.node.spec
+        painter.setPen(theme.NODE_TITLE_TEXT)
+        painter.setFont(_FONTS.title)
+        title = _FONTS.title_metrics.elidedText(self.node.name, Qt.ElideRight,
+                                                self.title_rect().width() - 8)
+        painter.drawText(self.title_rect(), Qt.AlignLeft | Qt.AlignVCenter, title)
+        painter.setPen(theme.NODE_SUBTITLE_TEXT)
+        painter.setFont(_FONTS.subtitle)
+        painter.drawText(QRectF(10, 21, self.width - 20, 14), Qt.AlignLeft | Qt.AlignVCenter,
+                         spec.title.lower())
+
+        painter.setFont(_FONTS.port)
+        painter.setPen(theme.NODE_TEXT)
+        half = self.width / 2 - 14
+        for k, name in enumerate(self.input_ports):
+            painter.drawText(QRectF(12, self._port_y(k) - 9, half, 18),
+                             Qt.AlignLeft | Qt.AlignVCenter, name)
+        for k, name in enumerate(self.output_ports):
+            painter.drawText(QRectF(self.width - 12 - half, self._port_y(k) - 9, half, 18),
+                             Qt.AlignRight | Qt.AlignVCenter, name)
+
+        rows = max(len(self.input_ports), len(self.output_ports), 1)
+        y = self._ports_top + rows * theme.NODE_PORT_SPACING
+        painter.setPen(theme.pen(theme.NODE_BORDER, 1))
+        painter.drawLine(QPointF(8, y), QPointF(self.width - 8, y))
+        painter.setFont(_FONTS.value)
+        painter.setPen(theme.NODE_DIM_TEXT)
+        shape_text = f"shape {self._shape_text}" if self._shape_text else "shape ?"
+        painter.drawText(QRectF(10, y + 1, self.width - 20, theme.NODE_FOOTER_HEIGHT),
+                         Qt.AlignLeft | Qt.AlignVCenter, shape_text)
+        y += theme.NODE_FOOTER_HEIGHT
+        for text, colour in ((self._value_text, theme.NODE_VALUE_TEXT),
+                             (self._grad_text, theme.NODE_GRAD_TEXT)):
+            if text is not None:
+                painter.setPen(colour)
+                painter.drawText(QRectF(10, y, self.width - 20, theme.NODE_VALUE_LINE_HEIGHT),
+                                 Qt.AlignLeft | Qt.AlignVCenter, text)
+                y += theme.NODE_VALUE_LINE_HEIGHT
+
+
+class _Fonts:
+    """Fonts and metrics built once (building a QFont per paint call costs more than drawing)."""
+
+    def __init__(self) -> None:
+        self._ready = False
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        self.title = theme.title_font()
+        self.subtitle = theme.subtitle_font()
+        self.port = theme.port_font()
+        self.value = theme.value_font()
+        self.title_metrics = QFontMetricsF(self.title)
+        return object.__getattribute__(self, name)
+
+
+_FONTS = _Fonts()
+
+
+class EdgeItem(QGraphicsItem):
+    """A wire from an output port to an input port. Selectable; coloured by gradient magnitude
+    when one is set."""
+
+    def __init__(self, edge: Edge, source: PortItem, target: PortItem):
+        super().__init__()
+        self.edge = edge
+        self.source = source
+        self.target = target
+        self.setFlag(QGraphicsItem.ItemIsSelectable, True)
+        self.setZValue(-1)
+        self._path = QPainterPath()
+        self._hit = QPainterPath()
+        self._bounds = QRectF()
+        self._gradient: float | None = None
+        self._colour = theme.WIRE_COLOUR
+        source.node_item.edges.add(self)
+        target.node_item.edges.add(self)
+        source.set_connected(True)
+        target.set_connected(True)
+        self.update_path()
+
+    def detach(self) -> None:
+        """Forget the ports (the wire is being removed)."""
+        self.source.node_item.edges.discard(self)
+        self.target.node_item.edges.discard(self)
+        self.target.set_connected(False)
+        if not any(e.source is self.source for e in self.source.node_item.edges):
+            self.source.set_connected(False)
+
+    def update_path(self) -> None:
+        self.prepareGeometryChange()
+        self._path = wire_path(self.source.scene_anchor(), self.target.scene_anchor())
+        self._hit = QPainterPath()
+        self._bounds = self._path.boundingRect().adjusted(-6, -6, 6, 6)
+        self._hit_dirty = True
+
+    @property
+    def path(self) -> QPainterPath:
+        return self._path
+
+    def set_gradient_magnitude(self, magnitude: float | None, scale_max: float = 1.0) -> None:
+        """Colour the wire by the size of the gradient it carries (log scale up to
+        ``scale_max``); None goes back to the plain colour."""
+        self._gradient = magnitude
+        if magnitude is None or not math.isfinite(magnitude):
+            self._colour = theme.WIRE_COLOUR
+        else:
+            top = max(scale_max, 1e-12)
+            t = 1.0 + math.log10(max(magnitude, 1e-12) / top) / 6.0  # six decades to the top
+            t = min(max(t, 0.0), 1.0)
+            lo, hi = theme.GRADIENT_LOW, theme.GRADIENT_HIGH
+            self._colour = QColor.fromRgbF(lo.redF() + (hi.redF() - lo.redF()) * t,
+                                           lo.greenF() + (hi.greenF() - lo.greenF()) * t,
+                                           lo.blueF() + (hi.blueF() - lo.blueF()) * t)
+        self.update()
+
+    @property
+    def gradient_magnitude(self) -> float | None:
+        return self._gradient
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        if self._hit_dirty:
+            stroker = QPainterPathStroker()
+            stroker.setWidth(theme.WIRE_HIT_WIDTH)
+            self._hit = stroker.createStroke(self._path)
+            self._hit_dirty = False
+        return self._hit
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.Antialiasing)
+        if self.isSelected():
+            painter.setPen(theme.pen(theme.WIRE_SELECTED, theme.WIRE_SELECTED_WIDTH))
+        else:
+            width = theme.WIRE_WIDTH if self._gradient is None else theme.WIRE_WIDTH + 0.8
+            painter.setPen(theme.pen(self._colour, width))
+        painter.setBrush(Qt.NoBrush)
+        painter.drawPath(self._path)
+
+
+class DragWireItem(QGraphicsItem):
+    """The wire that follows the cursor while a connection is dragged from ``anchor`` (a port)."""
+
+    def __init__(self, anchor: PortItem):
+        super().__init__()
+        self.anchor = anchor
+        self.setZValue(10)
+        self._end = anchor.scene_anchor()
+        self._refused = False
+        self._path = QPainterPath()
+        self.set_end(self._end)
+
+    def set_end(self, point: QPointF, refused: bool = False) -> None:
+        self.prepareGeometryChange()
+        self._end = point
+        self._refused = refused
+        start = self.anchor.scene_anchor()
+        self._path = wire_path(start, point) if self.anchor.is_output else wire_path(point, start)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._path.boundingRect().adjusted(-4, -4, 4, 4)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.Antialiasing)
+        colour = theme.WIRE_REFUSED if self._refused else theme.WIRE_DRAGGING
+        painter.setPen(theme.pen(colour, theme.WIRE_WIDTH, Qt.DashLine))
+        painter.setBrush(Qt.NoBrush)
+        painter.drawPath(self._path)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(QBrush(colour))
+        painter.drawEllipse(self._end, 3.5, 3.5)
