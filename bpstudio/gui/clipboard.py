@@ -16,6 +16,7 @@ from PySide6.QtGui import QUndoCommand
 from bpstudio.core.graph import Graph
 from bpstudio.core.ops import REGISTRY
 
+from . import commands
 from .commands import AddNodeCommand, ConnectCommand
 
 MIME_TYPE = "application/x-bpstudio-nodes"
@@ -55,7 +56,7 @@ def paste_command(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 
         top = min(p[1] for p in positions)
         offset = (anchor[0] - left, anchor[1] - top)
 
-    macro = QUndoCommand(f"{verb} {len(nodes)} node" + ("s" if len(nodes) != 1 else ""))
+    macro = commands.macro_command(f"{verb} {len(nodes)} node" + ("s" if len(nodes) != 1 else ""))
     taken: set[str] = set()
     adds: dict[str, AddNodeCommand] = {}
     for n in nodes:

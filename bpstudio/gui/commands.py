@@ -24,7 +24,26 @@ def new_drag_id() -> int:
     return next(_drag_ids)
 
 
-class AddNodeCommand(QUndoCommand):
+class Command(QUndoCommand):
+    """Base of the graph commands. A child of a macro is kept referenced by its parent's Python
+    wrapper: Qt owns the C++ side, but the Python side holds redo/undo, and must live as long."""
+
+    def __init__(self, parent: QUndoCommand | None = None):
+        super().__init__(parent)
+        if parent is not None:
+            refs = getattr(parent, "_child_commands", None)
+            if refs is None:
+                refs = []
+                parent._child_commands = refs
+            refs.append(self)
+
+
+def macro_command(text: str) -> QUndoCommand:
+    """A parent for several commands that undo and redo as one step."""
+    return QUndoCommand(text)
+
+
+class AddNodeCommand(Command):
     """Add one node. The first redo creates it; later redos put back the very same node (same
     id, name and value), so commands stacked after it stay valid."""
 
@@ -56,7 +75,7 @@ class AddNodeCommand(QUndoCommand):
         self.graph.remove_node(self.node.id)
 
 
-class RemoveNodeCommand(QUndoCommand):
+class RemoveNodeCommand(Command):
     """Remove one node with its wires; undo restores both."""
 
     def __init__(self, graph: Graph, node_id: str, parent: QUndoCommand | None = None):
@@ -83,7 +102,7 @@ def _resolve(handle: NodeHandle) -> str:
     return handle if isinstance(handle, str) else handle.node_id
 
 
-class ConnectCommand(QUndoCommand):
+class ConnectCommand(Command):
     """Wire an output to an input; a wire already in that input is replaced (and put back on
     undo). Endpoints may be node ids or AddNodeCommands of the same macro (resolved at redo)."""
 
@@ -111,7 +130,7 @@ class ConnectCommand(QUndoCommand):
             self.graph.connect(e.src, e.dst, e.dst_port, e.src_port)
 
 
-class DisconnectCommand(QUndoCommand):
+class DisconnectCommand(Command):
     def __init__(self, graph: Graph, edge: Edge, parent: QUndoCommand | None = None):
         super().__init__(parent)
         self.graph = graph
@@ -129,7 +148,7 @@ class DisconnectCommand(QUndoCommand):
 Position = tuple[float, float]
 
 
-class MoveNodesCommand(QUndoCommand):
+class MoveNodesCommand(Command):
     """Move nodes. Commands pushed with the same drag id merge into one (a whole drag is one
     undo step, however many mouse moves it took)."""
 
@@ -172,7 +191,7 @@ def _copy_value(node: Node) -> np.ndarray | None:
     return None if node.value is None else node.value.copy()
 
 
-class SetParamCommand(QUndoCommand):
+class SetParamCommand(Command):
     """Set one typed parameter. A parameter node draws fresh values when its shape or
     initialiser changes; undo puts back the old values and redo the same new ones."""
 
@@ -204,7 +223,7 @@ class SetParamCommand(QUndoCommand):
             self.graph.set_value(self.node_id, self._old_value)
 
 
-class SetValueCommand(QUndoCommand):
+class SetValueCommand(Command):
     """Replace the data of a parameter or constant node."""
 
     def __init__(self, graph: Graph, node_id: str, value: Any, parent: QUndoCommand | None = None):
@@ -223,7 +242,7 @@ class SetValueCommand(QUndoCommand):
         self.graph.set_value(self.node_id, self._old)
 
 
-class RenameCommand(QUndoCommand):
+class RenameCommand(Command):
     def __init__(self, graph: Graph, node_id: str, name: str, parent: QUndoCommand | None = None):
         super().__init__(parent)
         self.graph = graph
@@ -243,7 +262,7 @@ def delete_command(graph: Graph, node_ids: list[str], edges: list[Edge],
                    text: str | None = None) -> QUndoCommand:
     """One undo step that removes the given wires and nodes (with every wire they have)."""
     node_set = set(node_ids)
-    macro = QUndoCommand(text or _count_text("Delete", len(node_ids), len(edges)))
+    macro = macro_command(text or _count_text("Delete", len(node_ids), len(edges)))
     for edge in edges:
         if edge.src not in node_set and edge.dst not in node_set:
             DisconnectCommand(graph, edge, parent=macro)

@@ -350,15 +350,15 @@ class GraphScene(QGraphicsScene):
             self.status_message.emit(f"Cannot connect: {reason}")
             return
         src, dst = (anchor, target) if anchor.is_output else (target, anchor)
-        connect = commands.ConnectCommand(self.graph, src.node_id, dst.node_id, dst.name, src.name)
         if detached is not None:
-            macro = QUndoCommand("Reconnect")
+            macro = commands.macro_command("Reconnect")
             commands.DisconnectCommand(self.graph, detached, parent=macro)
             commands.ConnectCommand(self.graph, src.node_id, dst.node_id, dst.name, src.name,
                                     parent=macro)
             self.push(macro)
         else:
-            self.push(connect)
+            self.push(commands.ConnectCommand(self.graph, src.node_id, dst.node_id, dst.name,
+                                              src.name))
         src_name = self.graph.nodes[src.node_id].name
         dst_name = self.graph.nodes[dst.node_id].name
         self.status_message.emit(f"Connected {src_name} to {dst_name}.{dst.name}")

@@ -60,18 +60,23 @@ class GraphView(QGraphicsView):
     def zoom(self) -> float:
         return self.transform().m11()
 
-    def zoom_by(self, factor: float, anchor_under_mouse: bool = True) -> None:
+    def zoom_by(self, factor: float, at: QPoint | None = None) -> None:
+        """Zoom by ``factor`` keeping the scene point under ``at`` (a viewport point) in place;
+        without ``at``, under the cursor when it is over the canvas, else at the centre."""
         target = min(max(self.zoom * factor, MIN_ZOOM), MAX_ZOOM)
         factor = target / self.zoom
         if abs(factor - 1.0) < 1e-9:
             return
-        if not anchor_under_mouse or not self.underMouse():
-            old = self.transformationAnchor()
-            self.setTransformationAnchor(QGraphicsView.AnchorViewCenter)
-            self.scale(factor, factor)
-            self.setTransformationAnchor(old)
-        else:
-            self.scale(factor, factor)
+        if at is None:
+            cursor = self.viewport().mapFromGlobal(self.cursor().pos())
+            at = cursor if self.viewport().rect().contains(cursor) else self.viewport().rect().center()
+        before = self.mapToScene(at)
+        old_anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.NoAnchor)
+        self.scale(factor, factor)
+        after = self.mapToScene(at)
+        self.translate(after.x() - before.x(), after.y() - before.y())
+        self.setTransformationAnchor(old_anchor)
 
     def zoom_in(self) -> None:
         self.zoom_by(ZOOM_STEP)
@@ -108,7 +113,7 @@ class GraphView(QGraphicsView):
     def wheelEvent(self, event: QWheelEvent) -> None:
         delta = event.angleDelta().y()
         if delta:
-            self.zoom_by(math.pow(1.0015, delta))
+            self.zoom_by(math.pow(1.0015, delta), event.position().toPoint())
         event.accept()
 
     # --------------------------------------------------------------------------- the mouse
