@@ -25,22 +25,44 @@ def new_drag_id() -> int:
 
 
 class Command(QUndoCommand):
-    """Base of the graph commands. A child of a macro is kept referenced by its parent's Python
-    wrapper: Qt owns the C++ side, but the Python side holds redo/undo, and must live as long."""
+    """Base of the graph commands. ``parent`` is a MacroCommand that runs this one as a step.
 
-    def __init__(self, parent: QUndoCommand | None = None):
-        super().__init__(parent)
+    Macros keep their steps in a Python list rather than as Qt child commands: the Python side
+    of a command holds its redo/undo, and Qt-owned children would be deleted out from under it.
+    """
+
+    def __init__(self, parent: "MacroCommand | None" = None):
+        super().__init__()
         if parent is not None:
-            refs = getattr(parent, "_child_commands", None)
-            if refs is None:
-                refs = []
-                parent._child_commands = refs
-            refs.append(self)
+            parent.steps.append(self)
 
 
-def macro_command(text: str) -> QUndoCommand:
+class MacroCommand(Command):
+    """Several commands that undo and redo as one step (redo in order, undo in reverse)."""
+
+    def __init__(self, text: str, parent: "MacroCommand | None" = None):
+        super().__init__(parent)
+        self.steps: list[QUndoCommand] = []
+        self.setText(text)
+
+    def childCount(self) -> int:  # noqa: N802  (Qt's name, so macros read like Qt's)
+        return len(self.steps)
+
+    def child(self, index: int) -> QUndoCommand:
+        return self.steps[index]
+
+    def redo(self) -> None:
+        for step in self.steps:
+            step.redo()
+
+    def undo(self) -> None:
+        for step in reversed(self.steps):
+            step.undo()
+
+
+def macro_command(text: str) -> MacroCommand:
     """A parent for several commands that undo and redo as one step."""
-    return QUndoCommand(text)
+    return MacroCommand(text)
 
 
 class AddNodeCommand(Command):
@@ -50,7 +72,7 @@ class AddNodeCommand(Command):
     def __init__(self, graph: Graph, op: str, name: str | None = None,
                  params: dict[str, Any] | None = None, value: Any = None,
                  position: tuple[float, float] | None = None,
-                 parent: QUndoCommand | None = None):
+                 parent: MacroCommand | None = None):
         super().__init__(parent)
         self.graph = graph
         self.op = op
@@ -78,7 +100,7 @@ class AddNodeCommand(Command):
 class RemoveNodeCommand(Command):
     """Remove one node with its wires; undo restores both."""
 
-    def __init__(self, graph: Graph, node_id: str, parent: QUndoCommand | None = None):
+    def __init__(self, graph: Graph, node_id: str, parent: MacroCommand | None = None):
         super().__init__(parent)
         self.graph = graph
         self.node_id = node_id
@@ -107,7 +129,7 @@ class ConnectCommand(Command):
     undo). Endpoints may be node ids or AddNodeCommands of the same macro (resolved at redo)."""
 
     def __init__(self, graph: Graph, src: NodeHandle, dst: NodeHandle, dst_port: str,
-                 src_port: str = "out", parent: QUndoCommand | None = None):
+                 src_port: str = "out", parent: MacroCommand | None = None):
         super().__init__(parent)
         self.graph = graph
         self._src, self._dst = src, dst
@@ -131,7 +153,7 @@ class ConnectCommand(Command):
 
 
 class DisconnectCommand(Command):
-    def __init__(self, graph: Graph, edge: Edge, parent: QUndoCommand | None = None):
+    def __init__(self, graph: Graph, edge: Edge, parent: MacroCommand | None = None):
         super().__init__(parent)
         self.graph = graph
         self.edge = edge
@@ -156,7 +178,7 @@ class MoveNodesCommand(Command):
 
     def __init__(self, graph: Graph, moves: dict[str, tuple[Position | None, Position]],
                  drag_id: int | None = None, text: str | None = None,
-                 parent: QUndoCommand | None = None):
+                 parent: MacroCommand | None = None):
         super().__init__(parent)
         self.graph = graph
         self.moves = dict(moves)  # node id -> (old position, new position)
@@ -196,7 +218,7 @@ class SetParamCommand(Command):
     initialiser changes; undo puts back the old values and redo the same new ones."""
 
     def __init__(self, graph: Graph, node_id: str, key: str, value: Any,
-                 parent: QUndoCommand | None = None):
+                 parent: MacroCommand | None = None):
         super().__init__(parent)
         self.graph = graph
         self.node_id, self.key, self.new = node_id, key, value
@@ -226,7 +248,7 @@ class SetParamCommand(Command):
 class SetValueCommand(Command):
     """Replace the data of a parameter or constant node."""
 
-    def __init__(self, graph: Graph, node_id: str, value: Any, parent: QUndoCommand | None = None):
+    def __init__(self, graph: Graph, node_id: str, value: Any, parent: MacroCommand | None = None):
         super().__init__(parent)
         self.graph = graph
         self.node_id = node_id
@@ -243,7 +265,7 @@ class SetValueCommand(Command):
 
 
 class RenameCommand(Command):
-    def __init__(self, graph: Graph, node_id: str, name: str, parent: QUndoCommand | None = None):
+    def __init__(self, graph: Graph, node_id: str, name: str, parent: MacroCommand | None = None):
         super().__init__(parent)
         self.graph = graph
         self.node_id = node_id
@@ -259,7 +281,7 @@ class RenameCommand(Command):
 
 
 def delete_command(graph: Graph, node_ids: list[str], edges: list[Edge],
-                   text: str | None = None) -> QUndoCommand:
+                   text: str | None = None) -> MacroCommand:
     """One undo step that removes the given wires and nodes (with every wire they have)."""
     node_set = set(node_ids)
     macro = macro_command(text or _count_text("Delete", len(node_ids), len(edges)))

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QLabel, QLineEdit,
                                QScrollArea, QVBoxLayout, QWidget)
@@ -90,7 +91,9 @@ class InspectorWidget(QWidget):
         self._scroll.setWidget(page)
 
     def _selection_changed(self) -> None:
-        if self.scene.graph is None:
+        # The scene announces a cleared selection while it is being destroyed with the window.
+        if not shiboken6.isValid(self.scene) or not shiboken6.isValid(self) \
+                or self.scene.graph is None:
             return
         ids = self.scene.selected_node_ids()
         if len(ids) == 1:

@@ -218,17 +218,15 @@ class NodeItem(QGraphicsObject):
 
     def set_problem(self, message: str | None) -> None:
         """Show (or clear) the error badge; its tooltip is the validation message."""
+        if message == self._problem:
+            return
         self._problem = message
-        if message is None:
-            if self._badge is not None:
-                self.scene() and self.scene().removeItem(self._badge)
-                self._badge.setParentItem(None)
-                self._badge = None
-        else:
-            if self._badge is None:
-                self._badge = ErrorBadgeItem(self)
-                self._badge.setPos(self.width - 4, 4)
-            self._badge.setToolTip(message)
+        if message is not None and self._badge is None:
+            self._badge = ErrorBadgeItem(self)
+            self._badge.setPos(self.width - 4, 4)
+        if self._badge is not None:
+            self._badge.setVisible(message is not None)
+            self._badge.setToolTip(message or "")
         self.update()
 
     @property
@@ -237,7 +235,8 @@ class NodeItem(QGraphicsObject):
 
     @property
     def badge(self) -> ErrorBadgeItem | None:
-        return self._badge
+        """The error badge while one is shown."""
+        return self._badge if self._problem is not None else None
 
     def set_value_display(self, value_text: str | None, grad_text: str | None = None) -> None:
         """Show a value and a gradient line under the shape (None hides a line). For the

@@ -61,7 +61,11 @@ class GraphScene(QGraphicsScene):
         self.problems: dict[str, str] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self._locked = False
-        self._validation_pending = False
+        # A timer owned by the scene (not a bare singleShot), so it dies with the scene.
+        self._validation_timer = QTimer(self)
+        self._validation_timer.setSingleShot(True)
+        self._validation_timer.setInterval(0)
+        self._validation_timer.timeout.connect(self.validate_now)
         self._move: tuple[QPointF, dict[str, tuple[float, float]], int] | None = None
         self._wire: DragWireItem | None = None
         self._wire_detached: Edge | None = None
@@ -134,12 +138,11 @@ class GraphScene(QGraphicsScene):
     def schedule_validation(self) -> None:
         """Recompute shapes and problems once control returns to the event loop (a macro of
         many edits validates once)."""
-        if not self._validation_pending:
-            self._validation_pending = True
-            QTimer.singleShot(0, self.validate_now)
+        if not self._validation_timer.isActive():
+            self._validation_timer.start()
 
     def validate_now(self) -> None:
-        self._validation_pending = False
+        self._validation_timer.stop()
         if self.graph is None:
             return
         shapes, problems = self.graph.infer_shapes()
