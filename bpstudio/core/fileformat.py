@@ -223,7 +223,10 @@ def load(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Proje
     """Read a project file. Every problem with its content raises :class:`FileFormatError`;
     a file that cannot be opened at all raises the usual OSError."""
     with open(path, "rb") as stream:
-        return _Reader(stream, limits).read()
+        try:
+            return _Reader(stream, limits).read()
+        except FileFormatError as exc:
+            raise FileFormatError(f"{os.fspath(path)}: {exc}") from None
 
 
 def loads(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Project:
