@@ -395,12 +395,13 @@ class _Reader:
             if "value" not in raw:
                 raise FileFormatError(f"{where}: the {spec.name} has no value entry (missing weights)")
             value = self._read_array(raw["value"], where, "f")
+            at = f"{where} (entry '{raw['value']}')"
             if value.dtype.itemsize != 8:
-                raise FileFormatError(f"{where}: values must be float64, not {value.dtype}")
+                raise FileFormatError(f"{at}: values must be float64, not {value.dtype}")
             value = value.astype(np.float64, copy=False)  # native byte order
             if spec.source == "parameter" and "shape" in params \
                     and tuple(params["shape"]) != value.shape:
-                raise FileFormatError(f"{where}: parameter 'shape' is {tuple(params['shape'])} but "
+                raise FileFormatError(f"{at}: parameter 'shape' is {tuple(params['shape'])} but "
                                       f"the stored weights have shape {value.shape}")
         elif "value" in raw:
             raise FileFormatError(f"{where}: a {spec.name} node holds no value, but one is given")

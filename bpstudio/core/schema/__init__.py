@@ -197,7 +197,7 @@ class SchemaValidator:
             if key in properties:
                 self._validate(item, properties[key], _join(path, key), depth + 1)
             elif extra is False:
-                raise SchemaViolation(path, f"unknown field '{_short(key)}'")
+                raise SchemaViolation(path, f"unknown field '{key[:40]}'")
             else:
                 self._validate(item, extra, _join(path, key), depth + 1)
 
