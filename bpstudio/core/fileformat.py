@@ -527,19 +527,21 @@ def _parse_npy(data: bytes, where: str, kinds: str) -> np.ndarray:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(buffer)
         else:
             raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, EOFError, SyntaxError, TypeError, OverflowError, MemoryError,
-            RecursionError) as exc:
+    except Exception as exc:  # noqa: BLE001  NumPy tokenizes and evaluates the header text: any
+        # error it meets in a hostile header (TokenError, SyntaxError, ValueError...) means "bad".
         raise FileFormatError(f"{where}: not a valid .npy array ({str(exc)[:200]})") from None
     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None \
             or dtype.kind not in kinds:
         raise FileFormatError(f"{where}: arrays of type {dtype} are not allowed here")
+    if len(shape) > 32 or any(d < 0 or d >= 2**31 for d in shape):
+        raise FileFormatError(f"{where}: the array header gives an impossible shape {shape}")
     count = math.prod(shape)
     if count * dtype.itemsize != len(data) - buffer.tell():
         raise FileFormatError(f"{where}: the array header says shape {shape} of {dtype}, which does "
                               f"not match the {len(data) - buffer.tell()} bytes of data")
     try:
         return np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, EOFError, OSError) as exc:
+    except (ValueError, EOFError, OSError, OverflowError, MemoryError) as exc:
         raise FileFormatError(f"{where}: the array cannot be read ({str(exc)[:200]})") from None
 
 
