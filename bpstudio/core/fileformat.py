@@ -482,7 +482,7 @@ class _TreeReader:
             return self.reader._read_array(name, f"{GRAPH}: {path}", "biufc")
         if len(value) == 1 and "$float" in value:
             special = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-            if value["$float"] not in special:
+            if not isinstance(value["$float"], str) or value["$float"] not in special:
                 raise FileFormatError(f"{GRAPH}: {path}: $float must be \"nan\", \"inf\" or \"-inf\"")
             return special[value["$float"]]
         out = {}
