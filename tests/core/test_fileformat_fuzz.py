@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,10 @@ from bpstudio.core.fileformat import encode, loads
 from bpstudio.core.ops import REGISTRY
 
 from bpgfiles import read_entries, write_entries
+
+# Duplicated entry names are one of the mutations; zipfile warns when writing them.
+pytestmark = pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")
+
 
 def fuzz(examples: int) -> settings:
     return settings(max_examples=examples, deadline=None, database=None,
