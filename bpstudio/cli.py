@@ -62,7 +62,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     trained = "yes" if project.is_trained else "no"
     print(f"trained: {trained}")
     if project.training:
-        print("training settings: " + ", ".join(f"{k}={_show(v)}" for k, v in project.training.items()))
+        settings = ", ".join(f"{k}={_show(v)}" for k, v in project.training.items())
+        print(f"training settings: {settings}")
     return 0
 
 
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (OSError, ValueError, BPStudioError) as exc:  # user mistakes: a message, never a traceback
+    except (OSError, ValueError, BPStudioError) as exc:  # user mistakes: a message, no traceback
         print(f"bpstudio-cli: error: {_describe(exc)}", file=sys.stderr)
         return 2
 

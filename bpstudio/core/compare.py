@@ -24,7 +24,8 @@ def tree_differences(a: Any, b: Any, path: str = "") -> list[str]:
     """Differences between two trees of dicts/lists with number, text, bool and array leaves."""
     where = path or "the value"
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or not arrays_identical(a, b):
+        both = isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+        if not both or not arrays_identical(a, b):
             return [f"{where}: arrays differ"]
         return []
     if isinstance(a, dict) or isinstance(b, dict):
@@ -36,7 +37,8 @@ def tree_differences(a: Any, b: Any, path: str = "") -> list[str]:
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
         if not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))) or len(a) != len(b):
             return [f"{where}: {a!r:.60} vs {b!r:.60}"]
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in tree_differences(x, y, f"{path}[{i}]")]
+        return [d for i, (x, y) in enumerate(zip(a, b))
+                for d in tree_differences(x, y, f"{path}[{i}]")]
     if isinstance(a, (bool, np.bool_)) != isinstance(b, (bool, np.bool_)):
         return [f"{where}: {a!r} vs {b!r}"]
     if a == b or (isinstance(a, float) and isinstance(b, float) and a != a and b != b):
@@ -56,7 +58,8 @@ def graph_differences(a: Graph, b: Graph) -> list[str]:
             if getattr(x, field) != getattr(y, field):
                 out.append(f"{label}: {field} {getattr(x, field)!r} vs {getattr(y, field)!r}")
         if (x.value is None) != (y.value is None) or (
-                x.value is not None and not arrays_identical(np.asarray(x.value), np.asarray(y.value))):
+                x.value is not None
+                and not arrays_identical(np.asarray(x.value), np.asarray(y.value))):
             out.append(f"{label}: values differ")
         px = None if x.position is None else tuple(x.position)
         py = None if y.position is None else tuple(y.position)

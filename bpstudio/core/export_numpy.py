@@ -58,7 +58,8 @@ EXPRESSIONS: dict[str, Callable[[Node, list[str]], str]] = {
     "sum": _reduce("sum"),
     "mean": _reduce("mean"),
     "relu": lambda n, a: f"np.maximum({a[0]}, 0.0)",
-    "leaky_relu": lambda n, a: f"np.where({a[0]} > 0.0, {a[0]}, {float(n.params['alpha'])!r} * {a[0]})",
+    "leaky_relu": lambda n, a: (f"np.where({a[0]} > 0.0, {a[0]}, "
+                                f"{float(n.params['alpha'])!r} * {a[0]})"),
     "sigmoid": lambda n, a: f"_sigmoid({a[0]})",
     "tanh": lambda n, a: f"np.tanh({a[0]})",
     "exp": lambda n, a: f"np.exp({a[0]})",
@@ -92,7 +93,8 @@ def numpy_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
     graph.check([out_node])
     for node in order:
         if node.spec.source is None and node.op not in EXPRESSIONS:
-            what = "a loss is only used for training" if node.spec.is_loss else "no NumPy code for it"
+            what = ("a loss is only used for training" if node.spec.is_loss
+                    else "no NumPy code for it")
             raise ExportError(f"{node.label} cannot be exported to NumPy code ({what}); "
                               "choose an output node before it")
     taken: set[str] = set()
@@ -116,7 +118,8 @@ def numpy_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
         else:
             var = f"v{len(variable)}"
             args = [variable[e.src] for e in graph.input_edges(node)]
-            body.append(f"    {var} = {EXPRESSIONS[node.op](node, args)}  # {node.op} '{node.name}'")
+            expression = EXPRESSIONS[node.op](node, args)
+            body.append(f"    {var} = {expression}  # {node.op} '{node.name}'")
             variable[node.id] = var
     body.append(f"    return {variable[out_node.id]}")
 
@@ -139,7 +142,8 @@ def numpy_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
         f"DESCRIPTION = {summary!r}",
         f"INPUTS = {{{shapes}}}  # input name -> shape of one sample (the batch comes first)",
         f"OUTPUT = {out_node.name!r}",
-        f"WEIGHTS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), {weights_file!r})",
+        "HERE = os.path.dirname(os.path.abspath(__file__))",
+        f"WEIGHTS_FILE = os.path.join(HERE, {weights_file!r})",
         "with np.load(WEIGHTS_FILE, allow_pickle=False) as _archive:",
         "    WEIGHTS = {name: _archive[name] for name in _archive.files}",
         "",
@@ -147,7 +151,8 @@ def numpy_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
         "def _batch(value, name, shape):",
         "    array = np.asarray(value, dtype=np.float64)",
         "    if array.ndim != len(shape) + 1 or array.shape[1:] != shape:",
-        "        raise ValueError(f\"input '{name}': expected shape (N, *{shape}), got {array.shape}\")",
+        "        raise ValueError(f\"input '{name}': expected shape (N, *{shape}), \"",
+        "                         f\"got {array.shape}\")",
         "    return array",
         "",
     ]
@@ -156,7 +161,7 @@ def numpy_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
     lines += [
         "",
         f"def predict({signature}):",
-        f'    """Compute \'{out_node.name}\' for a batch (the first axis of every input is the batch).',
+        f'    """Compute \'{out_node.name}\' for a batch (every input\'s first axis is the batch).',
         "",
         arg_doc,
         '    """',
@@ -180,7 +185,7 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 def export_numpy(graph: Graph, path: str | os.PathLike[str], output: NodeRef | None = None,
                  description: str = "") -> None:
-    """Write ``path`` (a .py module with ``predict``) and the weights beside it (same name, .npz)."""
+    """Write ``path`` (a .py module with ``predict``) and the weights beside it (.npz)."""
     target = Path(path)
     weights_path = target.with_suffix(".npz")
     if weights_path == target:

@@ -69,7 +69,8 @@ class _Builder:
         return f"{stem}/{self._count}"
 
     def op(self, op_type: str, inputs: list[str], output: str, **attributes: Any) -> str:
-        self.nodes.append(self.helper.make_node(op_type, inputs, [output], name=output, **attributes))
+        node = self.helper.make_node(op_type, inputs, [output], name=output, **attributes)
+        self.nodes.append(node)
         return output
 
     def initializer(self, name: str, array: np.ndarray) -> str:
@@ -156,7 +157,8 @@ def _value_info(onnx_module: Any, name: str, shape: tuple) -> Any:
     return onnx_module.helper.make_tensor_value_info(name, onnx_module.TensorProto.FLOAT, dims)
 
 
-def to_onnx(graph: Graph, output: NodeRef | None = None, description: str = "") -> "onnx.ModelProto":
+def to_onnx(graph: Graph, output: NodeRef | None = None,
+            description: str = "") -> "onnx.ModelProto":
     """The ONNX model of ``graph`` up to ``output``, checked with ``onnx.checker`` (full check)."""
     onnx_module = _import_onnx()
     from .. import __version__

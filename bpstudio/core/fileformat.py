@@ -2,7 +2,7 @@
 
 Entries (all described in docs/file-format.md):
 
-- ``manifest.json``: format name, format version, app version, size and SHA-256 of every other entry;
+- ``manifest.json``: format name and version, app version, size and SHA-256 of the other entries;
 - ``graph.json``: nodes, edges, description, training settings, optimiser state and history,
   checked against ``schema/graph.schema.json``;
 - ``values/<k>.npy``: the data of parameter and constant nodes;
@@ -94,8 +94,8 @@ def encode(project: Project) -> dict[str, bytes]:
     }
     for index, node in enumerate(project.graph.nodes.values()):
         document["nodes"].append(_encode_node(node, index, arrays))
-    document["edges"] = [{"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
-                         for e in project.graph.edges]
+    document["edges"] = [{"src": e.src, "src_port": e.src_port, "dst": e.dst,
+                          "dst_port": e.dst_port} for e in project.graph.edges]
     if not isinstance(project.training, dict):
         raise FileFormatError("cannot save: training settings must be a dict")
     for key in TREES:
@@ -214,8 +214,9 @@ class _TreeWriter:
             return out
         if isinstance(value, (list, tuple)):
             return [self.encode(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
-        raise FileFormatError(f"cannot save {path}: {type(value).__name__} values are not supported "
-                              "(use numbers, text, booleans, lists, dicts and NumPy arrays)")
+        raise FileFormatError(f"cannot save {path}: {type(value).__name__} values are not "
+                              "supported (use numbers, text, booleans, lists, dicts and NumPy "
+                              "arrays)")
 
 
 # =========================================================================================== load
@@ -235,8 +236,9 @@ def loads(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Project:
 
 
 # Everything the zip and zlib modules raise for damaged data.
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, RuntimeError,
-               NotImplementedError, ValueError, struct.error, OverflowError, IndexError, KeyError)
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+               RuntimeError, NotImplementedError, ValueError, struct.error, OverflowError,
+               IndexError, KeyError)
 
 
 class _Reader:
@@ -251,8 +253,8 @@ class _Reader:
         try:
             archive = zipfile.ZipFile(self.stream)
         except _ZIP_ERRORS as exc:
-            raise FileFormatError(f"not a Backprop Studio project file (not a readable zip: {exc})") \
-                from None
+            raise FileFormatError("not a Backprop Studio project file (not a readable zip: "
+                                  f"{exc})") from None
         with archive:
             self.archive = archive
             self._index()
@@ -326,10 +328,10 @@ class _Reader:
                                   f"(format is not \"{FORMAT_NAME}\")")
         version = manifest.get("format_version")
         if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+            writer = str(manifest.get("app_version", "unknown"))[:40]
             raise FileFormatError(f"the file was written by a newer version of Backprop Studio "
-                                  f"({manifest.get('app_version', 'unknown')!s:.40}, format version "
-                                  f"{version}); this version reads format versions up to "
-                                  f"{FORMAT_VERSION}: please update")
+                                  f"({writer}, format version {version}); this version reads "
+                                  f"format versions up to {FORMAT_VERSION}: please update")
         try:
             validator("manifest").validate(manifest)
         except SchemaViolation as exc:
@@ -354,7 +356,8 @@ class _Reader:
             raise FileFormatError(f"entry '{name}' is {len(data)} bytes but {MANIFEST} says "
                                   f"{expected['size']}")
         if hashlib.sha256(data).hexdigest() != expected["sha256"]:
-            raise FileFormatError(f"entry '{name}' is damaged: its checksum does not match {MANIFEST}")
+            raise FileFormatError(f"entry '{name}' is damaged: its checksum does not match "
+                                  f"{MANIFEST}")
         return data
 
     def _read_json(self, name: str, limit: int) -> Any:
@@ -388,12 +391,14 @@ class _Reader:
         spec = REGISTRY.get(raw["op"])
         if spec is None:
             raise FileFormatError(f"{where}: unknown op '{raw['op']}'")
-        params = {key: _check_param(spec, key, value, where) for key, value in raw["params"].items()}
+        params = {key: _check_param(spec, key, value, where)
+                  for key, value in raw["params"].items()}
         value = None
         holds_value = spec.source in ("parameter", "constant")
         if holds_value:
             if "value" not in raw:
-                raise FileFormatError(f"{where}: the {spec.name} has no value entry (missing weights)")
+                raise FileFormatError(f"{where}: the {spec.name} has no value entry "
+                                      "(missing weights)")
             value = self._read_array(raw["value"], where, "f")
             at = f"{where} (entry '{raw['value']}')"
             if value.dtype.itemsize != 8:
@@ -477,13 +482,14 @@ class _TreeReader:
             name = value["$array"]
             if not isinstance(name, str) or not name.startswith(self.folder + "/") \
                     or not _ARRAY_ENTRY.match(name):
-                raise FileFormatError(f"{GRAPH}: {path}: $array must name a "
-                                      f"{self.folder}/<number>.npy entry, not {json.dumps(name)[:60]}")
+                raise FileFormatError(f"{GRAPH}: {path}: $array must name a {self.folder}/"
+                                      f"<number>.npy entry, not {json.dumps(name)[:60]}")
             return self.reader._read_array(name, f"{GRAPH}: {path}", "biufc")
         if len(value) == 1 and "$float" in value:
             special = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
             if not isinstance(value["$float"], str) or value["$float"] not in special:
-                raise FileFormatError(f"{GRAPH}: {path}: $float must be \"nan\", \"inf\" or \"-inf\"")
+                raise FileFormatError(f"{GRAPH}: {path}: $float must be \"nan\", \"inf\" or "
+                                      "\"-inf\"")
             return special[value["$float"]]
         out = {}
         for key, item in value.items():
@@ -537,8 +543,8 @@ def _parse_npy(data: bytes, where: str, kinds: str) -> np.ndarray:
         raise FileFormatError(f"{where}: the array header gives an impossible shape {shape}")
     count = math.prod(shape)
     if count * dtype.itemsize != len(data) - buffer.tell():
-        raise FileFormatError(f"{where}: the array header says shape {shape} of {dtype}, which does "
-                              f"not match the {len(data) - buffer.tell()} bytes of data")
+        raise FileFormatError(f"{where}: the array header says shape {shape} of {dtype}, which "
+                              f"does not match the {len(data) - buffer.tell()} bytes of data")
     try:
         return np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, EOFError, OSError, OverflowError, MemoryError) as exc:

@@ -24,8 +24,11 @@ from bpstudio.core.ops import REGISTRY
 
 from bpgfiles import read_entries, write_entries
 
-# Duplicated entry names are one of the mutations; zipfile warns when writing them.
-pytestmark = pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")
+# Duplicated entry names are one of the mutations (zipfile warns when writing them), and NumPy's
+# header parser warns about the escape sequences that damaged header text may contain.
+pytestmark = [pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning"),
+              pytest.mark.filterwarnings("ignore:invalid escape sequence"),
+              pytest.mark.filterwarnings("ignore::SyntaxWarning")]
 
 
 def fuzz(examples: int) -> settings:

@@ -133,7 +133,8 @@ class SchemaValidator:
             expected = schema["type"]
             options = [expected] if isinstance(expected, str) else expected
             if not any(_matches_type(value, t) for t in options):
-                raise SchemaViolation(path, f"expected {' or '.join(options)}, got {_type_of(value)}")
+                raise SchemaViolation(path, f"expected {' or '.join(options)}, "
+                                      f"got {_type_of(value)}")
         if "const" in schema and not _same(value, schema["const"]):
             raise SchemaViolation(path, f"must be {json.dumps(schema['const'])}")
         if "enum" in schema and not any(_same(value, option) for option in schema["enum"]):
@@ -204,13 +205,15 @@ class SchemaValidator:
 
 def _same(a: Any, b: Any) -> bool:
     """JSON equality: 1 == 1.0, but true is not 1."""
-    return _type_of(a) in ("integer", "number") and _type_of(b) in ("integer", "number") and a == b \
-        or (_type_of(a) == _type_of(b) and a == b)
+    numbers = ("integer", "number")
+    if _type_of(a) in numbers and _type_of(b) in numbers:
+        return a == b
+    return _type_of(a) == _type_of(b) and a == b
 
 
 def _short(value: Any, limit: int = 40) -> str:
-    text = json.dumps(value) if _type_of(value) in ("string", "integer", "number", "boolean", "null") \
-        else _type_of(value)
+    scalar = _type_of(value) in ("string", "integer", "number", "boolean", "null")
+    text = json.dumps(value) if scalar else _type_of(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
