@@ -327,6 +327,8 @@ class _Reader:
             raise FileFormatError(f"{MANIFEST}: this is not a Backprop Studio project "
                                   f"(format is not \"{FORMAT_NAME}\")")
         version = manifest.get("format_version")
+        if isinstance(version, float) and version.is_integer():
+            manifest["format_version"] = version = int(version)  # JSON Schema's integer
         if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
             writer = str(manifest.get("app_version", "unknown"))[:40]
             raise FileFormatError(f"the file was written by a newer version of Backprop Studio "

@@ -287,6 +287,7 @@ def test_encrypted_or_strangely_compressed_entries_are_refused(good):
     (lambda m: m.update(format_version=99, app_version="9.0"),
      ("newer version of Backprop Studio", "format version 99", "please update")),
     (lambda m: m.update(format_version="1"), ("manifest.json: format_version: expected integer",)),
+    (lambda m: m.update(format_version=2.0), ("newer version", "format version 2)")),
     (lambda m: m.update(format_version=0), ("format_version: must be >= 1",)),
     (lambda m: m.__delitem__("app_version"), ("missing required field 'app_version'",)),
     (lambda m: m.update(extra=1), ("unknown field 'extra'",)),
@@ -452,7 +453,8 @@ def test_schema_validator_rejects_unsupported_keywords():
 @pytest.mark.parametrize("schema, document, ok", [
     ({"type": "integer"}, True, False),
     ({"type": "number"}, 3, True),
-    ({"type": "integer"}, 3.0, False),
+    ({"type": "integer"}, 3.0, True),
+    ({"type": "integer"}, 3.5, False),
     ({"const": 1}, 1.0, True),
     ({"const": 1}, True, False),
     ({"enum": ["a", "b"]}, "c", False),

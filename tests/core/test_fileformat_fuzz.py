@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ from bpstudio.core.examples import xor
 from bpstudio.core.fileformat import encode, loads
 from bpstudio.core.ops import REGISTRY
 
-from bpgfiles import read_entries, write_entries
+from bpgfiles import mutate_json, read_entries, write_entries
 
 # Duplicated entry names are one of the mutations (zipfile warns when writing them), and NumPy's
 # header parser warns about the escape sequences that damaged header text may contain.
@@ -96,61 +95,6 @@ def test_random_byte_damage(data):
 
 
 # ----------------------------------------------------------------------------- JSON fields
-NAMES = ["#1", "#2", "#99", "x", "y", "p", "loss", "hidden.W", "out", "a", "b", "relu", "input",
-         "parameter", "constant", "matmul", "softmax", "mean", "shape", "init", "axis", "values/1.npy",
-         "values/2.npy", "history/0.npy", "optimizer/0.npy", "training/0.npy", "$array", "$float",
-         "nan", "xavier_uniform", ""]
-scalars = (st.none() | st.booleans() | st.integers(-3, 5) | st.integers()
-           | st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(NAMES) | st.text(max_size=6))
-json_values = st.recursive(
-    scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(NAMES) | st.text(max_size=5), children, max_size=4),
-    max_leaves=8)
-
-
-def paths(value: Any, prefix: tuple = ()) -> list[tuple]:
-    """Every path (a tuple of keys and indices) into a parsed JSON document."""
-    out = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            out += paths(item, prefix + (key,))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            out += paths(item, prefix + (i,))
-    return out
-
-
-def mutate_json(document: Any, data: st.DataObject) -> Any:
-    path = data.draw(st.sampled_from(paths(document)), label="path")
-    action = data.draw(st.sampled_from(["replace", "delete", "add", "duplicate"]), label="action")
-    if not path:
-        return data.draw(json_values) if action == "replace" else document
-    parent = document
-    for key in path[:-1]:
-        parent = parent[key]
-    last = path[-1]
-    if action == "replace":
-        parent[last] = data.draw(json_values, label="value")
-    elif action == "delete":
-        del parent[last]
-    elif action == "add":
-        target = parent[last]
-        if isinstance(target, dict):
-            target[data.draw(st.sampled_from(NAMES) | st.text(max_size=5))] = data.draw(json_values)
-        elif isinstance(target, list):
-            target.insert(data.draw(st.integers(0, len(target))), data.draw(json_values))
-        else:
-            parent[last] = [target, data.draw(json_values)]
-    else:
-        target = parent[last]
-        if isinstance(parent, list):
-            parent.insert(last, json.loads(json.dumps(target)))
-        else:
-            parent[last] = [target, target]
-    return document
-
-
 @fuzz(2500)
 @given(st.data())
 def test_json_field_mutations(data):
