@@ -184,7 +184,8 @@ class _TreeWriter:
 
     def encode(self, value: Any, path: str, depth: int) -> Any:
         if depth > MAX_TREE_DEPTH:
-            raise FileFormatError(f"cannot save {path}: nested more than {MAX_TREE_DEPTH} levels")
+            shown = path if len(path) <= 80 else path[:77] + "..."
+            raise FileFormatError(f"cannot save {shown}: nested more than {MAX_TREE_DEPTH} levels")
         if value is None or isinstance(value, (bool, str)):
             return value
         if isinstance(value, np.bool_):

@@ -156,6 +156,20 @@ def test_unsaveable_content_is_refused_and_nothing_written(tmp_path, content, me
     assert os.listdir(tmp_path) == ["p.bpg"]
 
 
+def test_deepest_saveable_tree_loads_back(tmp_path):
+    def nested(levels):
+        tree = 1.0
+        for i in range(levels):
+            tree = [tree] if i % 2 else {"k": tree}
+        return tree
+    project = Project(Graph(), history={"h": nested(fileformat.MAX_TREE_DEPTH - 1)})
+    save(project, tmp_path / "deep.bpg")
+    assert load(tmp_path / "deep.bpg") == project
+    project.history = {"h": nested(fileformat.MAX_TREE_DEPTH)}
+    with pytest.raises(FileFormatError, match="nested more than"):
+        save(project, tmp_path / "deeper.bpg")
+
+
 def test_bad_position_is_refused_on_save(tmp_path):
     g = EXAMPLES["single_neuron"]().graph
     g.set_position("w", "top left")
