@@ -284,7 +284,7 @@ class _Reader:
         total = 0
         for info in infos:
             name = info.filename
-            if name != MANIFEST and name != GRAPH and not _ARRAY_ENTRY.match(name):
+            if name != MANIFEST and name != GRAPH and not _ARRAY_ENTRY.fullmatch(name):
                 raise FileFormatError(f"unexpected entry {name!r}: only {MANIFEST}, {GRAPH} and "
                                       "values/, training/, optimizer/, history/<number>.npy belong "
                                       "in a project file")
@@ -484,7 +484,7 @@ class _TreeReader:
         if len(value) == 1 and "$array" in value:
             name = value["$array"]
             if not isinstance(name, str) or not name.startswith(self.folder + "/") \
-                    or not _ARRAY_ENTRY.match(name):
+                    or not _ARRAY_ENTRY.fullmatch(name):
                 raise FileFormatError(f"{GRAPH}: {path}: $array must name a {self.folder}/"
                                       f"<number>.npy entry, not {json.dumps(name)[:60]}")
             return self.reader._read_array(name, f"{GRAPH}: {path}", "biufc")

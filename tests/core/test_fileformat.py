@@ -224,7 +224,7 @@ def test_file_errors_name_the_file(tmp_path):
 
 @pytest.mark.parametrize("name", ["../evil.npy", "/etc/passwd", "values/../../x.npy",
                                   "values\\1.npy", "values/01.npy", "values/x.npy", "notes.txt",
-                                  "graph.json/", "VALUES/1.npy"])
+                                  "graph.json/", "VALUES/1.npy", "values/1.npy\n"])
 def test_unknown_entry_names_and_path_tricks_are_refused(good, name):
     entries = read_entries(good) + [(name, b"payload")]
     refused(write_entries(entries), "unexpected entry")
@@ -473,6 +473,8 @@ def test_schema_validator_rejects_unsupported_keywords():
     ({"const": 1}, True, False),
     ({"enum": ["a", "b"]}, "c", False),
     ({"type": "string", "pattern": "^a+$"}, "aab", False),
+    ({"type": "string", "pattern": "^a+$"}, "aa\n", False),
+    ({"type": "string", "pattern": "^a+\\$"}, "aa$", True),
     ({"type": "array", "items": {"type": "string"}, "maxItems": 2}, ["a", "b", "c"], False),
     ({"type": "object", "propertyNames": {"pattern": "^k"}}, {"key": 1, "other": 2}, False),
     ({"anyOf": [{"type": "null"}, {"type": "array", "minItems": 1}]}, [], False),

@@ -93,7 +93,7 @@ class SchemaValidator:
         if "$ref" in schema:
             self._resolve(schema["$ref"])
         if "pattern" in schema:
-            re.compile(schema["pattern"])
+            _pattern(schema["pattern"])
         for key in ("properties", "$defs"):
             for name, sub in schema.get(key, {}).items():
                 self._check_schema(sub, f"{where}/{key}/{name}")
@@ -175,7 +175,7 @@ class SchemaValidator:
             raise SchemaViolation(path, f"must have at least {schema['minLength']} character(s)")
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             raise SchemaViolation(path, f"must have at most {schema['maxLength']} characters")
-        if "pattern" in schema and not re.search(schema["pattern"], value):
+        if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
             raise SchemaViolation(path, f"{_short(value)} does not have the expected form")
 
     def _validate_array(self, value: list, schema: dict, path: str, depth: int) -> None:
@@ -206,6 +206,15 @@ class SchemaValidator:
                 raise SchemaViolation(path, f"unknown field '{key[:40]}'")
             else:
                 self._validate(item, extra, _join(path, key), depth + 1)
+
+
+@lru_cache(maxsize=None)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """A schema pattern as a Python regex. In JSON Schema (ECMA-262) a final ``$`` matches only
+    at the very end, whereas Python's also matches before a final newline: use ``\\Z``."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
 
 
 def _same(a: Any, b: Any) -> bool:
