@@ -19,7 +19,7 @@ from bpstudio.core.errors import BPStudioError
 from bpstudio.core.ops import GROUPS, REGISTRY
 from bpstudio.core.shapes import format_shape
 
-Subparsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Subparsers = argparse._SubParsersAction  # what add_subparsers() returns
 
 
 # ------------------------------------------------------------------------------------------ ops
