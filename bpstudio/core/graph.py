@@ -92,6 +92,7 @@ class Graph(GraphBuilder):
         self._edges: dict[tuple[str, str], Edge] = {}  # keyed by (dst, dst_port): one edge per input
         self._out: dict[str, list[Edge]] = {}  # node id -> edges leaving it (fan-out)
         self._ids_by_name: dict[str, str] = {}
+        self._last_suffix: dict[str, int] = {}
         self._listeners: list[Callable[[GraphEvent], None]] = []
         self._ids = itertools.count(1)
         self.rng = np.random.default_rng(seed)
@@ -154,11 +155,18 @@ class Graph(GraphBuilder):
         return [n for n in self.nodes.values() if n.spec.source == source]
 
     def unique_name(self, base: str) -> str:
+        """``base`` if free, else ``base_k`` for a free k."""
         taken = self._ids_by_name
         if base not in taken:
             return base
         stem = re.sub(r"_\d+$", "", base)
-        return next(f"{stem}_{i}" for i in itertools.count(1) if f"{stem}_{i}" not in taken)
+        # Start after the last suffix handed out for this stem, so naming n nodes stays linear.
+        k = self._last_suffix.get(stem, 0)
+        while True:
+            k += 1
+            if f"{stem}_{k}" not in taken:
+                self._last_suffix[stem] = k
+                return f"{stem}_{k}"
 
     # ---------------------------------------------------------------------------------- editing
     def add_node(self, op: str, name: str | None = None, params: dict[str, Any] | None = None,

@@ -1,0 +1,164 @@
+import numpy as np
+import pytest
+
+from bpstudio import Graph, GraphError, ShapeError
+from bpstudio.core.builder import GraphBuilder
+from bpstudio.core.ops import REGISTRY
+
+
+def recorded(g: Graph) -> list:
+    events = []
+    g.subscribe(lambda e: events.append((e.kind, e.field)))
+    return events
+
+
+def test_every_edit_emits_its_event():
+    g = Graph()
+    events = recorded(g)
+    x = g.input("x")
+    r = g.relu(x, name="r")
+    g.set_param(x, "shape", (3,))
+    g.rename(r, "act")
+    g.set_position(r, (1.0, 2.0))
+    g.remove_node(x)
+    assert events == [
+        ("node_added", None), ("node_added", None), ("edge_added", None),
+        ("node_changed", "shape"), ("node_changed", "name"), ("node_changed", "position"),
+        ("edge_removed", None), ("node_removed", None),
+    ]
+
+
+def test_unsubscribe_stops_events():
+    g = Graph()
+    events = []
+    unsubscribe = g.subscribe(events.append)
+    g.input("x")
+    unsubscribe()
+    g.input("y")
+    assert len(events) == 1
+
+
+def test_remove_then_restore_gives_back_the_same_graph():
+    g = Graph()
+    w = g.parameter("w", shape=(2, 3))
+    out = g.matmul(g.input("x", (2,)), w, name="h")
+    node, edges = g.remove_node(w)
+    assert w.id not in g.nodes and g.input_edge(out, "b") is None
+    g.restore_node(node)
+    for edge in edges:
+        g.connect(edge.src, edge.dst, edge.dst_port)
+    assert g.input_edge(out, "b").src == w.id
+    assert g.node("w").value is node.value
+
+
+def test_input_port_takes_one_edge_and_output_fans_out():
+    g = Graph()
+    x = g.input("x")
+    add = g.add(x, x, name="sum")
+    assert len(g.output_edges(x)) == 2
+    with pytest.raises(GraphError, match="input 'a' of add 'sum' is already connected"):
+        g.connect(g.input("y"), add, "a")
+
+
+def test_connect_names_unknown_ports():
+    g = Graph()
+    r = g.add_node("relu", name="r")
+    with pytest.raises(GraphError, match="relu 'r' has no input port 'y'"):
+        g.connect(g.input("x"), r, "y")
+
+
+def test_missing_input_is_reported_on_its_node_and_port():
+    g = Graph()
+    m = g.add_node("matmul", name="h1")
+    g.connect(g.input("x", (3,)), m, "a")
+    problems = g.validate()
+    assert [(p.node_id, p.port, p.message) for p in problems] == [
+        (m.id, "b", "matmul 'h1': input 'b' is not connected")]
+
+
+def test_shape_mismatch_names_the_node_and_shapes():
+    g = Graph()
+    g.matmul(g.input("x", (3,)), g.parameter("W", shape=(4, 2)), name="h1")
+    with pytest.raises(ShapeError) as info:
+        g.check()
+    assert str(info.value) == "matmul 'h1': (N, 3) @ (4, 2): inner dimensions differ"
+
+
+def test_shapes_are_inferred_through_the_graph():
+    g = Graph()
+    h = g.dense(g.input("x", (3,)), 3, 4, "h", activation="relu")
+    logits = g.dense(h, 4, 2, "out")
+    loss = g.softmax_ce(logits, g.input("labels"), name="loss")
+    shapes = g.check()
+    assert shapes[h.id] == ("N", 4) and shapes[logits.id] == ("N", 2) and shapes[loss.id] == ()
+
+
+def test_loss_refuses_silent_broadcasting():
+    g = Graph()
+    g.mse(g.input("p", (1,)), g.input("t"), name="loss")
+    with pytest.raises(ShapeError, match=r"mse 'loss': prediction \(N, 1\) and target \(N,\)"):
+        g.check()
+
+
+def test_nonsense_parameter_values_are_refused_with_the_reason():
+    g = Graph()
+    node = g.add_node("leaky_relu", name="lr")
+    with pytest.raises(GraphError, match="leaky_relu 'lr': parameter 'alpha' must be a number, not 'abc'"):
+        g.set_param(node, "alpha", "abc")
+    with pytest.raises(GraphError, match="must be a finite number"):
+        g.set_param(node, "alpha", "nan")
+    with pytest.raises(GraphError, match="must be >= 0.0"):
+        g.set_param(node, "alpha", -1)
+    with pytest.raises(GraphError, match="every dimension must be a whole number >= 1"):
+        g.add_node("parameter", params={"shape": (2, 0)})
+    assert node.params["alpha"] == 0.01
+
+
+def test_shape_parameter_accepts_text_and_redraws_the_value():
+    g = Graph()
+    p = g.parameter("W", shape=(2,))
+    g.set_param(p, "shape", "3, 4")
+    assert p.params["shape"] == (3, 4) and p.value.shape == (3, 4)
+
+
+def test_names_are_unique_and_checked():
+    g = Graph()
+    g.input("x")
+    with pytest.raises(GraphError, match="the name 'x' is already used"):
+        g.input("x")
+    with pytest.raises(GraphError, match="not a valid node name"):
+        g.rename(g.relu("x"), "has space")
+    assert g.relu("x").name == "relu_1"
+
+
+def test_values_must_be_finite_numbers():
+    g = Graph()
+    with pytest.raises(GraphError, match="value must be finite"):
+        g.constant([1.0, np.inf], name="c")
+
+
+def test_seeded_graphs_initialise_identically():
+    a, b = Graph(seed=7), Graph(seed=7)
+    np.testing.assert_array_equal(a.parameter("W", shape=(3, 3), init="he_normal").value,
+                                  b.parameter("W", shape=(3, 3), init="he_normal").value)
+
+
+def test_every_op_has_a_builder_method():
+    aliases = {"subtract": "sub", "multiply": "mul", "divide": "div"}
+    missing = [name for name in REGISTRY
+               if not hasattr(GraphBuilder, aliases.get(name, name))]
+    assert not missing
+
+
+def test_builder_checks_the_number_of_inputs():
+    with pytest.raises(TypeError, match=r"add takes 2 input\(s\) \(a, b\), got 1"):
+        Graph().apply("add", 1.0)
+
+
+def test_depths_and_topological_order():
+    g = Graph()
+    x = g.input("x")
+    y = g.relu(g.mul(x, 2.0, name="m"), name="r")
+    order = [n.name for n in g.topological_order()]
+    assert order.index("x") < order.index("m") < order.index("r")
+    assert g.depths()[y.id] == 2
