@@ -6,12 +6,14 @@ The scripting API (Qt-free)::
     g = bpstudio.Graph()
     ...
     engine = bpstudio.Engine(g)
+    bpstudio.save(g, "model.bpg")
+    project = bpstudio.load("model.bpg")
 """
 
-from .core import (BPStudioError, Engine, FeedError, Graph, GraphError, ShapeError,
-                   compare_gradients, gradcheck)
+__version__ = "0.1.0"  # before the imports: the file format records it
 
-__version__ = "0.1.0"
+from .core import (BPStudioError, Engine, FeedError, FileFormatError, Graph, GraphError,  # noqa: E402
+                   Project, ShapeError, compare_gradients, gradcheck, load, save)
 
-__all__ = ["BPStudioError", "Engine", "FeedError", "Graph", "GraphError", "ShapeError",
-           "__version__", "compare_gradients", "gradcheck"]
+__all__ = ["BPStudioError", "Engine", "FeedError", "FileFormatError", "Graph", "GraphError",
+           "Project", "ShapeError", "__version__", "compare_gradients", "gradcheck", "load", "save"]
