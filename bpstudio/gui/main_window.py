@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
                                QMessageBox, QToolBar)
 
 from bpstudio import __version__
+from bpstudio.core.errors import BPStudioError
 from bpstudio.core.graph import Graph
 from bpstudio.core.layout import layered_positions
 
@@ -400,7 +401,7 @@ class MainWindow(QMainWindow):
                           history=extras.get("history"))
         try:
             save(project, path)
-        except (ValueError, OSError) as exc:
+        except (BPStudioError, ValueError, OSError) as exc:
             QMessageBox.critical(self, "Cannot save file", f"Cannot save {path.name}:\n\n{exc}")
             return False
         self.path = path
@@ -448,7 +449,8 @@ class MainWindow(QMainWindow):
             return False
         from bpstudio.core.export_onnx import export_onnx
 
-        return self._run_export(lambda: export_onnx(self.graph, path), path)
+        return self._run_export(lambda: export_onnx(self.graph, path, output=self._export_output()),
+                                path)
 
     def export_numpy(self, path: str | Path | None = None) -> bool:
         path = Path(path) if path else self._export_path("Export NumPy code", ".py", "Python (*.py)")
@@ -456,13 +458,21 @@ class MainWindow(QMainWindow):
             return False
         from bpstudio.core.export_numpy import export_numpy
 
-        return self._run_export(lambda: export_numpy(self.graph, path), path)
+        return self._run_export(lambda: export_numpy(self.graph, path, output=self._export_output()),
+                                path)
+
+    def _export_output(self) -> str | None:
+        """The node to export: the selected one when exactly one is selected, else the graph's
+        own output (what its loss compares, or its only sink)."""
+        ids = self.scene.selected_node_ids()
+        return ids[0] if len(ids) == 1 else None
 
     def _run_export(self, job, path: Path) -> bool:
         try:
             job()
-        except (ValueError, OSError, ImportError) as exc:
-            QMessageBox.critical(self, "Cannot export", f"Cannot export {path.name}:\n\n{exc}")
+        except (BPStudioError, ValueError, OSError, ImportError) as exc:
+            QMessageBox.critical(self, "Cannot export", f"Cannot export {path.name}:\n\n{exc}\n\n"
+                                 "To export up to a given node, select it and export again.")
             return False
         self.show_status(f"Exported {path.name}")
         return True
