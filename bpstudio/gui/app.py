@@ -44,6 +44,17 @@ def style_application(app: QApplication) -> None:
         "QToolBar { border: none; spacing: 4px; }")
 
 
+def release_clipboard() -> None:
+    """Drop nodes this app put on the clipboard before Qt shuts down: no other program can read
+    them, and Qt would otherwise free them after Python has gone."""
+    from .clipboard import MIME_TYPE
+
+    clipboard = QApplication.clipboard()
+    mime = clipboard.mimeData()
+    if mime is not None and mime.hasFormat(MIME_TYPE):
+        clipboard.clear()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     app = QApplication.instance() or QApplication(argv)
@@ -53,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     style_application(app)
     from .main_window import MainWindow
 
+    app.aboutToQuit.connect(release_clipboard)
     window = MainWindow()
     window.show()
     files = [a for a in argv[1:] if not a.startswith("-")]

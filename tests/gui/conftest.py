@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
-from PySide6.QtTest import QTest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
-from bpstudio.core.graph import Graph
-from bpstudio.gui.canvas.items import EdgeItem, NodeItem
 from bpstudio.gui.main_window import MainWindow
 from bpstudio.gui.settings import Settings
 
@@ -37,6 +34,14 @@ def dialogs(monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
     monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
     return record
+
+
+@pytest.fixture(autouse=True)
+def clean_clipboard(qapp):
+    """Empty the clipboard after each test: data left there would be destroyed by Qt's exit
+    handlers after Python has shut down."""
+    yield
+    QGuiApplication.clipboard().clear()
 
 
 @pytest.fixture

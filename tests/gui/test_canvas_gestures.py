@@ -14,15 +14,23 @@ from guihelpers import (assert_scene_matches_graph, build_neuron, drag, key, por
                        title_pos, view_pos)
 
 
+def drag_event(cls, pos: QPoint, actions, mime):
+    """A drag event; newer bindings take a QPointF position, older ones a QPoint."""
+    try:
+        return cls(QPointF(pos), actions, mime, Qt.LeftButton, Qt.NoModifier)
+    except TypeError:
+        return cls(pos, actions, mime, Qt.LeftButton, Qt.NoModifier)
+
+
 def drop_op(window, op: str, pos: QPoint) -> None:
     """Deliver the drag-enter, drag-move and drop events a real drag from the palette sends."""
     viewport = window.view.viewport()
     mime = window.palette.mime_data_for(op)
     actions = Qt.CopyAction | Qt.MoveAction
-    enter = QDragEnterEvent(QPointF(pos), actions, mime, Qt.LeftButton, Qt.NoModifier)
+    enter = drag_event(QDragEnterEvent, pos, actions, mime)
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted()
-    move = QDragMoveEvent(QPointF(pos), actions, mime, Qt.LeftButton, Qt.NoModifier)
+    move = drag_event(QDragMoveEvent, pos, actions, mime)
     QApplication.sendEvent(viewport, move)
     drop = QDropEvent(QPointF(pos), actions, mime, Qt.LeftButton, Qt.NoModifier)
     QApplication.sendEvent(viewport, drop)
@@ -51,7 +59,7 @@ def test_palette_mime_data_names_the_op_and_other_data_is_refused(window):
 
     other = QMimeData()
     other.setText("relu")
-    enter = QDragEnterEvent(QPointF(300, 300), Qt.CopyAction, other, Qt.LeftButton, Qt.NoModifier)
+    enter = drag_event(QDragEnterEvent, QPoint(300, 300), Qt.CopyAction, other)
     QApplication.sendEvent(window.view.viewport(), enter)
     assert not enter.isAccepted()
     assert not window.graph.nodes
