@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage, QPainter, QUndoStack
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu,
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGraphicsItem, QLabel, QMainWindow,
                                QMessageBox, QToolBar)
 
 from bpstudio import __version__
@@ -492,6 +492,10 @@ class MainWindow(QMainWindow):
         rect = rect.marginsAdded(QMarginsF(30, 30, 30, 30))
         selected = self.scene.selectedItems()
         self.scene.clearSelection()  # a picture of the graph, not of the selection
+        # Draw the items themselves, not their screen-resolution cached pictures.
+        cached = [(item, item.cacheMode()) for item in self.scene.node_items.values()]
+        for item, _mode in cached:
+            item.setCacheMode(QGraphicsItem.NoCache)
         try:
             if fmt == "svg":
                 from PySide6.QtSvg import QSvgGenerator
@@ -515,6 +519,8 @@ class MainWindow(QMainWindow):
                 painter.end()
                 ok = image.save(str(path), "PNG")
         finally:
+            for item, mode in cached:
+                item.setCacheMode(mode)
             for item in selected:
                 item.setSelected(True)
         if not ok:

@@ -142,6 +142,7 @@ def test_export_canvas_as_png_and_svg(window, tmp_path):
     assert image.height() == pytest.approx(2 * (rect.height() + 60), abs=2)
     text = svg.read_text()
     assert "<svg" in text and "relu" in text  # node text is kept as text
+    assert "<image" not in text  # and nodes are vectors, not pictures
 
 
 def test_export_onnx_and_numpy_from_the_window(window, tmp_path, dialogs):

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
-                           QPainterPathStroker)
+                           QPaintEngine, QPainterPathStroker, QPen, QStaticText,
+                           QTransform)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
 
 from bpstudio.core.graph import Edge, Node
@@ -33,7 +34,8 @@ def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
 
 
 class PortItem(QGraphicsItem):
-    """One input or output port: a circle on a node's edge. Its label is drawn by the node."""
+    """One input or output port on a node's edge. It is a hit area with a tooltip; the node
+    draws the circle and the label (one paint call per node instead of one per port)."""
 
     NORMAL, VALID_TARGET, INVALID_TARGET, REFUSED = range(4)
 
@@ -44,6 +46,7 @@ class PortItem(QGraphicsItem):
         self.is_output = is_output
         self.connected = False
         self._state = PortItem.NORMAL
+        self.setFlag(QGraphicsItem.ItemHasNoContents, True)
         self.setAcceptHoverEvents(False)
         self.setToolTip(f"<b>{name}</b>" + (f"<br>{doc}" if doc else ""))
         self.setCursor(Qt.CrossCursor)
@@ -52,6 +55,10 @@ class PortItem(QGraphicsItem):
     def node_id(self) -> str:
         return self.node_item.node.id
 
+    @property
+    def state(self) -> int:
+        return self._state
+
     def scene_anchor(self) -> QPointF:
         """Where wires attach, in scene coordinates."""
         return self.scenePos()
@@ -59,12 +66,12 @@ class PortItem(QGraphicsItem):
     def set_state(self, state: int) -> None:
         if state != self._state:
             self._state = state
-            self.update()
+            self.node_item.update()
 
     def set_connected(self, connected: bool) -> None:
         if connected != self.connected:
             self.connected = connected
-            self.update()
+            self.node_item.update()
 
     def boundingRect(self) -> QRectF:
         r = theme.PORT_HIT_RADIUS
@@ -77,18 +84,16 @@ class PortItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
+        pass  # drawn by NodeItem.paint
+
+    def fill_and_radius(self) -> tuple[QColor, float]:
         if self._state == PortItem.VALID_TARGET:
-            fill, radius = theme.PORT_VALID_TARGET, theme.PORT_RADIUS + 2
-        elif self._state == PortItem.INVALID_TARGET:
-            fill, radius = theme.PORT_INVALID_TARGET, theme.PORT_RADIUS
-        elif self._state == PortItem.REFUSED:
-            fill, radius = theme.PORT_HOVER_REFUSED, theme.PORT_RADIUS + 2
-        else:
-            fill = theme.PORT_CONNECTED_FILL if self.connected else theme.PORT_FILL
-            radius = theme.PORT_RADIUS
-        painter.setPen(theme.pen(theme.PORT_BORDER, 1.5))
-        painter.setBrush(fill)
-        painter.drawEllipse(QPointF(0, 0), radius, radius)
+            return theme.PORT_VALID_TARGET, theme.PORT_RADIUS + 2
+        if self._state == PortItem.INVALID_TARGET:
+            return theme.PORT_INVALID_TARGET, theme.PORT_RADIUS
+        if self._state == PortItem.REFUSED:
+            return theme.PORT_HOVER_REFUSED, theme.PORT_RADIUS + 2
+        return (theme.PORT_CONNECTED_FILL if self.connected else theme.PORT_FILL), theme.PORT_RADIUS
 
 
 class ErrorBadgeItem(QGraphicsItem):
@@ -131,6 +136,8 @@ class NodeItem(QGraphicsObject):
         self.setFlag(QGraphicsItem.ItemSendsScenePositionChanges, True)
         self.setAcceptHoverEvents(False)
         self.setZValue(1)
+        # Cached as a pixmap at screen resolution: repaints and pans blit it; a zoom redraws it.
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.edges: set[EdgeItem] = set()
         self.input_ports = {p.name: PortItem(self, p.name, False, p.doc) for p in spec.inputs}
         self.output_ports = {name: PortItem(self, name, True) for name in spec.outputs}
@@ -142,6 +149,9 @@ class NodeItem(QGraphicsObject):
         self._locked = False
         self._badge: ErrorBadgeItem | None = None
         self._height = 0.0
+        self._path_key: float | None = None
+        self._texts_key: tuple | None = None
+        self._ports_key: tuple | None = None
         self._layout()
         self.refresh()
         self.sync_position()
@@ -272,86 +282,161 @@ class NodeItem(QGraphicsObject):
             self.setZValue(2 if value else 1)
         return super().itemChange(change, value)
 
+    def _paths(self) -> tuple[QPainterPath, QPainterPath]:
+        """The card and its header, rebuilt only when the node's size changes."""
+        key = self._height
+        if self._path_key != key:
+            rect = QRectF(0, 0, self.width, self._height)
+            card = QPainterPath()
+            card.addRoundedRect(rect, theme.NODE_RADIUS, theme.NODE_RADIUS)
+            header = QPainterPath()
+            header.addRect(QRectF(0, 0, self.width, theme.NODE_HEADER_HEIGHT))
+            self._card, self._header = card, card.intersected(header)
+            self._path_key = key
+        return self._card, self._header
+
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        rect = QRectF(0, 0, self.width, self._height)
-        radius = theme.NODE_RADIUS
         body = theme.NODE_BODY_LOCKED if self._locked else theme.NODE_BODY
+        selected = self.isSelected()
         if lod < theme.DETAIL_ZOOM:
-            # Zoomed far out: a flat card in the group colour is all that can be seen anyway.
+            # Zoomed far out: flat cards in the group colour are all that can be seen anyway.
+            painter.setRenderHint(QPainter.Antialiasing, False)
             painter.setPen(Qt.NoPen)
             painter.setBrush(body)
-            painter.drawRect(rect)
+            painter.drawRect(QRectF(0, 0, self.width, self._height))
             painter.setBrush(self.colour)
             painter.drawRect(QRectF(0, 0, self.width, theme.NODE_HEADER_HEIGHT))
-            if self.isSelected() or self._highlighted:
+            if selected or self._highlighted or self._problem:
                 painter.setBrush(Qt.NoBrush)
-                painter.setPen(theme.cosmetic_pen(theme.NODE_SELECTED_BORDER if self.isSelected()
-                                                  else theme.NODE_HIGHLIGHT_BORDER, 2))
-                painter.drawRect(rect)
+                colour = (theme.NODE_SELECTED_BORDER if selected else theme.NODE_HIGHLIGHT_BORDER
+                          if self._highlighted else theme.ERROR_BADGE)
+                painter.setPen(theme.cosmetic_pen(colour, 2))
+                painter.drawRect(QRectF(0, 0, self.width, self._height))
             return
 
-        painter.setRenderHint(QPainter.Antialiasing)
-        card = QPainterPath()
-        card.addRoundedRect(rect, radius, radius)
+        painter.setRenderHint(QPainter.Antialiasing, True)
+        card, header = self._paths()
         painter.setPen(Qt.NoPen)
         painter.setBrush(body)
         painter.drawPath(card)
-        # The header: the card's top clipped to the header height, so only its top corners round.
-        header = QPainterPath()
-        header.addRect(QRectF(0, 0, self.width, theme.NODE_HEADER_HEIGHT))
         painter.setBrush(self.colour)
-        painter.drawPath(card.intersected(header))
+        painter.drawPath(header)
+        if selected or self._highlighted:
+            painter.setBrush(Qt.NoBrush)
+            painter.setPen(_PENS.selected_border if selected else _PENS.highlight_border)
+            painter.drawPath(card)
 
-        if self.isSelected():
-            border = theme.pen(theme.NODE_SELECTED_BORDER, 2.2)
-        elif self._highlighted:
-            border = theme.pen(theme.NODE_HIGHLIGHT_BORDER, 2.6)
-        else:
-            border = theme.pen(theme.NODE_BORDER, 1.2)
-        painter.setPen(border)
-        painter.setBrush(Qt.NoBrush)
-        painter.drawPath(card)
-
-        spec = self.node.spec
+        texts = self._static_texts()
+        # Vector exports (SVG) get real text; the screen gets pre-laid-out static text.
+        draw = _draw_plain_text if painter.paintEngine().type() == QPaintEngine.SVG \
+            else QPainter.drawStaticText
         painter.setPen(theme.NODE_TITLE_TEXT)
         painter.setFont(_FONTS.title)
-        title = _FONTS.title_metrics.elidedText(self.node.name, Qt.ElideRight,
-                                                self.title_rect().width() - 8)
-        painter.drawText(self.title_rect(), Qt.AlignLeft | Qt.AlignVCenter, title)
+        draw(painter, texts.title_pos, texts.title)
         painter.setPen(theme.NODE_SUBTITLE_TEXT)
         painter.setFont(_FONTS.subtitle)
-        painter.drawText(QRectF(10, 21, self.width - 20, 14), Qt.AlignLeft | Qt.AlignVCenter,
-                         spec.title.lower())
-
-        painter.setFont(_FONTS.port)
+        draw(painter, texts.subtitle_pos, texts.subtitle)
         painter.setPen(theme.NODE_TEXT)
-        half = self.width / 2 - 14
-        for k, name in enumerate(self.input_ports):
-            painter.drawText(QRectF(12, self._port_y(k) - 9, half, 18),
-                             Qt.AlignLeft | Qt.AlignVCenter, name)
-        for k, name in enumerate(self.output_ports):
-            painter.drawText(QRectF(self.width - 12 - half, self._port_y(k) - 9, half, 18),
-                             Qt.AlignRight | Qt.AlignVCenter, name)
-
-        rows = max(len(self.input_ports), len(self.output_ports), 1)
-        y = self._ports_top + rows * theme.NODE_PORT_SPACING
-        painter.setPen(theme.pen(theme.NODE_BORDER, 1))
-        painter.drawLine(QPointF(8, y), QPointF(self.width - 8, y))
+        painter.setFont(_FONTS.port)
+        for pos, text in texts.ports:
+            draw(painter, pos, text)
+        painter.setPen(_PENS.separator)
+        painter.drawLine(texts.separator)
         painter.setFont(_FONTS.value)
         painter.setPen(theme.NODE_DIM_TEXT)
-        shape_text = f"shape {self._shape_text}" if self._shape_text else "shape ?"
-        painter.drawText(QRectF(10, y + 1, self.width - 20, theme.NODE_FOOTER_HEIGHT),
-                         Qt.AlignLeft | Qt.AlignVCenter, shape_text)
-        y += theme.NODE_FOOTER_HEIGHT
+        draw(painter, texts.shape_pos, texts.shape)
+        y = texts.shape_pos.y() + theme.NODE_FOOTER_HEIGHT
         for text, colour in ((self._value_text, theme.NODE_VALUE_TEXT),
                              (self._grad_text, theme.NODE_GRAD_TEXT)):
             if text is not None:
                 painter.setPen(colour)
-                painter.drawText(QRectF(10, y, self.width - 20, theme.NODE_VALUE_LINE_HEIGHT),
+                painter.drawText(QRectF(10, y - 2, self.width - 20, theme.NODE_VALUE_LINE_HEIGHT),
                                  Qt.AlignLeft | Qt.AlignVCenter, text)
                 y += theme.NODE_VALUE_LINE_HEIGHT
+
+        # Port circles: one path per fill colour (usually one or two draw calls per node).
+        painter.setPen(_PENS.port_border)
+        for fill, path in self._port_paths():
+            painter.setBrush(fill)
+            painter.drawPath(path)
+
+    def _port_paths(self) -> list[tuple[QColor, QPainterPath]]:
+        key = tuple((p._state, p.connected) for p in self.ports())
+        if key != self._ports_key:
+            groups: dict[str, tuple[QColor, QPainterPath]] = {}
+            for port in self.ports():
+                fill, radius = port.fill_and_radius()
+                path = groups.setdefault(fill.name(), (fill, QPainterPath()))[1]
+                path.addEllipse(port.pos(), radius, radius)
+            self._ports_cache = list(groups.values())
+            self._ports_key = key
+        return self._ports_cache
+
+    def _static_texts(self) -> "_NodeTexts":
+        """Laid-out texts, rebuilt only when the name, shape or size changes (drawing a
+        QStaticText skips the layout work that drawText repeats on every paint)."""
+        key = (self.node.name, self._shape_text, self._height)
+        if self._texts_key != key:
+            self._texts = _NodeTexts(self)
+            self._texts_key = key
+        return self._texts
+
+
+class _NodeTexts:
+    def __init__(self, item: NodeItem):
+        title_rect = item.title_rect()
+        name = _FONTS.title_metrics.elidedText(item.node.name, Qt.ElideRight, title_rect.width() - 8)
+        self.title = _static(name, _FONTS.title)
+        self.title_pos = QPointF(title_rect.left(),
+                                 title_rect.center().y() - _FONTS.title_metrics.height() / 2)
+        self.subtitle = _static(item.node.spec.title.lower(), _FONTS.subtitle)
+        self.subtitle_pos = QPointF(10, 28 - _FONTS.subtitle_metrics.height() / 2)
+        self.ports = []
+        port_h = _FONTS.port_metrics.height()
+        for k, name in enumerate(item.input_ports):
+            self.ports.append((QPointF(12, item._port_y(k) - port_h / 2), _static(name, _FONTS.port)))
+        for k, name in enumerate(item.output_ports):
+            width = _FONTS.port_metrics.horizontalAdvance(name)
+            self.ports.append((QPointF(item.width - 12 - width, item._port_y(k) - port_h / 2),
+                               _static(name, _FONTS.port)))
+        rows = max(len(item.input_ports), len(item.output_ports), 1)
+        y = item._ports_top + rows * theme.NODE_PORT_SPACING
+        self.separator = QLineF(8, y, item.width - 8, y)
+        shape = f"shape {item._shape_text}" if item._shape_text else "shape ?"
+        self.shape = _static(shape, _FONTS.value)
+        self.shape_pos = QPointF(10, y + 1 + (theme.NODE_FOOTER_HEIGHT - _FONTS.value_metrics.height()) / 2)
+
+
+def _draw_plain_text(painter: QPainter, top_left: QPointF, text: QStaticText) -> None:
+    ascent = QFontMetricsF(painter.font()).ascent()
+    painter.drawText(QPointF(top_left.x(), top_left.y() + ascent), text.text())
+
+
+def _static(text: str, font) -> QStaticText:
+    static = QStaticText(text)
+    static.setTextFormat(Qt.PlainText)
+    static.setPerformanceHint(QStaticText.AggressiveCaching)
+    static.prepare(QTransform(), font)
+    return static
+
+
+class _Pens:
+    """Pens built once and shared by every item."""
+
+    def __init__(self) -> None:
+        self.border = theme.pen(theme.NODE_BORDER, 1.2)
+        self.selected_border = theme.pen(theme.NODE_SELECTED_BORDER, 2.2)
+        self.highlight_border = theme.pen(theme.NODE_HIGHLIGHT_BORDER, 2.6)
+        self.separator = theme.pen(theme.NODE_BORDER, 1)
+        self.port_border = theme.pen(theme.PORT_BORDER, 1.5)
+        self.wire = theme.cosmetic_pen(theme.WIRE_COLOUR, 1.0)
+        self.wire_selected = theme.pen(theme.WIRE_SELECTED, theme.WIRE_SELECTED_WIDTH)
+        self.wire_far = theme.cosmetic_pen(theme.WIRE_COLOUR, 1.0)
+
+
+_PENS = _Pens()
 
 
 class _Fonts:
@@ -368,6 +453,9 @@ class _Fonts:
         self.port = theme.port_font()
         self.value = theme.value_font()
         self.title_metrics = QFontMetricsF(self.title)
+        self.subtitle_metrics = QFontMetricsF(self.subtitle)
+        self.port_metrics = QFontMetricsF(self.port)
+        self.value_metrics = QFontMetricsF(self.value)
         return object.__getattribute__(self, name)
 
 
@@ -448,14 +536,32 @@ class EdgeItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        painter.setRenderHint(QPainter.Antialiasing)
-        if self.isSelected():
-            painter.setPen(theme.pen(theme.WIRE_SELECTED, theme.WIRE_SELECTED_WIDTH))
-        else:
-            width = theme.WIRE_WIDTH if self._gradient is None else theme.WIRE_WIDTH + 0.8
-            painter.setPen(theme.pen(self._colour, width))
+        scale = option.levelOfDetailFromTransform(painter.worldTransform())
         painter.setBrush(Qt.NoBrush)
+        if self.isSelected():
+            painter.setRenderHint(QPainter.Antialiasing, True)
+            painter.setPen(_PENS.wire_selected)
+            painter.drawPath(self._path)
+            return
+        if scale < theme.DETAIL_ZOOM:
+            painter.setRenderHint(QPainter.Antialiasing, False)
+            painter.setPen(_PENS.wire_far)
+            painter.drawPath(self._path)
+            return
+        # Two antialiased one-pixel strokes a pixel apart read as a smooth wire about two pixels
+        # wide, and Qt draws one-pixel cosmetic strokes several times faster than wide ones.
+        painter.setRenderHint(QPainter.Antialiasing, True)
+        if self._gradient is None:
+            painter.setPen(_PENS.wire)
+        else:
+            pen = QPen(self._colour, 1.0)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
         painter.drawPath(self._path)
+        step = 0.75 / scale
+        painter.translate(step, step)
+        painter.drawPath(self._path)
+        painter.translate(-step, -step)
 
 
 class DragWireItem(QGraphicsItem):
