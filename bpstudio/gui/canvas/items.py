@@ -543,6 +543,12 @@ class EdgeItem(QGraphicsItem):
             painter.setPen(_PENS.wire_selected)
             painter.drawPath(self._path)
             return
+        if widget is None:
+            # Rendering for an export (no view): take the slower, exact wide stroke.
+            painter.setRenderHint(QPainter.Antialiasing, True)
+            painter.setPen(theme.pen(self._colour, theme.WIRE_WIDTH))
+            painter.drawPath(self._path)
+            return
         if scale < theme.DETAIL_ZOOM:
             painter.setRenderHint(QPainter.Antialiasing, False)
             painter.setPen(_PENS.wire_far)
