@@ -25,7 +25,9 @@ from . import commands
 from .canvas import theme
 from .canvas.scene import GraphScene
 
-EDITABLE_VALUE_SIZE = 64  # larger arrays are summarised, not typed in
+EDITABLE_VALUE_SIZE = 64
+NOTHING_SELECTED = ("Select a node to see its parameters. Drag ops from the palette, or press "
+                    "Tab on the canvas to search for one.")  # larger arrays are summarised, not typed in
 
 _ERROR_STYLE = f"color: {theme.ERROR_BADGE.name()};"
 _INVALID_FIELD = f"border: 1px solid {theme.ERROR_BADGE.name()};"
@@ -52,6 +54,7 @@ class InspectorWidget(QWidget):
         super().__init__(parent)
         self.scene = scene
         self.node_id: str | None = None
+        self.description = ""
         self.editors: dict[str, QWidget] = {}
         self.name_edit: QLineEdit | None = None
         self.value_edit: QLineEdit | None = None
@@ -67,13 +70,19 @@ class InspectorWidget(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self._scroll)
-        self._show_empty("Select a node to see its parameters.")
+        self._show_empty(NOTHING_SELECTED)
 
         scene.selectionChanged.connect(self._selection_changed)
         scene.validated.connect(self._update_status_lines)
         scene.graph_event.connect(self._graph_event)
 
     # --------------------------------------------------------------------------- building
+    def set_description(self, text: str) -> None:
+        """The project's description, shown while no node is selected."""
+        self.description = text
+        if self.node_id is None:
+            self._show_empty(NOTHING_SELECTED)
+
     def _show_empty(self, text: str) -> None:
         self.node_id = None
         self.editors = {}
@@ -85,6 +94,15 @@ class InspectorWidget(QWidget):
         label.setWordWrap(True)
         label.setStyleSheet(f"color: {theme.NODE_DIM_TEXT.name()};")
         layout.addWidget(label)
+        if text == NOTHING_SELECTED and self.description:
+            heading = QLabel("<b>About this project</b>")
+            heading.setContentsMargins(0, 12, 0, 0)
+            layout.addWidget(heading)
+            about = QLabel(self.description)
+            about.setObjectName("description")
+            about.setWordWrap(True)
+            about.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            layout.addWidget(about)
         layout.addStretch(1)
         self.error_label = QLabel()
         self.error_label.hide()
@@ -102,7 +120,7 @@ class InspectorWidget(QWidget):
         elif len(ids) > 1:
             self._show_empty(f"{len(ids)} nodes selected.")
         else:
-            self._show_empty("Select a node to see its parameters.")
+            self._show_empty(NOTHING_SELECTED)
 
     def show_node(self, node_id: str) -> None:
         node = self.scene.graph.nodes[node_id]
@@ -224,7 +242,7 @@ class InspectorWidget(QWidget):
         if self.node_id is None:
             return
         if event.kind == "node_removed" and event.node.id == self.node_id:
-            self._show_empty("Select a node to see its parameters.")
+            self._show_empty(NOTHING_SELECTED)
         elif event.kind == "node_changed" and event.node.id == self.node_id \
                 and event.field != "position":
             self._load_values()

@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
         self.description = description
         self._project_extras = extras or {}
         self._paste_count = 0
-        self.inspector._show_empty("Select a node to see its parameters.")
+        self.inspector.set_description(description)
         self._update_title()
         self._update_counts()
         if graph.nodes:
@@ -372,7 +372,7 @@ class MainWindow(QMainWindow):
         self.set_graph(project.graph, path=path, description=project.description, extras=extras)
         self.settings.add_recent_file(path)
         self.settings.set_last_directory(str(path.parent))
-        self.show_status(f"Opened {path.name}" + (f": {project.description}" if project.description else ""))
+        self.show_status(f"Opened {path.name}")
         return True
 
     def save(self) -> bool:

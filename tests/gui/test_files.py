@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
 
 import bpstudio
 from bpstudio.core.compare import graph_differences
@@ -38,6 +38,8 @@ def test_opening_each_example_creates_one_item_per_node_and_edge(window, path):
     assert_scene_matches_graph(window)
     assert window.windowTitle() == f"{path.name} — Backprop Studio"
     assert not window.scene.problems  # examples are valid graphs
+    about = window.inspector.findChild(QLabel, "description")
+    assert about is not None and about.text() == bpstudio.load(path).description
     visible = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
     assert visible.contains(window.scene.nodes_rect())  # framed on open
 
