@@ -136,7 +136,10 @@ class ConnectCommand(Command):
         self.dst_port, self.src_port = dst_port, src_port
         self.edge: Edge | None = None
         self.replaced: Edge | None = None
-        self.setText("Connect")
+        if isinstance(src, str) and isinstance(dst, str):
+            self.setText(f"Connect {graph.node(src).name} to {graph.node(dst).name}.{dst_port}")
+        else:
+            self.setText("Connect")
 
     def redo(self) -> None:
         dst = _resolve(self._dst)
@@ -157,7 +160,8 @@ class DisconnectCommand(Command):
         super().__init__(parent)
         self.graph = graph
         self.edge = edge
-        self.setText("Disconnect")
+        self.setText(f"Disconnect {graph.node(edge.src).name} from "
+                     f"{graph.node(edge.dst).name}.{edge.dst_port}")
 
     def redo(self) -> None:
         self.graph.disconnect(self.edge)
