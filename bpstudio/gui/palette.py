@@ -168,18 +168,13 @@ class NodeSearchPopup(QFrame):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.search)
         layout.addWidget(self.list)
-        self.resize(260, 320)
-        for group, ops in ops_by_group():
-            for name in ops:
-                spec = REGISTRY[name]
-                item = QListWidgetItem(group_icon(group, 10), f"{spec.title}")
-                item.setData(OP_ROLE, name)
-                item.setToolTip(op_tooltip(name))
-                self.list.addItem(item)
+        self.setFixedWidth(260)
+        self._ops = [name for _group, ops in ops_by_group() for name in ops]
         self.search.textChanged.connect(self._filter)
         self.search.installEventFilter(self)
         self.list.itemActivated.connect(self._pick)
         self.list.itemClicked.connect(self._pick)
+        self._filter("")
 
     def open_at(self, global_pos: QPoint) -> None:
         self.search.clear()
@@ -188,19 +183,42 @@ class NodeSearchPopup(QFrame):
         self.show()
         self.search.setFocus()
 
+    @staticmethod
+    def match_rank(op_name: str, needle: str) -> int | None:
+        """How well an op matches what was typed (lower is better), or None for no match:
+        name or title starts with it, then a word of the title does, then it occurs anywhere,
+        then the group or description mentions it."""
+        spec = REGISTRY[op_name]
+        title, name = spec.title.lower(), op_name.lower()
+        if not needle or title.startswith(needle) or name.startswith(needle):
+            return 0
+        if any(word.startswith(needle) for word in title.replace("(", " ").split()):
+            return 1
+        if needle in title or needle in name:
+            return 2
+        if needle in spec.group.lower() or needle in spec.doc.lower():
+            return 3
+        return None
+
     def _filter(self, text: str) -> None:
         needle = text.strip().lower()
-        first = None
-        for k in range(self.list.count()):
-            item = self.list.item(k)
-            name = item.data(OP_ROLE)
+        ranked = sorted(((rank, k, name) for k, name in enumerate(self._ops)
+                         if (rank := self.match_rank(name, needle)) is not None))
+        self.list.clear()
+        for _rank, _k, name in ranked:
             spec = REGISTRY[name]
-            match = not needle or needle in name.lower() or needle in spec.title.lower() \
-                or needle in spec.group.lower()
-            item.setHidden(not match)
-            if match and first is None:
-                first = item
-        self.list.setCurrentItem(first)
+            item = QListWidgetItem(group_icon(spec.group, 10), spec.title)
+            item.setData(OP_ROLE, name)
+            item.setToolTip(op_tooltip(name))
+            self.list.addItem(item)
+        if self.list.count():
+            self.list.setCurrentRow(0)
+        rows = max(1, min(self.list.count(), 12))
+        self.list.setFixedHeight(rows * self.list.sizeHintForRow(0) + 6 if self.list.count() else 24)
+        self.adjustSize()
+
+    def visible_ops(self) -> list[str]:
+        return [self.list.item(k).data(OP_ROLE) for k in range(self.list.count())]
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.search and isinstance(event, QKeyEvent) and event.type() == QKeyEvent.KeyPress:
@@ -208,7 +226,7 @@ class NodeSearchPopup(QFrame):
                 self._step(1 if event.key() == Qt.Key_Down else -1)
                 return True
             if event.key() in (Qt.Key_Return, Qt.Key_Enter):
-                if self.list.currentItem() is not None and not self.list.currentItem().isHidden():
+                if self.list.currentItem() is not None:
                     self._pick(self.list.currentItem())
                 return True
             if event.key() == Qt.Key_Escape:
@@ -217,12 +235,8 @@ class NodeSearchPopup(QFrame):
         return super().eventFilter(obj, event)
 
     def _step(self, direction: int) -> None:
-        row = self.list.currentRow()
-        for _ in range(self.list.count()):
-            row = (row + direction) % self.list.count()
-            if not self.list.item(row).isHidden():
-                self.list.setCurrentRow(row)
-                return
+        if self.list.count():
+            self.list.setCurrentRow((self.list.currentRow() + direction) % self.list.count())
 
     def _pick(self, item: QListWidgetItem) -> None:
         self.hide()
