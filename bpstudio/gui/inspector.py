@@ -35,7 +35,7 @@ _INVALID_FIELD = f"border: 1px solid {theme.ERROR_BADGE.name()};"
 
 def format_param(param: Param, value: Any) -> str:
     if param.kind == "shape":
-        return ", ".join(str(d) for d in value)
+        return ", ".join(str(d) for d in value) if value else "()"  # () is a single number
     if param.kind == "axis":
         return "all" if value is None else str(value)
     return str(value)

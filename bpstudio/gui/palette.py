@@ -166,8 +166,10 @@ class NodeSearchPopup(QFrame):
         self.list.setIconSize(QSize(10, 10))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(3)
         layout.addWidget(self.search)
         layout.addWidget(self.list)
+        self.list.setFrameShape(QFrame.NoFrame)
         self.setFixedWidth(260)
         self._ops = [name for _group, ops in ops_by_group() for name in ops]
         self.search.textChanged.connect(self._filter)
@@ -214,7 +216,7 @@ class NodeSearchPopup(QFrame):
         if self.list.count():
             self.list.setCurrentRow(0)
         rows = max(1, min(self.list.count(), 12))
-        self.list.setFixedHeight(rows * self.list.sizeHintForRow(0) + 6 if self.list.count() else 24)
+        self.list.setFixedHeight(rows * self.list.sizeHintForRow(0) + 4 if self.list.count() else 24)
         self.adjustSize()
 
     def visible_ops(self) -> list[str]:

@@ -128,6 +128,14 @@ def test_live_wire_follows_the_cursor_and_marks_valid_targets(window):
     assert scene.node_items[ids["z0"]].port("a", False)._state == PortItem.INVALID_TARGET
     QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, start + QPoint(60, 80))
     assert scene._wire is None
+    # Escape drops a wire mid-drag; nothing is connected.
+    before = snapshot(window.graph)
+    QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, start)
+    QTest.mouseMove(viewport, port_pos(window, ids["a"], "x", False))
+    QTest.keyClick(window.view, Qt.Key_Escape)
+    assert not scene.wiring
+    QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, port_pos(window, ids["a"], "x", False))
+    assert snapshot(window.graph) == before
     assert scene.node_items[ids["a"]].port("x", False)._state == PortItem.NORMAL
 
 

@@ -80,7 +80,7 @@ class GraphScene(QGraphicsScene):
         """Show ``graph``: drop every item and build one per node and per edge."""
         if self._unsubscribe is not None:
             self._unsubscribe()
-        self._cancel_gestures()
+        self.cancel_gestures()
         self.clear()
         self.node_items.clear()
         self.edge_items.clear()
@@ -179,7 +179,7 @@ class GraphScene(QGraphicsScene):
         selecting, panning and zooming still work."""
         self._locked = locked
         if locked:
-            self._cancel_gestures()
+            self.cancel_gestures()
         for item in self.node_items.values():
             item.set_locked(locked)
 
@@ -380,7 +380,7 @@ class GraphScene(QGraphicsScene):
             for port in item.ports():
                 port.set_state(PortItem.NORMAL)
 
-    def _cancel_gestures(self) -> None:
+    def cancel_gestures(self) -> None:
         self._end_wire_gesture()
         self._move = None
         if self._rename_proxy is not None:

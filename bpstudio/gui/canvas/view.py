@@ -185,6 +185,10 @@ class GraphView(QGraphicsView):
         self.add_node_requested.emit(self.mapToScene(local), self.viewport().mapToGlobal(local))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key_Escape and self.graph_scene().wiring:
+            self.graph_scene().cancel_gestures()  # drop the wire being dragged
+            event.accept()
+            return
         if event.key() == Qt.Key_Space and not event.isAutoRepeat() \
                 and not self.graph_scene().rename_editor:
             self._space_held = True
