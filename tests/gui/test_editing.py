@@ -368,3 +368,16 @@ def test_closing_with_unsaved_changes_can_be_cancelled(window, dialogs):
     assert window.isVisible()
     dialogs.answer = QMessageBox.Discard
     assert window.close()
+
+
+def test_double_clicking_a_palette_entry_adds_that_node_in_view(window, qtbot):
+    tree = window.palette.tree
+    item = window.palette.op_item("tanh")
+    rect = tree.visualItemRect(item)
+    # A real double-click: the first click, then the second one that Qt reports as double.
+    QTest.mouseClick(tree.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
+    QTest.mouseDClick(tree.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
+    (node,) = window.graph.nodes.values()
+    assert node.op == "tanh"
+    visible = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+    assert visible.contains(window.scene.node_items[node.id].sceneBoundingRect())
