@@ -324,3 +324,41 @@ def test_middle_drag_and_space_drag_pan_the_view(window):
     QTest.keyRelease(view, Qt.Key_Space)
     assert view.mapToScene(centre).x() < moved.x() - 50
     assert not window.scene.selected_node_ids()
+
+
+def test_right_click_on_empty_canvas_opens_the_add_node_menu_there(window, qtbot):
+    from PySide6.QtGui import QContextMenuEvent
+
+    viewport = window.view.viewport()
+    pos = QPoint(350, 420)
+    event = QContextMenuEvent(QContextMenuEvent.Mouse, pos, viewport.mapToGlobal(pos))
+    QApplication.sendEvent(viewport, event)
+    popup = window.search_popup
+    qtbot.waitUntil(popup.isVisible)
+    QTest.keyClicks(popup.search, "matm")
+    QTest.keyClick(popup.search, Qt.Key_Enter)
+    (node,) = window.graph.nodes.values()
+    assert node.op == "matmul"
+    scene_point = window.view.mapToScene(pos)
+    assert node.position == (scene_point.x() - theme.NODE_WIDTH / 2,
+                             scene_point.y() - theme.NODE_HEADER_HEIGHT / 2)
+
+
+def test_items_have_hooks_for_values_gradients_and_step_through(window):
+    ids = build_neuron(window)
+    scene = window.scene
+    node = scene.node_items[ids["z"]]
+    height = node.height
+    node.set_value_display("value 1.1", "grad 2.2")
+    assert node.height > height
+    assert_scene_matches_graph(window)  # wires stay attached to the ports of the taller node
+    node.set_highlighted(True)
+    assert node.highlighted
+    wire = scene.edge_items[(ids["a"], "x")]
+    wire.set_gradient_magnitude(1e-7, scale_max=1.0)
+    faint = wire._colour
+    wire.set_gradient_magnitude(1.0, scale_max=1.0)
+    assert wire._colour != faint and wire.gradient_magnitude == 1.0
+    window.view.viewport().repaint()  # every hook draws without error
+    node.set_value_display(None, None)
+    assert node.height == height
