@@ -32,6 +32,7 @@ from .project import Project
 FEATURES = "features"
 TARGET = "target"
 _TARGET_NAMES = ("t", "y", "target", "targets", "label", "labels")
+HUGE = 1e154  # beyond this, squaring (for a norm) overflows to infinity
 
 
 class TrainingError(BPStudioError, ValueError):
@@ -40,7 +41,9 @@ class TrainingError(BPStudioError, ValueError):
 
 class DivergenceError(TrainingError):
     """A loss, value or gradient became non-finite. ``node`` is the name of the first node (in
-    forward order) at fault and ``kind`` says whether its "value" or its "gradient" went bad."""
+    forward order) at fault and ``kind`` says whether its "value" or its "gradient" went bad
+    (or, when everything is still finite but a parameter's "update" or "gradient" is beyond
+    1e154, which parameter that is)."""
 
     def __init__(self, message: str, step: int, node: str, kind: str):
         super().__init__(message)
@@ -319,9 +322,9 @@ def _accuracy_rule(loss: Node, task: str, n_classes: int) -> Callable | None:
         return None
     # count_nonzero rather than mean: this runs on every step and mean costs a few times more.
     if loss.op == "softmax_ce":
-        return lambda z, t: np.count_nonzero(z.argmax(axis=1) == t) / len(t)
+        return lambda z, t: float(np.count_nonzero(z.argmax(axis=1) == t)) / len(t)
     if loss.op == "bce_logits":
-        return lambda z, t: np.count_nonzero((z > 0.0) == (t > 0.5)) / t.size
+        return lambda z, t: float(np.count_nonzero((z > 0.0) == (t > 0.5))) / t.size
 
     def by_value(p: np.ndarray, t: np.ndarray) -> float:
         if p.ndim == 2 and p.shape[1] > 1:
@@ -555,29 +558,39 @@ class Trainer:
                 "initialisation (Xavier or He)")
 
     def _divergence(self, squares: np.ndarray) -> DivergenceError:
-        """Name the first node, in forward order, whose value (then gradient) is not finite; if
-        the engine's values and gradients are all finite, the update itself overflowed."""
+        """Name the first node, in forward order, whose value (then gradient) is not finite. If
+        all are finite, a squared norm overflowed: name the first node whose value or gradient
+        holds an entry beyond 1e154 (the next step would make it infinite), or else the
+        parameter whose update is that large."""
         step = self.step + 1
         steps = self.engine.plan.steps
+        tail = "The weights are kept at their last finite values."
+
+        def read(kind: str, node: Node) -> np.ndarray:
+            return np.asarray(self.engine.value(node) if kind == "value"
+                              else self.engine.grad(node))
+
         for kind in ("value", "gradient"):
             for s in steps:
-                array = np.asarray(self.engine.value(s.node) if kind == "value"
-                                   else self.engine.grad(s.node))
+                array = read(kind, s.node)
                 bad = ~np.isfinite(array)
                 if bad.any():
                     what = "NaN" if np.isnan(array[bad]).any() else "infinite"
                     return DivergenceError(
                         f"training stopped at step {step}: the {kind} of {s.node.label} became "
-                        f"{what}. Hint: {self._hint(kind)}. The weights are kept at their last "
-                        "finite values.", step, s.node.name, kind)
-        row, column = np.argwhere(~np.isfinite(squares))[0]
-        culprit = self.parameter_names[int(column)]
-        what = "gradient" if row == 1 else "update"
+                        f"{what}. Hint: {self._hint(kind)}. {tail}", step, s.node.name, kind)
+        for kind in ("value", "gradient"):
+            for s in steps:
+                array = read(kind, s.node)
+                if array.size and np.abs(array).max() > HUGE:
+                    return DivergenceError(
+                        f"training stopped at step {step}: the {kind} of {s.node.label} grew "
+                        f"beyond 1e154. Hint: {self._hint(kind)}. {tail}", step, s.node.name, kind)
+        column = int(np.argwhere(~np.isfinite(squares[2]))[0][0])
+        culprit = self.parameter_names[column]
         return DivergenceError(
-            f"training stopped at step {step}: the {what} of parameter '{culprit}' grew beyond the "
-            f"range of floating-point numbers. Hint: {self._hint('gradient' if row == 1 else 'value')}"
-            ". The weights are kept at their last finite values.", step, culprit,
-            "gradient" if row == 1 else "value")
+            f"training stopped at step {step}: the update of parameter '{culprit}' grew beyond "
+            f"1e154. Hint: {self._hint('gradient')}. {tail}", step, culprit, "update")
 
     # ------------------------------------------------------------------ settings and files
     def settings(self) -> dict[str, Any]:
