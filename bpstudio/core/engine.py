@@ -22,21 +22,26 @@ from .shapes import format_shape
 
 @dataclass(frozen=True)
 class Step:
+    slot: int                         # where this node's value and gradient live
     node: Node
-    source: str | None
+    source: str | None                # "input", "parameter", "constant", or None for ops
     forward: Callable | None
     backward: Callable | None
     params: dict[str, Any]
-    inputs: tuple[int, ...]           # plan slots of the input nodes, in port order
-    needs_input_grad: tuple[bool, ...]
+    inputs: tuple[int, ...]           # slots of the input nodes, in port order
+    context: Context | None           # lives as long as the plan (see Context.buffer)
 
 
 @dataclass(frozen=True)
 class Plan:
     version: int
-    steps: tuple[Step, ...]
-    slot: dict[str, int]              # node id -> index into steps
+    steps: tuple[Step, ...]           # topological order
+    slot: dict[str, int]              # node id -> slot
     output: int
+
+    @property
+    def ops(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.source is None)
 
 
 class Engine:
@@ -58,8 +63,9 @@ class Engine:
         self._gradients = gradients
         self._plan: Plan | None = None
         self._params: dict[str, np.ndarray] = {}
+        self._param_slots: dict[str, int] = {}
+        self._ops: tuple[Step, ...] = ()
         self._values: list[Any] = []
-        self._contexts: list[Context | None] = []
         self._grads: list[np.ndarray | None] | None = None
 
     # ---------------------------------------------------------------------------- compiling
@@ -68,7 +74,8 @@ class Engine:
         """The compiled plan; recompiled only when the graph has changed since."""
         if self._plan is None or self._plan.version != self.graph.version:
             self._plan = self._compile()
-            self._values, self._contexts, self._grads = [], [], None
+            self._ops = self._plan.ops
+            self._values, self._grads = [], None
         return self._plan
 
     def output_node(self) -> Node:
@@ -95,6 +102,7 @@ class Engine:
         leads_to_param = [False] * len(order)
         steps = []
         self._params = {}
+        self._param_slots = {}
         for i, n in enumerate(order):
             spec = n.spec
             inputs = tuple(slot[e.src] for e in g.input_edges(n))
@@ -102,44 +110,47 @@ class Engine:
                 leads_to_param[i] = True
                 # Same dtype: the graph's own array, so optimiser updates land in the graph.
                 self._params[n.name] = np.asarray(n.value, dtype=self.dtype)
+                self._param_slots[n.name] = i
             else:
                 leads_to_param[i] = any(leads_to_param[j] for j in inputs)
+            if spec.source:
+                steps.append(Step(i, n, spec.source, None, None, {}, (), None))
+                continue
             needs = tuple(port.differentiable and (trainable or leads_to_param[j])
                           for port, j in zip(spec.inputs, inputs))
-            steps.append(Step(n, spec.source, None if spec.source else spec.forward,
-                              None if spec.source else spec.backward,
-                              dict(n.params), inputs, needs))
+            steps.append(Step(i, n, None, spec.forward, spec.backward, dict(n.params), inputs,
+                              Context(needs)))
         return Plan(g.version, tuple(steps), slot, slot[out.id])
 
     # ------------------------------------------------------------------------------ running
     def forward(self, feeds: Mapping[str, Any] | None = None) -> np.ndarray:
         """Compute every node's value from ``feeds`` (input name -> array, batch first) and
-        return the output's value."""
+        return (a copy of) the output's value.
+
+        Values read with :meth:`value` stay valid until the next forward: the engine reuses
+        its arrays from step to step, so copy what you keep."""
         plan = self.plan
         feeds = dict(feeds or {})
         values: list[Any] = [None] * len(plan.steps)
-        contexts: list[Context | None] = [None] * len(plan.steps)
         batch: tuple[int, str] | None = None
-        for i, step in enumerate(plan.steps):
-            node = step.node
+        for step in plan.steps:
             if step.source == "input":
-                values[i], batch = self._feed(node, feeds.pop(node.name, None), batch)
+                values[step.slot], batch = self._feed(step.node, feeds.pop(step.node.name, None), batch)
             elif step.source == "parameter":
-                values[i] = self._params[node.name]
+                values[step.slot] = self._params[step.node.name]
             elif step.source == "constant":
-                values[i] = node.value.astype(self.dtype, copy=False)
-            else:
-                ctx = Context(step.needs_input_grad)
-                try:
-                    values[i] = step.forward(ctx, *[values[j] for j in step.inputs], **step.params)
-                except (ValueError, ArithmeticError, IndexError) as exc:
-                    raise GraphError(f"{node.label}: {exc}") from exc
-                contexts[i] = ctx
-        unused = [name for name in feeds if self.graph.find(name) is None]
-        if unused:
-            raise FeedError(f"feed '{unused[0]}' matches no input node")
-        self._values, self._contexts, self._grads = values, contexts, None
-        return values[plan.output]
+                values[step.slot] = step.node.value.astype(self.dtype, copy=False)
+        stray = [name for name in feeds if self.graph.find(name) is None]
+        if stray:  # feeds for inputs this output does not need are fine; typos are not
+            raise FeedError(f"feed '{stray[0]}' matches no input node")
+        for step in self._ops:
+            try:
+                values[step.slot] = step.forward(step.context, *[values[j] for j in step.inputs],
+                                                 **step.params)
+            except (ValueError, ArithmeticError, IndexError) as exc:
+                raise GraphError(f"{step.node.label}: {exc}") from exc
+        self._values, self._grads = values, None
+        return values[plan.output].copy()
 
     def _feed(self, node: Node, data: Any, batch: tuple[int, str] | None):
         expected = (None,) + tuple(node.params["shape"])
@@ -160,25 +171,23 @@ class Engine:
 
     def backward(self) -> None:
         """Seed the output with 1 and give every node the gradient of the output with respect
-        to its value, summed over every path. Calling it again recomputes the same gradients."""
+        to its value, summed over every path. Calling it again recomputes the same gradients.
+        Like values, gradients stay valid until the next backward."""
         plan = self.plan
         if not self._values:
             raise GraphError("run forward before backward")
-        steps, contexts = plan.steps, self._contexts
-        grads: list[np.ndarray | None] = [None] * len(steps)
-        owned = [False] * len(steps)  # grads[j] is an array of ours, safe to add into in place
+        grads: list[np.ndarray | None] = [None] * len(plan.steps)
+        owned = [False] * len(plan.steps)  # grads[j] is an array of ours, safe to add into
         grads[plan.output] = np.ones_like(self._values[plan.output])
-        for i in range(len(steps) - 1, -1, -1):
-            grad = grads[i]
-            ctx = contexts[i]
-            if grad is None or ctx is None or not any(ctx.needs_input_grad):
+        for step in reversed(self._ops):
+            grad = grads[step.slot]
+            if grad is None or not any(step.context.needs_input_grad):
                 continue
-            step = steps[i]
-            for j, g in zip(step.inputs, step.backward(ctx, grad)):
+            for j, g in zip(step.inputs, step.backward(step.context, grad)):
                 if g is None:
                     continue
                 if grads[j] is None:
-                    grads[j] = g  # may alias another gradient: copy before adding into it
+                    grads[j] = g  # may be another node's array: copy before adding into it
                 elif owned[j]:
                     grads[j] += g
                 else:
@@ -207,8 +216,11 @@ class Engine:
         i = self._slot(ref)
         if self._grads is None:
             raise GraphError("run backward first")
-        g = self._grads[i]
-        return np.zeros_like(self._values[i]) if g is None else g
+        return self._grad_at(i)
+
+    def _grad_at(self, slot: int) -> np.ndarray:
+        g = self._grads[slot]
+        return np.zeros_like(self._values[slot]) if g is None else g
 
     def parameters(self) -> dict[str, np.ndarray]:
         """Parameter name -> the array the engine computes with. In the graph's dtype (float64)
@@ -219,7 +231,9 @@ class Engine:
 
     def gradients(self) -> dict[str, np.ndarray]:
         """Parameter name -> its gradient from the last backward pass."""
-        return {name: self.grad(name) for name in self._params}
+        if self._grads is None:
+            raise GraphError("run backward first")
+        return {name: self._grad_at(slot) for name, slot in self._param_slots.items()}
 
     def store_parameters(self) -> None:
         """Copy the engine's parameter arrays back into the graph's nodes (in place)."""

@@ -51,3 +51,16 @@ def unbroadcast(grad, shape: tuple[int, ...]):
     if kept:
         grad = grad.sum(axis=kept, keepdims=True)
     return grad
+
+
+def result_shape(a, b) -> tuple[int, ...]:
+    """The broadcast shape of two arrays, with a fast path for the common same-shape and
+    bias-over-a-batch cases (NumPy's general rule costs microseconds per call)."""
+    sa, sb = a.shape, b.shape
+    if sa == sb or (len(sb) <= len(sa) and sa[len(sa) - len(sb):] == sb):
+        return sa
+    if len(sa) < len(sb) and sb[len(sb) - len(sa):] == sa:
+        return sb
+    import numpy as np
+
+    return np.broadcast_shapes(sa, sb)

@@ -215,3 +215,10 @@ def test_several_outputs_must_be_named():
     with pytest.raises(GraphError, match="several outputs"):
         Engine(g).forward()
     assert Engine(g, output="t1").forward() == pytest.approx(np.tanh(1.0))
+
+
+def test_forward_returns_a_value_the_next_step_does_not_overwrite():
+    engine = Engine(single_neuron(0.5, 0.1))
+    first = engine.forward({"x": [2.0], "target": [2.0]})
+    engine.forward({"x": [2.0], "target": [0.0]})
+    assert first == pytest.approx(0.81)

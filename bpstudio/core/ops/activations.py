@@ -30,14 +30,15 @@ class ReLU(_Elementwise):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.maximum(x, 0.0)
+        out = np.maximum(x, 0.0, out=ctx.buffer("out", x.shape, x.dtype))
         ctx.save(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved
-        return (grad * (out > 0.0),)
+        active = np.greater(out, 0.0, out=ctx.buffer("active", out.shape, np.bool_))
+        return (np.multiply(grad, active, out=ctx.buffer("gx", grad.shape, grad.dtype)),)
 
 
 @register
@@ -82,7 +83,9 @@ class Sigmoid(_Elementwise):
     @staticmethod
     def backward(ctx, grad):
         (s,) = ctx.saved
-        return (grad * (s * (1.0 - s)),)
+        g = np.subtract(1.0, s, out=ctx.buffer("gx", s.shape, grad.dtype))
+        np.multiply(g, s, out=g)
+        return (np.multiply(g, grad, out=g),)
 
 
 @register
@@ -94,14 +97,16 @@ class Tanh(_Elementwise):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x)
+        out = np.tanh(x, out=ctx.buffer("out", x.shape, x.dtype))
         ctx.save(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (t,) = ctx.saved
-        return (grad * (1.0 - t * t),)
+        g = np.multiply(t, t, out=ctx.buffer("gx", t.shape, grad.dtype))
+        np.subtract(1.0, g, out=g)
+        return (np.multiply(g, grad, out=g),)
 
 
 @register
@@ -120,7 +125,7 @@ class Exp(_Elementwise):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved
-        return (grad * out,)
+        return (np.multiply(grad, out, out=ctx.buffer("gx", out.shape, grad.dtype)),)
 
 
 @register

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
-from ..shapes import BATCH, broadcast, format_shape, normalise_axis, unbroadcast
+from ..shapes import BATCH, broadcast, format_shape, normalise_axis, result_shape, unbroadcast
 from .base import ARITHMETIC, Op, Param, Port, register
 
 N = BATCH
@@ -17,6 +17,16 @@ BROADCAST_CASES = (
     ((N, 1), (1, 3)),   # both sides broadcast
     ((), (N, 2)),       # scalar on the left
 )
+
+
+def _result(ctx, ufunc, a, b):
+    """ufunc(a, b) written into this node's reused output array."""
+    return ufunc(a, b, out=ctx.buffer("out", result_shape(a, b), np.result_type(a, b)))
+
+
+def _product(ctx, key, grad, other, shape):
+    """grad * other, summed back to ``shape``, through a reused array."""
+    return unbroadcast(np.multiply(grad, other, out=ctx.buffer(key, grad.shape, grad.dtype)), shape)
 
 
 class _Binary(Op):
@@ -39,7 +49,7 @@ class Add(_Binary):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save(a.shape, b.shape)
-        return a + b
+        return _result(ctx, np.add, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -58,13 +68,16 @@ class Subtract(_Binary):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save(a.shape, b.shape)
-        return a - b
+        return _result(ctx, np.subtract, a, b)
 
     @staticmethod
     def backward(ctx, grad):
         sa, sb = ctx.saved
         na, nb = ctx.needs_input_grad
-        return (unbroadcast(grad, sa) if na else None, unbroadcast(-grad, sb) if nb else None)
+        gb = None
+        if nb:
+            gb = unbroadcast(np.negative(grad, out=ctx.buffer("gb", grad.shape, grad.dtype)), sb)
+        return (unbroadcast(grad, sa) if na else None, gb)
 
 
 @register
@@ -77,14 +90,14 @@ class Multiply(_Binary):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save(a, b)
-        return a * b
+        return _result(ctx, np.multiply, a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved
         na, nb = ctx.needs_input_grad
-        return (unbroadcast(grad * b, a.shape) if na else None,
-                unbroadcast(grad * a, b.shape) if nb else None)
+        return (_product(ctx, "ga", grad, b, a.shape) if na else None,
+                _product(ctx, "gb", grad, a, b.shape) if nb else None)
 
 
 @register
@@ -98,7 +111,7 @@ class Divide(_Binary):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save(a, b)
-        return a / b
+        return _result(ctx, np.divide, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -137,6 +150,9 @@ class MatMul(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save(a, b)
+        if a.ndim == 2 and b.ndim == 2:
+            return np.matmul(a, b, out=ctx.buffer("out", (a.shape[0], b.shape[1]),
+                                                  np.result_type(a, b)))
         return a @ b
 
     @staticmethod
@@ -144,7 +160,9 @@ class MatMul(Op):
         a, b = ctx.saved
         na, nb = ctx.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:  # the common layer case, without reshaping
-            return (grad @ b.T if na else None, a.T @ grad if nb else None)
+            ga = np.matmul(grad, b.T, out=ctx.buffer("ga", a.shape, grad.dtype)) if na else None
+            gb = np.matmul(a.T, grad, out=ctx.buffer("gb", b.shape, grad.dtype)) if nb else None
+            return ga, gb
         # General case: promote vectors to matrices the way np.matmul does, then undo it.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -204,12 +222,13 @@ class Square(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save(x)
-        return x * x
+        return np.multiply(x, x, out=ctx.buffer("out", x.shape, x.dtype))
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved
-        return (grad * (2.0 * x),)
+        g = np.multiply(x, 2.0, out=ctx.buffer("gx", x.shape, grad.dtype))
+        return (np.multiply(g, grad, out=g),)
 
 
 class _Reduction(Op):

@@ -113,16 +113,31 @@ class Param:
 
 
 class Context:
-    """What one node's forward leaves for its backward (the node "remembers its inputs")."""
+    """One node's memory between its forward and its backward (the node "remembers its inputs").
 
-    __slots__ = ("saved", "needs_input_grad")
+    A context lives as long as the compiled plan, so :meth:`buffer` can hand an op the same
+    array every step. Writing results into reused arrays (``out=``) instead of fresh temporaries
+    is what keeps the engine fast: on a typical Linux machine every new array of a few hundred
+    kilobytes costs page faults, often more than the arithmetic that fills it.
+    """
+
+    __slots__ = ("saved", "needs_input_grad", "_buffers")
 
     def __init__(self, needs_input_grad: tuple[bool, ...]):
         self.saved: tuple = ()
         self.needs_input_grad = needs_input_grad
+        self._buffers: dict[str, np.ndarray] = {}
 
     def save(self, *values: Any) -> None:
         self.saved = values
+
+    def buffer(self, key: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """An uninitialised array for this node's result ``key``, reused while the shape holds.
+        Its contents are overwritten by the next step: the engine hands out copies where needed."""
+        array = self._buffers.get(key)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = self._buffers[key] = np.empty(shape, dtype)
+        return array
 
 
 class Op:

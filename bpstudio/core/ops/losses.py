@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..shapes import BATCH, format_shape
-from .activations import softmax, stable_sigmoid
+from .activations import stable_sigmoid
 from .base import LOSSES, Op, Port, register
 
 N = BATCH
@@ -37,15 +37,17 @@ class MeanSquaredError(_PairLoss):
 
     @staticmethod
     def forward(ctx, prediction, target):
-        diff = prediction - target
+        diff = np.subtract(prediction, target, out=ctx.buffer("diff", prediction.shape,
+                                                               prediction.dtype))
         ctx.save(diff)
-        return np.asarray(np.mean(diff * diff))
+        return np.asarray(np.vdot(diff, diff) / diff.size)
 
     @staticmethod
     def backward(ctx, grad):
         (diff,) = ctx.saved
-        g = (2.0 / diff.size) * grad * diff
-        return g, -g
+        na, nb = ctx.needs_input_grad
+        g = np.multiply(diff, grad * (2.0 / diff.size), out=ctx.buffer("gp", diff.shape, grad.dtype))
+        return g, (np.negative(g, out=ctx.buffer("gt", g.shape, g.dtype)) if nb else None)
 
 
 @register
@@ -122,16 +124,17 @@ class SoftmaxCrossEntropy(Op):
         index = labels.astype(np.intp)
         if labels.size and (np.any(index != labels) or index.min() < 0 or index.max() >= classes):
             raise ValueError(f"labels must be whole numbers from 0 to {classes - 1}")
-        shifted = z - z.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(shifted).sum(axis=1))
+        shifted = z - z.max(axis=1, keepdims=True)  # exp never overflows
+        e = np.exp(shifted, out=ctx.buffer("exp", z.shape, z.dtype))
+        total = e.sum(axis=1, keepdims=True)
         rows = np.arange(z.shape[0])
-        ctx.save(z, index)
-        return np.asarray(np.mean(log_norm - shifted[rows, index]))
+        ctx.save(e, total, index, rows)
+        return np.asarray(np.mean(np.log(total[:, 0]) - shifted[rows, index]))
 
     @staticmethod
     def backward(ctx, grad):
-        z, index = ctx.saved
-        g = softmax(z, 1)
-        g[np.arange(z.shape[0]), index] -= 1.0
-        g *= grad / z.shape[0]
+        e, total, index, rows = ctx.saved
+        g = np.divide(e, total, out=ctx.buffer("gz", e.shape, grad.dtype))  # softmax(z)
+        g[rows, index] -= 1.0
+        g *= grad / e.shape[0]
         return g, None
