@@ -522,9 +522,10 @@ class Trainer:
         weights -= update
         scored = None
         if self._accuracy is not None:
+            # Copies: the engine reuses its arrays on the next step (the feeds are ours).
             target = feeds.get(self._target.name)
-            scored = (self._accuracy, engine.value(self._prediction),
-                      engine.value(self._target) if target is None else target)
+            scored = (self._accuracy, engine.value(self._prediction).copy(),
+                      engine.value(self._target).copy() if target is None else target)
         self.step += 1
         step_seconds = time.perf_counter() - started
         self.elapsed += step_seconds
