@@ -29,6 +29,11 @@ CASES = {
                                                          loss="softmax_ce", batch=16),
     "digits, relu MLP 64-32-10, batch 64, softmax CE": dict(data="digits", sizes=(64, 32, 10),
                                                              act="relu", loss="softmax_ce", batch=64),
+    # The sizes of benchmarks/engine.py: the bookkeeping is a smaller share of a bigger step.
+    "moons, tanh MLP 2-64-64-1, batch 256, BCE": dict(data="moons", n=2000, sizes=(2, 64, 64, 1),
+                                                       act="tanh", loss="bce_logits", batch=256),
+    "digits, relu MLP 64-256-256-10, batch 128, softmax CE": dict(
+        data="digits", sizes=(64, 256, 256, 10), act="relu", loss="softmax_ce", batch=128),
 }
 
 
@@ -81,7 +86,8 @@ def trainer_loop(case, data):
 
 
 def measure(case, blocks: int, steps: int) -> tuple[float, float, float]:
-    data = datasets.prepare(case["data"], validation=0.0)
+    options = {"n": case["n"]} if "n" in case else None
+    data = datasets.prepare(case["data"], validation=0.0, options=options)
     bare, g_bare = bare_loop(case, data)
     trained, g_trained = trainer_loop(case, data)
     bare(20), trained(20)  # warm up (compile plans, fill caches)
@@ -102,11 +108,11 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=15)
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args()
-    print(f"{'case':<50} {'bare steps/s':>13} {'Trainer steps/s':>16} {'overhead':>9}  max |dw|")
+    print(f"{'case':<56} {'bare steps/s':>13} {'Trainer steps/s':>16} {'overhead':>9}  max |dw|")
     for name, case in CASES.items():
         bare, trained, diff = measure(case, args.blocks, args.steps)
         overhead = trained / bare - 1.0
-        print(f"{name:<50} {1 / bare:>13,.0f} {1 / trained:>16,.0f} {overhead:>8.1%}  {diff:.1e}")
+        print(f"{name:<56} {1 / bare:>13,.0f} {1 / trained:>16,.0f} {overhead:>8.1%}  {diff:.1e}")
     print("goal: overhead <= 10% (the Trainer computes statistics on every step)")
 
 

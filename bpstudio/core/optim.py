@@ -65,7 +65,7 @@ class ParameterVector:
     def sum_squares(self, flat: np.ndarray) -> np.ndarray:
         """Per parameter, the sum of squares of its part of ``flat`` (for a 2-D ``flat``, of
         each row: one call covers several vectors)."""
-        return np.add.reduceat(flat * flat, self.starts, axis=-1)
+        return np.add.reduceat(np.square(flat), self.starts, axis=-1)
 
     def norms(self, flat: np.ndarray) -> np.ndarray:
         """Per parameter, the L2 norm of its part of ``flat``."""

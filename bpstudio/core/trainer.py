@@ -91,8 +91,7 @@ class StepStats:
     def accuracy(self) -> float | None:
         """Fraction of the batch classified right (None for regression)."""
         if self._scored is not None:
-            rule, prediction, target = self._scored
-            self._accuracy = rule(prediction, target)
+            self._accuracy = _score(*self._scored)
             self._scored = None
         return self._accuracy
 
@@ -146,9 +145,10 @@ class History:
         self.val_stride = 1
         self.rows: dict[str, list] = {k: [] for k in ("step", "epoch", "loss", "accuracy",
                                                       "elapsed", "grad_norms", "update_ratios")}
-        # The last len(_pending) points' norms and ratios, still as the step's raw squares
-        # (|w|^2, |g|^2, |delta w|^2): worked out in bulk when the history is read or thinned.
-        self._pending: list[np.ndarray] = []
+        # The last len(_pending) points, still raw: the step's squares (|w|^2, |g|^2,
+        # |delta w|^2) and what scores its accuracy. Worked out in bulk, PENDING at a time or
+        # when the history is read or thinned: per point, that is a fraction of the cost.
+        self._pending: list[tuple[np.ndarray, tuple | None]] = []
         self.val_rows: dict[str, list] = {k: [] for k in ("step", "loss", "accuracy")}
 
     def __len__(self) -> int:
@@ -160,11 +160,14 @@ class History:
             rows["step"].append(s.step)
             rows["epoch"].append(s.epoch)
             rows["loss"].append(s.loss)
-            rows["accuracy"].append(math.nan if s.accuracy is None else s.accuracy)
+            rows["accuracy"].append(math.nan if s._scored is None and s._accuracy is None
+                                    else s._accuracy)
             rows["elapsed"].append(s.elapsed)
             rows["grad_norms"].append(None)
             rows["update_ratios"].append(None)
-            self._pending.append(s._squares)
+            self._pending.append((s._squares, s._scored))
+            if len(self._pending) >= self.PENDING:
+                self._materialise()
             if len(rows["step"]) > self.max_points:
                 self.stride *= 2
                 self._thin(rows, self.stride)
@@ -177,14 +180,29 @@ class History:
                 self.val_stride *= 2
                 self._thin(rows, self.val_stride)
 
+    PENDING = 64
+
     def _materialise(self) -> None:
         if not self._pending:
             return
-        squares = np.array(self._pending)
-        count = len(squares)
+        count = len(self._pending)
+        squares = np.array([p[0] for p in self._pending])
         norms, ratios = np.sqrt(squares[:, 1]), _ratios(squares[:, 0], squares[:, 2])
         self.rows["grad_norms"][-count:] = list(norms)
         self.rows["update_ratios"][-count:] = list(ratios)
+        # Score batches of the same shape together (an epoch's last batch may be shorter).
+        groups: dict[tuple, list[int]] = {}
+        for i, (_, scored) in enumerate(self._pending):
+            if scored is not None:
+                rule, prediction, target = scored
+                groups.setdefault((rule, prediction.shape, target.shape), []).append(i)
+        accuracy = self.rows["accuracy"]
+        first = len(accuracy) - count
+        for (rule, _, _), members in groups.items():
+            predictions = np.stack([self._pending[i][1][1] for i in members])
+            targets = np.stack([self._pending[i][1][2] for i in members])
+            for i, score in zip(members, rule(predictions, targets)):
+                accuracy[first + i] = float(score)
         self._pending = []
 
     def _thin(self, rows: dict[str, list], stride: int) -> None:
@@ -197,8 +215,8 @@ class History:
     def column(self, key: str) -> np.ndarray:
         """One statistic as an array: step, epoch, loss, accuracy, elapsed (points,), or
         grad_norms, update_ratios (points, parameters)."""
+        self._materialise()
         if key in ("grad_norms", "update_ratios"):
-            self._materialise()
             return np.array(self.rows[key]).reshape(len(self), len(self.parameter_names))
         return np.array(self.rows[key], dtype=np.int64 if key == "step" else np.float64)
 
@@ -317,22 +335,31 @@ def _feed_arrays(data: Dataset, inputs: list[Node], bindings: Mapping[str, str])
 
 
 def _accuracy_rule(loss: Node, task: str, n_classes: int) -> Callable | None:
-    """How to count right answers from (prediction, target) for this loss, or None."""
+    """How to score (predictions, targets) for this loss, or None. The rule takes a stack of k
+    batches of one shape (k, batch, ...) and returns k fractions, so that the history scores
+    many steps in one go; a single batch is a stack of one."""
     if task != CLASSIFICATION:
         return None
-    # count_nonzero rather than mean: this runs on every step and mean costs a few times more.
-    if loss.op == "softmax_ce":
-        return lambda z, t: float(np.count_nonzero(z.argmax(axis=1) == t)) / len(t)
-    if loss.op == "bce_logits":
-        return lambda z, t: float(np.count_nonzero((z > 0.0) == (t > 0.5))) / t.size
 
-    def by_value(p: np.ndarray, t: np.ndarray) -> float:
-        if p.ndim == 2 and p.shape[1] > 1:
-            return float(np.mean(p.argmax(axis=1) == t.argmax(axis=1)))
+    def mean_per_batch(right: np.ndarray) -> np.ndarray:
+        return right.reshape(len(right), -1).mean(axis=1)
+
+    if loss.op == "softmax_ce":
+        return lambda z, t: mean_per_batch(z.argmax(axis=-1) == t)
+    if loss.op == "bce_logits":
+        return lambda z, t: mean_per_batch((z > 0.0) == (t > 0.5))
+
+    def by_value(p: np.ndarray, t: np.ndarray) -> np.ndarray:
+        if p.ndim == 3 and p.shape[-1] > 1:  # one column per class
+            return mean_per_batch(p.argmax(axis=-1) == t.argmax(axis=-1))
         if n_classes == 2:
-            return float(np.mean((p > 0.5) == (t > 0.5)))
-        return float(np.mean(np.rint(p) == t))
+            return mean_per_batch((p > 0.5) == (t > 0.5))
+        return mean_per_batch(np.rint(p) == t)
     return by_value
+
+
+def _score(rule: Callable, prediction: np.ndarray, target: np.ndarray) -> float:
+    return float(rule(prediction[None], target[None])[0])
 
 
 # ----------------------------------------------------------------------------------- trainer
@@ -434,6 +461,7 @@ class Trainer:
         self.vector = ParameterVector.pack({n.name: n.value for n in nodes})
         self._table = np.empty((3, self.vector.size))  # weights, gradients, updates
         self.vector.move_to(self._table[0])
+        self._grad_views = list(self.vector.split(self._table[1]).items())
         for node in nodes:
             node.value = self.vector.views[node.name]
         self._graph_version = self.graph.version
@@ -513,7 +541,9 @@ class Trainer:
         loss = float(engine.forward(feeds))
         engine.backward()
         weights, grads, update = table
-        vector.gather(engine.gradients(), out=grads)
+        by_name = engine.gradients()
+        for name, view in self._grad_views:  # fills the gradient row of the table
+            view[...] = by_name[name]
         _, state = optimizer.propose(weights, grads, out=update)
         squares = vector.sum_squares(table)  # rows: |w|^2 (before the update), |g|^2, |delta w|^2
         if not math.isfinite(loss + squares.sum()):
@@ -544,8 +574,8 @@ class Trainer:
         if feeds is None:
             raise TrainingError("there are no validation rows")
         loss = float(self.engine.forward(feeds))
-        accuracy = (self._accuracy(self.engine.value(self._prediction),
-                                   self.engine.value(self._target))
+        accuracy = (_score(self._accuracy, self.engine.value(self._prediction),
+                           self.engine.value(self._target))
                     if self._accuracy is not None else None)
         return loss, accuracy
 

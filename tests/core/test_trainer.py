@@ -251,6 +251,19 @@ def test_history_is_thinned_by_step_number():
     assert np.all(norms > 0)
 
 
+def test_history_holds_the_statistics_each_step_reported():
+    g = mlp((4, 8, 3), "tanh", "softmax_ce")
+    trainer = Trainer(g, datasets.prepare("iris"), batch_size=50, history_points=1000)
+    stats = list(trainer.run(steps=150))  # 120 rows: batches of 50, 50, 20 (two shapes)
+    history = trainer.history
+    assert history.column("step").tolist() == [s.step for s in stats]
+    assert history.column("accuracy").tolist() == [s.accuracy for s in stats]
+    assert np.array_equal(history.column("grad_norms"), np.array([s.grad_norms for s in stats]))
+    assert np.array_equal(history.column("update_ratios"),
+                          np.array([s.update_ratios for s in stats]), equal_nan=True)
+    assert history.column("loss").tolist() == [s.loss for s in stats]
+
+
 def test_history_round_trips_through_its_tree():
     g = mlp((2, 8, 1), "tanh", "bce_logits")
     trainer = Trainer(g, datasets.prepare("moons"), batch_size=16, validate_every=5)
