@@ -430,6 +430,7 @@ class Trainer:
             raise TrainingError(f"the loss '{self.loss_node.name}' depends on no parameter: "
                                 "there is nothing to train")
         self._pack()
+        self._structure_at_start = self._structure()
         self.optimizer: Optimizer = make_optimizer(optimizer, lr=lr, weight_decay=weight_decay,
                                                    **self.optimizer_options)
         self.optimizer.bind(self.vector)
@@ -468,16 +469,27 @@ class Trainer:
         engine_params = self.engine.parameters()
         assert all(engine_params[n] is self.vector.views[n] for n in self.parameter_names)
 
+    def _structure(self) -> tuple:
+        """What must not change under a trainer: the nodes the loss depends on, their ops and
+        settings, and the wires between them (parameter values may change)."""
+        order = self.graph.topological_order([self.loss_node])
+        return (tuple((n.id, n.op, n.name, repr(sorted(n.params.items())), n.spec.source
+                       and n.spec.source != "parameter" and repr(n.value)) for n in order),
+                frozenset(e for e in self.graph.edges if e.dst in {n.id for n in order}))
+
     def _check_graph_unchanged(self) -> None:
         if self.graph.version == self._graph_version:
             return
-        # Only new weight values are acceptable mid-training (a person edited one); any other
-        # edit changes what is being trained.
-        nodes = [self.graph.find(n) for n in self.parameter_names]
-        if any(n is None or tuple(n.value.shape) != s
-               for n, s in zip(nodes, self.vector.shapes)):
-            raise TrainingError("the graph's parameters changed since training started: start a "
-                                "new trainer")
+        # A person may edit a weight between runs: pack the new values and go on. Any other
+        # edit changes what is being trained and needs a new trainer.
+        try:
+            same = self.graph.node(self.loss_node.id) is self.loss_node and \
+                self._structure() == self._structure_at_start
+        except BPStudioError:
+            same = False
+        if not same:
+            raise TrainingError("the graph changed since this trainer was made (nodes, wires or "
+                                "settings): start a new trainer")
         state = [a.copy() for a in self.optimizer.state_arrays()]
         t = self.optimizer.t
         self._pack()

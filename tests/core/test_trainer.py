@@ -228,6 +228,22 @@ def test_stop_from_another_thread():
     assert not worker.is_alive() and 0 < trainer.step < 10_000_000
 
 
+def test_an_edited_weight_is_trained_on_but_an_edited_graph_needs_a_new_trainer():
+    g = mlp((2, 8, 1), "tanh", "bce_logits")
+    trainer = Trainer(g, datasets.prepare("moons"), optimizer="momentum", batch_size=16)
+    trainer.fit(steps=5)
+    velocity = trainer.optimizer.state["velocity"].copy()
+    g.set_value("out.b", [3.0])
+    trainer.fit(steps=1)
+    assert trainer.optimizer.t == 6 and not np.array_equal(velocity,
+                                                           trainer.optimizer.state["velocity"])
+    assert g.node("out.b").value[0] != 3.0 and abs(g.node("out.b").value[0] - 3.0) < 0.5
+    assert np.shares_memory(g.node("out.b").value, trainer.vector.data)
+    g.rename("h1.z", "h1_pre")
+    with pytest.raises(TrainingError, match="graph changed"):
+        trainer.fit(steps=1)
+
+
 # ------------------------------------------------------------------ validation, history
 def test_validation_every_n_steps():
     g = mlp((2, 8, 1), "tanh", "bce_logits")
