@@ -15,3 +15,8 @@ class ShapeError(GraphError):
 
 class FeedError(GraphError):
     """A missing feed, or a feed whose shape or type does not match its input node."""
+
+
+class FileFormatError(BPStudioError, ValueError):
+    """A project file that cannot be read (or a project that cannot be written): the message
+    names the entry, node or field at fault."""

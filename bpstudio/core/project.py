@@ -25,3 +25,14 @@ class Project:
     @property
     def is_trained(self) -> bool:
         return bool(self.history)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal in content: same graph (ids, ops, names, parameters, positions, edges, values
+        bit for bit), description, training settings, optimiser state and history."""
+        if not isinstance(other, Project):
+            return NotImplemented
+        from .compare import project_differences
+
+        return not project_differences(self, other)
+
+    __hash__ = None  # mutable content

@@ -1,0 +1,128 @@
+"""The example projects shipped in ``resources/examples/``, built with the scripting API.
+
+Each builder returns a laid-out :class:`Project` with a one-paragraph description. Inputs are
+named ``x`` and targets ``y`` so that a trainer can bind them to a data set's columns; no data
+lives inside the files. ``resources/examples/generate.py`` writes them to disk.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .graph import Graph, Node
+from .layout import apply_layout
+from .project import Project
+
+DEEP_LAYERS = 10
+DEEP_WIDTH = 16
+
+
+def single_neuron() -> Project:
+    g = Graph(seed=0)
+    x = g.input("x")
+    w = g.parameter("w", value=0.5)
+    b = g.parameter("b", value=0.1)
+    wx = g.mul(w, x, name="wx")
+    z = g.add(wx, b, name="z")
+    a = g.relu(z, name="a")
+    g.mse(a, g.input("y"), name="loss")
+    return _project(g, (
+        "One neuron, the smallest network there is. The input x is scaled by the weight w and "
+        "shifted by the bias b (z = w*x + b), passed through a ReLU (a = relu(z)) and compared "
+        "with the target y by a squared error, loss = (a - y)^2 averaged over the batch. Run it "
+        "forward with x = 2 and y = 1, then backward: the gradient starts as 1 at the loss, and "
+        "every node multiplies what arrives by its own local derivative before passing it on, so "
+        "you can follow the chain rule from the loss back to w and b one product at a time."))
+
+
+def fan_out() -> Project:
+    g = Graph(seed=0)
+    x = g.input("x")
+    w = g.parameter("w", value=1.5)
+    d = g.sub(g.mul(w, x, name="wx"), g.input("y"), name="d")
+    squared = g.mul(d, d, name="d_times_d")
+    g.mean(squared, name="loss")
+    return _project(g, (
+        "A value used twice. The difference d = w*x - y feeds both inputs of one multiply, so "
+        "loss = mean(d*d). On the way back d receives two gradients, one through each wire, "
+        "and its own gradient is their sum: 2*d times the gradient of the product, exactly the "
+        "derivative of d squared. Step through the backward pass to see the two contributions "
+        "arrive separately and add up where the value fanned out."))
+
+
+def xor() -> Project:
+    g = Graph(seed=0)
+    x = g.input("x", (2,))
+    hidden = g.dense(x, 2, 4, "hidden", activation="tanh")
+    p = g.apply("sigmoid", g.dense(hidden, 4, 1, "out"), name="p")
+    g.bce(p, g.input("y", (1,)), name="loss")
+    return _project(g, (
+        "The XOR problem with a 2-4-1 network. No single straight line separates the points "
+        "(0,0) and (1,1), labelled 0, from (0,1) and (1,0), labelled 1, so a network without a "
+        "hidden layer cannot learn it. Four tanh units bend the input space until one sigmoid "
+        "output can split it; the loss is binary cross-entropy between the probability p and "
+        "the label y. Feed x with the four corners and watch the hidden layer's gradients."))
+
+
+def two_moons() -> Project:
+    g = Graph(seed=0)
+    x = g.input("x", (2,))
+    h1 = g.dense(x, 2, 16, "h1", activation="relu", init="he_normal")
+    h2 = g.dense(h1, 16, 16, "h2", activation="relu", init="he_normal")
+    logits = g.dense(h2, 16, 1, "logits")
+    g.bce_logits(logits, g.input("y", (1,)), name="loss")
+    return _project(g, (
+        "A classifier for the two-moons data set: two interleaved half circles of points in the "
+        "plane, one class each, that no straight line separates. Two hidden layers of 16 ReLU "
+        "units with He initialisation map the point x to one score; the loss is binary "
+        "cross-entropy on that raw score (sigmoid(logits) is the probability of class 1), "
+        "computed stably from the logits. Train it and watch the decision boundary curl "
+        "around the moons as the loss falls."))
+
+
+def _deep_stack(activation: str, init: str, description: str) -> Project:
+    g = Graph(seed=0)
+    h: Node = g.input("x", (2,))
+    fan_in = 2
+    for layer in range(1, DEEP_LAYERS + 1):
+        h = g.dense(h, fan_in, DEEP_WIDTH, f"layer{layer}", activation=activation, init=init)
+        fan_in = DEEP_WIDTH
+    logits = g.dense(h, fan_in, 1, "logits", init=init)
+    g.bce_logits(logits, g.input("y", (1,)), name="loss")
+    return _project(g, description)
+
+
+def deep_sigmoid() -> Project:
+    return _deep_stack("sigmoid", "xavier_uniform", (
+        f"Vanishing gradients: a stack of {DEEP_LAYERS} layers of {DEEP_WIDTH} sigmoid units. "
+        "The slope of a sigmoid is at most 1/4, and the backward pass multiplies one such slope "
+        "per layer, so the gradient reaching the first layers is many times smaller than the "
+        "one at the top: the early layers barely learn. Compare the per-layer gradient "
+        "magnitudes with the same stack built from ReLU units and He initialisation "
+        "(deep_relu_he.bpg)."))
+
+
+def deep_relu_he() -> Project:
+    return _deep_stack("relu", "he_normal", (
+        f"The same {DEEP_LAYERS}-layer stack of {DEEP_WIDTH} units as deep_sigmoid.bpg, built "
+        "from ReLU units with He initialisation. A ReLU's slope is exactly 1 wherever it is "
+        "active, and He initialisation scales the weights so that the size of the signal "
+        "stays about the same from layer to layer, so the gradient keeps its size all the way "
+        "back to the first layer. Compare its per-layer gradient magnitudes with the sigmoid "
+        "stack's."))
+
+
+def _project(graph: Graph, description: str) -> Project:
+    apply_layout(graph)
+    return Project(graph, description=description)
+
+
+# File stem -> builder, in the order the app lists them; the first opens by default.
+EXAMPLES: dict[str, Callable[[], Project]] = {
+    "single_neuron": single_neuron,
+    "fan_out": fan_out,
+    "xor": xor,
+    "two_moons": two_moons,
+    "deep_sigmoid": deep_sigmoid,
+    "deep_relu_he": deep_relu_he,
+}

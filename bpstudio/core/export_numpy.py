@@ -1,0 +1,198 @@
+"""Export the inference part of a graph as standalone NumPy code.
+
+Writes ``NAME.py``, a module with a ``predict(x)`` function that imports only NumPy, and
+``NAME.npz`` beside it with the weights. The generated code computes the same output node as
+the ONNX export (see :func:`~bpstudio.core.export_onnx.inference_output`), in float64 like the
+engine, one readable line per node with the node's name in a comment.
+"""
+
+from __future__ import annotations
+
+import io
+import keyword
+import os
+import re
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .atomicfile import atomic_write_bytes
+from .export_onnx import ExportError, inference_output
+from .graph import Graph, Node, NodeRef
+from .shapes import format_shape
+
+# Helpers the generated module defines only when an op needs them.
+HELPERS = {
+    "sigmoid": '''
+def _sigmoid(x):
+    """1 / (1 + e^-x), without overflow for large |x|."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+''',
+    "softmax": '''
+def _softmax(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+''',
+}
+
+
+def _reduce(function: str) -> Callable[[Node, list[str]], str]:
+    def code(node: Node, a: list[str]) -> str:
+        axis, keepdims = node.params["axis"], bool(node.params["keepdims"])
+        return f"np.asarray(np.{function}({a[0]}, axis={axis!r}, keepdims={keepdims!r}))"
+    return code
+
+
+# op name -> the expression computing it from the names of its inputs' variables.
+EXPRESSIONS: dict[str, Callable[[Node, list[str]], str]] = {
+    "add": lambda n, a: f"{a[0]} + {a[1]}",
+    "subtract": lambda n, a: f"{a[0]} - {a[1]}",
+    "multiply": lambda n, a: f"{a[0]} * {a[1]}",
+    "divide": lambda n, a: f"{a[0]} / {a[1]}",
+    "matmul": lambda n, a: f"np.matmul({a[0]}, {a[1]})",
+    "power": lambda n, a: f"{a[0]} ** {float(n.params['exponent'])!r}",
+    "square": lambda n, a: f"{a[0]} * {a[0]}",
+    "sum": _reduce("sum"),
+    "mean": _reduce("mean"),
+    "relu": lambda n, a: f"np.maximum({a[0]}, 0.0)",
+    "leaky_relu": lambda n, a: (f"np.where({a[0]} > 0.0, {a[0]}, "
+                                f"{float(n.params['alpha'])!r} * {a[0]})"),
+    "sigmoid": lambda n, a: f"_sigmoid({a[0]})",
+    "tanh": lambda n, a: f"np.tanh({a[0]})",
+    "exp": lambda n, a: f"np.exp({a[0]})",
+    "log": lambda n, a: f"np.log({a[0]})",
+    "softmax": lambda n, a: f"_softmax({a[0]}, {int(n.params['axis'])!r})",
+}
+
+
+def _identifier(name: str, taken: set[str]) -> str:
+    """A Python identifier for an input name (``x``, ``features_2``), unique among ``taken``."""
+    base = re.sub(r"\W", "_", name)
+    if not base or base[0].isdigit():
+        base = "_" + base
+    if keyword.iskeyword(base) or base in {"np", "os", "predict", "WEIGHTS", "INPUTS", "OUTPUT"}:
+        base += "_"
+    ident, k = base, 1
+    while ident in taken:
+        k += 1
+        ident = f"{base}_{k}"
+    taken.add(ident)
+    return ident
+
+
+def numpy_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
+                 description: str = "") -> tuple[str, dict[str, np.ndarray]]:
+    """The module's source text and the arrays for its ``.npz``."""
+    from .. import __version__
+
+    out_node = inference_output(graph, output)
+    order = graph.topological_order([out_node])
+    graph.check([out_node])
+    for node in order:
+        if node.spec.source is None and node.op not in EXPRESSIONS:
+            what = ("a loss is only used for training" if node.spec.is_loss
+                    else "no NumPy code for it")
+            raise ExportError(f"{node.label} cannot be exported to NumPy code ({what}); "
+                              "choose an output node before it")
+    taken: set[str] = set()
+    inputs = [n for n in order if n.spec.source == "input"]
+    arguments = {n.id: _identifier(n.name, taken) for n in inputs}
+    weights = {n.name: np.asarray(n.value, dtype=np.float64) for n in order
+               if n.spec.source in ("parameter", "constant")}
+    helpers = sorted({n.op for n in order} & set(HELPERS))
+
+    variable: dict[str, str] = {}
+    body = []
+    for node in order:
+        source = node.spec.source
+        if source == "input":
+            variable[node.id] = arguments[node.id]
+            shape = tuple(node.params["shape"])
+            body.append(f"    {arguments[node.id]} = _batch({arguments[node.id]}, {node.name!r}, "
+                        f"{shape!r})")
+        elif source in ("parameter", "constant"):
+            variable[node.id] = f"WEIGHTS[{node.name!r}]"
+        else:
+            var = f"v{len(variable)}"
+            args = [variable[e.src] for e in graph.input_edges(node)]
+            expression = EXPRESSIONS[node.op](node, args)
+            body.append(f"    {var} = {expression}  # {node.op} '{node.name}'")
+            variable[node.id] = var
+    body.append(f"    return {variable[out_node.id]}")
+
+    signature = ", ".join(arguments[n.id] for n in inputs)
+    shapes = ", ".join(f"{n.name!r}: {tuple(n.params['shape'])!r}" for n in inputs)
+    arg_doc = "\n".join(f"    {arguments[n.id]}: input '{n.name}', shape "
+                        f"{format_shape(('N',) + tuple(n.params['shape']))}" for n in inputs)
+    summary = description.strip().split("\n")[0] if description.strip() else ""
+    lines = [
+        f'"""predict({signature}) computes \'{out_node.name}\', exported from Backprop Studio '
+        f'{__version__}.',
+        "",
+        "Needs only NumPy. The weights are read from the .npz file beside this one.",
+        '"""',
+        "",
+        "import os",
+        "",
+        "import numpy as np",
+        "",
+        f"DESCRIPTION = {summary!r}",
+        f"INPUTS = {{{shapes}}}  # input name -> shape of one sample (the batch comes first)",
+        f"OUTPUT = {out_node.name!r}",
+        "HERE = os.path.dirname(os.path.abspath(__file__))",
+        f"WEIGHTS_FILE = os.path.join(HERE, {weights_file!r})",
+        "with np.load(WEIGHTS_FILE, allow_pickle=False) as _archive:",
+        "    WEIGHTS = {name: _archive[name] for name in _archive.files}",
+        "",
+        "",
+        "def _batch(value, name, shape):",
+        "    array = np.asarray(value, dtype=np.float64)",
+        "    if array.ndim != len(shape) + 1 or array.shape[1:] != shape:",
+        "        raise ValueError(f\"input '{name}': expected shape (N, *{shape}), \"",
+        "                         f\"got {array.shape}\")",
+        "    return array",
+        "",
+    ]
+    for name in helpers:
+        lines += [HELPERS[name].rstrip("\n"), ""]
+    lines += [
+        "",
+        f"def predict({signature}):",
+        f'    """Compute \'{out_node.name}\' for a batch (every input\'s first axis is the batch).',
+        "",
+        arg_doc,
+        '    """',
+        *body,
+        "",
+    ]
+    return "\n".join(lines), weights
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """An .npz archive (a zip of .npy entries); written by hand because np.savez takes the
+    names as keyword arguments, where a node called 'file' would collide with its own."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, array in arrays.items():
+            npy = io.BytesIO()
+            np.save(npy, array, allow_pickle=False)
+            archive.writestr(f"{name}.npy", npy.getvalue())
+    return buffer.getvalue()
+
+
+def export_numpy(graph: Graph, path: str | os.PathLike[str], output: NodeRef | None = None,
+                 description: str = "") -> None:
+    """Write ``path`` (a .py module with ``predict``) and the weights beside it (.npz)."""
+    target = Path(path)
+    weights_path = target.with_suffix(".npz")
+    if weights_path == target:
+        raise ExportError(f"'{target}': the code file needs a name ending in .py")
+    source, weights = numpy_source(graph, weights_path.name, output, description)
+    atomic_write_bytes(weights_path, npz_bytes(weights))
+    atomic_write_bytes(target, source.encode("utf-8"))
+
+
+__all__ = ["EXPRESSIONS", "export_numpy", "numpy_source"]

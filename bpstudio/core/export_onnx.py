@@ -1,0 +1,209 @@
+"""Export the inference part of a graph to ONNX.
+
+The exported model computes one chosen output node (by default the prediction a loss compares
+with its target) from the inputs it depends on, in float32, with a dynamic batch dimension
+``N``. Parameters and constants become initializers. Each op maps to ONNX operators through
+:data:`CONVERTERS`; an op without one (a loss, which only exists for training) gets an error that
+names the node. The ``onnx`` package is imported only when exporting, so the rest of the core
+does not need it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from .atomicfile import atomic_write_bytes
+from .errors import GraphError
+from .graph import Graph, Node, NodeRef
+from .shapes import BATCH
+
+if TYPE_CHECKING:
+    import onnx
+
+# Opset 17 with IR version 8: opened by every onnxruntime from 1.13 on (and by most other tools).
+OPSET = 17
+IR_VERSION = 8
+BATCH_DIM = BATCH
+
+
+class ExportError(GraphError):
+    """A graph that cannot be exported; the message names the node at fault."""
+
+
+def inference_output(graph: Graph, output: NodeRef | None = None) -> Node:
+    """The node an export computes: ``output`` if given; otherwise, for a graph with one loss,
+    the node that loss compares with its target; otherwise the graph's only sink."""
+    if output is not None:
+        return graph.node(output)
+    sinks = graph.sinks()
+    losses = [n for n in sinks if n.spec.is_loss]
+    if len(losses) == 1:
+        edge = graph.input_edges(losses[0])[0]
+        if edge is None:
+            raise ExportError(f"{losses[0].label}: its first input is not connected")
+        return graph.nodes[edge.src]
+    candidates = losses or sinks
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise ExportError("the graph is empty")
+    names = ", ".join(f"'{n.name}'" for n in candidates)
+    raise ExportError(f"the graph has several outputs ({names}): say which one to export")
+
+
+class _Builder:
+    """Collects ONNX nodes and initializers; names every intermediate tensor uniquely."""
+
+    def __init__(self, onnx_module: Any):
+        self.onnx = onnx_module
+        self.helper = onnx_module.helper
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+        self._count = 0
+
+    def fresh(self, stem: str) -> str:
+        self._count += 1
+        return f"{stem}/{self._count}"
+
+    def op(self, op_type: str, inputs: list[str], output: str, **attributes: Any) -> str:
+        node = self.helper.make_node(op_type, inputs, [output], name=output, **attributes)
+        self.nodes.append(node)
+        return output
+
+    def initializer(self, name: str, array: np.ndarray) -> str:
+        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
+        return name
+
+    def scalar(self, stem: str, value: float) -> str:
+        return self.initializer(self.fresh(stem), np.asarray(value, dtype=np.float32))
+
+    def int64s(self, stem: str, values: list[int]) -> str:
+        return self.initializer(self.fresh(stem), np.asarray(values, dtype=np.int64))
+
+
+Converter = Callable[[_Builder, Node, list[str], str], None]
+
+
+def _elementwise(op_type: str) -> Converter:
+    def convert(b: _Builder, node: Node, inputs: list[str], out: str) -> None:
+        b.op(op_type, inputs, out)
+    return convert
+
+
+def _power(b: _Builder, node: Node, inputs: list[str], out: str) -> None:
+    b.op("Pow", [inputs[0], b.scalar(f"{node.name}.exponent", node.params["exponent"])], out)
+
+
+def _square(b: _Builder, node: Node, inputs: list[str], out: str) -> None:
+    b.op("Mul", [inputs[0], inputs[0]], out)
+
+
+def _reduce_sum(b: _Builder, node: Node, inputs: list[str], out: str) -> None:
+    axis, keepdims = node.params["axis"], int(node.params["keepdims"])
+    # ReduceSum takes its axes as an input from opset 13 on; none given reduces over everything.
+    extra = [] if axis is None else [b.int64s(f"{node.name}.axes", [axis])]
+    b.op("ReduceSum", inputs + extra, out, keepdims=keepdims)
+
+
+def _reduce_mean(b: _Builder, node: Node, inputs: list[str], out: str) -> None:
+    axis, keepdims = node.params["axis"], int(node.params["keepdims"])
+    if axis is None:
+        b.op("ReduceMean", inputs, out, keepdims=keepdims)
+    else:  # an attribute up to opset 17
+        b.op("ReduceMean", inputs, out, keepdims=keepdims, axes=[axis])
+
+
+def _leaky_relu(b: _Builder, node: Node, inputs: list[str], out: str) -> None:
+    b.op("LeakyRelu", inputs, out, alpha=float(node.params["alpha"]))
+
+
+def _softmax(b: _Builder, node: Node, inputs: list[str], out: str) -> None:
+    b.op("Softmax", inputs, out, axis=int(node.params["axis"]))
+
+
+CONVERTERS: dict[str, Converter] = {
+    "add": _elementwise("Add"),
+    "subtract": _elementwise("Sub"),
+    "multiply": _elementwise("Mul"),
+    "divide": _elementwise("Div"),
+    "matmul": _elementwise("MatMul"),
+    "power": _power,
+    "square": _square,
+    "sum": _reduce_sum,
+    "mean": _reduce_mean,
+    "relu": _elementwise("Relu"),
+    "leaky_relu": _leaky_relu,
+    "sigmoid": _elementwise("Sigmoid"),
+    "tanh": _elementwise("Tanh"),
+    "exp": _elementwise("Exp"),
+    "log": _elementwise("Log"),
+    "softmax": _softmax,
+}
+
+
+def _import_onnx() -> Any:
+    try:
+        import onnx
+    except ImportError:
+        raise ExportError("ONNX export needs the 'onnx' package (pip install onnx)") from None
+    return onnx
+
+
+def _value_info(onnx_module: Any, name: str, shape: tuple) -> Any:
+    dims = [BATCH_DIM if d == BATCH else int(d) for d in shape]
+    return onnx_module.helper.make_tensor_value_info(name, onnx_module.TensorProto.FLOAT, dims)
+
+
+def to_onnx(graph: Graph, output: NodeRef | None = None,
+            description: str = "") -> "onnx.ModelProto":
+    """The ONNX model of ``graph`` up to ``output``, checked with ``onnx.checker`` (full check)."""
+    onnx_module = _import_onnx()
+    from .. import __version__
+
+    out_node = inference_output(graph, output)
+    order = graph.topological_order([out_node])
+    shapes = graph.check([out_node])
+    for node in order:
+        if node.spec.source is None and node.op not in CONVERTERS:
+            what = "a loss is only used for training" if node.spec.is_loss else "no ONNX equivalent"
+            raise ExportError(f"{node.label} cannot be exported to ONNX ({what}); "
+                              "choose an output node before it")
+    b = _Builder(onnx_module)
+    inputs = []
+    for node in order:
+        names = [graph.nodes[e.src].name for e in graph.input_edges(node)]  # check() wired them all
+        source = node.spec.source
+        if source == "input":
+            inputs.append(_value_info(onnx_module, node.name, shapes[node.id]))
+        elif source in ("parameter", "constant"):
+            b.initializer(node.name, np.asarray(node.value, dtype=np.float32))
+        else:
+            CONVERTERS[node.op](b, node, names, node.name)
+    output_name = out_node.name
+    if out_node.spec.source is not None:  # a graph output must be computed by a node
+        output_name = b.op("Identity", [out_node.name], f"{out_node.name}/output")
+    model_graph = onnx_module.helper.make_graph(
+        b.nodes, "bpstudio", inputs, [_value_info(onnx_module, output_name, shapes[out_node.id])],
+        initializer=b.initializers, doc_string=description)
+    model = onnx_module.helper.make_model(
+        model_graph, producer_name="bpstudio", producer_version=__version__,
+        opset_imports=[onnx_module.helper.make_opsetid("", OPSET)], ir_version=IR_VERSION)
+    try:
+        onnx_module.checker.check_model(model, full_check=True)
+    except (onnx_module.checker.ValidationError, onnx_module.shape_inference.InferenceError) as exc:
+        raise ExportError(f"the exported model does not pass the ONNX checker: {exc}") from None
+    return model
+
+
+def export_onnx(graph: Graph, path: str | os.PathLike[str], output: NodeRef | None = None,
+                description: str = "") -> None:
+    """Write the ONNX model of ``graph`` up to ``output`` to ``path`` (atomically)."""
+    model = to_onnx(graph, output, description)
+    atomic_write_bytes(path, model.SerializeToString())
+
+
+__all__ = ["CONVERTERS", "ExportError", "IR_VERSION", "OPSET", "export_onnx", "inference_output",
+           "to_onnx"]

@@ -1,0 +1,575 @@
+"""The project file (``.bpg``): a versioned zip container, written atomically, read strictly.
+
+Entries (all described in docs/file-format.md):
+
+- ``manifest.json``: format name and version, app version, size and SHA-256 of the other entries;
+- ``graph.json``: nodes, edges, description, training settings, optimiser state and history,
+  checked against ``schema/graph.schema.json``;
+- ``values/<k>.npy``: the data of parameter and constant nodes;
+- ``training/<k>.npy``, ``optimizer/<k>.npy``, ``history/<k>.npy``: arrays inside those trees.
+
+Loading never executes anything from the file: JSON is parsed as data, arrays are read with
+``np.load(allow_pickle=False)`` after their header has been checked against their size, only
+entries with known names are read (there is no extraction to disk), and every entry's size and
+checksum is verified before it is parsed. Every problem with a file raises
+:class:`FileFormatError` naming the entry, node and field at fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Callable
+
+import numpy as np
+
+from .atomicfile import atomic_write
+from .errors import FileFormatError, GraphError
+from .graph import Graph, Node
+from .ops import REGISTRY
+from .ops.base import Op
+from .project import Project
+from .schema import SchemaViolation, validator
+
+FORMAT_NAME = "bpstudio-project"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+GRAPH = "graph.json"
+TREES = ("training", "optimizer_state", "history")
+TREE_FOLDERS = {"training": "training", "optimizer_state": "optimizer", "history": "history"}
+_ARRAY_ENTRY = re.compile(r"^(values|training|optimizer|history)/(0|[1-9][0-9]{0,8})\.npy$")
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that saving the same project gives the same bytes
+MAX_TREE_DEPTH = 64
+
+# Migrations: MIGRATIONS[v] turns a version-v graph.json document into a version v + 1 one.
+# Loading an older file runs the chain from its version up to FORMAT_VERSION.
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+MIGRATIONS: dict[int, Migration] = {}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps that keep a hostile file (a zip bomb, millions of entries) from exhausting memory."""
+
+    max_entries: int = 100_000
+    max_json_bytes: int = 64 * 2**20
+    max_entry_bytes: int = 2 * 2**30
+    max_total_bytes: int = 4 * 2**30
+
+
+DEFAULT_LIMITS = Limits()
+
+
+# =========================================================================================== save
+def save(graph_or_project: Graph | Project, path: str | os.PathLike[str]) -> None:
+    """Write a graph or a project to ``path`` (a ``.bpg`` file), atomically: the previous file
+    stays intact until the new one is complete on disk."""
+    if isinstance(graph_or_project, Graph):
+        project = Project(graph_or_project)
+    elif isinstance(graph_or_project, Project):
+        project = graph_or_project
+    else:
+        raise TypeError(f"save() takes a Graph or a Project, not {type(graph_or_project).__name__}")
+    entries = encode(project)
+    atomic_write(path, lambda stream: _write_zip(stream, entries))
+
+
+def encode(project: Project) -> dict[str, bytes]:
+    """Every entry of the container, by name, manifest first."""
+    from .. import __version__
+
+    arrays: dict[str, bytes] = {}
+    document: dict[str, Any] = {
+        "description": _check_str(project.description, "description"),
+        "nodes": [],
+        "edges": [],
+    }
+    for index, node in enumerate(project.graph.nodes.values()):
+        document["nodes"].append(_encode_node(node, index, arrays))
+    document["edges"] = [{"src": e.src, "src_port": e.src_port, "dst": e.dst,
+                          "dst_port": e.dst_port} for e in project.graph.edges]
+    if not isinstance(project.training, dict):
+        raise FileFormatError("cannot save: training settings must be a dict")
+    for key in TREES:
+        tree = getattr(project, key)
+        if tree is None and key != "training":
+            document[key] = None
+            continue
+        writer = _TreeWriter(TREE_FOLDERS[key], arrays, key)
+        document[key] = writer.encode(tree, key, 0)
+    graph_json = json.dumps(document, indent=1, allow_nan=False).encode("utf-8")
+    contents = {GRAPH: graph_json, **arrays}
+    manifest = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "app_version": __version__,
+        "entries": {name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+                    for name, data in contents.items()},
+    }
+    return {MANIFEST: json.dumps(manifest, indent=1).encode("utf-8"), **contents}
+
+
+def _write_zip(stream: BinaryIO, entries: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(stream, "w") as archive:
+        for name, data in entries.items():
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+
+
+def _check_str(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise FileFormatError(f"cannot save: {what} must be text, not {type(value).__name__}")
+    return value
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _encode_node(node: Node, index: int, arrays: dict[str, bytes]) -> dict[str, Any]:
+    where = f"cannot save node '{node.name}'"
+    spec = node.spec
+    params = {}
+    for p in spec.params:
+        value = node.params.get(p.name, p.default)
+        if p.kind == "shape":
+            value = [int(d) for d in value]
+        elif isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise FileFormatError(f"{where}: parameter '{p.name}' is not a finite number")
+        params[p.name] = value
+    entry: dict[str, Any] = {"id": node.id, "op": node.op, "name": node.name, "params": params,
+                             "position": _encode_position(node, where)}
+    if spec.source in ("parameter", "constant"):
+        if node.value is None:
+            raise FileFormatError(f"{where}: it holds no value")
+        name = f"values/{index}.npy"
+        arrays[name] = _npy_bytes(np.asarray(node.value, dtype=np.float64))
+        entry["value"] = name
+    return entry
+
+
+def _encode_position(node: Node, where: str) -> list[float] | None:
+    if node.position is None:
+        return None
+    try:
+        x, y = (float(v) for v in node.position)
+    except (TypeError, ValueError):
+        raise FileFormatError(f"{where}: position must be an (x, y) pair of numbers, "
+                              f"not {node.position!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise FileFormatError(f"{where}: position must be finite, not {node.position!r}")
+    return [x, y]
+
+
+class _TreeWriter:
+    """Turns a tree of dicts/lists with number, string, bool and array leaves into JSON,
+    moving the arrays into ``<folder>/<k>.npy`` entries."""
+
+    def __init__(self, folder: str, arrays: dict[str, bytes], label: str):
+        self.folder, self.arrays, self.label, self.count = folder, arrays, label, 0
+
+    def encode(self, value: Any, path: str, depth: int) -> Any:
+        if depth > MAX_TREE_DEPTH:
+            shown = path if len(path) <= 80 else path[:77] + "..."
+            raise FileFormatError(f"cannot save {shown}: nested more than {MAX_TREE_DEPTH} levels")
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, np.bool_):
+            return bool(value)
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+        if isinstance(value, (float, np.floating)):
+            number = float(value)
+            if math.isfinite(number):
+                return number
+            return {"$float": "nan" if math.isnan(number) else ("inf" if number > 0 else "-inf")}
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in "biufc" or value.dtype.fields is not None:
+                raise FileFormatError(f"cannot save {path}: arrays must hold numbers or booleans, "
+                                      f"not {value.dtype}")
+            name = f"{self.folder}/{self.count}.npy"
+            self.count += 1
+            self.arrays[name] = _npy_bytes(value)
+            return {"$array": name}
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise FileFormatError(f"cannot save {path}: keys must be text, not {key!r}")
+                out["$" + key if key.startswith("$") else key] = self.encode(item, f"{path}.{key}",
+                                                                              depth + 1)
+            return out
+        if isinstance(value, (list, tuple)):
+            return [self.encode(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+        raise FileFormatError(f"cannot save {path}: {type(value).__name__} values are not "
+                              "supported (use numbers, text, booleans, lists, dicts and NumPy "
+                              "arrays)")
+
+
+# =========================================================================================== load
+def load(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Project:
+    """Read a project file. Every problem with its content raises :class:`FileFormatError`;
+    a file that cannot be opened at all raises the usual OSError."""
+    with open(path, "rb") as stream:
+        try:
+            return _Reader(stream, limits).read()
+        except FileFormatError as exc:
+            raise FileFormatError(f"{os.fspath(path)}: {exc}") from None
+
+
+def loads(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Project:
+    """Read a project from the bytes of a ``.bpg`` file."""
+    return _Reader(io.BytesIO(data), limits).read()
+
+
+# Everything the zip and zlib modules raise for damaged data.
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+               RuntimeError, NotImplementedError, ValueError, struct.error, OverflowError,
+               IndexError, KeyError)
+
+
+class _Reader:
+    def __init__(self, stream: BinaryIO, limits: Limits):
+        self.stream = stream
+        self.limits = limits
+        self.infos: dict[str, zipfile.ZipInfo] = {}
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.unused: set[str] = set()
+
+    def read(self) -> Project:
+        try:
+            archive = zipfile.ZipFile(self.stream)
+        except _ZIP_ERRORS as exc:
+            raise FileFormatError("not a Backprop Studio project file (not a readable zip: "
+                                  f"{exc})") from None
+        with archive:
+            self.archive = archive
+            self._index()
+            manifest = self._read_manifest()
+            document = self._read_json(GRAPH, self.limits.max_json_bytes)
+            document = migrate(document, manifest["format_version"])
+            try:
+                validator("graph").validate(document)
+            except SchemaViolation as exc:
+                raise FileFormatError(f"{GRAPH}: {exc}") from None
+            project = self._build(document)
+        if self.unused:
+            raise FileFormatError(f"entry '{sorted(self.unused)[0]}' is listed in {MANIFEST} "
+                                  "but nothing refers to it")
+        return project
+
+    # ----------------------------------------------------------------------- container level
+    def _index(self) -> None:
+        try:
+            infos = self.archive.infolist()
+        except _ZIP_ERRORS as exc:
+            raise FileFormatError(f"the zip directory cannot be read: {exc}") from None
+        if len(infos) > self.limits.max_entries:
+            raise FileFormatError(f"the file has {len(infos)} entries; at most "
+                                  f"{self.limits.max_entries} are allowed")
+        total = 0
+        for info in infos:
+            name = info.filename
+            if name != MANIFEST and name != GRAPH and not _ARRAY_ENTRY.fullmatch(name):
+                raise FileFormatError(f"unexpected entry {name!r}: only {MANIFEST}, {GRAPH} and "
+                                      "values/, training/, optimizer/, history/<number>.npy belong "
+                                      "in a project file")
+            if name in self.infos:
+                raise FileFormatError(f"entry '{name}' appears twice")
+            if info.flag_bits & 0x1:
+                raise FileFormatError(f"entry '{name}' is encrypted")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise FileFormatError(f"entry '{name}' uses an unsupported compression method "
+                                      f"({info.compress_type})")
+            if info.file_size > self.limits.max_entry_bytes:
+                raise FileFormatError(f"entry '{name}' unpacks to {info.file_size} bytes; at most "
+                                      f"{self.limits.max_entry_bytes} are allowed")
+            total += info.file_size
+            self.infos[name] = info
+        if total > self.limits.max_total_bytes:
+            raise FileFormatError(f"the entries unpack to {total} bytes in total; at most "
+                                  f"{self.limits.max_total_bytes} are allowed")
+
+    def _read_raw(self, name: str, limit: int) -> bytes:
+        info = self.infos.get(name)
+        if info is None:
+            raise FileFormatError(f"entry '{name}' is missing")
+        if info.file_size > limit:
+            raise FileFormatError(f"entry '{name}' is {info.file_size} bytes; at most {limit} "
+                                  "are allowed")
+        try:
+            with self.archive.open(info) as entry:
+                # Never trust the declared size: read at most one byte past the cap.
+                data = entry.read(limit + 1)
+        except _ZIP_ERRORS as exc:
+            raise FileFormatError(f"entry '{name}' cannot be read: {exc}") from None
+        if len(data) > limit:
+            raise FileFormatError(f"entry '{name}' unpacks to more than {limit} bytes")
+        return data
+
+    def _read_manifest(self) -> dict[str, Any]:
+        data = self._read_raw(MANIFEST, self.limits.max_json_bytes)
+        manifest = _parse_json(data, MANIFEST)
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+            raise FileFormatError(f"{MANIFEST}: this is not a Backprop Studio project "
+                                  f"(format is not \"{FORMAT_NAME}\")")
+        version = manifest.get("format_version")
+        if isinstance(version, float) and version.is_integer():
+            manifest["format_version"] = version = int(version)  # JSON Schema's integer
+        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+            writer = str(manifest.get("app_version", "unknown"))[:40]
+            raise FileFormatError(f"the file was written by a newer version of Backprop Studio "
+                                  f"({writer}, format version {version}); this version reads "
+                                  f"format versions up to {FORMAT_VERSION}: please update")
+        try:
+            validator("manifest").validate(manifest)
+        except SchemaViolation as exc:
+            raise FileFormatError(f"{MANIFEST}: {exc}") from None
+        listed = set(manifest["entries"])
+        present = set(self.infos) - {MANIFEST}
+        for name in sorted(listed - present):
+            raise FileFormatError(f"entry '{name}' listed in {MANIFEST} is missing from the file")
+        for name in sorted(present - listed):
+            raise FileFormatError(f"entry '{name}' is not listed in {MANIFEST}")
+        self.entries = manifest["entries"]
+        self.unused = listed - {GRAPH}
+        return manifest
+
+    def _read_entry(self, name: str, limit: int) -> bytes:
+        """An entry's bytes, checked against the size and checksum the manifest gives."""
+        expected = self.entries.get(name)
+        if expected is None:
+            raise FileFormatError(f"entry '{name}' is not listed in {MANIFEST}")
+        data = self._read_raw(name, limit)
+        if len(data) != expected["size"]:
+            raise FileFormatError(f"entry '{name}' is {len(data)} bytes but {MANIFEST} says "
+                                  f"{expected['size']}")
+        if hashlib.sha256(data).hexdigest() != expected["sha256"]:
+            raise FileFormatError(f"entry '{name}' is damaged: its checksum does not match "
+                                  f"{MANIFEST}")
+        return data
+
+    def _read_json(self, name: str, limit: int) -> Any:
+        return _parse_json(self._read_entry(name, limit), name)
+
+    def _read_array(self, name: str, where: str, kinds: str) -> np.ndarray:
+        if name not in self.unused:
+            if name in self.entries:
+                raise FileFormatError(f"{where}: entry '{name}' is referred to twice")
+            raise FileFormatError(f"{where}: entry '{name}' is not in the file")
+        self.unused.discard(name)
+        data = self._read_entry(name, self.limits.max_entry_bytes)
+        return _parse_npy(data, f"{where} (entry '{name}')", kinds)
+
+    # --------------------------------------------------------------------------- the project
+    def _build(self, document: dict[str, Any]) -> Project:
+        graph = Graph()
+        for index, raw in enumerate(document["nodes"]):
+            self._add_node(graph, index, raw)
+        for index, raw in enumerate(document["edges"]):
+            self._add_edge(graph, index, raw)
+        trees = {}
+        for key in TREES:
+            reader = _TreeReader(self, TREE_FOLDERS[key])
+            trees[key] = None if document[key] is None else reader.decode(document[key], key)
+        return Project(graph, description=document["description"], training=trees["training"],
+                       optimizer_state=trees["optimizer_state"], history=trees["history"])
+
+    def _add_node(self, graph: Graph, index: int, raw: dict[str, Any]) -> None:
+        where = f"{GRAPH}: nodes[{index}] ('{raw['name']}')"
+        spec = REGISTRY.get(raw["op"])
+        if spec is None:
+            raise FileFormatError(f"{where}: unknown op '{raw['op']}'")
+        params = {key: _check_param(spec, key, value, where)
+                  for key, value in raw["params"].items()}
+        value = None
+        holds_value = spec.source in ("parameter", "constant")
+        if holds_value:
+            if "value" not in raw:
+                raise FileFormatError(f"{where}: the {spec.name} has no value entry "
+                                      "(missing weights)")
+            value = self._read_array(raw["value"], where, "f")
+            at = f"{where} (entry '{raw['value']}')"
+            if value.dtype.itemsize != 8:
+                raise FileFormatError(f"{at}: values must be float64, not {value.dtype}")
+            value = value.astype(np.float64, copy=False)  # native byte order
+            if spec.source == "parameter" and "shape" in params \
+                    and tuple(params["shape"]) != value.shape:
+                raise FileFormatError(f"{at}: parameter 'shape' is {tuple(params['shape'])} but "
+                                      f"the stored weights have shape {value.shape}")
+        elif "value" in raw:
+            raise FileFormatError(f"{where}: a {spec.name} node holds no value, but one is given")
+        position = None
+        if raw["position"] is not None:
+            try:
+                position = tuple(float(v) for v in raw["position"])
+            except OverflowError:
+                position = (math.inf,)
+            if not all(math.isfinite(v) for v in position):
+                raise FileFormatError(f"{where}: position must be two finite numbers")
+        try:
+            # A finite placeholder of the right shape passes the graph's checks; the stored array
+            # (which may hold the NaNs of a diverged run) then goes in unchanged.
+            node = graph.add_node(raw["op"], name=raw["name"], params=params,
+                                  value=None if value is None else np.zeros(value.shape),
+                                  position=position, node_id=raw["id"])
+        except (ValueError, TypeError, OverflowError) as exc:  # GraphError, or a number too large
+            raise FileFormatError(f"{where}: {exc}") from None
+        if value is not None:
+            node.value = np.array(value, dtype=np.float64, copy=True)
+
+    def _add_edge(self, graph: Graph, index: int, raw: dict[str, Any]) -> None:
+        where = f"{GRAPH}: edges[{index}]"
+        for end in ("src", "dst"):
+            if raw[end] not in graph.nodes:
+                raise FileFormatError(f"{where}: '{end}' refers to node id '{raw[end]}', which "
+                                      "does not exist (dangling edge)")
+        src, dst = graph.nodes[raw["src"]], graph.nodes[raw["dst"]]
+        where = f"{where} ('{src.name}' -> '{dst.name}'.{raw['dst_port']})"
+        try:
+            graph.connect(src, dst, raw["dst_port"], raw["src_port"])
+        except GraphError as exc:
+            raise FileFormatError(f"{where}: {exc}") from None
+
+
+def _check_param(spec: type[Op], key: str, value: Any, where: str) -> Any:
+    """The JSON type each parameter kind must have; Param.coerce then checks the range."""
+    try:
+        param = spec.param(key)
+    except KeyError:
+        raise FileFormatError(f"{where}: {spec.name} has no parameter '{key}'") from None
+    kind = param.kind
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    ok = {
+        "float": is_int or isinstance(value, float),
+        "int": is_int,
+        "bool": isinstance(value, bool),
+        "choice": isinstance(value, str),
+        "shape": isinstance(value, list) and all(isinstance(d, int) and not isinstance(d, bool)
+                                                 for d in value),
+        "axis": value is None or is_int,
+    }.get(kind, False)
+    if not ok:
+        expected = {"float": "a number", "int": "a whole number", "bool": "true or false",
+                    "choice": "text", "shape": "a list of whole numbers",
+                    "axis": "a whole number or null"}.get(kind, kind)
+        raise FileFormatError(f"{where}: parameter '{key}' must be {expected}, not "
+                              f"{json.dumps(value)[:40]}")
+    return value
+
+
+class _TreeReader:
+    def __init__(self, reader: _Reader, folder: str):
+        self.reader, self.folder = reader, folder
+
+    def decode(self, value: Any, path: str) -> Any:
+        if isinstance(value, list):
+            return [self.decode(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1 and "$array" in value:
+            name = value["$array"]
+            if not isinstance(name, str) or not name.startswith(self.folder + "/") \
+                    or not _ARRAY_ENTRY.fullmatch(name):
+                raise FileFormatError(f"{GRAPH}: {path}: $array must name a {self.folder}/"
+                                      f"<number>.npy entry, not {json.dumps(name)[:60]}")
+            return self.reader._read_array(name, f"{GRAPH}: {path}", "biufc")
+        if len(value) == 1 and "$float" in value:
+            special = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+            if not isinstance(value["$float"], str) or value["$float"] not in special:
+                raise FileFormatError(f"{GRAPH}: {path}: $float must be \"nan\", \"inf\" or "
+                                      "\"-inf\"")
+            return special[value["$float"]]
+        out = {}
+        for key, item in value.items():
+            if key.startswith("$$"):
+                key = key[1:]
+            elif key.startswith("$"):
+                raise FileFormatError(f"{GRAPH}: {path}: unknown tag '{key[:40]}'")
+            out[key] = self.decode(item, f"{path}.{key}")
+        return out
+
+
+def _reject_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not allowed in JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the field {key!r} appears twice")
+        out[key] = value
+    return out
+
+
+def _parse_json(data: bytes, name: str) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant,
+                          object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError) as exc:  # includes UnicodeDecodeError, JSONDecodeError
+        raise FileFormatError(f"entry '{name}' is not valid JSON: {str(exc)[:200]}") from None
+
+
+def _parse_npy(data: bytes, where: str, kinds: str) -> np.ndarray:
+    """Check a .npy header against the data that follows it before letting NumPy read it."""
+    buffer = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(buffer)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(buffer)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(buffer)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except Exception as exc:  # noqa: BLE001  NumPy tokenizes and evaluates the header text: any
+        # error it meets in a hostile header (TokenError, SyntaxError, ValueError...) means "bad".
+        raise FileFormatError(f"{where}: not a valid .npy array ({str(exc)[:200]})") from None
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None \
+            or dtype.kind not in kinds:
+        raise FileFormatError(f"{where}: arrays of type {dtype} are not allowed here")
+    if len(shape) > 32 or any(d < 0 or d >= 2**31 for d in shape):
+        raise FileFormatError(f"{where}: the array header gives an impossible shape {shape}")
+    count = math.prod(shape)
+    if count * dtype.itemsize != len(data) - buffer.tell():
+        raise FileFormatError(f"{where}: the array header says shape {shape} of {dtype}, which "
+                              f"does not match the {len(data) - buffer.tell()} bytes of data")
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, EOFError, OSError, OverflowError, MemoryError) as exc:
+        raise FileFormatError(f"{where}: the array cannot be read ({str(exc)[:200]})") from None
+
+
+# ====================================================================================== migration
+def migrate(document: Any, version: int) -> Any:
+    """Bring a graph.json document written in format ``version`` up to FORMAT_VERSION."""
+    while version < FORMAT_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise FileFormatError(f"format version {version} can no longer be read "
+                                  f"(no migration to version {version + 1})")
+        try:
+            document = step(document)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise FileFormatError(f"{GRAPH}: cannot be upgraded from format version {version}: "
+                                  f"{exc}") from None
+        version += 1
+    return document
+
+
+__all__ = ["DEFAULT_LIMITS", "FORMAT_NAME", "FORMAT_VERSION", "FileFormatError", "Limits",
+           "MIGRATIONS", "Project", "encode", "load", "loads", "migrate", "save"]

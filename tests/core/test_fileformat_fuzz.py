@@ -1,0 +1,184 @@
+"""Property: whatever is done to a valid project file (bytes, JSON fields, zip entries, array
+headers), loading it either gives a valid project or raises FileFormatError; nothing else.
+
+Mutations that keep the manifest's checksums consistent reach the checks behind the checksum
+check (schema, registry, wiring, arrays); the others exercise the container checks.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bpstudio import FileFormatError, Project
+from bpstudio.core import fileformat
+from bpstudio.core.examples import xor
+from bpstudio.core.fileformat import encode, loads
+from bpstudio.core.ops import REGISTRY
+
+from bpgfiles import mutate_json, read_entries, write_entries
+
+# Duplicated entry names are one of the mutations (zipfile warns when writing them), and NumPy's
+# header parser warns about the escape sequences that damaged header text may contain.
+pytestmark = [pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning"),
+              pytest.mark.filterwarnings("ignore:invalid escape sequence"),
+              pytest.mark.filterwarnings("ignore::SyntaxWarning")]
+
+
+def fuzz(examples: int) -> settings:
+    return settings(max_examples=examples, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def container(project: Project) -> bytes:
+    buffer = io.BytesIO()
+    fileformat._write_zip(buffer, encode(project))
+    return buffer.getvalue()
+
+
+def trained_xor() -> Project:
+    project = xor()
+    project.training = {"optimizer": "sgd", "lr": 0.5, "bindings": {"x": "x", "y": "y"}}
+    project.optimizer_state = {"velocity": {"hidden.W": np.ones((2, 4))}, "step": 3}
+    project.history = {"loss": [0.7, 0.6, float("nan")], "grad_norm": {"hidden.W": np.arange(3.0)}}
+    return project
+
+
+GOOD = container(trained_xor())
+ENTRIES = read_entries(GOOD)
+
+
+def assert_valid_or_refused(data: bytes) -> None:
+    try:
+        project = loads(data)
+    except FileFormatError as exc:
+        assert str(exc)  # every refusal says something
+        return
+    graph = project.graph
+    for node in graph.nodes.values():
+        assert node.op in REGISTRY
+        if node.spec.source in ("parameter", "constant"):
+            assert isinstance(node.value, np.ndarray) and node.value.dtype == np.float64
+        else:
+            assert node.value is None
+    graph.topological_order()
+    graph.infer_shapes()
+    assert loads(container(project)) == project  # what loads can be saved again, unchanged
+
+
+# ---------------------------------------------------------------------------------- bytes
+@fuzz(2500)
+@given(st.data())
+def test_random_byte_damage(data):
+    raw = bytearray(GOOD)
+    for _ in range(data.draw(st.integers(1, 6), label="mutations")):
+        kind = data.draw(st.sampled_from(["flip", "set", "delete", "insert", "truncate"]))
+        at = data.draw(st.integers(0, len(raw) - 1), label="at")
+        if kind == "flip":
+            raw[at] ^= 1 << data.draw(st.integers(0, 7))
+        elif kind == "set":
+            raw[at] = data.draw(st.integers(0, 255))
+        elif kind == "delete":
+            del raw[at:at + data.draw(st.integers(1, 64))]
+        elif kind == "insert":
+            raw[at:at] = data.draw(st.binary(min_size=1, max_size=32))
+        else:
+            del raw[at:]
+        if not raw:
+            break
+    assert_valid_or_refused(bytes(raw))
+
+
+# ----------------------------------------------------------------------------- JSON fields
+@fuzz(2500)
+@given(st.data())
+def test_json_field_mutations(data):
+    entry = data.draw(st.sampled_from(["graph.json", "graph.json", "graph.json", "manifest.json"]))
+    keep_checksums = data.draw(st.booleans()) if entry == "graph.json" else False
+    out = []
+    for name, content in ENTRIES:
+        if name == entry:
+            document = json.loads(content)
+            for _ in range(data.draw(st.integers(1, 3), label="edits")):
+                document = mutate_json(document, data)
+            content = json.dumps(document).encode()
+        out.append((name, content))
+    assert_valid_or_refused(write_entries(out, fix_manifest=entry == "graph.json" and keep_checksums))
+
+
+# ------------------------------------------------------------------------------ zip entries
+ENTRY_NAMES = st.sampled_from(["graph.json", "manifest.json", "values/1.npy", "values/2.npy",
+                               "values/0.npy", "history/0.npy", "history/1.npy", "optimizer/0.npy",
+                               "training/0.npy", "../graph.json", "/graph.json", "values/1.npy/",
+                               "a" * 300, "values/-1.npy", "weights.bin"]) | st.text(max_size=12)
+
+
+@fuzz(1500)
+@given(st.data())
+def test_zip_entry_mutations(data):
+    entries = list(ENTRIES)
+    for _ in range(data.draw(st.integers(1, 3), label="mutations")):
+        kind = data.draw(st.sampled_from(["drop", "duplicate", "rename", "add", "replace", "swap",
+                                          "reverse"]))
+        if not entries:
+            break
+        i = data.draw(st.integers(0, len(entries) - 1), label="entry")
+        name, content = entries[i]
+        if kind == "drop":
+            del entries[i]
+        elif kind == "duplicate":
+            entries.append((name, content))
+        elif kind == "rename":
+            entries[i] = (data.draw(ENTRY_NAMES, label="name"), content)
+        elif kind == "add":
+            entries.append((data.draw(ENTRY_NAMES, label="name"), data.draw(st.binary(max_size=64))))
+        elif kind == "replace":
+            entries[i] = (name, data.draw(st.binary(max_size=256) | st.sampled_from(
+                [c for _, c in ENTRIES]), label="content"))
+        elif kind == "swap":
+            j = data.draw(st.integers(0, len(entries) - 1))
+            entries[i], entries[j] = (name, entries[j][1]), (entries[j][0], content)
+        else:
+            entries.reverse()
+    try:
+        built = write_entries(entries, fix_manifest=data.draw(st.booleans(), label="fix manifest"))
+    except (ValueError, AttributeError, TypeError):  # a replaced manifest the helper cannot edit
+        built = write_entries(entries, fix_manifest=False)
+    assert_valid_or_refused(built)
+
+
+# ---------------------------------------------------------------------------- .npy headers
+NPY_ENTRIES = [name for name, _ in ENTRIES if name.endswith(".npy")]
+descrs = st.sampled_from(["<f8", ">f8", "<f4", "<i8", "|b1", "|O", "<c16", "<U3", "[('a', '<f8')]",
+                          "'<f8'", "<f8 ", "x"])
+shapes = st.lists(st.integers(-2, 6) | st.sampled_from([2**31, 2**62, 10**30]), max_size=4)
+
+
+@fuzz(1500)
+@given(st.data())
+def test_npy_mutations(data):
+    name = data.draw(st.sampled_from(NPY_ENTRIES), label="entry")
+    content = dict(ENTRIES)[name]
+    if data.draw(st.booleans(), label="rewrite header"):
+        fields = {"descr": data.draw(descrs), "fortran_order": data.draw(st.booleans() | st.just(1)),
+                  "shape": tuple(data.draw(shapes))}
+        header = repr(fields)
+        if data.draw(st.booleans(), label="damage header text"):
+            at = data.draw(st.integers(0, len(header)))
+            header = header[:at] + data.draw(st.text(max_size=4)) + header[at:]
+        encoded = header.encode("utf-8", "replace").ljust(118) + b"\n"
+        body = content[128:] if data.draw(st.booleans()) else data.draw(st.binary(max_size=96))
+        content = b"\x93NUMPY\x01\x00" + len(encoded).to_bytes(2, "little") + encoded + body
+    else:
+        raw = bytearray(content)
+        for _ in range(data.draw(st.integers(1, 4))):
+            at = data.draw(st.integers(0, len(raw) - 1))
+            raw[at] = data.draw(st.integers(0, 255))
+        content = bytes(raw)
+    entries = [(n, content if n == name else c) for n, c in ENTRIES]
+    assert_valid_or_refused(write_entries(entries, fix_manifest=True))
