@@ -479,10 +479,13 @@ def from_settings(settings: Mapping[str, Any]) -> TrainingData:
         source = spec.pop("source")
     except (KeyError, TypeError):
         raise DataError("the training settings do not say which data set was used") from None
+    # No "standardisation" entry: standardise on the training rows (the default); None: the
+    # features are used as they are; statistics: those, exactly (what inference must reuse).
+    stats = settings.get("standardisation", "fit")
     common = {"validation": float(settings.get("validation", 0.2)),
               "seed": int(settings.get("split_seed", 0)),
-              "standardise": settings.get("standardisation") is not None,
-              "standardisation": settings.get("standardisation")}
+              "standardise": stats is not None,
+              "standardisation": None if stats in (None, "fit") else stats}
     if source == "csv":
         return prepare(spec.get("path", ""), target=spec.get("target"),
                        features=spec.get("features"), task=spec.get("task", "auto"), **common)

@@ -10,7 +10,8 @@ from bpstudio import Graph
 from bpstudio.core import datasets
 from bpstudio.core.trainer import (DivergenceError, History, StepStats, Trainer, TrainingError)
 
-from training_graphs import deep_stack, mlp
+from bpstudio.core import examples
+from training_graphs import mlp
 
 
 # ----------------------------------------------------------------------------- it learns
@@ -62,7 +63,7 @@ def first_step(graph, seed=0):
 
 
 def test_parameters_are_ordered_from_input_to_loss():
-    trainer, stats = first_step(deep_stack("relu", "he_uniform", depth=3))
+    trainer, stats = first_step(mlp((2, 16, 16, 16, 1), "relu", "bce_logits"))
     assert trainer.parameter_names == ("h1.W", "h1.b", "h2.W", "h2.b", "h3.W", "h3.b",
                                        "out.W", "out.b")
     assert stats.parameter_names == trainer.parameter_names
@@ -70,20 +71,24 @@ def test_parameters_are_ordered_from_input_to_loss():
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_sigmoid_stack_vanishes_at_initialisation(seed):
-    _, stats = first_step(deep_stack("sigmoid", "xavier_uniform", depth=10, seed=seed), seed)
+def test_shipped_sigmoid_stack_vanishes_at_initialisation(seed):
+    graph = examples.deep_sigmoid().graph  # the 10-layer example in resources/examples
+    trainer, stats = first_step(graph, seed)
     norms = dict(zip(stats.parameter_names, stats.grad_norms))
-    assert norms["h1.W"] * 100 <= norms["out.W"]
-    # Monotone fading from the loss towards the input, layer by layer.
-    weights = [norms[f"h{i}.W"] for i in range(1, 11)] + [norms["out.W"]]
+    # First parameter (input side) against the last (loss side), as the trainer orders them,
+    # and first weight matrix against last weight matrix.
+    assert stats.grad_norms[0] * 100 <= stats.grad_norms[-1]
+    assert norms["layer1.W"] * 100 <= norms["logits.W"]
+    # The fading is layer by layer, from the loss back towards the input.
+    weights = [norms[f"layer{i}.W"] for i in range(1, 11)] + [norms["logits.W"]]
     assert sum(a < b for a, b in zip(weights, weights[1:])) >= 9
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_relu_he_stack_keeps_gradients_within_10x(seed):
-    _, stats = first_step(deep_stack("relu", "he_uniform", depth=10, seed=seed), seed)
-    ratio = stats.grad_norm("out.W") / stats.grad_norm("h1.W")
-    assert 0.1 <= ratio <= 10
+def test_shipped_relu_he_stack_keeps_gradients_within_10x(seed):
+    trainer, stats = first_step(examples.deep_relu_he().graph, seed)
+    assert 0.1 <= stats.grad_norms[-1] / stats.grad_norms[0] <= 10
+    assert 0.1 <= stats.grad_norm("logits.W") / stats.grad_norm("layer1.W") <= 10
 
 
 def test_grad_norms_and_update_ratios_are_what_they_say():

@@ -188,3 +188,14 @@ def test_the_installed_entry_point_runs(tmp_path, moons_file):
     bad = subprocess.run([sys.executable, "-m", "bpstudio.cli", "train", str(moons_file),
                           "--data", "xor", "--steps", "-3"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_the_iris_example_trains_from_its_own_settings():
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "resources" / "examples" / "iris_classifier.bpg"
+    project = bpstudio.load(path)
+    assert not project.is_trained and project.training["data"] == {"source": "iris"}
+    trainer = Trainer.from_project(project)
+    assert trainer.data.standardiser is not None  # no statistics saved yet: measured on the rows
+    assert (trainer.optimizer.name, trainer.batch_size) == ("adam", 16)
+    assert trainer.fit(steps=500).val_accuracy >= 0.9

@@ -19,9 +19,3 @@ def mlp(sizes: tuple[int, ...], activation: str = "tanh", loss: str = "softmax_c
                     init=init)
     g.apply(loss, h, t, name="loss")
     return g
-
-
-def deep_stack(activation: str, init: str, depth: int = 10, width: int = 16,
-               seed: int = 0) -> Graph:
-    """A 2-input binary classifier with ``depth`` hidden layers: the vanishing-gradient demo."""
-    return mlp((2,) + (width,) * depth + (1,), activation, "bce_logits", init, seed)
