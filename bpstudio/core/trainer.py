@@ -463,6 +463,7 @@ class Trainer:
         self._table = np.empty((3, self.vector.size))  # weights, gradients, updates
         self.vector.move_to(self._table[0])
         self._grad_views = list(self.vector.split(self._table[1]).items())
+        self._squared = np.empty_like(self._table)
         for node in nodes:
             node.value = self.vector.views[node.name]
         self._graph_version = self.graph.version
@@ -557,7 +558,8 @@ class Trainer:
         for name, view in self._grad_views:  # fills the gradient row of the table
             view[...] = by_name[name]
         _, state = optimizer.propose(weights, grads, out=update)
-        squares = vector.sum_squares(table)  # rows: |w|^2 (before the update), |g|^2, |delta w|^2
+        # rows: |w|^2 (before the update), |g|^2, |delta w|^2 per parameter
+        squares = vector.sum_squares(table, scratch=self._squared)
         if not math.isfinite(loss + squares.sum()):
             raise self._divergence(squares)
         optimizer.commit(state)

@@ -19,6 +19,12 @@ def test_parameter_vector_packs_views_and_norms():
     assert np.allclose(vector.norms(vector.data), [np.sqrt(91), np.sqrt(101), 1.0])
     two_rows = np.stack([vector.data, 2 * vector.data])
     assert np.allclose(vector.sum_squares(two_rows)[1], 4 * vector.sum_squares(vector.data))
+    big = ParameterVector(["a", "b"], [(200, 150), (7,)])  # large enough for dot products
+    assert big.size >= big.DOT_PRODUCTS_FROM
+    flat = np.random.default_rng(0).normal(size=big.size)
+    by_dots = big.sum_squares(np.stack([flat, -flat]))
+    assert np.allclose(by_dots[0], [flat[:30000] @ flat[:30000], flat[30000:] @ flat[30000:]])
+    assert np.allclose(by_dots[1], by_dots[0]) and np.allclose(big.sum_squares(flat), by_dots[0])
     buffer = np.zeros(9)
     vector.move_to(buffer)
     assert vector.data is buffer and vector.views["W"].base is not None
