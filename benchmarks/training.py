@@ -28,8 +28,8 @@ CASES = {
                                                       act="tanh", loss="bce_logits", batch=32),
     "iris, tanh MLP 4-16-3, batch 16, softmax CE": dict(data="iris", sizes=(4, 16, 3), act="tanh",
                                                          loss="softmax_ce", batch=16),
-    "digits, relu MLP 64-32-10, batch 64, softmax CE": dict(data="digits", sizes=(64, 32, 10),
-                                                             act="relu", loss="softmax_ce", batch=64),
+    "digits, relu MLP 64-32-10, batch 64, softmax CE": dict(
+        data="digits", sizes=(64, 32, 10), act="relu", loss="softmax_ce", batch=64),
     # The sizes of benchmarks/engine.py: the bookkeeping is a smaller share of a bigger step.
     "moons, tanh MLP 2-64-64-1, batch 256, BCE": dict(data="moons", n=2000, sizes=(2, 64, 64, 1),
                                                        act="tanh", loss="bce_logits", batch=256),

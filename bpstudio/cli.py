@@ -186,8 +186,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     project = bpstudio.load(args.file)
     saved = project.training or {}
     if args.data is not None:
-        data = datasets.prepare(args.data, target=args.target,
-                                seed=args.seed if args.seed is not None else saved.get("split_seed", 0))
+        split_seed = args.seed if args.seed is not None else saved.get("split_seed", 0)
+        data = datasets.prepare(args.data, target=args.target, seed=split_seed)
     elif "data" in saved:
         if args.target is not None:
             raise ValueError("--target needs --data (the CSV file it names a column of)")
@@ -238,7 +238,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         parts = [f"trained {done} steps in {seconds:.1f} s"
                  + (f" ({done / seconds:,.0f} steps/s)" if seconds > 0 else ""),
                  f"loss {summary['loss']:.4g}" if summary["loss"] is not None else "",
-                 f"accuracy {_percent(summary['accuracy'])}" if summary["accuracy"] is not None else "",
+                 f"accuracy {_percent(summary['accuracy'])}"
+                 if summary["accuracy"] is not None else "",
                  f"val_loss {summary['val_loss']:.4g}" if summary["val_loss"] is not None else "",
                  f"val_accuracy {_percent(summary['val_accuracy'])}"
                  if summary["val_accuracy"] is not None else ""]

@@ -328,7 +328,8 @@ def load_csv(path: str | Path, target: str | int | None = None,
     numbers = [_number(cell) for cell in raw]
     numeric = all(v is not None and math.isfinite(v) for v in numbers)
     if task == "auto":
-        few_whole = numeric and all(float(v).is_integer() for v in numbers) and len(set(numbers)) <= 20
+        few_whole = (numeric and all(float(v).is_integer() for v in numbers)
+                     and len(set(numbers)) <= 20)
         task = CLASSIFICATION if (not numeric or few_whole) else REGRESSION
     spec = {"source": "csv", "path": str(path), "target": header[t_col],
             "features": [header[c] for c in f_cols], "task": task}
@@ -409,7 +410,8 @@ class Standardiser:
             mean = np.asarray(stats["mean"], dtype=np.float64)
             std = np.asarray(stats["std"], dtype=np.float64)
         except (KeyError, TypeError, ValueError):
-            raise DataError("standardisation statistics need 'mean' and 'std' lists of numbers") from None
+            raise DataError("standardisation statistics need 'mean' and 'std' lists of "
+                            "numbers") from None
         if mean.ndim != 1 or mean.shape != std.shape:
             raise DataError("standardisation 'mean' and 'std' must be lists of the same length")
         if n_features is not None and len(mean) != n_features:
@@ -467,7 +469,8 @@ def prepare(source: str | Path | Dataset, *, target: str | int | None = None,
         train = replace(train, features=scaler.apply(train.features))
         if val is not None:
             val = replace(val, features=scaler.apply(val.features))
-    settings: dict[str, Any] = {"data": dict(data.spec), "validation": validation, "split_seed": seed,
+    settings: dict[str, Any] = {"data": dict(data.spec), "validation": validation,
+                                "split_seed": seed,
                                 "standardisation": scaler.to_dict() if scaler else None}
     return TrainingData(train, val, scaler, settings)
 

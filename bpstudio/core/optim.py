@@ -56,8 +56,8 @@ class ParameterVector:
 
     def split(self, flat: np.ndarray) -> dict[str, np.ndarray]:
         """Views of ``flat`` (a vector laid out like this one), one per parameter."""
-        return {name: flat[start:start + size].reshape(shape)
-                for name, shape, start, size in zip(self.names, self.shapes, self.starts, self.sizes)}
+        return {name: flat[a:b].reshape(shape)
+                for name, shape, (a, b) in zip(self.names, self.shapes, self.bounds)}
 
     def gather(self, arrays: Mapping[str, np.ndarray], out: np.ndarray | None = None) -> np.ndarray:
         """Lay ``arrays`` (name -> array, every name of this vector) end to end."""
@@ -305,7 +305,8 @@ def make_optimizer(name: str, lr: float = 0.01, weight_decay: float = 0.0,
     try:
         cls = OPTIMIZERS[name]
     except KeyError:
-        raise OptimizerError(f"unknown optimiser '{name}'; known: {', '.join(OPTIMIZERS)}") from None
+        raise OptimizerError(f"unknown optimiser '{name}'; known: "
+                             f"{', '.join(OPTIMIZERS)}") from None
     try:
         return cls(lr=lr, weight_decay=weight_decay, **options)
     except TypeError as exc:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
@@ -40,10 +39,10 @@ class TrainingError(BPStudioError, ValueError):
 
 
 class DivergenceError(TrainingError):
-    """A loss, value or gradient became non-finite. ``node`` is the name of the first node (in
-    forward order) at fault and ``kind`` says whether its "value" or its "gradient" went bad
-    (or, when everything is still finite but a parameter's "update" or "gradient" is beyond
-    1e154, which parameter that is)."""
+    """A loss, value or gradient became non-finite (or beyond 1e154, where squaring overflows).
+    ``node`` names the first node, in forward order, at fault and ``kind`` says what went bad:
+    its "value" or its "gradient"; or ``kind`` is "update" and ``node`` is the parameter whose
+    proposed update was that large while every value and gradient was still in range."""
 
     def __init__(self, message: str, step: int, node: str, kind: str):
         super().__init__(message)
@@ -249,10 +248,10 @@ class History:
             n = len(steps)
             cols = {key: np.asarray(tree[key], dtype=np.float64)
                     for key in ("epoch", "loss", "accuracy", "elapsed")}
-            norms = np.column_stack([np.asarray(tree["grad_norm"][p], dtype=np.float64)
-                                     for p in parameter_names]) if parameter_names else np.zeros((n, 0))
-            ratios = np.column_stack([np.asarray(tree["update_ratio"][p], dtype=np.float64)
-                                      for p in parameter_names]) if parameter_names else np.zeros((n, 0))
+            norms, ratios = (
+                np.column_stack([np.asarray(tree[key][p], dtype=np.float64)
+                                 for p in parameter_names]).reshape(-1, len(parameter_names))
+                for key in ("grad_norm", "update_ratio"))
             if any(len(c) != n for c in (*cols.values(), norms, ratios)):
                 raise TrainingError("the saved training history has columns of different lengths")
             history.rows = {"step": [int(s) for s in steps],
@@ -260,10 +259,10 @@ class History:
                             "grad_norms": list(norms), "update_ratios": list(ratios)}
             val = tree["validation"]
             history.val_stride = int(val["stride"])
-            history.val_rows = {"step": [int(s) for s in np.asarray(val["step"], dtype=np.int64)],
-                                "loss": [float(v) for v in np.asarray(val["loss"], dtype=np.float64)],
-                                "accuracy": [float(v) for v in np.asarray(val["accuracy"],
-                                                                          dtype=np.float64)]}
+            history.val_rows = {
+                "step": [int(s) for s in np.asarray(val["step"], dtype=np.int64)],
+                **{key: [float(v) for v in np.asarray(val[key], dtype=np.float64)]
+                   for key in ("loss", "accuracy")}}
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, TrainingError):
                 raise
@@ -307,7 +306,8 @@ def bind_inputs(graph: Graph, inputs: list[Node], loss: Node,
     return {n.name: TARGET if n is target else FEATURES for n in inputs}
 
 
-def _feed_arrays(data: Dataset, inputs: list[Node], bindings: Mapping[str, str]) -> dict[str, np.ndarray]:
+def _feed_arrays(data: Dataset, inputs: list[Node],
+                 bindings: Mapping[str, str]) -> dict[str, np.ndarray]:
     """Each bound input's whole column of data, shaped as that input expects."""
     feeds = {}
     n = len(data)
@@ -389,11 +389,13 @@ class Trainer:
         if not isinstance(data, TrainingData):
             raise TrainingError(f"data must be TrainingData, a Dataset or a data set name, not "
                                 f"{type(data).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size < 1:
             raise TrainingError(f"batch size must be a whole number >= 1, not {batch_size!r}")
         if isinstance(validate_every, bool) or not isinstance(validate_every, (int, np.integer)) \
                 or validate_every < 0:
-            raise TrainingError(f"validate_every must be a whole number >= 0, not {validate_every!r}")
+            raise TrainingError(f"validate_every must be a whole number >= 0, not "
+                                f"{validate_every!r}")
         if len(data.train) == 0:
             raise TrainingError("the training data has no rows")
         self.graph = graph
@@ -653,7 +655,7 @@ class Trainer:
     def to_project(self, description: str = "") -> Project:
         """The graph with everything needed to resume this training exactly."""
         return Project(self.graph, description, self.settings(), self.optimizer.state_dict(),
-                       self.history.to_tree())
+                       self.history.to_tree() if len(self.history) else None)
 
     @classmethod
     def from_project(cls, project: Project, data: TrainingData | Dataset | str | None = None,
@@ -678,6 +680,7 @@ class Trainer:
             trainer.elapsed = float(progress.get("elapsed", 0.0))
             if project.history:
                 trainer.history = History.from_tree(project.history, trainer.parameter_names)
-        if project.optimizer_state and project.optimizer_state.get("name") == trainer.optimizer.name:
-            trainer.optimizer.load_state_dict(project.optimizer_state)
+        state = project.optimizer_state
+        if state and state.get("name") == trainer.optimizer.name:
+            trainer.optimizer.load_state_dict(state)
         return trainer

@@ -1,5 +1,7 @@
-"""Data sets: generated sets, the bundled tables, CSV import and its errors, split, standardising."""
+"""Data sets: generated sets, the bundled tables, CSV import and its errors, the split and the
+standardisation."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -184,9 +186,12 @@ def test_a_named_set_refuses_csv_columns():
 
 def test_installed_package_finds_the_bundled_data(tmp_path):
     """Build a wheel, install it into a bare folder, and read both tables from there."""
-    wheel_dir, target = tmp_path / "wheel", tmp_path / "site"
+    wheel_dir, target, source = tmp_path / "wheel", tmp_path / "site", tmp_path / "source"
+    # Build from a copy: an in-place build would leave build/ and *.egg-info in the checkout.
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", "tests", ".pytest_cache"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", str(REPO), "-w", str(wheel_dir)],
+                    "--no-build-isolation", str(source), "-w", str(wheel_dir)],
                    check=True, capture_output=True, cwd=tmp_path)
     wheel = next(wheel_dir.glob("bpstudio-*.whl"))
     with zipfile.ZipFile(wheel) as zf:

@@ -50,7 +50,8 @@ def test_update_rule_matches_pytorch(name, weight_decay):
     start = {n: rng.normal(size=s) for n, s in SHAPES.items()}
     vector = ParameterVector.pack(start)
     ours = make_optimizer(name, lr=0.03, weight_decay=weight_decay).bind(vector)
-    theirs_params = [torch.tensor(start[n], dtype=torch.float64, requires_grad=True) for n in SHAPES]
+    theirs_params = [torch.tensor(start[n], dtype=torch.float64, requires_grad=True)
+                     for n in SHAPES]
     theirs = TORCH[name][0](theirs_params, 0.03, weight_decay)
     for _ in range(12):
         grads = {n: rng.normal(size=s) for n, s in SHAPES.items()}
@@ -114,7 +115,8 @@ def test_state_dict_resumes_exactly(name):
     (lambda s: s.update(t=-1), "bad update count"),
     (lambda s: s["slots"].pop("v"), "must hold the slots m, v"),
     (lambda s: s["slots"]["m"].pop("b"), "slot 'm' has no entry for parameter 'b'"),
-    (lambda s: s["slots"]["m"].update(W=np.zeros((2, 3))), r"'W' has shape \(2, 3\), expected \(3, 2\)"),
+    (lambda s: s["slots"]["m"].update(W=np.zeros((2, 3))),
+     r"'W' has shape \(2, 3\), expected \(3, 2\)"),
     (lambda s: s["slots"]["v"].update(b=np.array([1.0, np.nan])), "non-finite"),
 ])
 def test_bad_saved_state_is_refused_with_a_reason(change, message):

@@ -22,7 +22,8 @@ def test_moons_tanh_mlp_reaches_97_percent_training_accuracy():
     trainer.fit(steps=2000)
     loss, accuracy = trainer.evaluate(trainer._train_feeds)
     assert accuracy >= 0.97
-    assert trainer.history.column("loss")[-50:].mean() < trainer.history.column("loss")[:50].mean() / 5
+    losses = trainer.history.column("loss")
+    assert losses[-50:].mean() < losses[:50].mean() / 5
 
 
 def test_iris_4_16_3_reaches_93_percent_validation_accuracy():
@@ -327,7 +328,9 @@ def test_settings_say_everything_needed():
     g = mlp((4, 16, 3), "tanh", "softmax_ce")
     trainer = Trainer(g, datasets.prepare("iris", seed=2), optimizer="momentum", lr=0.05,
                       batch_size=10, seed=9, weight_decay=1e-4)
+    assert not trainer.to_project().is_trained
     trainer.fit(steps=3)
+    assert trainer.to_project().is_trained
     s = trainer.to_project().training
     assert (s["optimizer"], s["lr"], s["weight_decay"], s["batch_size"], s["seed"]) == \
         ("momentum", 0.05, 1e-4, 10, 9)
