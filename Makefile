@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml
 
 bench: setup
 	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/training.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
