@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml
 
 bench: setup
 	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/training.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/canvas.py
 
 clean:

@@ -6,7 +6,9 @@ The scripting API (Qt-free)::
     g = bpstudio.Graph()
     ...
     engine = bpstudio.Engine(g)
-    bpstudio.save(g, "model.bpg")
+    trainer = bpstudio.Trainer(g, bpstudio.datasets.prepare("moons"), optimizer="adam", lr=0.01)
+    for stats in trainer.run(steps=1000): ...
+    bpstudio.save(trainer.to_project(), "model.bpg")
     project = bpstudio.load("model.bpg")
 """
 
@@ -15,5 +17,10 @@ __version__ = "0.1.0"  # before the imports: the file format records it
 from .core import (BPStudioError, Engine, FeedError, FileFormatError, Graph, GraphError,  # noqa: E402
                    Project, ShapeError, compare_gradients, gradcheck, load, save)
 
+from .core import (DataError, Dataset, DivergenceError, StepStats, Trainer,  # noqa: E402
+                   TrainingData, TrainingError, datasets, make_optimizer)
+
 __all__ = ["BPStudioError", "Engine", "FeedError", "FileFormatError", "Graph", "GraphError",
            "Project", "ShapeError", "__version__", "compare_gradients", "gradcheck", "load", "save"]
+__all__ += ["DataError", "Dataset", "DivergenceError", "StepStats", "Trainer", "TrainingData",
+            "TrainingError", "datasets", "make_optimizer"]

@@ -9,8 +9,11 @@ code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
-from typing import Callable
+import time
+from typing import Any, Callable
 
 import numpy as np
 
@@ -116,13 +119,181 @@ def add_export_command(sub: Subparsers) -> None:
     parser.set_defaults(run=cmd_export)
 
 
+# ---------------------------------------------------------------------------------------- train
+PROGRESS_SECONDS = 1.0  # how often a progress line is printed
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number > 0")
+    return value
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _percent(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _progress_line(stats: Any, done: int, total: int, rate: float) -> str:
+    parts = [f"step {stats.step} ({done}/{total})", f"loss {stats.loss:.4g}"]
+    if stats.accuracy is not None:
+        parts.append(f"acc {_percent(stats.accuracy)}")
+    if stats.val_loss is not None:
+        parts.append(f"val_loss {stats.val_loss:.4g}")
+        if stats.val_accuracy is not None:
+            parts.append(f"val_acc {_percent(stats.val_accuracy)}")
+    parts.append(f"{rate:,.0f} steps/s")
+    parts.append(f"ETA {_clock((total - done) / rate) if rate > 0 else '-'}")
+    return "  ".join(parts)
+
+
+def _summary(trainer: Any, stats: Any, done: int, seconds: float) -> dict[str, Any]:
+    def num(x: float | None) -> float | None:
+        return None if x is None or not math.isfinite(x) else float(x)
+    val_loss = val_acc = None
+    if trainer.data.validation is not None:
+        val_loss, val_acc = trainer.evaluate()
+    return {"steps": done, "total_steps": trainer.step, "seconds": round(seconds, 3),
+            "steps_per_second": round(done / seconds, 1) if seconds > 0 else None,
+            "loss": num(stats.loss) if stats else None,
+            "accuracy": num(stats.accuracy) if stats else None,
+            "val_loss": num(val_loss), "val_accuracy": num(val_acc)}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import bpstudio
+    from bpstudio.core import datasets
+    from bpstudio.core.trainer import DivergenceError, Trainer
+
+    project = bpstudio.load(args.file)
+    saved = project.training or {}
+    if args.data is not None:
+        split_seed = args.seed if args.seed is not None else saved.get("split_seed", 0)
+        data = datasets.prepare(args.data, target=args.target, seed=split_seed)
+    elif "data" in saved:
+        if args.target is not None:
+            raise ValueError("--target needs --data (the CSV file it names a column of)")
+        data = datasets.from_settings(saved)
+    else:
+        raise ValueError(f"{args.file} was never trained: say which data to use with --data")
+    given = {"optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
+             "seed": args.seed}
+    overrides = {k: v for k, v in given.items() if v is not None}
+    if saved:
+        trainer = Trainer.from_project(project, data=data, **overrides)
+    else:
+        trainer = Trainer(project.graph, data, **{"optimizer": "adam", "lr": 0.01,
+                                                  "batch_size": 32, "seed": 0, **overrides})
+    total = args.steps if args.steps is not None else max(
+        1, int(round(args.epochs * trainer.steps_per_epoch)))
+
+    def emit(line: str, record: dict[str, Any]) -> None:
+        print(json.dumps(record) if args.json else line, flush=True)
+
+    started = time.perf_counter()
+    last_print = started
+    stats, done, failure, interrupted = None, 0, None, False
+    try:
+        for stats in trainer.run(steps=total):
+            done += 1
+            now = time.perf_counter()
+            if not args.quiet and now - last_print >= PROGRESS_SECONDS and done < total:
+                last_print = now
+                rate = done / (now - started)
+                emit(_progress_line(stats, done, total, rate),
+                     {"event": "progress", "total_steps": total, "steps_per_second": rate,
+                      **stats.as_dict()})
+    except DivergenceError as exc:
+        failure = exc
+    except KeyboardInterrupt:
+        interrupted = True
+    seconds = time.perf_counter() - started
+    summary = _summary(trainer, trainer.last if failure is None else stats, done, seconds)
+    if args.out is not None:
+        bpstudio.save(trainer.to_project(project.description), args.out)
+        summary["saved"] = str(args.out)
+    if failure is not None:
+        summary["error"] = str(failure)
+    if args.json:
+        print(json.dumps({"event": "done", **summary}), flush=True)
+    else:
+        parts = [f"trained {done} steps in {seconds:.1f} s"
+                 + (f" ({done / seconds:,.0f} steps/s)" if seconds > 0 else ""),
+                 f"loss {summary['loss']:.4g}" if summary["loss"] is not None else "",
+                 f"accuracy {_percent(summary['accuracy'])}"
+                 if summary["accuracy"] is not None else "",
+                 f"val_loss {summary['val_loss']:.4g}" if summary["val_loss"] is not None else "",
+                 f"val_accuracy {_percent(summary['val_accuracy'])}"
+                 if summary["val_accuracy"] is not None else ""]
+        print("  ".join(p for p in parts if p), flush=True)
+        if args.out is not None:
+            print(f"saved {args.out}", flush=True)
+    if failure is not None:
+        print(f"bpstudio-cli: error: {failure}", file=sys.stderr)
+        return 1
+    return 130 if interrupted else 0
+
+
+def add_train_command(sub: Subparsers) -> None:
+    train = sub.add_parser("train", help="train a project's graph on a data set",
+                           description="Train FILE's graph. Without --data, the data set the "
+                                       "project was trained on is used, and training resumes "
+                                       "where it stopped.")
+    train.add_argument("file", metavar="FILE", help="a .bpg project")
+    train.add_argument("--data", metavar="NAME|PATH.csv",
+                       help="a data set (xor, moons, circles, spirals, blobs, sine, polynomial, "
+                            "iris, digits) or a CSV file with a header row")
+    train.add_argument("--target", metavar="COL", help="the CSV column to predict (default: last)")
+    length = train.add_mutually_exclusive_group(required=True)
+    length.add_argument("--steps", type=_positive_int, metavar="N", help="training steps")
+    length.add_argument("--epochs", type=_positive_float, metavar="N",
+                        help="passes over the training rows")
+    train.add_argument("--lr", type=_positive_float, metavar="X", help="learning rate (0.01)")
+    train.add_argument("--optimizer", choices=("sgd", "momentum", "nesterov", "rmsprop", "adam"),
+                       help="optimiser (adam)")
+    train.add_argument("--batch-size", type=_positive_int, metavar="B", help="rows per step (32)")
+    train.add_argument("--seed", type=int, metavar="S",
+                       help="seed of the batch order and validation split (0)")
+    train.add_argument("--out", metavar="TRAINED.bpg",
+                       help="save the trained project here (weights, optimiser state, history)")
+    train.add_argument("--quiet", action="store_true", help="print only the final metrics")
+    train.add_argument("--json", action="store_true",
+                       help="print JSON lines instead of text (the last has event 'done')")
+    train.set_defaults(run=cmd_train)
+
+
 # ------------------------------------------------------------------------------------------ main
 SUBCOMMANDS: list[Callable[[Subparsers], None]] = [add_ops_command, add_info_command,
-                                                   add_export_command]
+                                                   add_export_command, add_train_command]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments get one line naming the problem (and exit code 2), not a usage screen."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bpstudio-cli", description="Backprop Studio, headless.")
+    parser = _Parser(prog="bpstudio-cli", description="Backprop Studio, headless.")
     parser.add_argument("--version", action="version", version=f"bpstudio {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for add_command in SUBCOMMANDS:

@@ -112,9 +112,31 @@ def deep_relu_he() -> Project:
         "stack's."))
 
 
-def _project(graph: Graph, description: str) -> Project:
+def iris_classifier() -> Project:
+    g = Graph(seed=0)
+    x = g.input("x", (4,))
+    hidden = g.dense(x, 4, 16, "hidden", activation="tanh")
+    logits = g.dense(hidden, 16, 3, "logits")
+    g.softmax_ce(logits, g.input("y"), name="loss")
+    # Says which bundled data set it learns from, so that it trains without further settings
+    # (bpstudio-cli train iris_classifier.bpg --steps 500); standardised on its training rows.
+    training = {"data": {"source": "iris"}, "validation": 0.2, "split_seed": 0,
+                "optimizer": "adam", "lr": 0.01, "batch_size": 16, "seed": 0,
+                "bindings": {"x": "features", "y": "target"}}
+    return _project(g, (
+        "A classifier for Fisher's Iris flowers, trained on the bundled Iris table: four "
+        "measurements per flower (sepal and petal length and width, standardised) go through "
+        "16 tanh units to three raw scores, one per species. The loss is softmax cross-entropy "
+        "against the species label y: the scores become probabilities that sum to one, and the "
+        "loss is minus the log of the probability given to the right species. Train it and "
+        "watch the validation accuracy reach about 90% within a few hundred steps; the "
+        "gradient that reaches the scores is simply the probabilities minus the one-hot "
+        "label."), training)
+
+
+def _project(graph: Graph, description: str, training: dict | None = None) -> Project:
     apply_layout(graph)
-    return Project(graph, description=description)
+    return Project(graph, description=description, training=dict(training or {}))
 
 
 # File stem -> builder, in the order the app lists them; the first opens by default.
@@ -125,4 +147,5 @@ EXAMPLES: dict[str, Callable[[], Project]] = {
     "two_moons": two_moons,
     "deep_sigmoid": deep_sigmoid,
     "deep_relu_he": deep_relu_he,
+    "iris_classifier": iris_classifier,
 }

@@ -10,10 +10,10 @@ from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage, QPainter, QUndoS
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGraphicsItem, QLabel, QMainWindow,
                                QMessageBox, QToolBar)
 
-from bpstudio import __version__
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.graph import Graph
 from bpstudio.core.layout import layered_positions
+from bpstudio.core.resources import resources_dir
 
 from . import clipboard, commands
 from .actions import Actions, create_actions
@@ -29,8 +29,8 @@ FILE_FILTER = "Backprop Studio projects (*.bpg)"
 
 
 def examples_dir() -> Path:
-    """The bundled example projects (resources/examples beside the package)."""
-    return Path(__file__).resolve().parents[2] / "resources" / "examples"
+    """The bundled example projects."""
+    return resources_dir() / "examples"
 
 
 def example_title(path: Path) -> str:

@@ -8,7 +8,7 @@ accepts that drop. A new op in the registry appears here without code in this mo
 from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPixmap
+from PySide6.QtGui import QIcon, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QLineEdit, QListWidget,
                                QListWidgetItem, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
                                QWidget)

@@ -1,0 +1,495 @@
+"""Data sets: generated toy problems, the bundled Iris and digits tables, and the user's CSV files.
+
+A :class:`Dataset` is a table of numeric features with one target per row (a class index for
+classification, a number for regression). :func:`prepare` turns a data set name or a CSV path into
+:class:`TrainingData`: a seeded train/validation split, standardised with statistics measured on
+the training rows only. Its :meth:`TrainingData.settings` are plain JSON, stored in the project
+file, so that the same data (and the same standardisation, which inference must reuse) can be
+rebuilt later from the file alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from .errors import BPStudioError
+from .resources import resource_path
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+
+
+class DataError(BPStudioError, ValueError):
+    """Data that cannot be used: a bad CSV cell, an unknown data set, an impossible binding."""
+
+
+@dataclass
+class Dataset:
+    """Rows of numeric features with one target each.
+
+    ``targets`` holds class indices 0 .. k-1 (as floats) for classification, or the values to
+    predict for regression. ``spec`` says how the set was made (name and options, or CSV path and
+    columns), as plain JSON.
+    """
+
+    name: str
+    features: np.ndarray                       # (N, d) float64
+    targets: np.ndarray                        # (N,) float64
+    task: str                                  # CLASSIFICATION or REGRESSION
+    feature_names: tuple[str, ...]
+    target_name: str = "target"
+    class_names: tuple[str, ...] = ()
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.features = np.asarray(self.features, dtype=np.float64)
+        self.targets = np.asarray(self.targets, dtype=np.float64)
+        if self.features.ndim != 2 or self.targets.ndim != 1:
+            raise DataError(f"data set '{self.name}': features must be (N, d) and targets (N,)")
+        if len(self.features) != len(self.targets):
+            raise DataError(f"data set '{self.name}': {len(self.features)} feature rows but "
+                            f"{len(self.targets)} targets")
+        if self.task not in (CLASSIFICATION, REGRESSION):
+            raise DataError(f"task must be '{CLASSIFICATION}' or '{REGRESSION}', not {self.task!r}")
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    @property
+    def n_features(self) -> int:
+        return self.features.shape[1]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names) if self.task == CLASSIFICATION else 0
+
+    def subset(self, rows: np.ndarray) -> "Dataset":
+        return replace(self, features=self.features[rows], targets=self.targets[rows])
+
+
+# ----------------------------------------------------------------------------- generated sets
+def _classification(name: str, x: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+                    spec: dict[str, Any], classes: int) -> Dataset:
+    order = rng.permutation(len(labels))  # classes interleaved, so any prefix is a fair sample
+    return Dataset(name, x[order], labels[order].astype(np.float64), CLASSIFICATION, ("x1", "x2"),
+                   "class", tuple(str(c) for c in range(classes)), spec)
+
+
+def _split_counts(n: int, parts: int) -> list[int]:
+    return [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
+
+
+def xor(n: int = 200, noise: float = 0.2, seed: int = 0) -> Dataset:
+    """Four clusters at the corners of a square; opposite corners share a class."""
+    rng = np.random.default_rng(seed)
+    corners = np.array([[-1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [1.0, -1.0]])
+    counts = _split_counts(n, 4)
+    x = np.concatenate([c + noise * rng.standard_normal((k, 2)) for c, k in zip(corners, counts)])
+    labels = np.repeat([0, 0, 1, 1], counts)
+    return _classification("xor", x, labels, rng, {"source": "xor", "n": n, "noise": noise,
+                                                    "seed": seed}, 2)
+
+
+def moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
+    """Two interleaving half circles."""
+    rng = np.random.default_rng(seed)
+    n_upper, n_lower = _split_counts(n, 2)
+    a = np.linspace(0.0, np.pi, n_upper)
+    b = np.linspace(0.0, np.pi, n_lower)
+    upper = np.column_stack([np.cos(a), np.sin(a)])
+    lower = np.column_stack([1.0 - np.cos(b), 0.5 - np.sin(b)])
+    x = np.concatenate([upper, lower]) + noise * rng.standard_normal((n, 2))
+    labels = np.repeat([0, 1], [n_upper, n_lower])
+    return _classification("moons", x, labels, rng, {"source": "moons", "n": n, "noise": noise,
+                                                      "seed": seed}, 2)
+
+
+def circles(n: int = 200, noise: float = 0.05, seed: int = 0, factor: float = 0.5) -> Dataset:
+    """A small circle (class 1) inside a large one (class 0)."""
+    rng = np.random.default_rng(seed)
+    n_outer, n_inner = _split_counts(n, 2)
+    a = np.linspace(0.0, 2 * np.pi, n_outer, endpoint=False)
+    b = np.linspace(0.0, 2 * np.pi, n_inner, endpoint=False)
+    outer = np.column_stack([np.cos(a), np.sin(a)])
+    inner = factor * np.column_stack([np.cos(b), np.sin(b)])
+    x = np.concatenate([outer, inner]) + noise * rng.standard_normal((n, 2))
+    labels = np.repeat([0, 1], [n_outer, n_inner])
+    return _classification("circles", x, labels, rng, {"source": "circles", "n": n, "noise": noise,
+                                                        "seed": seed, "factor": factor}, 2)
+
+
+def spirals(n: int = 200, noise: float = 0.05, seed: int = 0, classes: int = 2,
+            turns: float = 1.5) -> Dataset:
+    """``classes`` interleaved arms of a spiral, one class per arm."""
+    if classes < 2:
+        raise DataError("spirals needs at least 2 classes")
+    rng = np.random.default_rng(seed)
+    xs, labels = [], []
+    for c, k in enumerate(_split_counts(n, classes)):
+        r = np.linspace(0.1, 1.0, k)
+        angle = 2 * np.pi * (turns * r + c / classes)
+        xs.append(np.column_stack([r * np.cos(angle), r * np.sin(angle)]))
+        labels.append(np.full(k, c))
+    x = np.concatenate(xs) + noise * rng.standard_normal((n, 2))
+    return _classification("spirals", x, np.concatenate(labels), rng,
+                           {"source": "spirals", "n": n, "noise": noise, "seed": seed,
+                            "classes": classes, "turns": turns}, classes)
+
+
+def blobs(n: int = 200, noise: float = 0.5, seed: int = 0, classes: int = 3) -> Dataset:
+    """Gaussian clusters (standard deviation ``noise``) with centres evenly spaced on a circle."""
+    if classes < 2:
+        raise DataError("blobs needs at least 2 classes")
+    rng = np.random.default_rng(seed)
+    angles = 2 * np.pi * np.arange(classes) / classes
+    centres = 2.0 * np.column_stack([np.cos(angles), np.sin(angles)])
+    counts = _split_counts(n, classes)
+    x = np.concatenate([c + noise * rng.standard_normal((k, 2)) for c, k in zip(centres, counts)])
+    labels = np.repeat(np.arange(classes), counts)
+    return _classification("blobs", x, labels, rng, {"source": "blobs", "n": n, "noise": noise,
+                                                      "seed": seed, "classes": classes}, classes)
+
+
+def sine(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
+    """y = sin(x) + noise for x uniform in [-pi, pi]: a one-input regression."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-np.pi, np.pi, n)
+    y = np.sin(x) + noise * rng.standard_normal(n)
+    return Dataset("sine", x[:, None], y, REGRESSION, ("x",), "y",
+                   spec={"source": "sine", "n": n, "noise": noise, "seed": seed})
+
+
+def polynomial(n: int = 200, noise: float = 0.1, seed: int = 0,
+               coefficients: Sequence[float] = (0.0, -1.0, 0.5, 1.0)) -> Dataset:
+    """y = c0 + c1 x + c2 x^2 + ... + noise for x uniform in [-1.5, 1.5]."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.5, 1.5, n)
+    y = np.polynomial.polynomial.polyval(x, np.asarray(coefficients, dtype=float))
+    y = y + noise * rng.standard_normal(n)
+    return Dataset("polynomial", x[:, None], y, REGRESSION, ("x",), "y",
+                   spec={"source": "polynomial", "n": n, "noise": noise, "seed": seed,
+                         "coefficients": [float(c) for c in coefficients]})
+
+
+# ----------------------------------------------------------------------------- bundled tables
+IRIS_FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
+
+
+def iris() -> Dataset:
+    """Fisher's Iris: 150 flowers, 4 measurements in cm, 3 species (see resources/DATA.md)."""
+    path = resource_path("data", "iris.csv")
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    class_names = tuple(rows[0][2:])  # header: n_samples, n_features, class names
+    table = np.array(rows[1:], dtype=np.float64)
+    return Dataset("iris", table[:, :4], table[:, 4], CLASSIFICATION, IRIS_FEATURES, "species",
+                   class_names, {"source": "iris"})
+
+
+def digits() -> Dataset:
+    """UCI optical handwritten digits: 1,797 images of 8x8 pixels (0..16), 10 classes."""
+    path = resource_path("data", "digits.csv.gz")
+    with gzip.open(path, "rb") as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.float64)
+    names = tuple(f"pixel_{r}_{c}" for r in range(8) for c in range(8))
+    return Dataset("digits", table[:, :64], table[:, 64], CLASSIFICATION, names, "digit",
+                   tuple(str(d) for d in range(10)), {"source": "digits"})
+
+
+GENERATORS: dict[str, Callable[..., Dataset]] = {
+    "xor": xor, "moons": moons, "circles": circles, "spirals": spirals, "blobs": blobs,
+    "sine": sine, "polynomial": polynomial,
+}
+BUNDLED: dict[str, Callable[[], Dataset]] = {"iris": iris, "digits": digits}
+
+
+def names() -> list[str]:
+    """Every data set known by name (generated, then bundled)."""
+    return list(GENERATORS) + list(BUNDLED)
+
+
+def by_name(name: str, **options: Any) -> Dataset:
+    """A generated set (options: n, noise, seed, and the set's own) or a bundled one."""
+    if name in GENERATORS:
+        try:
+            return GENERATORS[name](**options)
+        except TypeError as exc:
+            raise DataError(f"data set '{name}': {exc}") from None
+    if name in BUNDLED:
+        if options:
+            raise DataError(f"data set '{name}' is bundled and takes no options "
+                            f"({', '.join(options)} given)")
+        return BUNDLED[name]()
+    raise DataError(f"unknown data set '{name}'; known: {', '.join(names())}, or a .csv path")
+
+
+# ------------------------------------------------------------------------------------- CSV
+MAX_CSV_BYTES = 200 * 1024 * 1024
+
+
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def load_csv(path: str | Path, target: str | int | None = None,
+             features: Sequence[str | int] | None = None, task: str = "auto") -> Dataset:
+    """Read a table with a header row. ``target`` is a column name or index (default: the last
+    column); ``features`` the columns to use as inputs (default: every other column). Feature
+    cells must be finite numbers; a classification target may be any text (each distinct value
+    becomes a class). ``task`` is "classification", "regression" or "auto" (text or few whole
+    numbers mean classification). Errors name the file, line and column at fault."""
+    path = Path(path)
+    label = path.name
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if size > MAX_CSV_BYTES:
+        raise DataError(f"{label} is {size / 2**20:.0f} MB; the limit is "
+                        f"{MAX_CSV_BYTES / 2**20:.0f} MB")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{label} is not UTF-8 text (byte {exc.start})") from None
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        rows = [(i, row) for i, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1)
+                if any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise DataError(f"{label}: {exc}") from None
+    if not rows:
+        raise DataError(f"{label} is empty")
+    header_line, header = rows[0]
+    header = [h.strip() for h in header]
+    if all(_number(h) is not None for h in header):
+        raise DataError(f"{label}: line {header_line} must be a header naming the columns "
+                        "(it holds only numbers)")
+    if len(set(header)) != len(header):
+        dup = next(h for h in header if header.count(h) > 1)
+        raise DataError(f"{label}: column name '{dup}' appears twice in the header")
+    body = rows[1:]
+    if not body:
+        raise DataError(f"{label} has a header but no data rows")
+    width = len(header)
+    for line, row in body:
+        if len(row) != width:
+            raise DataError(f"{label}, line {line}: {len(row)} cells, but the header names {width} "
+                            "columns")
+
+    def column(ref: str | int, role: str) -> int:
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            if -width <= ref < width:
+                return ref % width
+            raise DataError(f"{label}: {role} column index {ref} is out of range (0..{width - 1})")
+        if ref in header:
+            return header.index(ref)
+        raise DataError(f"{label}: no column named '{ref}' for the {role}; columns: "
+                        f"{', '.join(header)}")
+
+    t_col = width - 1 if target is None else column(target, "target")
+    if features is None:
+        f_cols = [c for c in range(width) if c != t_col]
+    else:
+        f_cols = [column(f, "feature") for f in features]
+        if t_col in f_cols:
+            raise DataError(f"{label}: column '{header[t_col]}' cannot be both a feature and the "
+                            "target")
+    if not f_cols:
+        raise DataError(f"{label}: there is no feature column besides the target '{header[t_col]}'")
+
+    x = np.empty((len(body), len(f_cols)))
+    for r, (line, row) in enumerate(body):
+        for k, c in enumerate(f_cols):
+            cell = row[c].strip()
+            value = _number(cell)
+            if value is None or not math.isfinite(value):
+                what = "is empty" if not cell else f"'{cell[:40]}' is not a finite number"
+                raise DataError(f"{label}, line {line}, column '{header[c]}': {what}")
+            x[r, k] = value
+
+    raw = [row[t_col].strip() for _, row in body]
+    for (line, _), cell in zip(body, raw):
+        if not cell:
+            raise DataError(f"{label}, line {line}, column '{header[t_col]}': the target is empty")
+    numbers = [_number(cell) for cell in raw]
+    numeric = all(v is not None and math.isfinite(v) for v in numbers)
+    if task == "auto":
+        few_whole = (numeric and all(float(v).is_integer() for v in numbers)
+                     and len(set(numbers)) <= 20)
+        task = CLASSIFICATION if (not numeric or few_whole) else REGRESSION
+    spec = {"source": "csv", "path": str(path), "target": header[t_col],
+            "features": [header[c] for c in f_cols], "task": task}
+    if task == REGRESSION:
+        if not numeric:
+            line, cell = next((ln, c) for (ln, _), c, v in zip(body, raw, numbers)
+                              if v is None or not math.isfinite(v))
+            raise DataError(f"{label}, line {line}, column '{header[t_col]}': '{cell[:40]}' is not "
+                            "a finite number (a regression target must be numeric)")
+        y = np.array(numbers, dtype=np.float64)
+        class_names: tuple[str, ...] = ()
+    elif task == CLASSIFICATION:
+        if numeric:
+            distinct = sorted(set(numbers))
+            class_names = tuple(f"{v:g}" for v in distinct)
+            index = {v: i for i, v in enumerate(distinct)}
+            y = np.array([index[v] for v in numbers], dtype=np.float64)
+        else:
+            class_names = tuple(sorted(set(raw)))
+            index = {v: i for i, v in enumerate(class_names)}
+            y = np.array([index[v] for v in raw], dtype=np.float64)
+        if len(class_names) < 2:
+            raise DataError(f"{label}: the target '{header[t_col]}' has only one class")
+    else:
+        raise DataError(f"task must be 'classification', 'regression' or 'auto', not {task!r}")
+    return Dataset(path.stem, x, y, task, tuple(header[c] for c in f_cols), header[t_col],
+                   class_names, spec)
+
+
+# -------------------------------------------------------------------- split and standardise
+def split(data: Dataset, validation: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset | None]:
+    """A seeded train/validation split (stratified by class for classification)."""
+    if not 0.0 <= validation < 1.0:
+        raise DataError(f"the validation fraction must be in [0, 1), not {validation}")
+    if validation == 0.0:
+        return data, None
+    rng = np.random.default_rng(seed)
+    if data.task == CLASSIFICATION:
+        groups = [np.flatnonzero(data.targets == c) for c in range(data.n_classes)]
+    else:
+        groups = [np.arange(len(data))]
+    held: list[np.ndarray] = []
+    for rows in groups:
+        rows = rng.permutation(rows)
+        held.append(rows[:int(round(validation * len(rows)))])
+    val_rows = np.sort(np.concatenate(held))
+    if len(val_rows) == 0 or len(val_rows) == len(data):
+        raise DataError(f"data set '{data.name}' has {len(data)} rows: too few to hold out "
+                        f"{validation:.0%} for validation")
+    train_mask = np.ones(len(data), dtype=bool)
+    train_mask[val_rows] = False
+    return data.subset(np.flatnonzero(train_mask)), data.subset(val_rows)
+
+
+@dataclass
+class Standardiser:
+    """Per-feature (x - mean) / std, with the statistics of the training rows. Inference must
+    apply the same statistics, so they are stored in the project file."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, features: np.ndarray) -> "Standardiser":
+        std = features.std(axis=0)
+        # A constant column (a blank pixel) carries no information; leave it centred, unscaled.
+        return cls(features.mean(axis=0), np.where(std > 1e-12, std, 1.0))
+
+    def apply(self, features: np.ndarray) -> np.ndarray:
+        return (np.asarray(features, dtype=np.float64) - self.mean) / self.std
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std]}
+
+    @classmethod
+    def from_dict(cls, stats: Mapping[str, Any], n_features: int | None = None) -> "Standardiser":
+        try:
+            mean = np.asarray(stats["mean"], dtype=np.float64)
+            std = np.asarray(stats["std"], dtype=np.float64)
+        except (KeyError, TypeError, ValueError):
+            raise DataError("standardisation statistics need 'mean' and 'std' lists of "
+                            "numbers") from None
+        if mean.ndim != 1 or mean.shape != std.shape:
+            raise DataError("standardisation 'mean' and 'std' must be lists of the same length")
+        if n_features is not None and len(mean) != n_features:
+            raise DataError(f"standardisation statistics are for {len(mean)} features, but the "
+                            f"data has {n_features}")
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
+            raise DataError("standardisation statistics must be finite, with every std > 0")
+        return cls(mean, std)
+
+
+@dataclass
+class TrainingData:
+    """What a trainer consumes: training rows, optional validation rows, the standardisation
+    applied to both, and the JSON settings that rebuild all of it."""
+
+    train: Dataset
+    validation: Dataset | None = None
+    standardiser: Standardiser | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        return self.train.task
+
+
+def prepare(source: str | Path | Dataset, *, target: str | int | None = None,
+            features: Sequence[str | int] | None = None, task: str = "auto",
+            validation: float = 0.2, seed: int = 0, standardise: bool = True,
+            standardisation: Mapping[str, Any] | None = None,
+            options: Mapping[str, Any] | None = None) -> TrainingData:
+    """A data set name, a CSV path or a Dataset -> split and standardised TrainingData.
+
+    ``options`` go to a generated set's function (n, noise, seed, ...). ``standardisation``
+    (from a project file) replaces the statistics that would be measured on the training rows."""
+    options = dict(options or {})
+    if isinstance(source, Dataset):
+        data = source
+    elif str(source).lower().endswith((".csv", ".tsv", ".txt")) or Path(str(source)).is_file():
+        if options:
+            raise DataError(f"options {', '.join(options)} apply to generated data sets, not to "
+                            f"the CSV file {source}")
+        data = load_csv(source, target=target, features=features, task=task)
+    else:
+        if target is not None or features is not None:
+            raise DataError(f"'{source}' is a named data set: target and feature columns apply to "
+                            "CSV files only")
+        data = by_name(str(source), **options)
+    train, val = split(data, validation, seed)
+    scaler = None
+    if standardisation is not None:
+        scaler = Standardiser.from_dict(standardisation, data.n_features)
+    elif standardise:
+        scaler = Standardiser.fit(train.features)
+    if scaler is not None:
+        train = replace(train, features=scaler.apply(train.features))
+        if val is not None:
+            val = replace(val, features=scaler.apply(val.features))
+    settings: dict[str, Any] = {"data": dict(data.spec), "validation": validation,
+                                "split_seed": seed,
+                                "standardisation": scaler.to_dict() if scaler else None}
+    return TrainingData(train, val, scaler, settings)
+
+
+def from_settings(settings: Mapping[str, Any]) -> TrainingData:
+    """Rebuild the TrainingData described by :attr:`TrainingData.settings` (from a project)."""
+    try:
+        spec = dict(settings["data"])
+        source = spec.pop("source")
+    except (KeyError, TypeError):
+        raise DataError("the training settings do not say which data set was used") from None
+    # No "standardisation" entry: standardise on the training rows (the default); None: the
+    # features are used as they are; statistics: those, exactly (what inference must reuse).
+    stats = settings.get("standardisation", "fit")
+    common = {"validation": float(settings.get("validation", 0.2)),
+              "seed": int(settings.get("split_seed", 0)),
+              "standardise": stats is not None,
+              "standardisation": None if stats in (None, "fit") else stats}
+    if source == "csv":
+        return prepare(spec.get("path", ""), target=spec.get("target"),
+                       features=spec.get("features"), task=spec.get("task", "auto"), **common)
+    return prepare(source, options=spec, **common)

@@ -1,0 +1,689 @@
+"""The training loop: forward, loss, backward, update, repeated over shuffled mini-batches.
+
+:class:`Trainer` owns one engine on the graph, the optimiser and its state, the data feeds and
+the step counter. :meth:`Trainer.run` yields one :class:`StepStats` per step (loss, accuracy,
+per-parameter gradient norm and update ratio, validation every few steps, wall time) and can be
+stopped between steps from another thread. Batches are a pure function of (seed, step), so the
+same seed gives bit-identical curves, and a run saved to a project file and resumed continues
+exactly as if it had never stopped.
+
+When a loss, value or gradient stops being a finite number, training stops with a
+:class:`DivergenceError` naming the first node (in forward order) at fault; the weights stay at
+their last finite values.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable, Iterator, Mapping
+
+import numpy as np
+
+from . import datasets
+from .datasets import CLASSIFICATION, DataError, Dataset, TrainingData
+from .engine import Engine
+from .errors import BPStudioError
+from .graph import Graph, Node, NodeRef
+from .optim import Optimizer, ParameterVector, make_optimizer
+from .project import Project
+
+FEATURES = "features"
+TARGET = "target"
+_TARGET_NAMES = ("t", "y", "target", "targets", "label", "labels")
+HUGE = 1e154  # beyond this, squaring (for a norm) overflows to infinity
+
+
+class TrainingError(BPStudioError, ValueError):
+    """Training cannot start or go on: no loss, an input bound to nothing, a bad setting."""
+
+
+class DivergenceError(TrainingError):
+    """A loss, value or gradient became non-finite (or beyond 1e154, where squaring overflows).
+    ``node`` names the first node, in forward order, at fault and ``kind`` says what went bad:
+    its "value" or its "gradient"; or ``kind`` is "update" and ``node`` is the parameter whose
+    proposed update was that large while every value and gradient was still in range."""
+
+    def __init__(self, message: str, step: int, node: str, kind: str):
+        super().__init__(message)
+        self.step = step
+        self.node = node
+        self.kind = kind
+
+
+def _ratios(weight_sq: np.ndarray, update_sq: np.ndarray) -> np.ndarray:
+    """|delta w| / |w| from squared norms; NaN where |w| is 0 (the ratio means nothing there)."""
+    return np.sqrt(np.divide(update_sq, weight_sq, out=np.full(np.shape(weight_sq), math.nan),
+                             where=weight_sq > 0))
+
+
+class StepStats:
+    """What one training step measured. ``grad_norms`` and ``update_ratios`` hold one number per
+    parameter, in ``parameter_names`` order: from the input side of the graph to the loss.
+
+    Accuracy, gradient norms and update ratios are worked out from the step's raw results the
+    first time they are read (then kept): a consumer that looks at a few steps a second, as a
+    plot or a progress line does, does not pay for the thousands it skips."""
+
+    __slots__ = ("step", "epoch", "loss", "parameter_names", "elapsed", "step_seconds",
+                 "val_loss", "val_accuracy", "_squares", "_scored", "_accuracy", "_norms",
+                 "_ratios")
+
+    def __init__(self, step: int, epoch: float, loss: float, squares: np.ndarray,
+                 parameter_names: tuple[str, ...], elapsed: float, step_seconds: float,
+                 scored: tuple[Callable, np.ndarray, np.ndarray] | None = None):
+        self.step = step                  # steps completed, counting from the very first
+        self.epoch = epoch                # passes over the training rows (fractional)
+        self.loss = loss
+        self.parameter_names = parameter_names
+        self.elapsed = elapsed            # wall seconds spent training, over every run
+        self.step_seconds = step_seconds  # wall seconds of this step
+        self.val_loss: float | None = None      # set on the steps where validation ran
+        self.val_accuracy: float | None = None
+        self._squares = squares           # rows: |w|^2 before the update, |g|^2, |delta w|^2
+        self._scored = scored             # (rule, prediction, target) for the accuracy
+        self._accuracy: float | None = None
+        self._norms: np.ndarray | None = None
+        self._ratios: np.ndarray | None = None
+
+    @property
+    def accuracy(self) -> float | None:
+        """Fraction of the batch classified right (None for regression)."""
+        if self._scored is not None:
+            self._accuracy = _score(*self._scored)
+            self._scored = None
+        return self._accuracy
+
+    @property
+    def grad_norms(self) -> np.ndarray:
+        """L2 norm of each parameter's gradient."""
+        if self._norms is None:
+            self._norms = np.sqrt(self._squares[1])
+        return self._norms
+
+    @property
+    def update_ratios(self) -> np.ndarray:
+        """|delta w| / |w| per parameter, w before the update (NaN where w was all zeros)."""
+        if self._ratios is None:
+            self._ratios = _ratios(self._squares[0], self._squares[2])
+        return self._ratios
+
+    def grad_norm(self, name: str) -> float:
+        return float(self.grad_norms[self.parameter_names.index(name)])
+
+    def update_ratio(self, name: str) -> float:
+        return float(self.update_ratios[self.parameter_names.index(name)])
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-able numbers (NaN becomes None)."""
+        def num(x: float | None) -> float | None:
+            return None if x is None or not math.isfinite(x) else float(x)
+        return {"step": self.step, "epoch": self.epoch, "loss": num(self.loss),
+                "accuracy": num(self.accuracy), "val_loss": num(self.val_loss),
+                "val_accuracy": num(self.val_accuracy), "elapsed": self.elapsed,
+                "grad_norms": {n: num(v) for n, v in zip(self.parameter_names, self.grad_norms)},
+                "update_ratios": {n: num(v) for n, v in zip(self.parameter_names,
+                                                            self.update_ratios)}}
+
+    def __repr__(self) -> str:
+        return f"<StepStats step {self.step} loss {self.loss:.6g}>"
+
+
+class History:
+    """Per-step statistics kept for the project file, thinned for long runs: a step is kept when
+    it is a multiple of ``stride``; when more than ``max_points`` are kept, every other one is
+    dropped and the stride doubles. Which steps survive depends on step numbers only, so a resumed
+    run ends with the same history as an unbroken one."""
+
+    def __init__(self, parameter_names: tuple[str, ...], max_points: int = 1000):
+        if max_points < 2:
+            raise TrainingError("a history needs room for at least 2 points")
+        self.parameter_names = parameter_names
+        self.max_points = max_points
+        self.stride = 1
+        self.val_stride = 1
+        self.rows: dict[str, list] = {k: [] for k in ("step", "epoch", "loss", "accuracy",
+                                                      "elapsed", "grad_norms", "update_ratios")}
+        # The last len(_pending) points, still raw: the step's squares (|w|^2, |g|^2,
+        # |delta w|^2) and what scores its accuracy. Worked out in bulk, PENDING at a time or
+        # when the history is read or thinned: per point, that is a fraction of the cost.
+        self._pending: list[tuple[np.ndarray, tuple | None]] = []
+        self.val_rows: dict[str, list] = {k: [] for k in ("step", "loss", "accuracy")}
+
+    def __len__(self) -> int:
+        return len(self.rows["step"])
+
+    def record(self, s: StepStats) -> None:
+        if s.step % self.stride == 0:  # reading the statistics works them out: only when kept
+            rows = self.rows
+            rows["step"].append(s.step)
+            rows["epoch"].append(s.epoch)
+            rows["loss"].append(s.loss)
+            rows["accuracy"].append(math.nan if s._scored is None and s._accuracy is None
+                                    else s._accuracy)
+            rows["elapsed"].append(s.elapsed)
+            rows["grad_norms"].append(None)
+            rows["update_ratios"].append(None)
+            self._pending.append((s._squares, s._scored))
+            if len(self._pending) >= self.PENDING:
+                self._materialise()
+            if len(rows["step"]) > self.max_points:
+                self.stride *= 2
+                self._thin(rows, self.stride)
+        if s.val_loss is not None and s.step % self.val_stride == 0:
+            rows = self.val_rows
+            rows["step"].append(s.step)
+            rows["loss"].append(s.val_loss)
+            rows["accuracy"].append(math.nan if s.val_accuracy is None else s.val_accuracy)
+            if len(rows["step"]) > self.max_points:
+                self.val_stride *= 2
+                self._thin(rows, self.val_stride)
+
+    PENDING = 64
+
+    def _materialise(self) -> None:
+        if not self._pending:
+            return
+        count = len(self._pending)
+        squares = np.array([p[0] for p in self._pending])
+        norms, ratios = np.sqrt(squares[:, 1]), _ratios(squares[:, 0], squares[:, 2])
+        self.rows["grad_norms"][-count:] = list(norms)
+        self.rows["update_ratios"][-count:] = list(ratios)
+        # Score batches of the same shape together (an epoch's last batch may be shorter).
+        groups: dict[tuple, list[int]] = {}
+        for i, (_, scored) in enumerate(self._pending):
+            if scored is not None:
+                rule, prediction, target = scored
+                groups.setdefault((rule, prediction.shape, target.shape), []).append(i)
+        accuracy = self.rows["accuracy"]
+        first = len(accuracy) - count
+        for (rule, _, _), members in groups.items():
+            predictions = np.stack([self._pending[i][1][1] for i in members])
+            targets = np.stack([self._pending[i][1][2] for i in members])
+            for i, score in zip(members, rule(predictions, targets)):
+                accuracy[first + i] = float(score)
+        self._pending = []
+
+    def _thin(self, rows: dict[str, list], stride: int) -> None:
+        if rows is self.rows:
+            self._materialise()
+        keep = [i for i, step in enumerate(rows["step"]) if step % stride == 0]
+        for key, values in rows.items():
+            rows[key] = [values[i] for i in keep]
+
+    def column(self, key: str) -> np.ndarray:
+        """One statistic as an array: step, epoch, loss, accuracy, elapsed (points,), or
+        grad_norms, update_ratios (points, parameters)."""
+        self._materialise()
+        if key in ("grad_norms", "update_ratios"):
+            return np.array(self.rows[key]).reshape(len(self), len(self.parameter_names))
+        return np.array(self.rows[key], dtype=np.int64 if key == "step" else np.float64)
+
+    def to_tree(self) -> dict[str, Any]:
+        """A tree of dicts with number, string and array leaves, for the project file."""
+        norms, ratios = self.column("grad_norms"), self.column("update_ratios")
+        return {
+            "parameters": ",".join(self.parameter_names),
+            "stride": self.stride, "max_points": self.max_points,
+            **{key: self.column(key) for key in ("step", "epoch", "loss", "accuracy", "elapsed")},
+            "grad_norm": {n: norms[:, i].copy() for i, n in enumerate(self.parameter_names)},
+            "update_ratio": {n: ratios[:, i].copy() for i, n in enumerate(self.parameter_names)},
+            "validation": {"stride": self.val_stride,
+                           "step": np.array(self.val_rows["step"], dtype=np.int64),
+                           "loss": np.array(self.val_rows["loss"], dtype=np.float64),
+                           "accuracy": np.array(self.val_rows["accuracy"], dtype=np.float64)},
+        }
+
+    @classmethod
+    def from_tree(cls, tree: Mapping[str, Any], parameter_names: tuple[str, ...]) -> "History":
+        """Read :meth:`to_tree` back; the saved parameters must be those being trained."""
+        try:
+            saved_names = tuple(n for n in str(tree["parameters"]).split(",") if n)
+            if saved_names != parameter_names:
+                raise TrainingError("the saved training history is for the parameters "
+                                    f"{', '.join(saved_names)}, not {', '.join(parameter_names)}")
+            history = cls(parameter_names, int(tree["max_points"]))
+            history.stride = int(tree["stride"])
+            steps = np.asarray(tree["step"], dtype=np.int64)
+            n = len(steps)
+            cols = {key: np.asarray(tree[key], dtype=np.float64)
+                    for key in ("epoch", "loss", "accuracy", "elapsed")}
+            norms, ratios = (
+                np.column_stack([np.asarray(tree[key][p], dtype=np.float64)
+                                 for p in parameter_names]).reshape(-1, len(parameter_names))
+                for key in ("grad_norm", "update_ratio"))
+            if any(len(c) != n for c in (*cols.values(), norms, ratios)):
+                raise TrainingError("the saved training history has columns of different lengths")
+            history.rows = {"step": [int(s) for s in steps],
+                            **{key: [float(v) for v in col] for key, col in cols.items()},
+                            "grad_norms": list(norms), "update_ratios": list(ratios)}
+            val = tree["validation"]
+            history.val_stride = int(val["stride"])
+            history.val_rows = {
+                "step": [int(s) for s in np.asarray(val["step"], dtype=np.int64)],
+                **{key: [float(v) for v in np.asarray(val[key], dtype=np.float64)]
+                   for key in ("loss", "accuracy")}}
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, TrainingError):
+                raise
+            raise TrainingError(f"the saved training history is malformed ({exc})") from None
+        return history
+
+
+# --------------------------------------------------------------------------------- bindings
+def bind_inputs(graph: Graph, inputs: list[Node], loss: Node,
+                bindings: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Which input node receives the features and which the target: as given, or guessed (the
+    input wired straight into the loss's target port, or named like t/y/target/label, is the
+    target; the other input takes the features)."""
+    names = [n.name for n in inputs]
+    if bindings is not None:
+        bound = dict(bindings)
+        for name, role in bound.items():
+            if name not in names:
+                raise TrainingError(f"binding for '{name}': the loss '{loss.name}' depends on no "
+                                    f"input of that name (inputs: {', '.join(names)})")
+            if role not in (FEATURES, TARGET):
+                raise TrainingError(f"input '{name}' is bound to {role!r}: use '{FEATURES}' or "
+                                    f"'{TARGET}'")
+        unbound = [n for n in names if n not in bound]
+        if unbound:
+            raise TrainingError(f"input '{unbound[0]}' is not bound to the data: bind it to "
+                                f"'{FEATURES}' or '{TARGET}'")
+        return {n: bound[n] for n in names}
+    if len(inputs) != 2:
+        raise TrainingError(f"the loss '{loss.name}' depends on {len(inputs)} input(s) "
+                            f"({', '.join(names) or 'none'}); training needs one for the features "
+                            "and one for the target, or explicit bindings")
+    edges = graph.input_edges(loss)
+    direct = [e.src for e in edges[1:] if e is not None]
+    target = next((n for n in inputs if n.id in direct), None)
+    if target is None:
+        target = next((n for n in inputs if n.name.lower() in _TARGET_NAMES), None)
+    if target is None:
+        raise TrainingError(f"cannot tell which of the inputs {names[0]}, {names[1]} is the "
+                            "target: bind them explicitly")
+    return {n.name: TARGET if n is target else FEATURES for n in inputs}
+
+
+def _feed_arrays(data: Dataset, inputs: list[Node],
+                 bindings: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """Each bound input's whole column of data, shaped as that input expects."""
+    feeds = {}
+    n = len(data)
+    for node in inputs:
+        shape = tuple(node.params["shape"])
+        size = int(np.prod(shape))
+        if bindings[node.name] == FEATURES:
+            if size != data.n_features:
+                raise DataError(f"input '{node.name}' takes samples of shape {shape} ({size} "
+                                f"values) but the data '{data.name}' has {data.n_features} "
+                                "feature(s)")
+            feeds[node.name] = np.ascontiguousarray(data.features.reshape((n,) + shape))
+        elif shape in ((), (1,)):
+            feeds[node.name] = data.targets.reshape((n,) + shape).copy()
+        elif data.task == CLASSIFICATION and shape == (data.n_classes,):
+            feeds[node.name] = np.eye(data.n_classes)[data.targets.astype(np.intp)]
+        else:
+            kind = (f"{data.n_classes} classes" if data.task == CLASSIFICATION
+                    else "one number per row")
+            raise DataError(f"input '{node.name}' takes targets of shape {shape}, but the data "
+                            f"'{data.name}' has {kind}: give the input shape () or (1,)"
+                            + (f", or ({data.n_classes},) for one-hot targets"
+                               if data.task == CLASSIFICATION else ""))
+    return feeds
+
+
+def _accuracy_rule(loss: Node, task: str, n_classes: int) -> Callable | None:
+    """How to score (predictions, targets) for this loss, or None. The rule takes a stack of k
+    batches of one shape (k, batch, ...) and returns k fractions, so that the history scores
+    many steps in one go; a single batch is a stack of one."""
+    if task != CLASSIFICATION:
+        return None
+
+    def mean_per_batch(right: np.ndarray) -> np.ndarray:
+        return right.reshape(len(right), -1).mean(axis=1)
+
+    if loss.op == "softmax_ce":
+        return lambda z, t: mean_per_batch(z.argmax(axis=-1) == t)
+    if loss.op == "bce_logits":
+        return lambda z, t: mean_per_batch((z > 0.0) == (t > 0.5))
+
+    def by_value(p: np.ndarray, t: np.ndarray) -> np.ndarray:
+        if p.ndim == 3 and p.shape[-1] > 1:  # one column per class
+            return mean_per_batch(p.argmax(axis=-1) == t.argmax(axis=-1))
+        if n_classes == 2:
+            return mean_per_batch((p > 0.5) == (t > 0.5))
+        return mean_per_batch(np.rint(p) == t)
+    return by_value
+
+
+def _score(rule: Callable, prediction: np.ndarray, target: np.ndarray) -> float:
+    return float(rule(prediction[None], target[None])[0])
+
+
+# ----------------------------------------------------------------------------------- trainer
+class Trainer:
+    """Trains a graph's parameters to lower its loss on a data set.
+
+    ``data`` is :class:`TrainingData` (a split, standardised set: see
+    :func:`bpstudio.core.datasets.prepare`), a bare :class:`Dataset` (all rows train), or a data
+    set name or CSV path (prepared with a 20% validation split seeded by ``seed``).
+    ``bindings`` maps input node names to "features" or "target" (guessed when omitted).
+    Validation runs every ``validate_every`` steps (0: never) and on a run's last step.
+
+    Note: the trainer packs the graph's parameter arrays into one vector, so each parameter
+    node's ``value`` becomes a view into that vector (same numbers, same shape).
+    """
+
+    def __init__(self, graph: Graph, data: TrainingData | Dataset | str, optimizer: str = "adam",
+                 lr: float = 0.01, batch_size: int = 32, seed: int = 0,
+                 weight_decay: float = 0.0, validate_every: int = 50,
+                 bindings: Mapping[str, str] | None = None, loss: NodeRef | None = None,
+                 optimizer_options: Mapping[str, Any] | None = None, history_points: int = 1000):
+        if isinstance(data, str):
+            data = datasets.prepare(data, seed=seed)
+        elif isinstance(data, Dataset):
+            data = TrainingData(data, None, None, {"data": dict(data.spec), "validation": 0.0,
+                                                   "split_seed": seed, "standardisation": None})
+        if not isinstance(data, TrainingData):
+            raise TrainingError(f"data must be TrainingData, a Dataset or a data set name, not "
+                                f"{type(data).__name__}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size < 1:
+            raise TrainingError(f"batch size must be a whole number >= 1, not {batch_size!r}")
+        if isinstance(validate_every, bool) or not isinstance(validate_every, (int, np.integer)) \
+                or validate_every < 0:
+            raise TrainingError(f"validate_every must be a whole number >= 0, not "
+                                f"{validate_every!r}")
+        if len(data.train) == 0:
+            raise TrainingError("the training data has no rows")
+        self.graph = graph
+        self.data = data
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.validate_every = int(validate_every)
+        self._steps_per_epoch = -(-len(data.train) // self.batch_size)
+        self.optimizer_options = dict(optimizer_options or {})
+
+        self.engine = Engine(graph, output=loss, gradients="parameters")
+        self.loss_node = self.engine.output_node()
+        if not self.loss_node.spec.is_loss:
+            raise TrainingError(f"{self.loss_node.label} is not a loss: training lowers a loss "
+                                "(mse, bce, bce_logits, softmax_ce)")
+        # The plan is compiled only after the parameters are packed (see _pack), so that the
+        # engine computes with the packed arrays; the graph is checked here instead.
+        self._order = graph.topological_order([self.loss_node])
+        graph.check([self.loss_node])
+        self._inputs = [n for n in self._order if n.spec.source == "input"]
+        self.bindings = bind_inputs(graph, self._inputs, self.loss_node, bindings)
+        self._train_feeds = _feed_arrays(data.train, self._inputs, self.bindings)
+        self._val_feeds = (_feed_arrays(data.validation, self._inputs, self.bindings)
+                           if data.validation is not None and len(data.validation) else None)
+
+        loss_edges = graph.input_edges(self.loss_node)
+        self._prediction = graph.nodes[loss_edges[0].src]
+        self._target = graph.nodes[loss_edges[1].src] if len(loss_edges) > 1 else None
+        self._accuracy = (_accuracy_rule(self.loss_node, data.task, data.train.n_classes)
+                          if self._target is not None else None)
+
+        self.parameter_names = self._ordered_parameters()
+        if not self.parameter_names:
+            raise TrainingError(f"the loss '{self.loss_node.name}' depends on no parameter: "
+                                "there is nothing to train")
+        self._pack()
+        self._structure_at_start = self._structure()
+        self.optimizer: Optimizer = make_optimizer(optimizer, lr=lr, weight_decay=weight_decay,
+                                                   **self.optimizer_options)
+        self.optimizer.bind(self.vector)
+
+        self.step = 0                 # steps completed
+        self.elapsed = 0.0            # wall seconds spent in steps, over every run
+        self.history = History(self.parameter_names, history_points)
+        self.last: StepStats | None = None
+        self._stop_requested = False
+        self._epoch_rows: tuple[int, np.ndarray] | None = None
+
+    # ------------------------------------------------------------------------------ set-up
+    def _ordered_parameters(self) -> tuple[str, ...]:
+        """Parameters from the input side to the loss side: by the depth of the first node that
+        uses each one (a parameter is a source, so its own depth is 0), then by forward order."""
+        depths = self.graph.depths()
+        used = {n.id for n in self._order}
+        keyed = []
+        for i, node in enumerate(self._order):
+            if node.spec.source != "parameter":
+                continue
+            users = [e.dst for e in self.graph.output_edges(node) if e.dst in used]
+            keyed.append((min(depths[u] for u in users), i, node.name))
+        return tuple(name for _, _, name in sorted(keyed))
+
+    def _pack(self) -> None:
+        """One vector for every parameter; each parameter node's value becomes a view of it."""
+        nodes = [self.graph.node(n) for n in self.parameter_names]
+        self.vector = ParameterVector.pack({n.name: n.value for n in nodes})
+        self._table = np.empty((3, self.vector.size))  # weights, gradients, updates
+        self.vector.move_to(self._table[0])
+        self._grad_views = list(self.vector.split(self._table[1]).items())
+        self._squared = np.empty_like(self._table)
+        self._few_parameters = len(self.parameter_names) <= 12
+        for node in nodes:
+            node.value = self.vector.views[node.name]
+        self._graph_version = self.graph.version
+        engine_params = self.engine.parameters()
+        assert all(engine_params[n] is self.vector.views[n] for n in self.parameter_names)
+
+    def _structure(self) -> tuple:
+        """What must not change under a trainer: the nodes the loss depends on, their ops and
+        settings, and the wires between them (parameter values may change)."""
+        order = self.graph.topological_order([self.loss_node])
+        return (tuple((n.id, n.op, n.name, repr(sorted(n.params.items())), n.spec.source
+                       and n.spec.source != "parameter" and repr(n.value)) for n in order),
+                frozenset(e for e in self.graph.edges if e.dst in {n.id for n in order}))
+
+    def _check_graph_unchanged(self) -> None:
+        if self.graph.version == self._graph_version:
+            return
+        # A person may edit a weight between runs: pack the new values and go on. Any other
+        # edit changes what is being trained and needs a new trainer.
+        try:
+            same = self.graph.node(self.loss_node.id) is self.loss_node and \
+                self._structure() == self._structure_at_start
+        except BPStudioError:
+            same = False
+        if not same:
+            raise TrainingError("the graph changed since this trainer was made (nodes, wires or "
+                                "settings): start a new trainer")
+        state = [a.copy() for a in self.optimizer.state_arrays()]
+        t = self.optimizer.t
+        self._pack()
+        self.optimizer.state = dict(zip(self.optimizer.state, state))
+        self.optimizer.t = t
+
+    # ----------------------------------------------------------------------------- running
+    @property
+    def steps_per_epoch(self) -> int:
+        return self._steps_per_epoch
+
+    def _rows(self, step: int) -> np.ndarray:
+        """The training rows of step ``step`` (0-based): a pure function of (seed, step)."""
+        epoch, k = divmod(step, self._steps_per_epoch)
+        if self._epoch_rows is None or self._epoch_rows[0] != epoch:
+            order = np.random.default_rng([self.seed, epoch]).permutation(len(self.data.train))
+            self._epoch_rows = (epoch, order)
+        return self._epoch_rows[1][k * self.batch_size:(k + 1) * self.batch_size]
+
+    def stop(self) -> None:
+        """Ask a running :meth:`run` to stop after the current step (safe from another thread)."""
+        self._stop_requested = True
+
+    def run(self, steps: int | None = None, epochs: float | None = None) -> Iterator[StepStats]:
+        """Train for ``steps`` steps or ``epochs`` passes over the data, yielding each step's
+        statistics. Stops early (between steps) after :meth:`stop`."""
+        if (steps is None) == (epochs is None):
+            raise TrainingError("give either steps or epochs")
+        if steps is None:
+            if not (isinstance(epochs, (int, float)) and math.isfinite(epochs) and epochs > 0):
+                raise TrainingError(f"epochs must be a number > 0, not {epochs!r}")
+            steps = max(1, int(round(epochs * self.steps_per_epoch)))
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise TrainingError(f"steps must be a whole number >= 1, not {steps!r}")
+        self._check_graph_unchanged()
+        end = self.step + int(steps)
+        try:
+            while self.step < end and not self._stop_requested:
+                stats = self._train_step(validate=self.step + 1 == end)
+                yield stats
+        finally:
+            self._stop_requested = False
+
+    def fit(self, steps: int | None = None, epochs: float | None = None) -> StepStats | None:
+        """Run to the end and return the last step's statistics."""
+        for _ in self.run(steps=steps, epochs=epochs):
+            pass
+        return self.last
+
+    def _train_step(self, validate: bool = False) -> StepStats:
+        # Kept lean: everything here beyond forward, backward and the update is bookkeeping,
+        # which benchmarks/training.py measures against a bare loop. Weights, gradients
+        # and the proposed update are the three rows of one table, so one segmented sum gives
+        # every norm and one test tells whether the loss, the gradients and the update are all
+        # finite before anything changes. (Finite |w|^2 and |delta w|^2 bound every entry by
+        # ~1e154, so the new weights are finite too.)
+        started = time.perf_counter()
+        engine, vector, optimizer, table = self.engine, self.vector, self.optimizer, self._table
+        rows = self._rows(self.step)
+        feeds = {name: array[rows] for name, array in self._train_feeds.items()}
+        loss = float(engine.forward(feeds))
+        engine.backward()
+        weights, grads, update = table
+        by_name = engine.gradients()
+        for name, view in self._grad_views:  # fills the gradient row of the table
+            view[...] = by_name[name]
+        _, state = optimizer.propose(weights, grads, out=update)
+        # rows: |w|^2 (before the update), |g|^2, |delta w|^2 per parameter
+        squares = vector.sum_squares(table, scratch=self._squared)
+        # (For a few parameters, a Python sum costs less than a NumPy reduction call.)
+        total = sum(squares.ravel().tolist()) if self._few_parameters else squares.sum()
+        if not math.isfinite(loss + total):
+            raise self._divergence(squares)
+        optimizer.commit(state)
+        weights -= update
+        scored = None
+        if self._accuracy is not None:
+            # Copies: the engine reuses its arrays on the next step (the feeds are ours).
+            target = feeds.get(self._target.name)
+            scored = (self._accuracy, engine.value(self._prediction).copy(),
+                      engine.value(self._target).copy() if target is None else target)
+        self.step += 1
+        step_seconds = time.perf_counter() - started
+        self.elapsed += step_seconds
+        stats = StepStats(self.step, self.step / self._steps_per_epoch, loss, squares,
+                          self.parameter_names, self.elapsed, step_seconds, scored)
+        if self._val_feeds is not None and (validate or (self.validate_every
+                                                         and self.step % self.validate_every == 0)):
+            stats.val_loss, stats.val_accuracy = self.evaluate()
+        self.history.record(stats)
+        self.last = stats
+        return stats
+
+    def evaluate(self, feeds: Mapping[str, np.ndarray] | None = None) -> tuple[float, float | None]:
+        """Loss and accuracy on the validation rows (or on ``feeds``), without training."""
+        feeds = self._val_feeds if feeds is None else feeds
+        if feeds is None:
+            raise TrainingError("there are no validation rows")
+        loss = float(self.engine.forward(feeds))
+        accuracy = (_score(self._accuracy, self.engine.value(self._prediction),
+                           self.engine.value(self._target))
+                    if self._accuracy is not None else None)
+        return loss, accuracy
+
+    # -------------------------------------------------------------------------- divergence
+    def _hint(self, kind: str) -> str:
+        lr = f"{self.optimizer.lr:g}"
+        if kind == "value":
+            return (f"lower the learning rate (now {lr}) or start from smaller weights "
+                    "(Xavier or He initialisation); check the data for huge values")
+        return (f"the gradients exploded: lower the learning rate (now {lr}) or use a smaller "
+                "initialisation (Xavier or He)")
+
+    def _divergence(self, squares: np.ndarray) -> DivergenceError:
+        """Name the first node, in forward order, whose value (then gradient) is not finite. If
+        all are finite, a squared norm overflowed: name the first node whose value or gradient
+        holds an entry beyond 1e154 (the next step would make it infinite), or else the
+        parameter whose update is that large."""
+        step = self.step + 1
+        steps = self.engine.plan.steps
+        tail = "The weights are kept at their last finite values."
+
+        def read(kind: str, node: Node) -> np.ndarray:
+            return np.asarray(self.engine.value(node) if kind == "value"
+                              else self.engine.grad(node))
+
+        for kind in ("value", "gradient"):
+            for s in steps:
+                array = read(kind, s.node)
+                bad = ~np.isfinite(array)
+                if bad.any():
+                    what = "NaN" if np.isnan(array[bad]).any() else "infinite"
+                    return DivergenceError(
+                        f"training stopped at step {step}: the {kind} of {s.node.label} became "
+                        f"{what}. Hint: {self._hint(kind)}. {tail}", step, s.node.name, kind)
+        for kind in ("value", "gradient"):
+            for s in steps:
+                array = read(kind, s.node)
+                if array.size and np.abs(array).max() > HUGE:
+                    return DivergenceError(
+                        f"training stopped at step {step}: the {kind} of {s.node.label} grew "
+                        f"beyond 1e154. Hint: {self._hint(kind)}. {tail}", step, s.node.name, kind)
+        column = int(np.argwhere(~np.isfinite(squares[2]))[0][0])
+        culprit = self.parameter_names[column]
+        return DivergenceError(
+            f"training stopped at step {step}: the update of parameter '{culprit}' grew beyond "
+            f"1e154. Hint: {self._hint('gradient')}. {tail}", step, culprit, "update")
+
+    # ------------------------------------------------------------------ settings and files
+    def settings(self) -> dict[str, Any]:
+        """The JSON training settings saved in a project file."""
+        return {
+            "optimizer": self.optimizer.name, "lr": self.optimizer.lr,
+            "weight_decay": self.optimizer.weight_decay,
+            "optimizer_options": dict(self.optimizer_options),
+            "batch_size": self.batch_size, "seed": self.seed,
+            "validate_every": self.validate_every, "loss": self.loss_node.name,
+            "bindings": dict(self.bindings), **self.data.settings,
+            "progress": {"step": self.step, "elapsed": self.elapsed},
+        }
+
+    def to_project(self, description: str = "") -> Project:
+        """The graph with everything needed to resume this training exactly."""
+        return Project(self.graph, description, self.settings(), self.optimizer.state_dict(),
+                       self.history.to_tree() if len(self.history) else None)
+
+    @classmethod
+    def from_project(cls, project: Project, data: TrainingData | Dataset | str | None = None,
+                     **overrides: Any) -> "Trainer":
+        """A trainer that continues where the saved one stopped. ``overrides`` replace saved
+        settings (lr, batch_size, ...); with a different optimiser the saved state is dropped."""
+        saved = dict(project.training or {})
+        keys = ("optimizer", "lr", "batch_size", "seed", "weight_decay", "validate_every",
+                "bindings", "loss", "optimizer_options")
+        options = {k: saved[k] for k in keys if k in saved}
+        options.update(overrides)
+        if data is None:
+            if "data" not in saved:
+                raise TrainingError("the project does not say which data it was trained on: give "
+                                    "the data")
+            data = datasets.from_settings(saved)
+        trainer = cls(project.graph, data, **options)
+        same_data = saved.get("data") == trainer.data.settings.get("data")
+        progress = saved.get("progress") or {}
+        if same_data:
+            trainer.step = int(progress.get("step", 0))
+            trainer.elapsed = float(progress.get("elapsed", 0.0))
+            if project.history:
+                trainer.history = History.from_tree(project.history, trainer.parameter_names)
+        state = project.optimizer_state
+        if state and state.get("name") == trainer.optimizer.name:
+            trainer.optimizer.load_state_dict(state)
+        return trainer
