@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
         a.add_node.triggered.connect(self.view.request_add_node_at_cursor)
         a.zoom_in.triggered.connect(self.view.zoom_in)
         a.zoom_out.triggered.connect(self.view.zoom_out)
-        a.zoom_reset.triggered.connect(lambda: self.view.zoom_by(1.0 / self.view.zoom))
+        a.zoom_reset.triggered.connect(lambda: self.view.set_zoom(1.0))
         a.frame_all.triggered.connect(self.view.frame_all)
         a.frame_selected.triggered.connect(self.view.frame_selected)
         a.auto_layout.triggered.connect(self.auto_layout)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
-from PySide6.QtGui import (QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
-                           QPaintEngine, QPainterPathStroker, QPen, QStaticText,
-                           QTransform)
+from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath,
+                           QPaintEngine, QPainterPathStroker, QPen, QPixmap,
+                           QStaticText, QTransform)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
 
 from bpstudio.core.graph import Edge, Node
@@ -66,16 +66,18 @@ class PortItem(QGraphicsItem):
     def set_state(self, state: int) -> None:
         if state != self._state:
             self._state = state
-            self.node_item.update()
+            self.node_item.ports_changed()
 
     def set_connected(self, connected: bool) -> None:
         if connected != self.connected:
             self.connected = connected
-            self.node_item.update()
+            self.node_item.ports_changed()
+
+    _BOUNDS = QRectF(-theme.PORT_HIT_RADIUS, -theme.PORT_HIT_RADIUS, 2 * theme.PORT_HIT_RADIUS,
+                     2 * theme.PORT_HIT_RADIUS)
 
     def boundingRect(self) -> QRectF:
-        r = theme.PORT_HIT_RADIUS
-        return QRectF(-r, -r, 2 * r, 2 * r)
+        return PortItem._BOUNDS
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -136,8 +138,6 @@ class NodeItem(QGraphicsObject):
         self.setFlag(QGraphicsItem.ItemSendsScenePositionChanges, True)
         self.setAcceptHoverEvents(False)
         self.setZValue(1)
-        # Cached as a pixmap at screen resolution: repaints and pans blit it; a zoom redraws it.
-        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.edges: set[EdgeItem] = set()
         self.input_ports = {p.name: PortItem(self, p.name, False, p.doc) for p in spec.inputs}
         self.output_ports = {name: PortItem(self, name, True) for name in spec.outputs}
@@ -151,7 +151,7 @@ class NodeItem(QGraphicsObject):
         self._height = 0.0
         self._path_key: float | None = None
         self._texts_key: tuple | None = None
-        self._ports_key: tuple | None = None
+        self._ports_dirty = True
         self._layout()
         self.refresh()
         self.sync_position()
@@ -174,10 +174,13 @@ class NodeItem(QGraphicsObject):
         self._ports_top = theme.NODE_HEADER_HEIGHT + theme.NODE_BODY_PADDING
         self._height = (self._ports_top + rows * theme.NODE_PORT_SPACING + theme.NODE_FOOTER_HEIGHT
                         + self._value_lines() * theme.NODE_VALUE_LINE_HEIGHT + 4)
+        m = theme.PORT_HIT_RADIUS
+        self._bounds = QRectF(-m, -m, self.width + 2 * m, self._height + 2 * m)
         for k, port in enumerate(self.input_ports.values()):
             port.setPos(0.0, self._port_y(k))
         for k, port in enumerate(self.output_ports.values()):
             port.setPos(self.width, self._port_y(k))
+        self._ports_dirty = True
         if self._badge is not None:
             self._badge.setPos(self.width - 4, 4)
 
@@ -189,8 +192,7 @@ class NodeItem(QGraphicsObject):
         return QRectF(10, 3, self.width - 20, 20)
 
     def boundingRect(self) -> QRectF:
-        m = theme.PORT_HIT_RADIUS
-        return QRectF(-m, -m, self.width + 2 * m, self._height + 2 * m)
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -329,25 +331,21 @@ class NodeItem(QGraphicsObject):
             painter.drawPath(card)
 
         texts = self._static_texts()
-        # Vector exports (SVG) get real text; the screen gets pre-laid-out static text.
-        draw = _draw_plain_text if painter.paintEngine().type() == QPaintEngine.SVG \
-            else QPainter.drawStaticText
-        painter.setPen(theme.NODE_TITLE_TEXT)
-        painter.setFont(_FONTS.title)
-        draw(painter, texts.title_pos, texts.title)
-        painter.setPen(theme.NODE_SUBTITLE_TEXT)
-        painter.setFont(_FONTS.subtitle)
-        draw(painter, texts.subtitle_pos, texts.subtitle)
-        painter.setPen(theme.NODE_TEXT)
-        painter.setFont(_FONTS.port)
-        for pos, text in texts.ports:
-            draw(painter, pos, text)
+        if painter.paintEngine().type() == QPaintEngine.SVG:
+            # Vector exports get real text rather than pre-laid-out glyphs.
+            for font, colour, pos, text in texts.entries:
+                painter.setFont(font)
+                painter.setPen(colour)
+                painter.drawText(QPointF(pos.x(), pos.y() + QFontMetricsF(font).ascent()), text)
+        else:
+            for (font, colour, pos, _text), static in zip(texts.entries,
+                                                          texts.at(painter.worldTransform())):
+                painter.setFont(font)
+                painter.setPen(colour)
+                painter.drawStaticText(pos, static)
         painter.setPen(_PENS.separator)
         painter.drawLine(texts.separator)
-        painter.setFont(_FONTS.value)
-        painter.setPen(theme.NODE_DIM_TEXT)
-        draw(painter, texts.shape_pos, texts.shape)
-        y = texts.shape_pos.y() + theme.NODE_FOOTER_HEIGHT
+        y = texts.footer_y + theme.NODE_FOOTER_HEIGHT
         for text, colour in ((self._value_text, theme.NODE_VALUE_TEXT),
                              (self._grad_text, theme.NODE_GRAD_TEXT)):
             if text is not None:
@@ -356,23 +354,30 @@ class NodeItem(QGraphicsObject):
                                  Qt.AlignLeft | Qt.AlignVCenter, text)
                 y += theme.NODE_VALUE_LINE_HEIGHT
 
-        # Port circles: one path per fill colour (usually one or two draw calls per node).
-        painter.setPen(_PENS.port_border)
-        for fill, path in self._port_paths():
-            painter.setBrush(fill)
-            painter.drawPath(path)
+        # Port circles: small pictures drawn once per colour, size and zoom and then copied,
+        # several times cheaper than antialiasing each circle on every paint.
+        if widget is None:  # an export: vector circles
+            painter.setPen(_PENS.port_border)
+            for pos, fill, radius in self._port_marks():
+                painter.setBrush(fill)
+                painter.drawEllipse(pos, radius, radius)
+            return
+        scale = painter.worldTransform().m11()
+        for pos, fill, radius in self._port_marks():
+            sprite = _port_sprite(fill, radius, scale)
+            half = (radius + 2.0)
+            painter.drawPixmap(QPointF(pos.x() - half, pos.y() - half), sprite)
 
-    def _port_paths(self) -> list[tuple[QColor, QPainterPath]]:
-        key = tuple((p._state, p.connected) for p in self.ports())
-        if key != self._ports_key:
-            groups: dict[str, tuple[QColor, QPainterPath]] = {}
-            for port in self.ports():
-                fill, radius = port.fill_and_radius()
-                path = groups.setdefault(fill.name(), (fill, QPainterPath()))[1]
-                path.addEllipse(port.pos(), radius, radius)
-            self._ports_cache = list(groups.values())
-            self._ports_key = key
+    def _port_marks(self) -> list[tuple[QPointF, QColor, float]]:
+        if self._ports_dirty:
+            self._ports_cache = [(port.pos(), *port.fill_and_radius()) for port in self.ports()]
+            self._ports_dirty = False
         return self._ports_cache
+
+    def ports_changed(self) -> None:
+        """A port's state or wiring changed: redraw its mark."""
+        self._ports_dirty = True
+        self.update()
 
     def _static_texts(self) -> "_NodeTexts":
         """Laid-out texts, rebuilt only when the name, shape or size changes (drawing a
@@ -385,40 +390,83 @@ class NodeItem(QGraphicsObject):
 
 
 class _NodeTexts:
+    """A node's labels: what to write where, in which font and colour, plus the laid-out
+    QStaticText for each zoom level in use (a static text keeps its layout for one transform
+    only, so one set per level lets zooming back and forth reuse them)."""
+
+    LEVELS_KEPT = 6
+
     def __init__(self, item: NodeItem):
         title_rect = item.title_rect()
         name = _FONTS.title_metrics.elidedText(item.node.name, Qt.ElideRight, title_rect.width() - 8)
-        self.title = _static(name, _FONTS.title)
-        self.title_pos = QPointF(title_rect.left(),
-                                 title_rect.center().y() - _FONTS.title_metrics.height() / 2)
-        self.subtitle = _static(item.node.spec.title.lower(), _FONTS.subtitle)
-        self.subtitle_pos = QPointF(10, 28 - _FONTS.subtitle_metrics.height() / 2)
-        self.ports = []
+        self.entries: list[tuple[QFont, QColor, QPointF, str]] = [
+            (_FONTS.title, theme.NODE_TITLE_TEXT,
+             QPointF(title_rect.left(), title_rect.center().y() - _FONTS.title_metrics.height() / 2),
+             name),
+            (_FONTS.subtitle, theme.NODE_SUBTITLE_TEXT,
+             QPointF(10, 28 - _FONTS.subtitle_metrics.height() / 2), item.node.spec.title.lower()),
+        ]
         port_h = _FONTS.port_metrics.height()
-        for k, name in enumerate(item.input_ports):
-            self.ports.append((QPointF(12, item._port_y(k) - port_h / 2), _static(name, _FONTS.port)))
-        for k, name in enumerate(item.output_ports):
-            width = _FONTS.port_metrics.horizontalAdvance(name)
-            self.ports.append((QPointF(item.width - 12 - width, item._port_y(k) - port_h / 2),
-                               _static(name, _FONTS.port)))
+        for k, label in enumerate(item.input_ports):
+            self.entries.append((_FONTS.port, theme.NODE_TEXT,
+                                 QPointF(12, item._port_y(k) - port_h / 2), label))
+        named_outputs = item.output_ports if len(item.output_ports) > 1 else {}
+        for k, label in enumerate(named_outputs):  # a lone output needs no label
+            width = _FONTS.port_metrics.horizontalAdvance(label)
+            self.entries.append((_FONTS.port, theme.NODE_TEXT,
+                                 QPointF(item.width - 12 - width, item._port_y(k) - port_h / 2),
+                                 label))
         rows = max(len(item.input_ports), len(item.output_ports), 1)
         y = item._ports_top + rows * theme.NODE_PORT_SPACING
         self.separator = QLineF(8, y, item.width - 8, y)
         shape = f"shape {item._shape_text}" if item._shape_text else "shape ?"
-        self.shape = _static(shape, _FONTS.value)
-        self.shape_pos = QPointF(10, y + 1 + (theme.NODE_FOOTER_HEIGHT - _FONTS.value_metrics.height()) / 2)
+        self.footer_y = y + 1 + (theme.NODE_FOOTER_HEIGHT - _FONTS.value_metrics.height()) / 2
+        self.entries.append((_FONTS.value, theme.NODE_DIM_TEXT, QPointF(10, self.footer_y), shape))
+        self._levels: dict[int, list[QStaticText]] = {}
+
+    def at(self, transform: QTransform) -> list[QStaticText]:
+        key = round(transform.m11() * 256)
+        statics = self._levels.get(key)
+        if statics is None:
+            if len(self._levels) >= self.LEVELS_KEPT:
+                self._levels.pop(next(iter(self._levels)))
+            scale = QTransform.fromScale(transform.m11(), transform.m22())
+            statics = [_static(text, font, scale) for font, _c, _p, text in self.entries]
+            self._levels[key] = statics
+        return statics
 
 
-def _draw_plain_text(painter: QPainter, top_left: QPointF, text: QStaticText) -> None:
-    ascent = QFontMetricsF(painter.font()).ascent()
-    painter.drawText(QPointF(top_left.x(), top_left.y() + ascent), text.text())
+_SPRITES: dict[tuple[str, float, int], QPixmap] = {}
 
 
-def _static(text: str, font) -> QStaticText:
+def _port_sprite(fill: QColor, radius: float, scale: float) -> QPixmap:
+    """A port circle rendered at the device resolution of ``scale`` (zoom rounded to 1/64)."""
+    step = max(1, round(scale * 64))
+    key = (fill.name(), radius, step)
+    sprite = _SPRITES.get(key)
+    if sprite is None:
+        if len(_SPRITES) > 4096:  # many zoom levels visited: start afresh
+            _SPRITES.clear()
+        ratio = step / 64
+        size = 2 * (radius + 2.0)
+        sprite = QPixmap(max(1, round(size * ratio)), max(1, round(size * ratio)))
+        sprite.setDevicePixelRatio(ratio)
+        sprite.fill(Qt.transparent)
+        p = QPainter(sprite)
+        p.setRenderHint(QPainter.Antialiasing)
+        p.setPen(_PENS.port_border)
+        p.setBrush(fill)
+        p.drawEllipse(QPointF(size / 2, size / 2), radius, radius)
+        p.end()
+        _SPRITES[key] = sprite
+    return sprite
+
+
+def _static(text: str, font: QFont, transform: QTransform) -> QStaticText:
     static = QStaticText(text)
     static.setTextFormat(Qt.PlainText)
     static.setPerformanceHint(QStaticText.AggressiveCaching)
-    static.prepare(QTransform(), font)
+    static.prepare(transform, font)
     return static
 
 
@@ -495,6 +543,8 @@ class EdgeItem(QGraphicsItem):
     def update_path(self) -> None:
         self.prepareGeometryChange()
         self._path = wire_path(self.source.scene_anchor(), self.target.scene_anchor())
+        # The curve as a line strip, flattened once here rather than at every paint.
+        self._strip = self._path.toSubpathPolygons()[0]
         self._hit = QPainterPath()
         self._bounds = self._path.boundingRect().adjusted(-6, -6, 6, 6)
         self._hit_dirty = True
@@ -563,10 +613,10 @@ class EdgeItem(QGraphicsItem):
             pen = QPen(self._colour, 1.0)
             pen.setCosmetic(True)
             painter.setPen(pen)
-        painter.drawPath(self._path)
+        painter.drawPolyline(self._strip)
         step = 0.75 / scale
         painter.translate(step, step)
-        painter.drawPath(self._path)
+        painter.drawPolyline(self._strip)
         painter.translate(-step, -step)
 
 

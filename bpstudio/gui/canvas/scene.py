@@ -66,6 +66,13 @@ class GraphScene(QGraphicsScene):
         self._validation_timer.setSingleShot(True)
         self._validation_timer.setInterval(0)
         self._validation_timer.timeout.connect(self.validate_now)
+        # Node pictures are cached at screen resolution (repaints and pans copy them); while a
+        # zoom goes on, the caches would be redrawn at every level, so they pause until it ends.
+        self._caching = True
+        self._caching_timer = QTimer(self)
+        self._caching_timer.setSingleShot(True)
+        self._caching_timer.setInterval(400)
+        self._caching_timer.timeout.connect(lambda: self._set_item_caching(True))
         self._move: tuple[QPointF, dict[str, tuple[float, float]], int] | None = None
         self._wire: DragWireItem | None = None
         self._wire_detached: Edge | None = None
@@ -120,8 +127,22 @@ class GraphScene(QGraphicsScene):
                 item.refresh()
         self.schedule_validation()
 
+    def pause_item_caching(self) -> None:
+        """Draw nodes directly until zooming has stopped for a moment."""
+        self._set_item_caching(False)
+        self._caching_timer.start()
+
+    def _set_item_caching(self, on: bool) -> None:
+        if on != self._caching:
+            self._caching = on
+            mode = QGraphicsItem.DeviceCoordinateCache if on else QGraphicsItem.NoCache
+            for item in self.node_items.values():
+                item.setCacheMode(mode)
+
     def _add_node_item(self, node) -> NodeItem:
         item = NodeItem(node)
+        if self._caching:
+            item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         item.set_locked(self._locked)
         self.node_items[node.id] = item
         self.addItem(item)

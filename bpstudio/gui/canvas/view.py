@@ -15,9 +15,16 @@ from .items import EdgeItem, NodeItem
 from .scene import GraphScene
 
 OP_MIME_TYPE = "application/x-bpstudio-op"
-MIN_ZOOM = 0.08
-MAX_ZOOM = 4.0
-ZOOM_STEP = 1.25
+# Zoom levels about 12% apart (six per doubling), from about 8% to 400%.
+ZOOM_LEVELS = tuple(2.0 ** (k / 6) for k in range(-22, 13))
+MIN_ZOOM = ZOOM_LEVELS[0]
+MAX_ZOOM = ZOOM_LEVELS[-1]
+
+
+def _step_level(zoom: float, steps: int) -> int:
+    """The index ``steps`` levels away from the level nearest to ``zoom``."""
+    nearest = min(range(len(ZOOM_LEVELS)), key=lambda k: abs(math.log(ZOOM_LEVELS[k] / zoom)))
+    return min(max(nearest + steps, 0), len(ZOOM_LEVELS) - 1)
 
 
 class GraphView(QGraphicsView):
@@ -48,6 +55,7 @@ class GraphView(QGraphicsView):
         palette.setColor(QPalette.Highlight, theme.RUBBER_BAND_BORDER)
         self.setPalette(palette)
         self._pan_from: QPoint | None = None
+        self._wheel_delta = 0
         self._space_held = False
         self.node_menu_actions: list = []  # filled by the main window (Rename, Duplicate, Delete)
         self.edge_menu_actions: list = []
@@ -63,13 +71,17 @@ class GraphView(QGraphicsView):
     def zoom_by(self, factor: float, at: QPoint | None = None) -> None:
         """Zoom by ``factor`` keeping the scene point under ``at`` (a viewport point) in place;
         without ``at``, under the cursor when it is over the canvas, else at the centre."""
-        target = min(max(self.zoom * factor, MIN_ZOOM), MAX_ZOOM)
+        self.set_zoom(self.zoom * factor, at)
+
+    def set_zoom(self, zoom: float, at: QPoint | None = None) -> None:
+        target = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
         factor = target / self.zoom
         if abs(factor - 1.0) < 1e-9:
             return
         if at is None:
             cursor = self.viewport().mapFromGlobal(self.cursor().pos())
             at = cursor if self.viewport().rect().contains(cursor) else self.viewport().rect().center()
+        self.graph_scene().pause_item_caching()
         before = self.mapToScene(at)
         old_anchor = self.transformationAnchor()
         self.setTransformationAnchor(QGraphicsView.NoAnchor)
@@ -78,22 +90,28 @@ class GraphView(QGraphicsView):
         self.translate(after.x() - before.x(), after.y() - before.y())
         self.setTransformationAnchor(old_anchor)
 
+    def zoom_steps(self, steps: int, at: QPoint | None = None) -> None:
+        """Move ``steps`` zoom levels in (positive) or out. Zoom snaps to fixed levels, so
+        going back and forth finds text and port pictures already drawn at that size."""
+        self.set_zoom(ZOOM_LEVELS[_step_level(self.zoom, steps)], at)
+
     def zoom_in(self) -> None:
-        self.zoom_by(ZOOM_STEP)
+        self.zoom_steps(1)
 
     def zoom_out(self) -> None:
-        self.zoom_by(1 / ZOOM_STEP)
+        self.zoom_steps(-1)
 
     def frame_rect(self, rect: QRectF, max_zoom: float = 1.5) -> None:
-        """Fit ``rect`` in the view (with a margin), never zooming in beyond ``max_zoom``."""
+        """Fit ``rect`` in the view (with a margin) at the largest zoom level that fits,
+        never zooming in beyond ``max_zoom``."""
         if rect.isNull() or rect.isEmpty():
             return
         margin = 40.0
-        self.fitInView(rect.adjusted(-margin, -margin, margin, margin), Qt.KeepAspectRatio)
-        if self.zoom > max_zoom:
-            self.setTransform(self.transform().scale(max_zoom / self.zoom, max_zoom / self.zoom))
-        elif self.zoom < MIN_ZOOM:
-            self.setTransform(self.transform().scale(MIN_ZOOM / self.zoom, MIN_ZOOM / self.zoom))
+        padded = rect.adjusted(-margin, -margin, margin, margin)
+        view = self.viewport().rect()
+        fit = min(view.width() / padded.width(), view.height() / padded.height())
+        fitting = [z for z in ZOOM_LEVELS if z <= min(fit, max_zoom) * (1 + 1e-9)]
+        self.set_zoom(fitting[-1] if fitting else ZOOM_LEVELS[0])
         self.centerOn(rect.center())
 
     def frame_all(self) -> None:
@@ -111,9 +129,12 @@ class GraphView(QGraphicsView):
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + int(dy))
 
     def wheelEvent(self, event: QWheelEvent) -> None:
-        delta = event.angleDelta().y()
-        if delta:
-            self.zoom_by(math.pow(1.0015, delta), event.position().toPoint())
+        # One notch (120) is one zoom level; fine-grained wheels and touchpads add up to it.
+        self._wheel_delta += event.angleDelta().y()
+        steps = int(self._wheel_delta / 120)
+        if steps:
+            self._wheel_delta -= steps * 120
+            self.zoom_steps(steps, event.position().toPoint())
         event.accept()
 
     # --------------------------------------------------------------------------- the mouse
