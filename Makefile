@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml
 bench: setup
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/training.py
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/canvas.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -414,6 +414,17 @@ class Graph(GraphBuilder):
                 stack.extend(e.dst for e in self._out[node_id])
         return False
 
+    def name_problem(self, name: str, node: NodeRef | None = None) -> str | None:
+        """Why ``name`` cannot be given to ``node`` (or to a new node), or None when it can.
+        Lets an editor refuse a rename before it becomes an undoable edit."""
+        if node is not None and self.node(node).name == name:
+            return None
+        try:
+            self._check_name(name)
+        except GraphError as exc:
+            return str(exc)
+        return None
+
     def _check_name(self, name: str) -> str:
         if not isinstance(name, str) or not _NAME_OK.match(name):
             raise GraphError(f"'{name}' is not a valid node name: use letters, digits, _ . - "

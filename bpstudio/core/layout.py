@@ -1,6 +1,9 @@
 """Layered left-to-right layout: a node's column is its depth (longest path from a source), and
-within a column nodes are ordered by the mean row of their inputs, which keeps wires short and
-mostly uncrossed. Positions are plain (x, y) pairs; the core stores them without reading them."""
+sources (inputs, parameters, constants) sit one column left of their nearest consumer, beside
+the node they feed rather than all in the first column. Within a column, nodes are ordered by
+alternate sweeps on the mean row of their inputs and of their consumers (the barycentre
+heuristic), which keeps wires short and mostly uncrossed. Positions are plain (x, y) pairs; the
+core stores them without reading them."""
 
 from __future__ import annotations
 
@@ -8,26 +11,59 @@ from .graph import Graph
 
 COLUMN_SPACING = 240.0
 ROW_SPACING = 130.0
+SWEEPS = 3
 
 
 def layered_positions(graph: Graph, column_spacing: float = COLUMN_SPACING,
                       row_spacing: float = ROW_SPACING) -> dict[str, tuple[float, float]]:
     """Node id -> (x, y) for a layered left-to-right drawing, centred on y = 0."""
+    order = graph.topological_order()
     depth = graph.depths()
+    # (neighbour id, small offset by port) pairs: the offset breaks ties so that a node wired to
+    # an upper port sits above one wired to a lower port of the same consumer.
+    producers: dict[str, list[tuple[str, float]]] = {}
+    consumers: dict[str, list[tuple[str, float]]] = {n.id: [] for n in order}
+    for n in order:
+        edges = graph.input_edges(n)
+        producers[n.id] = [(e.src, 0.0) for e in edges if e is not None]
+        for k, e in enumerate(edges):
+            if e is not None:
+                consumers[e.src].append((n.id, 0.01 * (k - (len(edges) - 1) / 2)))
+    for n in reversed(order):
+        if not producers[n.id] and consumers[n.id]:
+            depth[n.id] = min(depth[c] for c, _ in consumers[n.id]) - 1
+    lowest = min(depth.values(), default=0)
     columns: dict[int, list[str]] = {}
-    for node in graph.topological_order():
-        columns.setdefault(depth[node.id], []).append(node.id)
+    for n in order:
+        columns.setdefault(depth[n.id] - lowest, []).append(n.id)
+
     row: dict[str, float] = {}
-    for d in sorted(columns):
-        ids = columns[d]
-        if d > 0:
-            def barycentre(node_id: str) -> float:
-                rows = [row[e.src] for e in graph.input_edges(node_id) if e is not None]
-                return sum(rows) / len(rows) if rows else 0.0
-            ids.sort(key=barycentre)
+
+    def place(ids: list[str]) -> None:
         for k, node_id in enumerate(ids):
             row[node_id] = k - (len(ids) - 1) / 2
-    return {node_id: (depth[node_id] * column_spacing, row[node_id] * row_spacing)
+
+    for ids in columns.values():
+        place(ids)
+
+    def sweep(column_order: list[int], neighbours: dict[str, list[tuple[str, float]]]) -> None:
+        for d in column_order:
+            ids = columns[d]
+
+            def barycentre(node_id: str) -> float:
+                near = neighbours[node_id]
+                if not near:
+                    return row[node_id]
+                return sum(row[j] + offset for j, offset in near) / len(near)
+
+            ids.sort(key=barycentre)
+            place(ids)
+
+    left_to_right = sorted(columns)
+    for _ in range(SWEEPS):
+        sweep(left_to_right, producers)
+        sweep(left_to_right[::-1], consumers)
+    return {node_id: ((depth[node_id] - lowest) * column_spacing, row[node_id] * row_spacing)
             for node_id in row}
 
 

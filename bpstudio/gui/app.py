@@ -1,23 +1,73 @@
-"""Application entry point: ``bpstudio [FILE]``."""
+"""Application entry point: ``bpstudio [FILE]`` opens the editor, with FILE when given."""
 
 from __future__ import annotations
 
 import sys
 
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
 
 from bpstudio import __version__
-from bpstudio.core.ops import GROUPS, REGISTRY
+
+
+def dark_palette() -> QPalette:
+    """A dark palette for the Fusion style, matching the canvas."""
+    p = QPalette()
+    window, base, text = QColor("#26282e"), QColor("#1f2126"), QColor("#dde1e8")
+    p.setColor(QPalette.Window, window)
+    p.setColor(QPalette.WindowText, text)
+    p.setColor(QPalette.Base, base)
+    p.setColor(QPalette.AlternateBase, QColor("#2a2d33"))
+    p.setColor(QPalette.ToolTipBase, QColor("#30333a"))
+    p.setColor(QPalette.ToolTipText, text)
+    p.setColor(QPalette.PlaceholderText, QColor("#80868f"))
+    p.setColor(QPalette.Text, text)
+    p.setColor(QPalette.Button, QColor("#2e3138"))
+    p.setColor(QPalette.ButtonText, text)
+    p.setColor(QPalette.BrightText, QColor("#ff6b6b"))
+    p.setColor(QPalette.Link, QColor("#5ec8ff"))
+    p.setColor(QPalette.Highlight, QColor("#3a6ea5"))
+    p.setColor(QPalette.HighlightedText, QColor("#ffffff"))
+    p.setColor(QPalette.Mid, QColor("#1a1c20"))
+    p.setColor(QPalette.Dark, QColor("#16181b"))
+    for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
+        p.setColor(QPalette.Disabled, role, QColor("#6b707a"))
+    return p
+
+
+def style_application(app: QApplication) -> None:
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette())
+    app.setStyleSheet(
+        "QToolTip { color: #dde1e8; background: #30333a; border: 1px solid #44484f; }"
+        "QDockWidget::title { padding: 6px; background: #2b2e35; }"
+        "QToolBar { border: none; spacing: 4px; }")
+
+
+def release_clipboard() -> None:
+    """Drop nodes this app put on the clipboard before Qt shuts down: no other program can read
+    them, and Qt would otherwise free them after Python has gone."""
+    from .clipboard import MIME_TYPE
+
+    clipboard = QApplication.clipboard()
+    mime = clipboard.mimeData()
+    if mime is not None and mime.hasFormat(MIME_TYPE):
+        clipboard.clear()
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     app = QApplication.instance() or QApplication(argv)
-    window = QMainWindow()
-    window.setWindowTitle(f"Backprop Studio {__version__}")
-    lines = [f"<b>{group}</b>: " + ", ".join(op.title for op in REGISTRY.values() if op.group == group)
-             for group in GROUPS]
-    window.setCentralWidget(QLabel("<br>".join(lines)))
-    window.resize(900, 600)
+    app.setApplicationName("Backprop Studio")
+    app.setOrganizationName("bpstudio")
+    app.setApplicationVersion(__version__)
+    style_application(app)
+    from .main_window import MainWindow
+
+    app.aboutToQuit.connect(release_clipboard)
+    window = MainWindow()
     window.show()
+    files = [a for a in argv[1:] if not a.startswith("-")]
+    if files:
+        window.open_file(files[0])
     return app.exec()

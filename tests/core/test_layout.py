@@ -14,3 +14,17 @@ def test_layout_puts_each_node_right_of_its_inputs():
     assert len({p[1] for p in column}) == len(column)  # no two nodes on top of each other
     apply_layout(g)
     assert g.node(loss).position == positions[loss.id]
+
+
+def test_sources_sit_one_column_left_of_their_consumer_and_beside_it():
+    g = Graph()
+    h = g.input("x", (2,))
+    for k in range(4):
+        h = g.tanh(g.add(g.matmul(h, g.parameter(f"W{k}", shape=(2, 2))), g.parameter(f"b{k}", shape=(2,))))
+    positions = layered_positions(g)
+    for k in range(4):
+        weight = g.find(f"W{k}")
+        (edge,) = g.output_edges(weight)
+        assert positions[weight.id][0] == positions[edge.dst][0] - 240.0
+        # beside its consumer, and below the wire coming from the previous layer (port b)
+        assert 0 < positions[weight.id][1] - positions[edge.dst][1] <= 130.0

@@ -1,0 +1,105 @@
+"""The window's actions (menu entries, toolbar buttons, shortcuts), created in one place.
+
+The main window connects them to what they do; tests trigger them through their shortcuts.
+Undo and Redo come from the undo stack so that their text names the action they undo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import QStyle, QWidget
+
+
+@dataclass
+class Actions:
+    new: QAction
+    open: QAction
+    save: QAction
+    save_as: QAction
+    export_onnx: QAction
+    export_numpy: QAction
+    export_png: QAction
+    export_svg: QAction
+    quit: QAction
+    undo: QAction
+    redo: QAction
+    cut: QAction
+    copy: QAction
+    paste: QAction
+    duplicate: QAction
+    delete: QAction
+    select_all: QAction
+    rename: QAction
+    add_node: QAction
+    zoom_in: QAction
+    zoom_out: QAction
+    zoom_reset: QAction
+    frame_all: QAction
+    frame_selected: QAction
+    auto_layout: QAction
+
+    def all(self) -> list[QAction]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+    def editing(self) -> list[QAction]:
+        """The actions that change the graph (disabled while editing is locked)."""
+        return [self.cut, self.paste, self.duplicate, self.delete, self.rename, self.add_node,
+                self.auto_layout, self.undo, self.redo, self.new, self.open]
+
+
+def _action(parent: QWidget, text: str, shortcuts=(), tip: str = "",
+            icon: QStyle.StandardPixmap | None = None) -> QAction:
+    action = QAction(text, parent)
+    keys = [QKeySequence(s) for s in shortcuts]
+    if keys:
+        action.setShortcuts(keys)
+    if tip:
+        action.setStatusTip(tip)
+        action.setToolTip(tip + (f" ({keys[0].toString(QKeySequence.NativeText)})" if keys else ""))
+    if icon is not None:
+        action.setIcon(parent.style().standardIcon(icon))
+    return action
+
+
+def create_actions(window: QWidget, undo_stack: QUndoStack) -> Actions:
+    K = QKeySequence
+    undo = undo_stack.createUndoAction(window, "Undo")
+    undo.setShortcuts([K(K.Undo)])
+    undo.setIcon(window.style().standardIcon(QStyle.SP_ArrowBack))
+    redo = undo_stack.createRedoAction(window, "Redo")
+    redo.setShortcuts([K("Ctrl+Shift+Z"), K(K.Redo)])
+    redo.setIcon(window.style().standardIcon(QStyle.SP_ArrowForward))
+    actions = Actions(
+        new=_action(window, "&New", [K.New], "Start an empty graph", QStyle.SP_FileIcon),
+        open=_action(window, "&Open…", [K.Open], "Open a project file", QStyle.SP_DialogOpenButton),
+        save=_action(window, "&Save", [K.Save], "Save the project", QStyle.SP_DialogSaveButton),
+        save_as=_action(window, "Save &As…", [K("Ctrl+Shift+S")], "Save the project under a new name"),
+        export_onnx=_action(window, "&ONNX…", [], "Export the inference graph as an ONNX model"),
+        export_numpy=_action(window, "&NumPy code…", [], "Export a standalone predict() in NumPy"),
+        export_png=_action(window, "Canvas as &PNG…", [], "Save a picture of the canvas"),
+        export_svg=_action(window, "Canvas as S&VG…", [], "Save the canvas as a vector drawing"),
+        quit=_action(window, "&Quit", [K.Quit, K("Ctrl+Q")], "Quit Backprop Studio"),
+        undo=undo,
+        redo=redo,
+        cut=_action(window, "Cu&t", [K.Cut], "Cut the selected nodes"),
+        copy=_action(window, "&Copy", [K.Copy], "Copy the selected nodes"),
+        paste=_action(window, "&Paste", [K.Paste], "Paste nodes"),
+        duplicate=_action(window, "&Duplicate", [K("Ctrl+D")], "Duplicate the selected nodes"),
+        delete=_action(window, "De&lete", [K(K.Delete), K("Backspace")],
+                       "Delete the selected nodes and wires", QStyle.SP_TrashIcon),
+        select_all=_action(window, "Select &All", [K.SelectAll], "Select every node"),
+        rename=_action(window, "&Rename", [K("F2")], "Rename the selected node"),
+        add_node=_action(window, "Add &Node…", [], "Search for an op to add (Tab on the canvas)"),
+        zoom_in=_action(window, "Zoom &In", [K.ZoomIn, K("Ctrl+=")], "Zoom in"),
+        zoom_out=_action(window, "Zoom &Out", [K.ZoomOut], "Zoom out"),
+        zoom_reset=_action(window, "&Actual Size", [K("Ctrl+0")], "Zoom to 100%"),
+        frame_all=_action(window, "Frame &All", [K("Home"), K("A")], "Fit every node in view"),
+        frame_selected=_action(window, "&Frame Selected", [K("F")], "Fit the selection in view"),
+        auto_layout=_action(window, "Auto &Layout", [K("Ctrl+L")],
+                            "Arrange the graph left to right by depth"),
+    )
+    for action in actions.all():
+        window.addAction(action)
+    return actions

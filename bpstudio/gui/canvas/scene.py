@@ -1,0 +1,468 @@
+"""The canvas scene: mirrors one core Graph as items and turns mouse gestures into commands.
+
+The scene subscribes to the graph's events and creates, removes and updates its items from them;
+that is the only way items appear or move. Gestures (dragging nodes, dragging wires, renaming in
+place) build undo commands and push them on the undo stack; the scene never edits the graph
+itself, so the graph stays the one source of truth and every edit can be undone.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QTransform, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import (QGraphicsItem, QGraphicsProxyWidget, QGraphicsScene,
+                               QGraphicsSceneMouseEvent, QLineEdit)
+
+from bpstudio.core.graph import Edge, Graph, GraphEvent
+
+from .. import commands
+from . import theme
+from .items import DragWireItem, EdgeItem, NodeItem, PortItem
+
+SCENE_EXTENT = 100_000.0  # the canvas is, for a person, endless
+
+
+class _RenameEdit(QLineEdit):
+    """The in-place name editor over a node's title. Enter commits, Escape cancels."""
+
+    finished = Signal(bool)  # True: commit
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key_Return, Qt.Key_Enter):
+            self.finished.emit(True)
+        elif event.key() == Qt.Key_Escape:
+            self.finished.emit(False)
+        else:
+            super().keyPressEvent(event)
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        self.finished.emit(True)
+
+
+class GraphScene(QGraphicsScene):
+    """Items for one graph. ``status_message`` carries refusals and errors for the status bar;
+    ``validated`` fires after shapes and problems were recomputed."""
+
+    status_message = Signal(str)
+    validated = Signal()
+    graph_event = Signal(object)  # every GraphEvent, after the items were updated
+
+    def __init__(self, undo_stack: QUndoStack, parent=None):
+        super().__init__(parent)
+        self.undo_stack = undo_stack
+        self.graph: Graph | None = None
+        self.node_items: dict[str, NodeItem] = {}
+        self.edge_items: dict[tuple[str, str], EdgeItem] = {}  # keyed like the graph: (dst, port)
+        self.shapes: dict[str, tuple] = {}
+        self.problems: dict[str, str] = {}
+        self._unsubscribe: Callable[[], None] | None = None
+        self._locked = False
+        # A timer owned by the scene (not a bare singleShot), so it dies with the scene.
+        self._validation_timer = QTimer(self)
+        self._validation_timer.setSingleShot(True)
+        self._validation_timer.setInterval(0)
+        self._validation_timer.timeout.connect(self.validate_now)
+        # Node pictures are cached at screen resolution (repaints and pans copy them); while a
+        # zoom goes on, the caches would be redrawn at every level, so they pause until it ends.
+        self._caching = True
+        self._caching_timer = QTimer(self)
+        self._caching_timer.setSingleShot(True)
+        self._caching_timer.setInterval(400)
+        self._caching_timer.timeout.connect(lambda: self._set_item_caching(True))
+        self._move: tuple[QPointF, dict[str, tuple[float, float]], int] | None = None
+        self._wire: DragWireItem | None = None
+        self._wire_detached: Edge | None = None
+        self._wire_hover: PortItem | None = None
+        self._forbidden_nodes: set[str] = set()
+        self._rename_proxy: QGraphicsProxyWidget | None = None
+        self.setSceneRect(-SCENE_EXTENT, -SCENE_EXTENT, 2 * SCENE_EXTENT, 2 * SCENE_EXTENT)
+        self.setBackgroundBrush(theme.BACKGROUND)
+
+    # ------------------------------------------------------------------------- the graph
+    def set_graph(self, graph: Graph) -> None:
+        """Show ``graph``: drop every item and build one per node and per edge."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.cancel_gestures()
+        self.clear()
+        self.node_items.clear()
+        self.edge_items.clear()
+        self.graph = graph
+        for node in graph.nodes.values():
+            self._add_node_item(node)
+        for edge in graph.edges:
+            self._add_edge_item(edge)
+        self._unsubscribe = graph.subscribe(self._on_graph_event)
+        self.validate_now()
+
+    def _on_graph_event(self, event: GraphEvent) -> None:
+        self._update_items(event)
+        self.graph_event.emit(event)
+
+    def _update_items(self, event: GraphEvent) -> None:
+        kind = event.kind
+        if kind == "node_added":
+            self._add_node_item(event.node)
+        elif kind == "node_removed":
+            item = self.node_items.pop(event.node.id, None)
+            if item is not None:
+                self.removeItem(item)
+        elif kind == "edge_added":
+            self._add_edge_item(event.edge)
+        elif kind == "edge_removed":
+            item = self.edge_items.pop((event.edge.dst, event.edge.dst_port), None)
+            if item is not None:
+                item.detach()
+                self.removeItem(item)
+        elif kind == "node_changed":
+            item = self.node_items.get(event.node.id)
+            if item is not None:
+                if event.field == "position":
+                    item.sync_position()
+                    return  # a move changes neither shapes nor problems
+                item.refresh()
+        self.schedule_validation()
+
+    def pause_item_caching(self) -> None:
+        """Draw nodes directly until zooming has stopped for a moment."""
+        self._set_item_caching(False)
+        self._caching_timer.start()
+
+    def _set_item_caching(self, on: bool) -> None:
+        if on != self._caching:
+            self._caching = on
+            mode = QGraphicsItem.DeviceCoordinateCache if on else QGraphicsItem.NoCache
+            for item in self.node_items.values():
+                item.setCacheMode(mode)
+
+    def _add_node_item(self, node) -> NodeItem:
+        item = NodeItem(node)
+        if self._caching:
+            item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        item.set_locked(self._locked)
+        self.node_items[node.id] = item
+        self.addItem(item)
+        return item
+
+    def _add_edge_item(self, edge: Edge) -> EdgeItem:
+        source = self.node_items[edge.src].port(edge.src_port, True)
+        target = self.node_items[edge.dst].port(edge.dst_port, False)
+        item = EdgeItem(edge, source, target)
+        self.edge_items[(edge.dst, edge.dst_port)] = item
+        self.addItem(item)
+        return item
+
+    def schedule_validation(self) -> None:
+        """Recompute shapes and problems once control returns to the event loop (a macro of
+        many edits validates once)."""
+        if not self._validation_timer.isActive():
+            self._validation_timer.start()
+
+    def validate_now(self) -> None:
+        self._validation_timer.stop()
+        if self.graph is None:
+            return
+        shapes, problems = self.graph.infer_shapes()
+        self.shapes = shapes
+        self.problems = {}
+        for p in problems:
+            self.problems.setdefault(p.node_id, p.message)
+        for node_id, item in self.node_items.items():
+            item.set_shape(shapes.get(node_id))
+            item.set_problem(self.problems.get(node_id))
+        self.validated.emit()
+
+    # ------------------------------------------------------------------------- selection
+    def selected_node_ids(self) -> list[str]:
+        return [i.node.id for i in self.selectedItems() if isinstance(i, NodeItem)]
+
+    def selected_edges(self) -> list[Edge]:
+        return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def select_nodes(self, node_ids: list[str]) -> None:
+        self.clearSelection()
+        for node_id in node_ids:
+            item = self.node_items.get(node_id)
+            if item is not None:
+                item.setSelected(True)
+
+    # ----------------------------------------------------------------------- editing lock
+    @property
+    def editing_locked(self) -> bool:
+        return self._locked
+
+    def set_editing_locked(self, locked: bool) -> None:
+        """While locked (training runs), gestures that would edit the graph are refused;
+        selecting, panning and zooming still work."""
+        self._locked = locked
+        if locked:
+            self.cancel_gestures()
+        for item in self.node_items.values():
+            item.set_locked(locked)
+
+    def push(self, command: QUndoCommand) -> bool:
+        """Push an edit, unless editing is locked (then say so and refuse)."""
+        if self._locked:
+            self.status_message.emit("Editing is locked while training runs")
+            return False
+        self.undo_stack.push(command)
+        return True
+
+    # --------------------------------------------------------------------------- gestures
+    def item_at(self, pos: QPointF) -> QGraphicsItem | None:
+        for item in self.items(pos, Qt.IntersectsItemShape, Qt.DescendingOrder, QTransform()):
+            if item is not self._wire and item.isVisible():
+                return item
+        return None
+
+    @staticmethod
+    def node_item_of(item: QGraphicsItem | None) -> NodeItem | None:
+        while item is not None and not isinstance(item, NodeItem):
+            item = item.parentItem()
+        return item
+
+    def port_at(self, pos: QPointF) -> PortItem | None:
+        for item in self.items(pos, Qt.IntersectsItemShape, Qt.DescendingOrder, QTransform()):
+            if isinstance(item, PortItem):
+                return item
+        return None
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._rename_proxy is not None and not self._rename_proxy.contains(
+                self._rename_proxy.mapFromScene(event.scenePos())):
+            self._finish_rename(True)
+        if event.button() == Qt.LeftButton and self._rename_proxy is None:
+            port = self.port_at(event.scenePos())
+            if port is not None:
+                event.accept()
+                if self._locked:
+                    self.status_message.emit("Editing is locked while training runs")
+                else:
+                    self._start_wire(port, event.scenePos())
+                return
+        super().mousePressEvent(event)
+        if event.button() == Qt.LeftButton and not self._locked:
+            node_item = self.node_item_of(self.item_at(event.scenePos()))
+            if node_item is not None and node_item.isSelected():
+                starts = {i: self.node_items[i].node.position or (0.0, 0.0)
+                          for i in self.selected_node_ids()}
+                self._move = (event.scenePos(), starts, commands.new_drag_id())
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._wire is not None:
+            self._drag_wire_to(event.scenePos())
+            event.accept()
+            return
+        if self._move is not None:
+            start, starts, drag_id = self._move
+            delta = event.scenePos() - start
+            if abs(delta.x()) + abs(delta.y()) >= 1.0 or self._moved(starts):
+                moves = {}
+                for node_id, (x, y) in starts.items():
+                    node = self.graph.nodes.get(node_id)
+                    if node is not None:
+                        moves[node_id] = (node.position, (x + delta.x(), y + delta.y()))
+                if moves and any(old != new for old, new in moves.values()):
+                    self.push(commands.MoveNodesCommand(self.graph, moves, drag_id))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def _moved(self, starts: dict[str, tuple[float, float]]) -> bool:
+        return any(self.graph.nodes[i].position != p for i, p in starts.items() if i in self.graph.nodes)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._wire is not None:
+            self._finish_wire(event.scenePos())
+            event.accept()
+            return
+        self._move = None
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        node_item = self.node_item_of(self.item_at(event.scenePos()))
+        if node_item is not None and event.button() == Qt.LeftButton:
+            local = node_item.mapFromScene(event.scenePos())
+            if local.y() <= theme.NODE_HEADER_HEIGHT:
+                self.start_rename(node_item.node.id)
+                event.accept()
+                return
+        super().mouseDoubleClickEvent(event)
+
+    # ------------------------------------------------------------------------------ wires
+    def _start_wire(self, port: PortItem, pos: QPointF) -> None:
+        anchor = port
+        self._wire_detached = None
+        if not port.is_output:
+            edge = self.graph.input_edge(port.node_id, port.name)
+            if edge is not None:
+                # Pressing an occupied input picks its wire up by that end.
+                self._wire_detached = edge
+                self.edge_items[(edge.dst, edge.dst_port)].hide()
+                anchor = self.node_items[edge.src].port(edge.src_port, True)
+        self._wire = DragWireItem(anchor)
+        self.addItem(self._wire)
+        self._wire.set_end(pos)
+        self._forbidden_nodes = self._unreachable_partners(anchor)
+        for item in self.node_items.values():
+            for other in item.ports():
+                if other.is_output != anchor.is_output:
+                    ok = item.node.id not in self._forbidden_nodes
+                    other.set_state(PortItem.VALID_TARGET if ok else PortItem.INVALID_TARGET)
+
+    def _unreachable_partners(self, anchor: PortItem) -> set[str]:
+        """Nodes a wire from ``anchor`` can never reach: itself, and those that would close a
+        cycle (upstream of an output's node, downstream of an input's node)."""
+        start = anchor.node_id
+        seen = {start}
+        queue = deque([start])
+        while queue:
+            node_id = queue.popleft()
+            if anchor.is_output:
+                nxt = [e.src for e in self.graph.input_edges(node_id) if e is not None]
+            else:
+                nxt = [e.dst for e in self.graph.output_edges(node_id)]
+            for other in nxt:
+                if other not in seen:
+                    seen.add(other)
+                    queue.append(other)
+        return seen
+
+    def refusal(self, anchor: PortItem, target: PortItem) -> str | None:
+        """Why a wire from ``anchor`` may not end on ``target``, or None."""
+        if target.is_output == anchor.is_output:
+            kind = "output" if target.is_output else "input"
+            return f"a wire joins an output to an input, not an {kind} to an {kind}"
+        src, dst = (anchor, target) if anchor.is_output else (target, anchor)
+        return self.graph.can_connect(src.node_id, dst.node_id, dst.name, src.name, replacing=True)
+
+    def _drag_wire_to(self, pos: QPointF) -> None:
+        anchor = self._wire.anchor
+        target = self.port_at(pos)
+        if self._wire_hover is not None and self._wire_hover is not target:
+            ok = self._wire_hover.node_id not in self._forbidden_nodes
+            self._wire_hover.set_state(PortItem.VALID_TARGET if ok else PortItem.INVALID_TARGET)
+            self._wire_hover = None
+        if target is not None and target is not anchor:
+            reason = self.refusal(anchor, target)
+            if target.is_output != anchor.is_output:
+                self._wire_hover = target
+                target.set_state(PortItem.REFUSED if reason else PortItem.VALID_TARGET)
+            self._wire.set_end(target.scene_anchor() if reason is None else pos, reason is not None)
+        else:
+            self._wire.set_end(pos)
+
+    def _finish_wire(self, pos: QPointF) -> None:
+        anchor = self._wire.anchor
+        detached = self._wire_detached
+        target = self.port_at(pos)
+        self._end_wire_gesture()
+        if target is None or target is anchor:
+            if detached is not None:
+                # The wire's end was dragged off its port: that disconnects it.
+                self.push(commands.DisconnectCommand(self.graph, detached))
+            return
+        if detached is not None and not target.is_output and target.node_id == detached.dst \
+                and target.name == detached.dst_port:
+            return  # put back where it was
+        reason = self.refusal(anchor, target)
+        if reason is not None:
+            self.status_message.emit(f"Cannot connect: {reason}")
+            return
+        src, dst = (anchor, target) if anchor.is_output else (target, anchor)
+        if detached is not None:
+            macro = commands.macro_command("Reconnect")
+            commands.DisconnectCommand(self.graph, detached, parent=macro)
+            commands.ConnectCommand(self.graph, src.node_id, dst.node_id, dst.name, src.name,
+                                    parent=macro)
+            self.push(macro)
+        else:
+            self.push(commands.ConnectCommand(self.graph, src.node_id, dst.node_id, dst.name,
+                                              src.name))
+        src_name = self.graph.nodes[src.node_id].name
+        dst_name = self.graph.nodes[dst.node_id].name
+        self.status_message.emit(f"Connected {src_name} to {dst_name}.{dst.name}")
+
+    def _end_wire_gesture(self) -> None:
+        if self._wire is not None:
+            self.removeItem(self._wire)
+            self._wire = None
+        if self._wire_detached is not None:
+            item = self.edge_items.get((self._wire_detached.dst, self._wire_detached.dst_port))
+            if item is not None:
+                item.show()
+        self._wire_detached = None
+        self._wire_hover = None
+        for item in self.node_items.values():
+            for port in item.ports():
+                port.set_state(PortItem.NORMAL)
+
+    def cancel_gestures(self) -> None:
+        self._end_wire_gesture()
+        self._move = None
+        if self._rename_proxy is not None:
+            self._finish_rename(False)
+
+    @property
+    def wiring(self) -> bool:
+        return self._wire is not None
+
+    # ----------------------------------------------------------------------------- rename
+    def start_rename(self, node_id: str) -> QLineEdit | None:
+        """Open the in-place name editor over a node's title."""
+        if self._locked:
+            self.status_message.emit("Editing is locked while training runs")
+            return None
+        if self._rename_proxy is not None:
+            self._finish_rename(True)
+        item = self.node_items[node_id]
+        edit = _RenameEdit(item.node.name)
+        edit.selectAll()
+        edit.setProperty("node_id", node_id)
+        edit.setFixedWidth(int(item.title_rect().width()))
+        proxy = self.addWidget(edit)
+        proxy.setZValue(100)
+        rect = item.title_rect()
+        proxy.setPos(item.mapToScene(rect.topLeft()) - QPointF(2, 2))
+        self._rename_proxy = proxy
+        edit.finished.connect(self._finish_rename)
+        edit.setFocus()
+        proxy.setFocus()
+        return edit
+
+    @property
+    def rename_editor(self) -> QLineEdit | None:
+        return None if self._rename_proxy is None else self._rename_proxy.widget()
+
+    def _finish_rename(self, commit: bool) -> None:
+        proxy = self._rename_proxy
+        if proxy is None:
+            return
+        self._rename_proxy = None
+        edit = proxy.widget()
+        node_id, name = edit.property("node_id"), edit.text().strip()
+        edit.finished.disconnect(self._finish_rename)
+        # Removing the editor from inside its own signal would delete it under Qt's feet.
+        QTimer.singleShot(0, lambda: self.removeItem(proxy) if proxy.scene() is self else None)
+        if not commit or node_id not in self.graph.nodes:
+            return
+        problem = self.graph.name_problem(name, node_id)
+        if problem:
+            self.status_message.emit(f"Cannot rename: {problem}")
+        elif name != self.graph.nodes[node_id].name:
+            self.push(commands.RenameCommand(self.graph, node_id, name))
+
+    # ------------------------------------------------------------------------------ views
+    def nodes_rect(self, node_ids: list[str] | None = None) -> QRectF:
+        """The scene rectangle around some nodes (all when None)."""
+        ids = self.node_items.keys() if node_ids is None else node_ids
+        rect = QRectF()
+        for node_id in ids:
+            item = self.node_items.get(node_id)
+            if item is not None:
+                rect = rect.united(item.sceneBoundingRect())
+        return rect

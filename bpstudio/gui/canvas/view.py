@@ -1,0 +1,291 @@
+"""The canvas view: zoom to the cursor, pan (middle drag or space + drag), the grid, framing,
+rubber-band selection, and the drop target for ops dragged from the palette."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (QColor, QContextMenuEvent, QDragEnterEvent, QDragMoveEvent,
+                           QDropEvent, QKeyEvent, QMouseEvent, QPainter, QPalette, QWheelEvent)
+from PySide6.QtWidgets import QGraphicsView, QMenu
+
+from . import theme
+from .items import EdgeItem, NodeItem
+from .scene import GraphScene
+
+OP_MIME_TYPE = "application/x-bpstudio-op"
+# Zoom levels about 12% apart (six per doubling), from about 8% to 400%.
+ZOOM_LEVELS = tuple(2.0 ** (k / 6) for k in range(-22, 13))
+MIN_ZOOM = ZOOM_LEVELS[0]
+MAX_ZOOM = ZOOM_LEVELS[-1]
+
+
+def _step_level(zoom: float, steps: int) -> int:
+    """The index ``steps`` levels away from the level nearest to ``zoom``."""
+    nearest = min(range(len(ZOOM_LEVELS)), key=lambda k: abs(math.log(ZOOM_LEVELS[k] / zoom)))
+    return min(max(nearest + steps, 0), len(ZOOM_LEVELS) - 1)
+
+
+class GraphView(QGraphicsView):
+    """Shows a GraphScene. ``op_dropped(op, scene_pos)`` fires when a palette entry is dropped;
+    ``add_node_requested(scene_pos, global_pos)`` when Tab or a right-click on empty canvas asks
+    for the searchable add-node menu."""
+
+    op_dropped = Signal(str, QPointF)
+    add_node_requested = Signal(QPointF, QPoint)
+
+    def __init__(self, scene: GraphScene, parent=None):
+        super().__init__(scene, parent)
+        self.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
+        self.setViewportUpdateMode(QGraphicsView.MinimalViewportUpdate)
+        self.setCacheMode(QGraphicsView.CacheBackground)
+        self.setOptimizationFlag(QGraphicsView.DontSavePainterState, True)
+        self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setDragMode(QGraphicsView.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.IntersectsItemShape)
+        self.setAcceptDrops(True)
+        self.setFrameShape(QGraphicsView.NoFrame)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.StrongFocus)
+        palette = self.palette()
+        palette.setColor(QPalette.Highlight, theme.RUBBER_BAND_BORDER)
+        self.setPalette(palette)
+        self._pan_from: QPoint | None = None
+        self._wheel_delta = 0
+        self._space_held = False
+        self.node_menu_actions: list = []  # filled by the main window (Rename, Duplicate, Delete)
+        self.edge_menu_actions: list = []
+
+    def graph_scene(self) -> GraphScene:
+        return self.scene()
+
+    # ---------------------------------------------------------------------------- zoom & pan
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float, at: QPoint | None = None) -> None:
+        """Zoom by ``factor`` keeping the scene point under ``at`` (a viewport point) in place;
+        without ``at``, under the cursor when it is over the canvas, else at the centre."""
+        self.set_zoom(self.zoom * factor, at)
+
+    def set_zoom(self, zoom: float, at: QPoint | None = None) -> None:
+        target = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
+        factor = target / self.zoom
+        if abs(factor - 1.0) < 1e-9:
+            return
+        if at is None:
+            cursor = self.viewport().mapFromGlobal(self.cursor().pos())
+            at = cursor if self.viewport().rect().contains(cursor) else self.viewport().rect().center()
+        self.graph_scene().pause_item_caching()
+        before = self.mapToScene(at)
+        old_anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.NoAnchor)
+        self.scale(factor, factor)
+        after = self.mapToScene(at)
+        self.translate(after.x() - before.x(), after.y() - before.y())
+        self.setTransformationAnchor(old_anchor)
+
+    def zoom_steps(self, steps: int, at: QPoint | None = None) -> None:
+        """Move ``steps`` zoom levels in (positive) or out. Zoom snaps to fixed levels, so
+        going back and forth finds text and port pictures already drawn at that size."""
+        self.set_zoom(ZOOM_LEVELS[_step_level(self.zoom, steps)], at)
+
+    def zoom_in(self) -> None:
+        self.zoom_steps(1)
+
+    def zoom_out(self) -> None:
+        self.zoom_steps(-1)
+
+    def frame_rect(self, rect: QRectF, max_zoom: float = 1.5) -> None:
+        """Fit ``rect`` in the view (with a margin) at the largest zoom level that fits,
+        never zooming in beyond ``max_zoom``."""
+        if rect.isNull() or rect.isEmpty():
+            return
+        margin = 40.0
+        padded = rect.adjusted(-margin, -margin, margin, margin)
+        view = self.viewport().rect()
+        fit = min(view.width() / padded.width(), view.height() / padded.height())
+        fitting = [z for z in ZOOM_LEVELS if z <= min(fit, max_zoom) * (1 + 1e-9)]
+        self.set_zoom(fitting[-1] if fitting else ZOOM_LEVELS[0])
+        self.centerOn(rect.center())
+
+    def frame_all(self) -> None:
+        self.frame_rect(self.graph_scene().nodes_rect())
+
+    def frame_selected(self) -> None:
+        ids = self.graph_scene().selected_node_ids()
+        if ids:
+            self.frame_rect(self.graph_scene().nodes_rect(ids))
+        else:
+            self.frame_all()
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + int(dx))
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + int(dy))
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        # One notch (120) is one zoom level; fine-grained wheels and touchpads add up to it.
+        self._wheel_delta += event.angleDelta().y()
+        steps = int(self._wheel_delta / 120)
+        if steps:
+            self._wheel_delta -= steps * 120
+            self.zoom_steps(steps, event.position().toPoint())
+        event.accept()
+
+    # --------------------------------------------------------------------------- the mouse
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self._space_held):
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.ClosedHandCursor)
+            event.accept()
+            return
+        if event.button() == Qt.RightButton:
+            event.accept()  # the context menu event follows
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            now = event.position().toPoint()
+            delta = now - self._pan_from
+            self._pan_from = now
+            self.pan_by(-delta.x(), -delta.y())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
+            self._pan_from = None
+            self.viewport().setCursor(Qt.OpenHandCursor if self._space_held else Qt.ArrowCursor)
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        scene = self.graph_scene()
+        item = scene.item_at(self.mapToScene(event.pos()))
+        node_item = scene.node_item_of(item)
+        if node_item is not None:
+            if not node_item.isSelected():
+                scene.clearSelection()
+                node_item.setSelected(True)
+            self._show_menu(self.node_menu_actions, event.globalPos())
+        elif isinstance(item, EdgeItem):
+            scene.clearSelection()
+            item.setSelected(True)
+            self._show_menu(self.edge_menu_actions, event.globalPos())
+        else:
+            self.add_node_requested.emit(self.mapToScene(event.pos()), event.globalPos())
+        event.accept()
+
+    def _show_menu(self, actions: list, global_pos: QPoint) -> None:
+        if actions:
+            menu = QMenu(self)
+            menu.addActions(actions)
+            menu.exec(global_pos)
+
+    # ---------------------------------------------------------------------------- the keys
+    def event(self, event: QEvent) -> bool:
+        # Tab would move the keyboard focus; on the canvas it opens the add-node menu.
+        if event.type() == QEvent.KeyPress and event.key() == Qt.Key_Tab \
+                and not self.graph_scene().rename_editor:
+            self.request_add_node_at_cursor()
+            return True
+        return super().event(event)
+
+    def request_add_node_at_cursor(self) -> None:
+        local = self.viewport().mapFromGlobal(self.cursor().pos())
+        if not self.viewport().rect().contains(local):
+            local = self.viewport().rect().center()
+        self.add_node_requested.emit(self.mapToScene(local), self.viewport().mapToGlobal(local))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key_Escape and self.graph_scene().wiring:
+            self.graph_scene().cancel_gestures()  # drop the wire being dragged
+            event.accept()
+            return
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat() \
+                and not self.graph_scene().rename_editor:
+            self._space_held = True
+            self.viewport().setCursor(Qt.OpenHandCursor)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self._space_held = False
+            self._pan_from = None
+            self.viewport().setCursor(Qt.ArrowCursor)
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    # ------------------------------------------------------------------------ drag & drop
+    def _op_from(self, event) -> str | None:
+        mime = event.mimeData()
+        if mime.hasFormat(OP_MIME_TYPE):
+            return bytes(mime.data(OP_MIME_TYPE)).decode("utf-8")
+        return None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._op_from(event) and not self.graph_scene().editing_locked:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if self._op_from(event) and not self.graph_scene().editing_locked:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        op = self._op_from(event)
+        if op:
+            self.op_dropped.emit(op, self.mapToScene(event.position().toPoint()))
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    # ---------------------------------------------------------------------------- the grid
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        painter.fillRect(rect, theme.BACKGROUND)
+        step = theme.GRID_STEP
+        zoom = self.zoom
+        major = step * theme.GRID_MAJOR_EVERY
+        painter.setRenderHint(QPainter.Antialiasing, False)
+        if step * zoom >= 9:
+            self._draw_lines(painter, rect, step, theme.GRID_MINOR, skip=major)
+        if major * zoom >= 12:
+            self._draw_lines(painter, rect, major, theme.GRID_MAJOR)
+
+    @staticmethod
+    def _draw_lines(painter: QPainter, rect: QRectF, step: float, colour: QColor,
+                    skip: float | None = None) -> None:
+        left = math.floor(rect.left() / step) * step
+        top = math.floor(rect.top() / step) * step
+        lines = []
+        x = left
+        while x <= rect.right():
+            if skip is None or abs(math.remainder(x, skip)) > 1e-6:
+                lines.append(QLineF(x, rect.top(), x, rect.bottom()))
+            x += step
+        y = top
+        while y <= rect.bottom():
+            if skip is None or abs(math.remainder(y, skip)) > 1e-6:
+                lines.append(QLineF(rect.left(), y, rect.right(), y))
+            y += step
+        painter.setPen(theme.cosmetic_pen(colour, 1.0))
+        painter.drawLines(lines)
+
+    # ------------------------------------------------------------------------------- misc
+    def node_item_at_view(self, pos: QPoint) -> NodeItem | None:
+        scene = self.graph_scene()
+        return scene.node_item_of(scene.item_at(self.mapToScene(pos)))

@@ -1,0 +1,138 @@
+"""Copy and paste of nodes: a selection becomes plain JSON (ops, names, parameters, values,
+positions and the wires among the copied nodes), and JSON becomes one undoable paste macro.
+
+The JSON travels through the system clipboard under its own MIME type. Pasted data is checked
+like a file would be: anything malformed raises ValueError with a message, and nothing is added.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+from PySide6.QtGui import QUndoCommand
+
+from bpstudio.core.graph import Graph
+from bpstudio.core.ops import REGISTRY
+
+from . import commands
+from .commands import AddNodeCommand, ConnectCommand
+
+MIME_TYPE = "application/x-bpstudio-nodes"
+FORMAT = "bpstudio-nodes"
+
+
+def copy_nodes(graph: Graph, node_ids: list[str]) -> str:
+    """The JSON text for these nodes and the wires between them."""
+    keep = [i for i in node_ids if i in graph.nodes]
+    kept = set(keep)
+    nodes = []
+    for node_id in keep:
+        n = graph.nodes[node_id]
+        params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in n.params.items()}
+        nodes.append({
+            "id": n.id, "op": n.op, "name": n.name, "params": params,
+            "value": None if n.value is None else n.value.tolist(),
+            "position": None if n.position is None else [float(c) for c in n.position],
+        })
+    edges = [{"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
+             for e in graph.edges if e.src in kept and e.dst in kept]
+    return json.dumps({"format": FORMAT, "nodes": nodes, "edges": edges})
+
+
+def paste_command(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 40.0),
+                  anchor: tuple[float, float] | None = None, verb: str = "Paste") -> QUndoCommand:
+    """One macro that adds the copied nodes (names made unique) and their inner wires.
+
+    Positions keep their arrangement, shifted by ``offset`` or, when ``anchor`` is given, so that
+    the copied group's top-left corner lands there. Raises ValueError for malformed data.
+    """
+    data = _parse(text)
+    nodes, edges = data["nodes"], data["edges"]
+    positions = [tuple(n["position"]) for n in nodes if n.get("position") is not None]
+    if anchor is not None and positions:
+        left = min(p[0] for p in positions)
+        top = min(p[1] for p in positions)
+        offset = (anchor[0] - left, anchor[1] - top)
+
+    macro = commands.macro_command(f"{verb} {len(nodes)} node" + ("s" if len(nodes) != 1 else ""))
+    taken: set[str] = set()
+    adds: dict[str, AddNodeCommand] = {}
+    for n in nodes:
+        name = _unique(graph, n["name"], taken)
+        taken.add(name)
+        pos = n.get("position")
+        position = None if pos is None else (pos[0] + offset[0], pos[1] + offset[1])
+        spec = REGISTRY[n["op"]]
+        value = n.get("value") if spec.source in ("parameter", "constant") else None
+        params = dict(n.get("params") or {})
+        if spec.source == "parameter" and value is not None:
+            params.pop("shape", None)  # the value carries the shape
+        try:
+            for key, raw in params.items():
+                spec.param(key).coerce(raw)
+            if value is not None:
+                array = np.array(value, dtype=np.float64)
+                if not np.all(np.isfinite(array)):
+                    raise ValueError("values must be finite")
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ValueError(f"pasted node '{n['name']}': {exc}") from None
+        adds[n["id"]] = AddNodeCommand(graph, n["op"], name=name, params=params, value=value,
+                                       position=position, parent=macro)
+    for e in edges:
+        if e["src"] not in adds or e["dst"] not in adds:
+            raise ValueError("pasted wire refers to a node that was not copied")
+        src_spec, dst_spec = REGISTRY[adds[e["src"]].op], REGISTRY[adds[e["dst"]].op]
+        if e["src_port"] not in src_spec.outputs or e["dst_port"] not in dst_spec.input_names():
+            raise ValueError(f"pasted wire names an unknown port ({e['src_port']} -> {e['dst_port']})")
+        ConnectCommand(graph, adds[e["src"]], adds[e["dst"]], e["dst_port"], e["src_port"],
+                       parent=macro)
+    return macro
+
+
+def pasted_node_ids(macro: QUndoCommand) -> list[str]:
+    """The ids of the nodes a paste macro created (valid after it has been pushed)."""
+    return [macro.child(k).node_id for k in range(macro.childCount())
+            if isinstance(macro.child(k), AddNodeCommand)]
+
+
+def _unique(graph: Graph, base: str, taken: set[str]) -> str:
+    name = graph.unique_name(base)
+    k = 1
+    stem = name.rsplit("_", 1)[0] if name.rsplit("_", 1)[-1].isdigit() else name
+    while name in taken or graph.find(name) is not None:
+        name = f"{stem}_{k}"
+        k += 1
+    return name
+
+
+def _parse(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        raise ValueError("the clipboard does not hold Backprop Studio nodes") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError("the clipboard does not hold Backprop Studio nodes")
+    nodes, edges = data.get("nodes"), data.get("edges")
+    if not isinstance(nodes, list) or not isinstance(edges, list):
+        raise ValueError("the copied nodes are incomplete (no node or wire list)")
+    ids = set()
+    for n in nodes:
+        if not isinstance(n, dict) or not isinstance(n.get("id"), str) \
+                or not isinstance(n.get("name"), str) or n.get("op") not in REGISTRY:
+            raise ValueError("a copied node has no id, no name or an unknown op")
+        if n["id"] in ids:
+            raise ValueError(f"two copied nodes share the id {n['id']}")
+        ids.add(n["id"])
+        pos = n.get("position")
+        if pos is not None and not (isinstance(pos, list) and len(pos) == 2
+                                    and all(isinstance(c, (int, float)) for c in pos)):
+            raise ValueError(f"copied node '{n['name']}' has a malformed position")
+        if n.get("params") is not None and not isinstance(n["params"], dict):
+            raise ValueError(f"copied node '{n['name']}' has malformed parameters")
+    for e in edges:
+        if not isinstance(e, dict) or not all(isinstance(e.get(k), str)
+                                              for k in ("src", "dst", "src_port", "dst_port")):
+            raise ValueError("a copied wire is malformed")
+    return data

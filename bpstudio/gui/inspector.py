@@ -1,0 +1,320 @@
+"""The inspector: name, op, parameters, value, inferred shape and problems of the selected node.
+
+Parameter editors are generated from the op's typed parameters (float, int, bool, choice, shape,
+axis), so a new op needs no code here. A value that does not fit its parameter is refused with
+the parameter's own message (shown here and in the status bar) and is not applied; accepted
+edits become undo commands like every other edit.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import shiboken6
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QLabel, QLineEdit,
+                               QScrollArea, QVBoxLayout, QWidget)
+
+from bpstudio.core.graph import GraphEvent
+from bpstudio.core.ops.base import Param
+from bpstudio.core.shapes import format_shape
+
+from . import commands
+from .canvas import theme
+from .canvas.scene import GraphScene
+
+EDITABLE_VALUE_SIZE = 64
+NOTHING_SELECTED = ("Select a node to see its parameters. Drag ops from the palette, or press "
+                    "Tab on the canvas to search for one.")  # larger arrays are summarised, not typed in
+
+_ERROR_STYLE = f"color: {theme.ERROR_BADGE.name()};"
+_INVALID_FIELD = f"border: 1px solid {theme.ERROR_BADGE.name()};"
+
+
+def format_param(param: Param, value: Any) -> str:
+    if param.kind == "shape":
+        return ", ".join(str(d) for d in value) if value else "()"  # () is a single number
+    if param.kind == "axis":
+        return "all" if value is None else str(value)
+    return str(value)
+
+
+def format_array(value: np.ndarray) -> str:
+    return json.dumps(np.round(value, 6).tolist())
+
+
+class InspectorWidget(QWidget):
+    """Shows and edits the one selected node. ``status_message`` carries refusals."""
+
+    status_message = Signal(str)
+
+    def __init__(self, scene: GraphScene, parent=None):
+        super().__init__(parent)
+        self.scene = scene
+        self.node_id: str | None = None
+        self.description = ""
+        self.editors: dict[str, QWidget] = {}
+        self.name_edit: QLineEdit | None = None
+        self.value_edit: QLineEdit | None = None
+        self.value_label: QLabel | None = None
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(_ERROR_STYLE)
+        self.error_label.hide()
+
+        self._scroll = QScrollArea()
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self._scroll)
+        self._show_empty(NOTHING_SELECTED)
+
+        scene.selectionChanged.connect(self._selection_changed)
+        scene.validated.connect(self._update_status_lines)
+        scene.graph_event.connect(self._graph_event)
+
+    # --------------------------------------------------------------------------- building
+    def set_description(self, text: str) -> None:
+        """The project's description, shown while no node is selected."""
+        self.description = text
+        if self.node_id is None:
+            self._show_empty(NOTHING_SELECTED)
+
+    def _show_empty(self, text: str) -> None:
+        self.node_id = None
+        self.editors = {}
+        self.name_edit = self.value_edit = None
+        self.value_label = None
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        label = QLabel(text)
+        label.setWordWrap(True)
+        label.setStyleSheet(f"color: {theme.NODE_DIM_TEXT.name()};")
+        layout.addWidget(label)
+        if text == NOTHING_SELECTED and self.description:
+            heading = QLabel("<b>About this project</b>")
+            heading.setContentsMargins(0, 12, 0, 0)
+            layout.addWidget(heading)
+            about = QLabel(self.description)
+            about.setObjectName("description")
+            about.setWordWrap(True)
+            about.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            layout.addWidget(about)
+        layout.addStretch(1)
+        self.error_label = QLabel()
+        self.error_label.hide()
+        self._scroll.setWidget(page)
+
+    def _selection_changed(self) -> None:
+        # The scene announces a cleared selection while it is being destroyed with the window.
+        if not shiboken6.isValid(self.scene) or not shiboken6.isValid(self) \
+                or self.scene.graph is None:
+            return
+        ids = self.scene.selected_node_ids()
+        if len(ids) == 1:
+            if ids[0] != self.node_id:
+                self.show_node(ids[0])
+        elif len(ids) > 1:
+            self._show_empty(f"{len(ids)} nodes selected.")
+        else:
+            self._show_empty(NOTHING_SELECTED)
+
+    def show_node(self, node_id: str) -> None:
+        node = self.scene.graph.nodes[node_id]
+        spec = node.spec
+        self.node_id = node_id
+        self.editors = {}
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        title = QLabel(f"<span style='color:{theme.group_colour(spec.group).name()}'>■</span> "
+                       f"<b>{spec.title}</b> <span style='color:{theme.NODE_DIM_TEXT.name()}'>"
+                       f"· {spec.group}</span>")
+        layout.addWidget(title)
+        doc = QLabel(f"{spec.doc}<br><i>{spec.derivative}</i>")
+        doc.setWordWrap(True)
+        doc.setStyleSheet(f"color: {theme.NODE_TEXT.name()};")
+        layout.addWidget(doc)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        self.name_edit = QLineEdit(node.name)
+        self.name_edit.setObjectName("name")
+        self.name_edit.editingFinished.connect(self._name_edited)
+        form.addRow("Name", self.name_edit)
+        for param in spec.params:
+            editor = self._make_editor(param)
+            editor.setToolTip(param.doc)
+            self.editors[param.name] = editor
+            label = QLabel(param.name)
+            label.setToolTip(param.doc)
+            form.addRow(label, editor)
+        self.value_edit = None
+        self.value_label = None
+        if spec.source in ("parameter", "constant"):
+            self.value_edit = QLineEdit()
+            self.value_edit.setObjectName("value")
+            self.value_edit.setToolTip("Numbers as JSON, e.g. 0.5 or [[1, 2], [3, 4]]")
+            self.value_edit.editingFinished.connect(self._value_edited)
+            self.value_label = QLabel()
+            self.value_label.setWordWrap(True)
+            form.addRow("Value", self.value_edit)
+            form.addRow("", self.value_label)
+        self.shape_label = QLabel()
+        form.addRow("Shape", self.shape_label)
+        layout.addLayout(form)
+        self.problem_label = QLabel()
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet(_ERROR_STYLE)
+        layout.addWidget(self.problem_label)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(_ERROR_STYLE)
+        self.error_label.setObjectName("error")
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
+        layout.addStretch(1)
+        self._scroll.setWidget(page)
+        self._load_values()
+        self._update_status_lines()
+        self.set_read_only(self.scene.editing_locked)
+
+    def _make_editor(self, param: Param) -> QWidget:
+        if param.kind == "bool":
+            editor = QCheckBox()
+            editor.toggled.connect(lambda on, p=param: self._param_edited(p, on))
+        elif param.kind == "choice":
+            editor = QComboBox()
+            editor.addItems(list(param.choices))
+            editor.activated.connect(lambda _i, p=param, e=editor: self._param_edited(p, e.currentText()))
+        else:
+            editor = QLineEdit()
+            hints = {"shape": "e.g. 3, 4", "axis": "a whole number, or all",
+                     "int": "a whole number", "float": "a number"}
+            editor.setPlaceholderText(hints.get(param.kind, ""))
+            editor.editingFinished.connect(lambda p=param, e=editor: self._param_edited(p, e.text()))
+        editor.setObjectName(param.name)
+        return editor
+
+    # ----------------------------------------------------------------------------- values
+    def _load_values(self) -> None:
+        """Put the node's current values into the editors (after an edit, undo or redo)."""
+        if self.node_id is None or self.node_id not in self.scene.graph.nodes:
+            return
+        node = self.scene.graph.nodes[self.node_id]
+        if self.name_edit is not None and not self.name_edit.hasFocus():
+            self.name_edit.setText(node.name)
+        for param in node.spec.params:
+            editor = self.editors[param.name]
+            value = node.params[param.name]
+            editor.blockSignals(True)
+            if isinstance(editor, QCheckBox):
+                editor.setChecked(bool(value))
+            elif isinstance(editor, QComboBox):
+                editor.setCurrentText(str(value))
+            else:
+                editor.setText(format_param(param, value))
+                editor.setStyleSheet("")
+            editor.blockSignals(False)
+        if self.value_edit is not None and node.value is not None:
+            small = node.value.size <= EDITABLE_VALUE_SIZE
+            self.value_edit.setEnabled(small and not self.scene.editing_locked)
+            self.value_edit.setText(format_array(node.value) if small else "")
+            self.value_edit.setStyleSheet("")
+            v = node.value
+            self.value_label.setText(
+                f"<span style='color:{theme.NODE_DIM_TEXT.name()}'>{v.size} number"
+                f"{'s' if v.size != 1 else ''}, mean {v.mean():.4g}, std {v.std():.4g}</span>")
+
+    def _update_status_lines(self) -> None:
+        if self.node_id is None or self.scene.graph is None \
+                or self.node_id not in self.scene.graph.nodes:
+            return
+        shape = self.scene.shapes.get(self.node_id)
+        self.shape_label.setText("unknown" if shape is None else format_shape(shape))
+        problem = self.scene.problems.get(self.node_id)
+        self.problem_label.setText(problem or "")
+        self.problem_label.setVisible(bool(problem))
+
+    def _graph_event(self, event: GraphEvent) -> None:
+        if self.node_id is None:
+            return
+        if event.kind == "node_removed" and event.node.id == self.node_id:
+            self._show_empty(NOTHING_SELECTED)
+        elif event.kind == "node_changed" and event.node.id == self.node_id \
+                and event.field != "position":
+            self._load_values()
+
+    # ------------------------------------------------------------------------------ edits
+    def _refuse(self, message: str, editor: QWidget | None = None) -> None:
+        self.error_label.setText(message)
+        self.error_label.show()
+        if isinstance(editor, QLineEdit):
+            editor.setStyleSheet(_INVALID_FIELD)
+        self.status_message.emit(message)
+
+    def _clear_error(self, editor: QWidget | None = None) -> None:
+        self.error_label.hide()
+        self.error_label.setText("")
+        if isinstance(editor, QLineEdit):
+            editor.setStyleSheet("")
+
+    def _param_edited(self, param: Param, raw: Any) -> None:
+        if self.node_id is None:
+            return
+        node = self.scene.graph.nodes[self.node_id]
+        editor = self.editors.get(param.name)
+        if isinstance(raw, str):
+            raw = raw.strip()
+            if param.kind == "axis" and raw in ("", "all", "None", "none"):
+                raw = None
+        try:
+            value = param.coerce(raw)
+        except ValueError as exc:
+            self._refuse(f"{node.label}: {exc}", editor)
+            return
+        self._clear_error(editor)
+        if value == node.params[param.name]:
+            return
+        self.scene.push(commands.SetParamCommand(self.scene.graph, self.node_id, param.name, value))
+
+    def _name_edited(self) -> None:
+        if self.node_id is None or self.name_edit is None:
+            return
+        name = self.name_edit.text().strip()
+        graph = self.scene.graph
+        if name == graph.nodes[self.node_id].name:
+            self._clear_error(self.name_edit)
+            return
+        problem = graph.name_problem(name, self.node_id)
+        if problem:
+            self._refuse(problem, self.name_edit)
+            return
+        self._clear_error(self.name_edit)
+        self.scene.push(commands.RenameCommand(graph, self.node_id, name))
+
+    def _value_edited(self) -> None:
+        if self.node_id is None or self.value_edit is None:
+            return
+        node = self.scene.graph.nodes[self.node_id]
+        text = self.value_edit.text().strip()
+        try:
+            array = np.array(json.loads(text), dtype=np.float64)
+            if not np.all(np.isfinite(array)):
+                raise ValueError
+        except (ValueError, TypeError):
+            self._refuse(f"{node.label}: the value must be numbers written as JSON, "
+                         f"e.g. 0.5 or [[1, 2], [3, 4]]; not {text!r}", self.value_edit)
+            return
+        self._clear_error(self.value_edit)
+        if node.value is not None and node.value.shape == array.shape \
+                and np.array_equal(np.round(node.value, 6), array):
+            return  # unchanged (the field shows values rounded to 6 places)
+        self.scene.push(commands.SetValueCommand(self.scene.graph, self.node_id, array))
+
+    def set_read_only(self, locked: bool) -> None:
+        for editor in list(self.editors.values()) + [self.name_edit, self.value_edit]:
+            if editor is not None:
+                editor.setEnabled(not locked)

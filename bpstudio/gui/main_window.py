@@ -1,0 +1,538 @@
+"""The main window: canvas in the centre, palette and inspector docks, menus, toolbar, status
+bar, and the project's life cycle (new, open, save, export, unsaved-changes prompts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage, QPainter, QUndoStack
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGraphicsItem, QLabel, QMainWindow,
+                               QMessageBox, QToolBar)
+
+from bpstudio.core.errors import BPStudioError
+from bpstudio.core.graph import Graph
+from bpstudio.core.layout import layered_positions
+from bpstudio.core.resources import resources_dir
+
+from . import clipboard, commands
+from .actions import Actions, create_actions
+from .canvas import theme
+from .canvas.scene import GraphScene
+from .canvas.view import GraphView
+from .inspector import InspectorWidget
+from .palette import NodeSearchPopup, PaletteWidget
+from .settings import Settings
+
+APP_NAME = "Backprop Studio"
+FILE_FILTER = "Backprop Studio projects (*.bpg)"
+
+
+def examples_dir() -> Path:
+    """The bundled example projects."""
+    return resources_dir() / "examples"
+
+
+def example_title(path: Path) -> str:
+    return path.stem.replace("_", " ").capitalize()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings | None = None):
+        super().__init__()
+        self.settings = settings or Settings()
+        self.undo_stack = QUndoStack(self)
+        self.scene = GraphScene(self.undo_stack, self)
+        self.view = GraphView(self.scene, self)
+        self.setCentralWidget(self.view)
+
+        self.path: Path | None = None
+        self.description = ""
+        self._project_extras: dict = {}
+        self._paste_count = 0
+
+        self.palette = PaletteWidget()
+        self.palette_dock = self._dock("Nodes", self.palette, Qt.LeftDockWidgetArea)
+        self.inspector = InspectorWidget(self.scene)
+        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
+        self.search_popup = NodeSearchPopup(self)
+        self._popup_scene_pos = QPointF()
+
+        self.actions: Actions = create_actions(self, self.undo_stack)
+        self._build_menus()
+        self._build_toolbar()
+        self._connect()
+        self.counts_label = QLabel()
+        self.statusBar().addPermanentWidget(self.counts_label)
+        self.resize(1400, 860)
+        geometry = self.settings.geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.window_state()
+        if state is not None:
+            self.restoreState(state)
+        self._locked = False
+        self.set_graph(Graph(), path=None)
+
+    # ------------------------------------------------------------------------------ build
+    def _dock(self, title: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower() + "_dock")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
+                         | QDockWidget.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        dock.setMinimumWidth(220)
+        return dock
+
+    def _build_menus(self) -> None:
+        a = self.actions
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([a.new, a.open])
+        self.examples_menu = file_menu.addMenu("Open &Example")
+        self.examples_menu.aboutToShow.connect(self._fill_examples_menu)
+        self._fill_examples_menu()
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
+        file_menu.addSeparator()
+        file_menu.addActions([a.save, a.save_as])
+        export = file_menu.addMenu("&Export")
+        export.addActions([a.export_onnx, a.export_numpy])
+        export.addSeparator()
+        export.addActions([a.export_png, a.export_svg])
+        file_menu.addSeparator()
+        file_menu.addAction(a.quit)
+
+        edit = bar.addMenu("&Edit")
+        edit.addActions([a.undo, a.redo])
+        edit.addSeparator()
+        edit.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
+        edit.addSeparator()
+        edit.addActions([a.select_all, a.rename, a.add_node])
+
+        view = bar.addMenu("&View")
+        view.addActions([a.zoom_in, a.zoom_out, a.zoom_reset])
+        view.addSeparator()
+        view.addActions([a.frame_all, a.frame_selected, a.auto_layout])
+        view.addSeparator()
+        view.addAction(self.palette_dock.toggleViewAction())
+        view.addAction(self.inspector_dock.toggleViewAction())
+
+        self.view.node_menu_actions = [a.rename, a.duplicate, a.copy, a.delete]
+        self.view.edge_menu_actions = [a.delete]
+
+    def _build_toolbar(self) -> None:
+        a = self.actions
+        bar = QToolBar("Main", self)
+        bar.setObjectName("main_toolbar")
+        bar.setIconSize(QSize(18, 18))
+        bar.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        bar.setMovable(False)
+        bar.addActions([a.new, a.open, a.save])
+        bar.addSeparator()
+        bar.addActions([a.undo, a.redo, a.delete])
+        bar.addSeparator()
+        bar.addActions([a.frame_all, a.auto_layout])
+        self.addToolBar(Qt.TopToolBarArea, bar)
+        self.toolbar = bar
+
+    def _connect(self) -> None:
+        a = self.actions
+        a.new.triggered.connect(self.new_file)
+        a.open.triggered.connect(lambda: self.open_file())
+        a.save.triggered.connect(lambda: self.save())
+        a.save_as.triggered.connect(lambda: self.save_as())
+        a.export_onnx.triggered.connect(lambda: self.export_onnx())
+        a.export_numpy.triggered.connect(lambda: self.export_numpy())
+        a.export_png.triggered.connect(lambda: self.export_image(fmt="png"))
+        a.export_svg.triggered.connect(lambda: self.export_image(fmt="svg"))
+        a.quit.triggered.connect(self.close)
+        a.cut.triggered.connect(self.cut)
+        a.copy.triggered.connect(self.copy)
+        a.paste.triggered.connect(self.paste)
+        a.duplicate.triggered.connect(self.duplicate)
+        a.delete.triggered.connect(self.delete_selection)
+        a.select_all.triggered.connect(self.select_all)
+        a.rename.triggered.connect(self.rename_selected)
+        a.add_node.triggered.connect(self.view.request_add_node_at_cursor)
+        a.zoom_in.triggered.connect(self.view.zoom_in)
+        a.zoom_out.triggered.connect(self.view.zoom_out)
+        a.zoom_reset.triggered.connect(lambda: self.view.set_zoom(1.0))
+        a.frame_all.triggered.connect(self.view.frame_all)
+        a.frame_selected.triggered.connect(self.view.frame_selected)
+        a.auto_layout.triggered.connect(self.auto_layout)
+
+        self.undo_stack.cleanChanged.connect(self._update_title)
+        self.undo_stack.indexChanged.connect(self._update_title)
+        self.scene.status_message.connect(self.show_status)
+        self.scene.validated.connect(self._update_counts)
+        self.inspector.status_message.connect(self.show_status)
+        self.view.op_dropped.connect(self.add_node)
+        self.view.add_node_requested.connect(self._open_search_popup)
+        self.search_popup.chosen.connect(lambda op: self.add_node(op, self._popup_scene_pos))
+        self.palette.op_activated.connect(
+            lambda op: self.add_node(op, self.view.mapToScene(self.view.viewport().rect().center())))
+
+    # ---------------------------------------------------------------------------- status
+    def show_status(self, message: str, timeout_ms: int = 8000) -> None:
+        self.statusBar().showMessage(message, timeout_ms)
+
+    @property
+    def graph(self) -> Graph:
+        return self.scene.graph
+
+    @property
+    def is_modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def _update_title(self, *_args) -> None:
+        name = self.path.name if self.path is not None else "Untitled"
+        star = "*" if self.is_modified else ""
+        self.setWindowTitle(f"{name}{star} — {APP_NAME}")
+
+    def _update_counts(self) -> None:
+        g = self.graph
+        problems = len(self.scene.problems)
+        text = f"{len(g.nodes)} nodes · {len(g.edges)} wires"
+        if problems:
+            text += f" · {problems} problem" + ("s" if problems != 1 else "")
+        self.counts_label.setText(text)
+
+    # ------------------------------------------------------------------------- the graph
+    def set_graph(self, graph: Graph, path: Path | None, description: str = "",
+                  extras: dict | None = None) -> None:
+        """Show a new graph (after New or Open): fresh undo history, clean state."""
+        missing = [n for n in graph.nodes.values() if n.position is None]
+        if missing:
+            # Files written by scripts may carry no positions; lay those out before showing.
+            for node_id, pos in layered_positions(graph).items():
+                if graph.nodes[node_id].position is None:
+                    graph.set_position(node_id, pos)
+        self.scene.set_graph(graph)
+        self.undo_stack.clear()
+        self.path = path
+        self.description = description
+        self._project_extras = extras or {}
+        self._paste_count = 0
+        self.inspector.set_description(description)
+        self._update_title()
+        self._update_counts()
+        if graph.nodes:
+            self.view.frame_all()
+        else:
+            self.view.resetTransform()
+            self.view.centerOn(0, 0)
+
+    def add_node(self, op: str, scene_pos: QPointF) -> str | None:
+        """Add a node of ``op`` centred under ``scene_pos`` (the drop point or the cursor)."""
+        position = (scene_pos.x() - theme.NODE_WIDTH / 2, scene_pos.y() - theme.NODE_HEADER_HEIGHT / 2)
+        command = commands.AddNodeCommand(self.graph, op, position=position)
+        if not self.scene.push(command):
+            return None
+        self.scene.select_nodes([command.node_id])
+        self.view.setFocus()
+        return command.node_id
+
+    def _open_search_popup(self, scene_pos: QPointF, global_pos) -> None:
+        if self._locked:
+            self.show_status("Editing is locked while training runs")
+            return
+        self._popup_scene_pos = scene_pos
+        self.search_popup.open_at(global_pos)
+
+    # ------------------------------------------------------------------------------ edits
+    def delete_selection(self) -> None:
+        ids = self.scene.selected_node_ids()
+        edges = self.scene.selected_edges()
+        if not ids and not edges:
+            return
+        self.scene.push(commands.delete_command(self.graph, ids, edges))
+
+    def copy(self) -> bool:
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            self.show_status("Select nodes to copy")
+            return False
+        from PySide6.QtCore import QMimeData
+
+        data = QMimeData()
+        text = clipboard.copy_nodes(self.graph, ids)
+        data.setData(clipboard.MIME_TYPE, text.encode("utf-8"))
+        QGuiApplication.clipboard().setMimeData(data)
+        self._paste_count = 0
+        self.show_status(f"Copied {len(ids)} node" + ("s" if len(ids) != 1 else ""))
+        return True
+
+    def cut(self) -> None:
+        if self.copy():
+            ids = self.scene.selected_node_ids()
+            self.scene.push(commands.delete_command(self.graph, ids, [], text=f"Cut {len(ids)} node"
+                                                    + ("s" if len(ids) != 1 else "")))
+
+    def paste(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None or not mime.hasFormat(clipboard.MIME_TYPE):
+            self.show_status("The clipboard holds no nodes")
+            return
+        self._paste_count += 1
+        offset = 40.0 * self._paste_count
+        self._paste_text(bytes(mime.data(clipboard.MIME_TYPE)).decode("utf-8", "replace"),
+                         (offset, offset), "Paste")
+
+    def duplicate(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if ids:
+            self._paste_text(clipboard.copy_nodes(self.graph, ids), (40.0, 40.0), "Duplicate")
+
+    def _paste_text(self, text: str, offset: tuple[float, float], verb: str) -> None:
+        try:
+            macro = clipboard.paste_command(self.graph, text, offset=offset, verb=verb)
+        except ValueError as exc:
+            self.show_status(f"Cannot paste: {exc}")
+            return
+        if self.scene.push(macro):
+            self.scene.select_nodes(clipboard.pasted_node_ids(macro))
+
+    def select_all(self) -> None:
+        for item in self.scene.node_items.values():
+            item.setSelected(True)
+
+    def rename_selected(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if len(ids) == 1:
+            self.scene.start_rename(ids[0])
+
+    def auto_layout(self) -> None:
+        if not self.graph.nodes:
+            return
+        positions = layered_positions(self.graph)
+        moves = {i: p for i, p in positions.items() if tuple(self.graph.nodes[i].position or ()) != p}
+        if moves:
+            self.scene.push(commands.layout_command(self.graph, moves))
+        self.view.frame_all()
+
+    # --------------------------------------------------------------------- editing lock
+    def set_editing_locked(self, locked: bool) -> None:
+        """Lock (or unlock) every way of editing the graph, e.g. while training runs."""
+        self._locked = locked
+        self.scene.set_editing_locked(locked)
+        for action in self.actions.editing():
+            action.setEnabled(not locked)
+        if not locked:
+            self.actions.undo.setEnabled(self.undo_stack.canUndo())
+            self.actions.redo.setEnabled(self.undo_stack.canRedo())
+        self.palette.setEnabled(not locked)
+        self.inspector.set_read_only(locked)
+
+    @property
+    def editing_locked(self) -> bool:
+        return self._locked
+
+    # ------------------------------------------------------------------------------ files
+    def maybe_save_changes(self) -> bool:
+        """Ask Save / Discard / Cancel when there are unsaved changes. True: go ahead."""
+        if not self.is_modified:
+            return True
+        name = self.path.name if self.path else "Untitled"
+        answer = QMessageBox.question(
+            self, APP_NAME, f"Save the changes to {name} before closing it?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    def new_file(self) -> bool:
+        if not self.maybe_save_changes():
+            return False
+        self.set_graph(Graph(), path=None)
+        return True
+
+    def open_file(self, path: str | Path | None = None) -> bool:
+        if not self.maybe_save_changes():
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Open project", self.settings.last_directory(),
+                                                  FILE_FILTER + ";;All files (*)")
+            if not path:
+                return False
+        path = Path(path)
+        from bpstudio import FileFormatError, load
+
+        try:
+            project = load(path)
+        except (FileFormatError, ValueError, OSError) as exc:
+            QMessageBox.critical(self, "Cannot open file", f"Cannot open {path.name}:\n\n{exc}")
+            if not path.exists():
+                self.settings.remove_recent_file(path)
+            return False
+        extras = {"training": project.training, "optimizer_state": project.optimizer_state,
+                  "history": project.history}
+        self.set_graph(project.graph, path=path, description=project.description, extras=extras)
+        self.settings.add_recent_file(path)
+        self.settings.set_last_directory(str(path.parent))
+        self.show_status(f"Opened {path.name}")
+        return True
+
+    def save(self) -> bool:
+        if self.path is None:
+            return self.save_as()
+        return self._save_to(self.path)
+
+    def save_as(self, path: str | Path | None = None) -> bool:
+        if path is None:
+            start = str(self.path) if self.path else str(Path(self.settings.last_directory()) / "untitled.bpg")
+            path, _ = QFileDialog.getSaveFileName(self, "Save project", start, FILE_FILTER)
+            if not path:
+                return False
+            if not path.endswith(".bpg"):
+                path += ".bpg"
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        from bpstudio import save
+        from bpstudio.core.project import Project
+
+        extras = self._project_extras
+        project = Project(self.graph, description=self.description,
+                          training=extras.get("training") or {},
+                          optimizer_state=extras.get("optimizer_state"),
+                          history=extras.get("history"))
+        try:
+            save(project, path)
+        except (BPStudioError, ValueError, OSError) as exc:
+            QMessageBox.critical(self, "Cannot save file", f"Cannot save {path.name}:\n\n{exc}")
+            return False
+        self.path = path
+        self.undo_stack.setClean()
+        self.settings.add_recent_file(path)
+        self.settings.set_last_directory(str(path.parent))
+        self._update_title()
+        self.show_status(f"Saved {path.name}")
+        return True
+
+    def _fill_examples_menu(self) -> None:
+        self.examples_menu.clear()
+        files = sorted(examples_dir().glob("*.bpg"))
+        for path in files:
+            action = self.examples_menu.addAction(example_title(path))
+            action.setData(str(path))
+            action.triggered.connect(lambda _=False, p=path: self.open_file(p))
+        self.examples_menu.setEnabled(bool(files))
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.settings.recent_files()
+        for k, name in enumerate(files, 1):
+            action = self.recent_menu.addAction(f"&{k} {Path(name).name}")
+            action.setToolTip(name)
+            action.triggered.connect(lambda _=False, p=name: self.open_file(p))
+        if files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear List", self.settings.clear_recent_files)
+        self.recent_menu.setEnabled(bool(files))
+
+    # ---------------------------------------------------------------------------- exports
+    def _export_path(self, title: str, suffix: str, file_filter: str) -> Path | None:
+        stem = self.path.stem if self.path else "graph"
+        folder = self.settings.last_directory() or str(Path.cwd())
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / f"{stem}{suffix}"),
+                                              file_filter)
+        if not path:
+            return None
+        return Path(path if path.endswith(suffix) else path + suffix)
+
+    def export_onnx(self, path: str | Path | None = None) -> bool:
+        path = Path(path) if path else self._export_path("Export ONNX", ".onnx", "ONNX models (*.onnx)")
+        if path is None:
+            return False
+        from bpstudio.core.export_onnx import export_onnx
+
+        return self._run_export(lambda: export_onnx(self.graph, path, output=self._export_output()),
+                                path)
+
+    def export_numpy(self, path: str | Path | None = None) -> bool:
+        path = Path(path) if path else self._export_path("Export NumPy code", ".py", "Python (*.py)")
+        if path is None:
+            return False
+        from bpstudio.core.export_numpy import export_numpy
+
+        return self._run_export(lambda: export_numpy(self.graph, path, output=self._export_output()),
+                                path)
+
+    def _export_output(self) -> str | None:
+        """The node to export: the selected one when exactly one is selected, else the graph's
+        own output (what its loss compares, or its only sink)."""
+        ids = self.scene.selected_node_ids()
+        return ids[0] if len(ids) == 1 else None
+
+    def _run_export(self, job, path: Path) -> bool:
+        try:
+            job()
+        except (BPStudioError, ValueError, OSError, ImportError) as exc:
+            QMessageBox.critical(self, "Cannot export", f"Cannot export {path.name}:\n\n{exc}\n\n"
+                                 "To export up to a given node, select it and export again.")
+            return False
+        self.show_status(f"Exported {path.name}")
+        return True
+
+    def export_image(self, path: str | Path | None = None, fmt: str = "png") -> bool:
+        """Save the nodes and wires (not the grid) as PNG or SVG."""
+        if path is None:
+            path = self._export_path(f"Export canvas as {fmt.upper()}", f".{fmt}",
+                                     f"{fmt.upper()} images (*.{fmt})")
+            if path is None:
+                return False
+        path = Path(path)
+        rect = self.scene.nodes_rect()
+        if rect.isNull():
+            self.show_status("The canvas is empty: nothing to export")
+            return False
+        rect = rect.marginsAdded(QMarginsF(30, 30, 30, 30))
+        selected = self.scene.selectedItems()
+        self.scene.clearSelection()  # a picture of the graph, not of the selection
+        # Draw the items themselves, not their screen-resolution cached pictures.
+        cached = [(item, item.cacheMode()) for item in self.scene.node_items.values()]
+        for item, _mode in cached:
+            item.setCacheMode(QGraphicsItem.NoCache)
+        try:
+            if fmt == "svg":
+                from PySide6.QtSvg import QSvgGenerator
+
+                generator = QSvgGenerator()
+                generator.setFileName(str(path))
+                generator.setSize(rect.size().toSize())
+                generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+                generator.setTitle(self.path.stem if self.path else "graph")
+                painter = QPainter(generator)
+                painter.fillRect(QRectF(0, 0, rect.width(), rect.height()), theme.BACKGROUND)
+                self.scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+                ok = painter.end()
+            else:
+                scale = 2.0
+                image = QImage((rect.size() * scale).toSize(), QImage.Format_ARGB32)
+                image.fill(theme.BACKGROUND)
+                painter = QPainter(image)
+                painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
+                self.scene.render(painter, QRectF(image.rect()), rect)
+                painter.end()
+                ok = image.save(str(path), "PNG")
+        finally:
+            for item, mode in cached:
+                item.setCacheMode(mode)
+            for item in selected:
+                item.setSelected(True)
+        if not ok:
+            QMessageBox.critical(self, "Cannot export", f"Cannot write {path}")
+            return False
+        self.show_status(f"Exported {path.name}")
+        return True
+
+    # ------------------------------------------------------------------------ lifecycle
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_save_changes():
+            event.ignore()
+            return
+        self.settings.save_window(self.saveGeometry(), self.saveState())
+        event.accept()

@@ -1,0 +1,57 @@
+"""What the app remembers between runs (recent files, window geometry), kept in QSettings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+MAX_RECENT = 8
+
+
+class Settings:
+    """A thin, typed layer over QSettings. Tests pass their own QSettings (an ini file in a
+    temporary folder) so that they never touch the user's."""
+
+    def __init__(self, store: QSettings | None = None):
+        self.store = store if store is not None else QSettings("bpstudio", "Backprop Studio")
+
+    def recent_files(self) -> list[str]:
+        value = self.store.value("recent_files", [])
+        if isinstance(value, str):  # QSettings hands back a lone string for a one-item list
+            value = [value]
+        return [str(v) for v in (value or []) if isinstance(v, str) and v]
+
+    def add_recent_file(self, path: str | Path) -> list[str]:
+        path = str(Path(path).resolve())
+        files = [path] + [f for f in self.recent_files() if f != path]
+        files = files[:MAX_RECENT]
+        self.store.setValue("recent_files", files)
+        return files
+
+    def remove_recent_file(self, path: str | Path) -> None:
+        path = str(path)
+        self.store.setValue("recent_files", [f for f in self.recent_files() if f != path])
+
+    def clear_recent_files(self) -> None:
+        self.store.setValue("recent_files", [])
+
+    def geometry(self) -> QByteArray | None:
+        value = self.store.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def window_state(self) -> QByteArray | None:
+        value = self.store.value("window/state")
+        return value if isinstance(value, QByteArray) else None
+
+    def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.store.setValue("window/geometry", geometry)
+        self.store.setValue("window/state", state)
+        self.store.sync()
+
+    def last_directory(self) -> str:
+        value = self.store.value("last_directory", "")
+        return value if isinstance(value, str) else ""
+
+    def set_last_directory(self, folder: str) -> None:
+        self.store.setValue("last_directory", folder)
