@@ -220,7 +220,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_counts()
         if graph.nodes:
-            self.view.frame_all()
+            self.view.show_start()
         else:
             self.view.resetTransform()
             self.view.centerOn(0, 0)

@@ -18,6 +18,8 @@ OP_MIME_TYPE = "application/x-bpstudio-op"
 # Zoom levels about 12% apart (six per doubling), from about 8% to 400%.
 ZOOM_LEVELS = tuple(2.0 ** (k / 6) for k in range(-22, 13))
 MIN_ZOOM = ZOOM_LEVELS[0]
+# Below about this zoom, node names and port labels are too small to read.
+READABLE_ZOOM = 0.7
 MAX_ZOOM = ZOOM_LEVELS[-1]
 
 
@@ -116,6 +118,18 @@ class GraphView(QGraphicsView):
 
     def frame_all(self) -> None:
         self.frame_rect(self.graph_scene().nodes_rect())
+
+    def show_start(self) -> None:
+        """The first view of an opened graph: all of it if it fits at a zoom where names and
+        ports can be read; otherwise readable, starting from its input side (the left)."""
+        rect = self.graph_scene().nodes_rect()
+        self.frame_rect(rect)
+        readable = next(z for z in ZOOM_LEVELS if z >= READABLE_ZOOM)
+        if self.zoom >= readable or rect.isEmpty():
+            return
+        self.set_zoom(readable)
+        half_width = self.viewport().width() / readable / 2
+        self.centerOn(rect.left() - 40.0 + half_width, rect.center().y())
 
     def frame_selected(self) -> None:
         ids = self.graph_scene().selected_node_ids()
