@@ -190,8 +190,9 @@ def test_installed_package_finds_the_bundled_data(tmp_path):
     # Build from a copy: an in-place build would leave build/ and *.egg-info in the checkout.
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
         ".git", ".venv", "build", "*.egg-info", "__pycache__", "tests", ".pytest_cache"))
+    # Built in isolation, as pip builds for users: the venv's own setuptools may be too old.
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", str(source), "-w", str(wheel_dir)],
+                    str(source), "-w", str(wheel_dir)],
                    check=True, capture_output=True, cwd=tmp_path)
     wheel = next(wheel_dir.glob("bpstudio-*.whl"))
     with zipfile.ZipFile(wheel) as zf:
