@@ -425,6 +425,15 @@ class Graph(GraphBuilder):
             return str(exc)
         return None
 
+    def value_problem(self, node: NodeRef, value: Any) -> str | None:
+        """Why ``value`` cannot become the data of ``node``, or None when it can.
+        Lets an editor refuse a value before it becomes an undoable edit."""
+        try:
+            self._as_array(self.node(node), value)
+        except GraphError as exc:
+            return str(exc)
+        return None
+
     def _check_name(self, name: str) -> str:
         if not isinstance(name, str) or not _NAME_OK.match(name):
             raise GraphError(f"'{name}' is not a valid node name: use letters, digits, _ . - "
@@ -452,6 +461,8 @@ class Graph(GraphBuilder):
             raise GraphError(f"{node.label}: value must be numbers, not {type(value).__name__}") from None
         if not np.all(np.isfinite(array)):
             raise GraphError(f"{node.label}: value must be finite numbers")
+        if array.size == 0:  # no shape of a parameter may have a 0 dimension; a file would not load
+            raise GraphError(f"{node.label}: value must hold at least one number")
         return array
 
     def __repr__(self) -> str:

@@ -308,6 +308,10 @@ class InspectorWidget(QWidget):
             self._refuse(f"{node.label}: the value must be numbers written as JSON, "
                          f"e.g. 0.5 or [[1, 2], [3, 4]]; not {text!r}", self.value_edit)
             return
+        problem = self.scene.graph.value_problem(node, array)
+        if problem:
+            self._refuse(problem, self.value_edit)
+            return
         self._clear_error(self.value_edit)
         if node.value is not None and node.value.shape == array.shape \
                 and np.array_equal(np.round(node.value, 6), array):

@@ -237,6 +237,11 @@ def test_shape_axis_bool_and_value_editors(window):
     QTest.keyClick(value, Qt.Key_Return)
     assert "JSON" in window.inspector.error_label.text()
     value.selectAll()
+    QTest.keyClicks(value, "[]")
+    QTest.keyClick(value, Qt.Key_Return)
+    assert "at least one number" in window.inspector.error_label.text()
+    assert g.nodes[const].value.shape == () and window.undo_stack.index() == 4
+    value.selectAll()
     QTest.keyClicks(value, "[[1, 2], [3, 4]]")
     QTest.keyClick(value, Qt.Key_Return)
     np.testing.assert_array_equal(g.nodes[const].value, [[1, 2], [3, 4]])
