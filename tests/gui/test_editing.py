@@ -150,13 +150,28 @@ def test_pasting_foreign_or_malformed_clipboard_data_is_refused_with_a_message(w
     for payload in (b"not json", b'{"format": "bpstudio-nodes", "nodes": [{"id": "#1"}], "edges": []}',
                     b'{"format": "bpstudio-nodes", "nodes": [{"id": "#1", "op": "relu", "name": "r",'
                     b' "params": {}}], "edges": [{"src": "#1", "dst": "#9", "src_port": "out",'
-                    b' "dst_port": "x"}]}'):
+                    b' "dst_port": "x"}]}',
+                    # an empty value, a value on a node that holds none, a cycle, a doubled input
+                    b'{"format": "bpstudio-nodes", "nodes": [{"id": "#1", "op": "constant",'
+                    b' "name": "c", "value": []}], "edges": []}',
+                    b'{"format": "bpstudio-nodes", "nodes": [{"id": "#1", "op": "relu",'
+                    b' "name": "r", "value": 1.0}], "edges": []}',
+                    b'{"format": "bpstudio-nodes", "nodes": [{"id": "#1", "op": "relu", "name": "r"},'
+                    b' {"id": "#2", "op": "relu", "name": "s"}], "edges": ['
+                    b'{"src": "#1", "dst": "#2", "src_port": "out", "dst_port": "x"},'
+                    b' {"src": "#2", "dst": "#1", "src_port": "out", "dst_port": "x"}]}',
+                    b'{"format": "bpstudio-nodes", "nodes": [{"id": "#1", "op": "relu", "name": "r"},'
+                    b' {"id": "#2", "op": "relu", "name": "s"}, {"id": "#3", "op": "relu",'
+                    b' "name": "t"}], "edges": ['
+                    b'{"src": "#1", "dst": "#3", "src_port": "out", "dst_port": "x"},'
+                    b' {"src": "#2", "dst": "#3", "src_port": "out", "dst_port": "x"}]}'):
         data = QMimeData()
         data.setData("application/x-bpstudio-nodes", payload)
         QGuiApplication.clipboard().setMimeData(data)
         key(window, Qt.Key_V, Qt.ControlModifier)
         assert "Cannot paste" in window.statusBar().currentMessage()
         assert snapshot(window.graph) == before
+        assert window.undo_stack.count() == 0 and not window.is_modified
 
 
 def test_select_all_and_delete(window):
