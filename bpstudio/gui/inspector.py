@@ -270,11 +270,11 @@ class InspectorWidget(QWidget):
             raw = raw.strip()
             if param.kind == "axis" and raw in ("", "all", "None", "none"):
                 raw = None
-        try:
-            value = param.coerce(raw)
-        except ValueError as exc:
-            self._refuse(f"{node.label}: {exc}", editor)
+        problem = self.scene.graph.param_problem(node, param.name, raw)
+        if problem:
+            self._refuse(problem, editor)
             return
+        value = param.coerce(raw)
         self._clear_error(editor)
         if value == node.params[param.name]:
             return

@@ -89,6 +89,21 @@ def test_undo_redo_of_parameter_edit_in_the_inspector(window):
     assert window.graph.nodes[ids["w"]].value.shape == (3, 2)
 
 
+def test_a_parameter_shape_too_large_to_draw_is_refused_in_the_inspector(window):
+    ids = build_neuron(window)
+    window.scene.select_nodes([ids["w"]])
+    editor = window.inspector.editors["shape"]
+    editor.setFocus()
+    editor.selectAll()
+    QTest.keyClicks(editor, "100000, 100000")
+    QTest.keyClick(editor, Qt.Key_Return)
+    assert "parameter 'w'" in window.inspector.error_label.text()
+    assert "at most" in window.inspector.error_label.text()
+    w = window.graph.nodes[ids["w"]]
+    assert w.params["shape"] == () and w.value.shape == ()
+    assert window.undo_stack.count() == 0
+
+
 def test_undo_redo_of_rename_and_auto_layout(window):
     ids = build_neuron(window)
     window.graph.nodes  # noqa: B018
