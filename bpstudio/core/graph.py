@@ -8,6 +8,7 @@ knows nothing of whoever listens.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -78,6 +79,9 @@ class Problem:
 
 NodeRef = Union[Node, str]
 _NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+# The most numbers a parameter draws from its shape (400 MB in float64): a shape typed by
+# mistake, such as 100000, 100000, gets a message instead of exhausting memory.
+MAX_DRAWN_SIZE = 50_000_000
 
 
 class Graph(GraphBuilder):
@@ -277,9 +281,10 @@ class Graph(GraphBuilder):
         n = self.node(node)
         if key not in {p.name for p in n.spec.params}:
             raise GraphError(f"{n.label} has no parameter '{key}'")
-        n.params[key] = self._coerce(n.spec, n.name, key, value)
-        if n.spec.source == "parameter":
-            n.value = self._initial_value(n)
+        coerced = self._coerce(n.spec, n.name, key, value)
+        if n.spec.source == "parameter":  # drawn first: a refused shape leaves the node as it was
+            n.value = self._initial_value(n, {**n.params, key: coerced})
+        n.params[key] = coerced
         self._emit(GraphEvent("node_changed", node=n, field=key))
 
     def set_value(self, node: NodeRef, value: Any) -> None:
@@ -425,6 +430,29 @@ class Graph(GraphBuilder):
             return str(exc)
         return None
 
+    def param_problem(self, node: NodeRef, key: str, value: Any) -> str | None:
+        """Why ``value`` cannot be given to parameter ``key`` of ``node``, or None when it can.
+        Lets an editor refuse a number before it becomes an undoable edit."""
+        n = self.node(node)
+        if key not in n.params:
+            return f"{n.label} has no parameter '{key}'"
+        try:
+            coerced = self._coerce(n.spec, n.name, key, value)
+            if n.spec.source == "parameter" and key == "shape":
+                self._check_drawn_size(n, coerced)
+        except GraphError as exc:
+            return str(exc)
+        return None
+
+    def value_problem(self, node: NodeRef, value: Any) -> str | None:
+        """Why ``value`` cannot become the data of ``node``, or None when it can.
+        Lets an editor refuse a value before it becomes an undoable edit."""
+        try:
+            self._as_array(self.node(node), value)
+        except GraphError as exc:
+            return str(exc)
+        return None
+
     def _check_name(self, name: str) -> str:
         if not isinstance(name, str) or not _NAME_OK.match(name):
             raise GraphError(f"'{name}' is not a valid node name: use letters, digits, _ . - "
@@ -440,9 +468,19 @@ class Graph(GraphBuilder):
         except ValueError as exc:
             raise GraphError(f"{spec.name} '{node_name}': {exc}") from None
 
-    def _initial_value(self, node: Node) -> np.ndarray:
-        p = node.params
+    def _initial_value(self, node: Node, params: dict[str, Any] | None = None) -> np.ndarray:
+        """Values drawn for a parameter node from its (or the given) shape and initialiser."""
+        p = node.params if params is None else params
+        self._check_drawn_size(node, p["shape"])
         return initialise(p["init"], tuple(p["shape"]), p["scale"], self.rng)
+
+    @staticmethod
+    def _check_drawn_size(node: Node, shape: tuple[int, ...]) -> None:
+        count = math.prod(shape)
+        if count > MAX_DRAWN_SIZE:
+            raise GraphError(f"{node.label}: shape {format_shape(shape)} holds {count:,} numbers; "
+                             f"a parameter drawn from its shape may hold at most "
+                             f"{MAX_DRAWN_SIZE:,}")
 
     @staticmethod
     def _as_array(node: Node, value: Any) -> np.ndarray:
@@ -452,6 +490,8 @@ class Graph(GraphBuilder):
             raise GraphError(f"{node.label}: value must be numbers, not {type(value).__name__}") from None
         if not np.all(np.isfinite(array)):
             raise GraphError(f"{node.label}: value must be finite numbers")
+        if array.size == 0:  # no shape of a parameter may have a 0 dimension; a file would not load
+            raise GraphError(f"{node.label}: value must hold at least one number")
         return array
 
     def __repr__(self) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import numpy as np
 from PySide6.QtGui import QUndoCommand
 
+from bpstudio.core.errors import GraphError
 from bpstudio.core.graph import Graph
 from bpstudio.core.ops import REGISTRY
 
@@ -57,6 +57,10 @@ def paste_command(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 
         offset = (anchor[0] - left, anchor[1] - top)
 
     macro = commands.macro_command(f"{verb} {len(nodes)} node" + ("s" if len(nodes) != 1 else ""))
+    # The nodes and wires are built in a scratch graph first, so that the graph's own checks
+    # refuse bad data here, before any command exists (a command that fails would stay on the
+    # undo stack half done).
+    scratch = Graph(seed=None)
     taken: set[str] = set()
     adds: dict[str, AddNodeCommand] = {}
     for n in nodes:
@@ -65,27 +69,23 @@ def paste_command(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 
         pos = n.get("position")
         position = None if pos is None else (pos[0] + offset[0], pos[1] + offset[1])
         spec = REGISTRY[n["op"]]
-        value = n.get("value") if spec.source in ("parameter", "constant") else None
+        value = n.get("value")
         params = dict(n.get("params") or {})
         if spec.source == "parameter" and value is not None:
             params.pop("shape", None)  # the value carries the shape
         try:
-            for key, raw in params.items():
-                spec.param(key).coerce(raw)
-            if value is not None:
-                array = np.array(value, dtype=np.float64)
-                if not np.all(np.isfinite(array)):
-                    raise ValueError("values must be finite")
-        except (KeyError, ValueError, TypeError) as exc:
+            scratch.add_node(n["op"], name=name, params=params, value=value, node_id=n["id"])
+        except GraphError as exc:
             raise ValueError(f"pasted node '{n['name']}': {exc}") from None
         adds[n["id"]] = AddNodeCommand(graph, n["op"], name=name, params=params, value=value,
                                        position=position, parent=macro)
     for e in edges:
         if e["src"] not in adds or e["dst"] not in adds:
             raise ValueError("pasted wire refers to a node that was not copied")
-        src_spec, dst_spec = REGISTRY[adds[e["src"]].op], REGISTRY[adds[e["dst"]].op]
-        if e["src_port"] not in src_spec.outputs or e["dst_port"] not in dst_spec.input_names():
-            raise ValueError(f"pasted wire names an unknown port ({e['src_port']} -> {e['dst_port']})")
+        try:
+            scratch.connect(e["src"], e["dst"], e["dst_port"], e["src_port"])
+        except GraphError as exc:
+            raise ValueError(f"pasted wire: {exc}") from None
         ConnectCommand(graph, adds[e["src"]], adds[e["dst"]], e["dst_port"], e["src_port"],
                        parent=macro)
     return macro

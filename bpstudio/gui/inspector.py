@@ -270,11 +270,11 @@ class InspectorWidget(QWidget):
             raw = raw.strip()
             if param.kind == "axis" and raw in ("", "all", "None", "none"):
                 raw = None
-        try:
-            value = param.coerce(raw)
-        except ValueError as exc:
-            self._refuse(f"{node.label}: {exc}", editor)
+        problem = self.scene.graph.param_problem(node, param.name, raw)
+        if problem:
+            self._refuse(problem, editor)
             return
+        value = param.coerce(raw)
         self._clear_error(editor)
         if value == node.params[param.name]:
             return
@@ -307,6 +307,10 @@ class InspectorWidget(QWidget):
         except (ValueError, TypeError):
             self._refuse(f"{node.label}: the value must be numbers written as JSON, "
                          f"e.g. 0.5 or [[1, 2], [3, 4]]; not {text!r}", self.value_edit)
+            return
+        problem = self.scene.graph.value_problem(node, array)
+        if problem:
+            self._refuse(problem, self.value_edit)
             return
         self._clear_error(self.value_edit)
         if node.value is not None and node.value.shape == array.shape \

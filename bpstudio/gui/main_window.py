@@ -37,6 +37,11 @@ def example_title(path: Path) -> str:
     return path.stem.replace("_", " ").capitalize()
 
 
+def is_bundled_example(path: Path) -> bool:
+    """Whether ``path`` is one of the shipped examples, which Save must never overwrite."""
+    return path.resolve().parent == examples_dir().resolve()
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None):
         super().__init__()
@@ -371,18 +376,23 @@ class MainWindow(QMainWindow):
                   "history": project.history}
         self.set_graph(project.graph, path=path, description=project.description, extras=extras)
         self.settings.add_recent_file(path)
-        self.settings.set_last_directory(str(path.parent))
+        if not is_bundled_example(path):  # dialogs should start in the person's folders
+            self.settings.set_last_directory(str(path.parent))
         self.show_status(f"Opened {path.name}")
         return True
 
     def save(self) -> bool:
-        if self.path is None:
+        if self.path is None or is_bundled_example(self.path):
             return self.save_as()
         return self._save_to(self.path)
 
     def save_as(self, path: str | Path | None = None) -> bool:
         if path is None:
-            start = str(self.path) if self.path else str(Path(self.settings.last_directory()) / "untitled.bpg")
+            folder = Path(self.settings.last_directory())
+            if self.path is None:
+                start = str(folder / "untitled.bpg")
+            else:  # an example is saved as a copy in the person's own folder
+                start = str(folder / self.path.name if is_bundled_example(self.path) else self.path)
             path, _ = QFileDialog.getSaveFileName(self, "Save project", start, FILE_FILTER)
             if not path:
                 return False

@@ -11,7 +11,7 @@ import numpy as np
 from bpstudio import Graph
 from bpstudio.core.ops import REGISTRY
 
-# Non-default parameters worth exporting too, per op.
+# Non-default parameters worth gradient-checking and exporting too, per op.
 PARAM_VARIANTS: dict[str, list[dict[str, Any]]] = {
     "sum": [{"axis": 1, "keepdims": True}, {"axis": -1}, {"keepdims": True}],
     "mean": [{"axis": 1, "keepdims": True}, {"axis": 0}, {"keepdims": True}],

@@ -114,6 +114,37 @@ def test_nonsense_parameter_values_are_refused_with_the_reason():
     assert node.params["alpha"] == 0.01
 
 
+def test_a_parameter_too_large_to_draw_is_refused_and_the_node_is_unchanged():
+    g = Graph()
+    w = g.parameter("w", shape=(2,))
+    before = w.value.copy()
+    with pytest.raises(GraphError, match=r"parameter 'w': shape \(100000, 100000\) holds "
+                                         r"10,000,000,000 numbers"):
+        g.set_param(w, "shape", (100000, 100000))
+    assert w.params["shape"] == (2,) and np.array_equal(w.value, before)
+    assert "at most" in g.param_problem(w, "shape", "100000, 100000")
+    assert g.param_problem(w, "shape", "3, 4") is None
+    assert "must be a number" in g.param_problem(w, "scale", "abc")
+    with pytest.raises(GraphError, match="holds 10,000,000,000 numbers"):
+        g.parameter("big", shape=(100000, 100000))
+    assert g.find("big") is None
+
+
+def test_empty_values_are_refused_so_every_graph_can_be_saved_and_reopened():
+    g = Graph()
+    with pytest.raises(GraphError, match="parameter 'w': value must hold at least one number"):
+        g.parameter("w", value=[])
+    w = g.parameter("w", value=[1.0, 2.0])
+    c = g.constant(3.0, name="c")
+    with pytest.raises(GraphError, match="parameter 'w': value must hold at least one number"):
+        g.set_value(w, np.zeros((2, 0)))
+    with pytest.raises(GraphError, match="constant 'c': value must hold at least one number"):
+        g.set_value(c, [])
+    assert w.params["shape"] == (2,) and w.value.shape == (2,) and c.value == 3.0
+    assert g.value_problem(w, [[]]) == "parameter 'w': value must hold at least one number"
+    assert g.value_problem(w, [[1.0], [2.0]]) is None
+
+
 def test_shape_parameter_accepts_text_and_redraws_the_value():
     g = Graph()
     p = g.parameter("W", shape=(2,))

@@ -11,6 +11,8 @@ import pytest
 from bpstudio import Graph, gradcheck
 from bpstudio.core.ops import REGISTRY
 
+from opcases import PARAM_VARIANTS
+
 COMPUTE_OPS = [op for op in REGISTRY.values() if op.source is None]
 BATCHES = (1, 4)
 
@@ -29,8 +31,13 @@ def sample(domain: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.
 def cases():
     for op in COMPUTE_OPS:
         for k, shapes in enumerate(op.examples):
-            for batch in BATCHES:
-                yield pytest.param(op, shapes, batch, id=f"{op.name}-case{k}-batch{batch}")
+            for v, params in enumerate([{}] + PARAM_VARIANTS.get(op.name, [])):
+                if "axis" in params and params["axis"] not in (None, -1) \
+                        and params["axis"] >= len(shapes[0]):
+                    continue  # that axis does not exist in this example
+                for batch in BATCHES:
+                    yield pytest.param(op, shapes, params, batch,
+                                       id=f"{op.name}-case{k}-params{v}-batch{batch}")
 
 
 def test_every_compute_op_has_examples():
@@ -39,9 +46,9 @@ def test_every_compute_op_has_examples():
     assert not missing, f"ops without shape examples, so unchecked: {missing}"
 
 
-@pytest.mark.parametrize("op, shapes, batch", list(cases()))
-def test_backprop_matches_central_differences(op, shapes, batch):
-    rng = np.random.default_rng(zlib.crc32(repr((op.name, shapes, batch)).encode()))
+@pytest.mark.parametrize("op, shapes, params, batch", list(cases()))
+def test_backprop_matches_central_differences(op, shapes, params, batch):
+    rng = np.random.default_rng(zlib.crc32(repr((op.name, shapes, params, batch)).encode()))
     g = Graph()
     feeds, checked_inputs, operands = {}, [], []
     for port, symbolic in zip(op.inputs, shapes):
@@ -56,7 +63,7 @@ def test_backprop_matches_central_differences(op, shapes, batch):
             operands.append(g.parameter(port.name, value=data))
         else:
             operands.append(g.constant(data, name=port.name))
-    out = g.apply(op.name, *operands, name="op")
+    out = g.apply(op.name, *operands, name="op", **params)
     # A fixed random weighting makes every output element matter differently to the objective.
     shape = g.infer_shapes()[0][out.id]
     weights = rng.normal(size=tuple(batch if d == "N" else d for d in shape))

@@ -89,6 +89,21 @@ def test_undo_redo_of_parameter_edit_in_the_inspector(window):
     assert window.graph.nodes[ids["w"]].value.shape == (3, 2)
 
 
+def test_a_parameter_shape_too_large_to_draw_is_refused_in_the_inspector(window):
+    ids = build_neuron(window)
+    window.scene.select_nodes([ids["w"]])
+    editor = window.inspector.editors["shape"]
+    editor.setFocus()
+    editor.selectAll()
+    QTest.keyClicks(editor, "100000, 100000")
+    QTest.keyClick(editor, Qt.Key_Return)
+    assert "parameter 'w'" in window.inspector.error_label.text()
+    assert "at most" in window.inspector.error_label.text()
+    w = window.graph.nodes[ids["w"]]
+    assert w.params["shape"] == () and w.value.shape == ()
+    assert window.undo_stack.count() == 0
+
+
 def test_undo_redo_of_rename_and_auto_layout(window):
     ids = build_neuron(window)
     window.graph.nodes  # noqa: B018
@@ -150,13 +165,28 @@ def test_pasting_foreign_or_malformed_clipboard_data_is_refused_with_a_message(w
     for payload in (b"not json", b'{"format": "bpstudio-nodes", "nodes": [{"id": "#1"}], "edges": []}',
                     b'{"format": "bpstudio-nodes", "nodes": [{"id": "#1", "op": "relu", "name": "r",'
                     b' "params": {}}], "edges": [{"src": "#1", "dst": "#9", "src_port": "out",'
-                    b' "dst_port": "x"}]}'):
+                    b' "dst_port": "x"}]}',
+                    # an empty value, a value on a node that holds none, a cycle, a doubled input
+                    b'{"format": "bpstudio-nodes", "nodes": [{"id": "#1", "op": "constant",'
+                    b' "name": "c", "value": []}], "edges": []}',
+                    b'{"format": "bpstudio-nodes", "nodes": [{"id": "#1", "op": "relu",'
+                    b' "name": "r", "value": 1.0}], "edges": []}',
+                    b'{"format": "bpstudio-nodes", "nodes": [{"id": "#1", "op": "relu", "name": "r"},'
+                    b' {"id": "#2", "op": "relu", "name": "s"}], "edges": ['
+                    b'{"src": "#1", "dst": "#2", "src_port": "out", "dst_port": "x"},'
+                    b' {"src": "#2", "dst": "#1", "src_port": "out", "dst_port": "x"}]}',
+                    b'{"format": "bpstudio-nodes", "nodes": [{"id": "#1", "op": "relu", "name": "r"},'
+                    b' {"id": "#2", "op": "relu", "name": "s"}, {"id": "#3", "op": "relu",'
+                    b' "name": "t"}], "edges": ['
+                    b'{"src": "#1", "dst": "#3", "src_port": "out", "dst_port": "x"},'
+                    b' {"src": "#2", "dst": "#3", "src_port": "out", "dst_port": "x"}]}'):
         data = QMimeData()
         data.setData("application/x-bpstudio-nodes", payload)
         QGuiApplication.clipboard().setMimeData(data)
         key(window, Qt.Key_V, Qt.ControlModifier)
         assert "Cannot paste" in window.statusBar().currentMessage()
         assert snapshot(window.graph) == before
+        assert window.undo_stack.count() == 0 and not window.is_modified
 
 
 def test_select_all_and_delete(window):
@@ -236,6 +266,11 @@ def test_shape_axis_bool_and_value_editors(window):
     QTest.keyClicks(value, "[1, 2, oops]")
     QTest.keyClick(value, Qt.Key_Return)
     assert "JSON" in window.inspector.error_label.text()
+    value.selectAll()
+    QTest.keyClicks(value, "[]")
+    QTest.keyClick(value, Qt.Key_Return)
+    assert "at least one number" in window.inspector.error_label.text()
+    assert g.nodes[const].value.shape == () and window.undo_stack.index() == 4
     value.selectAll()
     QTest.keyClicks(value, "[[1, 2], [3, 4]]")
     QTest.keyClick(value, Qt.Key_Return)

@@ -175,3 +175,24 @@ def test_export_error_is_a_dialog_naming_the_problem(window, tmp_path, dialogs):
     assert not window.export_onnx(tmp_path / "empty.onnx")  # an empty graph has nothing to export
     assert dialogs.errors and "empty" in dialogs.errors[0]
     assert window.isVisible()
+
+
+def test_save_on_a_bundled_example_asks_where_and_leaves_the_example_alone(window, tmp_path,
+                                                                            monkeypatch):
+    example = examples_dir() / "xor.bpg"
+    original = example.read_bytes()
+    window.open_file(example)
+    window.add_node("exp", QPointF(0, 300))
+    asked = []
+
+    def ask(parent, title, start, *args, **kwargs):
+        asked.append(start)
+        return str(tmp_path / "my_xor.bpg"), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(ask))
+    key(window, Qt.Key_S, Qt.ControlModifier)
+    assert example.read_bytes() == original
+    assert len(asked) == 1 and Path(asked[0]).name == "xor.bpg"
+    assert Path(asked[0]).parent != examples_dir()
+    assert window.path == tmp_path / "my_xor.bpg" and not window.is_modified
+    assert any(n.op == "exp" for n in bpstudio.load(tmp_path / "my_xor.bpg").graph.nodes.values())
