@@ -79,18 +79,9 @@ class Engine:
         return self._plan
 
     def output_node(self) -> Node:
-        g = self.graph
         if self._output_ref is not None:
-            return g.node(self._output_ref)
-        sinks = g.sinks()
-        losses = [n for n in sinks if n.spec.is_loss]
-        candidates = losses or sinks
-        if len(candidates) == 1:
-            return candidates[0]
-        if not candidates:
-            raise GraphError("the graph is empty")
-        names = ", ".join(f"'{n.name}'" for n in candidates)
-        raise GraphError(f"the graph has several outputs ({names}): say which one to run")
+            return self.graph.node(self._output_ref)
+        return self.graph.default_output()
 
     def _compile(self) -> Plan:
         g = self.graph

@@ -38,20 +38,16 @@ def inference_output(graph: Graph, output: NodeRef | None = None) -> Node:
     the node that loss compares with its target; otherwise the graph's only sink."""
     if output is not None:
         return graph.node(output)
-    sinks = graph.sinks()
-    losses = [n for n in sinks if n.spec.is_loss]
-    if len(losses) == 1:
-        edge = graph.input_edges(losses[0])[0]
-        if edge is None:
-            raise ExportError(f"{losses[0].label}: its first input is not connected")
-        return graph.nodes[edge.src]
-    candidates = losses or sinks
-    if len(candidates) == 1:
-        return candidates[0]
-    if not candidates:
-        raise ExportError("the graph is empty")
-    names = ", ".join(f"'{n.name}'" for n in candidates)
-    raise ExportError(f"the graph has several outputs ({names}): say which one to export")
+    try:
+        end = graph.default_output()
+    except GraphError as exc:
+        raise ExportError(str(exc)) from None
+    if not end.spec.is_loss:
+        return end
+    edge = graph.input_edges(end)[0]
+    if edge is None:
+        raise ExportError(f"{end.label}: its first input is not connected")
+    return graph.nodes[edge.src]
 
 
 class _Builder:

@@ -154,6 +154,18 @@ class Graph(GraphBuilder):
     def sinks(self) -> list[Node]:
         return [n for n in self.nodes.values() if not self._out[n.id]]
 
+    def default_output(self) -> Node:
+        """The node a run ends at when none is named: the only loss among the sinks, else the
+        only sink."""
+        sinks = self.sinks()
+        candidates = [n for n in sinks if n.spec.is_loss] or sinks
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            raise GraphError("the graph is empty")
+        names = ", ".join(f"'{n.name}'" for n in candidates)
+        raise GraphError(f"the graph has several outputs ({names}): say which one to use")
+
     def nodes_of(self, source: str) -> list[Node]:
         """Source nodes of one kind ("input", "parameter" or "constant"), in insertion order."""
         return [n for n in self.nodes.values() if n.spec.source == source]
