@@ -9,11 +9,12 @@ lock) are plain setters here, so those features add calls rather than rewrite th
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath,
-                           QPaintEngine, QPainterPathStroker, QPen, QPixmap,
+                           QPaintEngine, QPainterPathStroker, QPen, QPixmap, QPixmapCache,
                            QStaticText, QTransform)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
 
@@ -21,6 +22,27 @@ from bpstudio.core.graph import Edge, Node
 from bpstudio.core.shapes import format_shape
 
 from . import theme
+
+
+# Qt enum values read once: looking one up on its class runs Python code at every access, and
+# paint() methods use several per call.
+_ANTIALIASING = QPainter.RenderHint.Antialiasing
+_SMOOTH_PIXMAPS = QPainter.RenderHint.SmoothPixmapTransform
+_NO_PEN = Qt.PenStyle.NoPen
+_NO_BRUSH = Qt.BrushStyle.NoBrush
+_SVG_ENGINE = QPaintEngine.Type.SVG
+
+# Node pictures for zooming are drawn at these scales (device pixels per scene unit). A zoom
+# level uses the smallest one at or above it, so pictures are only ever shrunk, by at most half.
+PICTURE_SCALES = (1.0, 2.0, 4.0)
+
+
+def picture_scale(zoom: float) -> float:
+    """The picture scale that serves ``zoom``."""
+    for scale in PICTURE_SCALES:
+        if zoom <= scale * 1.001:
+            return scale
+    return PICTURE_SCALES[-1]
 
 
 def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
@@ -152,6 +174,9 @@ class NodeItem(QGraphicsObject):
         self._path_key: float | None = None
         self._texts_key: tuple | None = None
         self._ports_dirty = True
+        self._serial = next(NodeItem._serials)
+        self._look = 0
+        self._has_pictures = False
         self._layout()
         self.refresh()
         self.sync_position()
@@ -176,6 +201,8 @@ class NodeItem(QGraphicsObject):
                         + self._value_lines() * theme.NODE_VALUE_LINE_HEIGHT + 4)
         m = theme.PORT_HIT_RADIUS
         self._bounds = QRectF(-m, -m, self.width + 2 * m, self._height + 2 * m)
+        # What the card draws: port circles reach out sideways, borders a pixel or two around.
+        self._picture_rect = QRectF(-m, -2, self.width + 2 * m, self._height + 4)
         for k, port in enumerate(self.input_ports.values()):
             port.setPos(0.0, self._port_y(k))
         for k, port in enumerate(self.output_ports.values()):
@@ -220,13 +247,13 @@ class NodeItem(QGraphicsObject):
         spec = self.node.spec
         self.setToolTip(f"<b>{self.node.name}</b> ({spec.title})<br>{spec.doc}"
                         f"<br><i>{spec.derivative}</i>")
-        self.update()
+        self._look_changed()
 
     def set_shape(self, shape: tuple | None) -> None:
         text = "" if shape is None else format_shape(shape)
         if text != self._shape_text:
             self._shape_text = text
-            self.update()
+            self._look_changed()
 
     def set_problem(self, message: str | None) -> None:
         """Show (or clear) the error badge; its tooltip is the validation message."""
@@ -239,7 +266,7 @@ class NodeItem(QGraphicsObject):
         if self._badge is not None:
             self._badge.setVisible(message is not None)
             self._badge.setToolTip(message or "")
-        self.update()
+        self._look_changed()
 
     @property
     def problem(self) -> str | None:
@@ -258,13 +285,13 @@ class NodeItem(QGraphicsObject):
             self._layout()
             for edge in self.edges:
                 edge.update_path()
-            self.update()
+            self._look_changed()
 
     def set_highlighted(self, on: bool) -> None:
         """Mark this node as the one a step-through is at."""
         if on != self._highlighted:
             self._highlighted = on
-            self.update()
+            self._look_changed()
 
     @property
     def highlighted(self) -> bool:
@@ -273,7 +300,7 @@ class NodeItem(QGraphicsObject):
     def set_locked(self, locked: bool) -> None:
         if locked != self._locked:
             self._locked = locked
-            self.update()
+            self._look_changed()
 
     # ---------------------------------------------------------------------------- Qt hooks
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
@@ -282,6 +309,7 @@ class NodeItem(QGraphicsObject):
                 edge.update_path()
         elif change == QGraphicsItem.ItemSelectedHasChanged:
             self.setZValue(2 if value else 1)
+            self._drop_pictures()  # the border shows the selection
         return super().itemChange(change, value)
 
     def _paths(self) -> tuple[QPainterPath, QPainterPath]:
@@ -300,38 +328,56 @@ class NodeItem(QGraphicsObject):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < theme.DETAIL_ZOOM:
+            self._paint_flat(painter)
+            return
+        if self.zooming and widget is not None:
+            # While a zoom goes on, copy a ready picture: drawing the card, its texts and ports
+            # afresh at every new level is what makes zoom steps slow on large graphs.
+            picture = self._any_picture(picture_scale(lod))
+            if picture is not None:
+                # Antialiasing would only soften the picture's outer edge (transparent anyway)
+                # and makes Qt take a path several times slower; smoothing keeps text legible.
+                painter.setRenderHint(_ANTIALIASING, False)
+                painter.setRenderHint(_SMOOTH_PIXMAPS, True)
+                painter.drawPixmap(self._picture_rect.topLeft(), picture)
+                return
+        self._paint_detail(painter, export=widget is None)
+
+    def _paint_flat(self, painter: QPainter) -> None:
+        """Zoomed far out: flat cards in the group colour are all that can be seen anyway."""
+        painter.setRenderHint(_ANTIALIASING, False)
+        painter.setPen(_NO_PEN)
+        painter.setBrush(theme.NODE_BODY_LOCKED if self._locked else theme.NODE_BODY)
+        painter.drawRect(QRectF(0, 0, self.width, self._height))
+        painter.setBrush(self.colour)
+        painter.drawRect(QRectF(0, 0, self.width, theme.NODE_HEADER_HEIGHT))
+        selected = self.isSelected()
+        if selected or self._highlighted or self._problem:
+            painter.setBrush(_NO_BRUSH)
+            colour = (theme.NODE_SELECTED_BORDER if selected else theme.NODE_HIGHLIGHT_BORDER
+                      if self._highlighted else theme.ERROR_BADGE)
+            painter.setPen(theme.cosmetic_pen(colour, 2))
+            painter.drawRect(QRectF(0, 0, self.width, self._height))
+
+    def _paint_detail(self, painter: QPainter, export: bool) -> None:
+        """The full card: header, texts, separator, value lines and port circles."""
         body = theme.NODE_BODY_LOCKED if self._locked else theme.NODE_BODY
         selected = self.isSelected()
-        if lod < theme.DETAIL_ZOOM:
-            # Zoomed far out: flat cards in the group colour are all that can be seen anyway.
-            painter.setRenderHint(QPainter.Antialiasing, False)
-            painter.setPen(Qt.NoPen)
-            painter.setBrush(body)
-            painter.drawRect(QRectF(0, 0, self.width, self._height))
-            painter.setBrush(self.colour)
-            painter.drawRect(QRectF(0, 0, self.width, theme.NODE_HEADER_HEIGHT))
-            if selected or self._highlighted or self._problem:
-                painter.setBrush(Qt.NoBrush)
-                colour = (theme.NODE_SELECTED_BORDER if selected else theme.NODE_HIGHLIGHT_BORDER
-                          if self._highlighted else theme.ERROR_BADGE)
-                painter.setPen(theme.cosmetic_pen(colour, 2))
-                painter.drawRect(QRectF(0, 0, self.width, self._height))
-            return
-
-        painter.setRenderHint(QPainter.Antialiasing, True)
+        painter.setRenderHint(_ANTIALIASING, True)
         card, header = self._paths()
-        painter.setPen(Qt.NoPen)
+        painter.setPen(_NO_PEN)
         painter.setBrush(body)
         painter.drawPath(card)
         painter.setBrush(self.colour)
         painter.drawPath(header)
         if selected or self._highlighted:
-            painter.setBrush(Qt.NoBrush)
+            painter.setBrush(_NO_BRUSH)
             painter.setPen(_PENS.selected_border if selected else _PENS.highlight_border)
             painter.drawPath(card)
 
         texts = self._static_texts()
-        if painter.paintEngine().type() == QPaintEngine.SVG:
+        if painter.paintEngine().type() == _SVG_ENGINE:
             # Vector exports get real text rather than pre-laid-out glyphs.
             for font, colour, pos, text in texts.entries:
                 painter.setFont(font)
@@ -356,7 +402,7 @@ class NodeItem(QGraphicsObject):
 
         # Port circles: small pictures drawn once per colour, size and zoom and then copied,
         # several times cheaper than antialiasing each circle on every paint.
-        if widget is None:  # an export: vector circles
+        if export:  # vector circles
             painter.setPen(_PENS.port_border)
             for pos, fill, radius in self._port_marks():
                 painter.setBrush(fill)
@@ -368,6 +414,61 @@ class NodeItem(QGraphicsObject):
             half = (radius + 2.0)
             painter.drawPixmap(QPointF(pos.x() - half, pos.y() - half), sprite)
 
+    # ------------------------------------------------------------------ zoom pictures
+    # The whole node drawn into a pixmap at a few fixed scales, kept in Qt's pixmap cache (a
+    # bounded LRU), and copied scaled while the view zooms (``zooming``, set by the scene). The
+    # scene draws them when the canvas is idle; a node without one is drawn in full.
+    zooming = False
+    _serials = itertools.count()
+
+    def _picture_key(self, scale: float) -> str:
+        return f"bpstudio-node-{self._serial}-{self._look}-{scale:g}"
+
+    def _any_picture(self, scale: float) -> QPixmap | None:
+        """The picture at ``scale``, else one at another scale (a larger one shrunk, or a
+        smaller one enlarged, blurred until zooming stops), else None."""
+        picture = QPixmapCache.find(self._picture_key(scale))
+        if picture is not None:
+            return picture
+        for other in sorted(PICTURE_SCALES, key=lambda s: (s < scale, abs(s - scale))):
+            if other != scale:
+                picture = QPixmapCache.find(self._picture_key(other))
+                if picture is not None:
+                    return picture
+        return None
+
+    def has_picture(self, scale: float) -> bool:
+        return QPixmapCache.find(self._picture_key(scale)) is not None
+
+    def make_picture(self, scale: float) -> None:
+        """Draw the node at ``scale`` device pixels per unit into the pixmap cache."""
+        bounds = self._picture_rect
+        picture = QPixmap(math.ceil(bounds.width() * scale), math.ceil(bounds.height() * scale))
+        picture.fill(Qt.transparent)
+        painter = QPainter(picture)
+        painter.setRenderHint(QPainter.TextAntialiasing, True)
+        painter.scale(scale, scale)
+        painter.translate(-bounds.left(), -bounds.top())
+        self._paint_detail(painter, export=False)
+        painter.end()
+        # Drawn with the scale set by hand above (texts and port pictures are laid out for the
+        # painter's transform); the ratio only tells drawPixmap the picture's size in units.
+        picture.setDevicePixelRatio(scale)
+        QPixmapCache.insert(self._picture_key(scale), picture)
+        self._has_pictures = True
+
+    def _look_changed(self) -> None:
+        """Anything drawn changed: the pictures no longer apply."""
+        self._drop_pictures()
+        self.update()
+
+    def _drop_pictures(self) -> None:
+        if self._has_pictures:
+            for scale in PICTURE_SCALES:
+                QPixmapCache.remove(self._picture_key(scale))
+            self._has_pictures = False
+        self._look += 1
+
     def _port_marks(self) -> list[tuple[QPointF, QColor, float]]:
         if self._ports_dirty:
             self._ports_cache = [(port.pos(), *port.fill_and_radius()) for port in self.ports()]
@@ -377,7 +478,7 @@ class NodeItem(QGraphicsObject):
     def ports_changed(self) -> None:
         """A port's state or wiring changed: redraw its mark."""
         self._ports_dirty = True
-        self.update()
+        self._look_changed()
 
     def _static_texts(self) -> "_NodeTexts":
         """Laid-out texts, rebuilt only when the name, shape or size changes (drawing a
@@ -545,6 +646,7 @@ class EdgeItem(QGraphicsItem):
         self._path = wire_path(self.source.scene_anchor(), self.target.scene_anchor())
         # The curve as a line strip, flattened once here rather than at every paint.
         self._strip = self._path.toSubpathPolygons()[0]
+        self._shifted_scale = 0.0  # the shifted copy is made at the next paint
         self._hit = QPainterPath()
         self._bounds = self._path.boundingRect().adjusted(-6, -6, 6, 6)
         self._hit_dirty = True
@@ -587,7 +689,7 @@ class EdgeItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         scale = option.levelOfDetailFromTransform(painter.worldTransform())
-        painter.setBrush(Qt.NoBrush)
+        painter.setBrush(_NO_BRUSH)
         if self.isSelected():
             painter.setRenderHint(QPainter.Antialiasing, True)
             painter.setPen(_PENS.wire_selected)
@@ -614,10 +716,13 @@ class EdgeItem(QGraphicsItem):
             pen.setCosmetic(True)
             painter.setPen(pen)
         painter.drawPolyline(self._strip)
-        step = 0.75 / scale
-        painter.translate(step, step)
-        painter.drawPolyline(self._strip)
-        painter.translate(-step, -step)
+        # The second stroke from a shifted copy of the strip: moving the painter instead costs
+        # more than the stroke itself (every transform change resets the paint engine's state).
+        if self._shifted_scale != scale:
+            step = 0.75 / scale
+            self._shifted = self._strip.translated(step, step)
+            self._shifted_scale = scale
+        painter.drawPolyline(self._shifted)
 
 
 class DragWireItem(QGraphicsItem):

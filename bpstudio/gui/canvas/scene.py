@@ -8,11 +8,13 @@ itself, so the graph stays the one source of truth and every edit can be undone.
 
 from __future__ import annotations
 
+import math
+import time
 from collections import deque
 from typing import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QTransform, QUndoCommand, QUndoStack
+from PySide6.QtGui import QKeyEvent, QPixmapCache, QTransform, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsProxyWidget, QGraphicsScene,
                                QGraphicsSceneMouseEvent, QLineEdit)
 
@@ -20,9 +22,14 @@ from bpstudio.core.graph import Edge, Graph, GraphEvent
 
 from .. import commands
 from . import theme
-from .items import DragWireItem, EdgeItem, NodeItem, PortItem
+from .items import DragWireItem, EdgeItem, NodeItem, PortItem, picture_scale
 
 SCENE_EXTENT = 100_000.0  # the canvas is, for a person, endless
+# Zoom pictures and screen-resolution node caches share Qt's pixmap cache; its default 10 MB
+# holds about a hundred nodes at 100%, fewer than a large graph shows.
+PIXMAP_CACHE_KB = 128 * 1024
+# Idle picture drawing works in slices of about this long, so input is never kept waiting.
+PICTURE_SLICE_S = 0.004
 
 
 class _RenameEdit(QLineEdit):
@@ -73,6 +80,13 @@ class GraphScene(QGraphicsScene):
         self._caching_timer.setSingleShot(True)
         self._caching_timer.setInterval(400)
         self._caching_timer.timeout.connect(lambda: self._set_item_caching(True))
+        # Zoom pictures of the nodes in and around each view, drawn while the canvas is idle.
+        self._picture_queue: deque[tuple[NodeItem | None, float]] = deque()
+        self._picture_timer = QTimer(self)
+        self._picture_timer.setSingleShot(True)
+        self._picture_timer.timeout.connect(self._draw_pictures)
+        if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
+            QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
         self._move: tuple[QPointF, dict[str, tuple[float, float]], int] | None = None
         self._wire: DragWireItem | None = None
         self._wire_detached: Edge | None = None
@@ -98,6 +112,7 @@ class GraphScene(QGraphicsScene):
             self._add_edge_item(edge)
         self._unsubscribe = graph.subscribe(self._on_graph_event)
         self.validate_now()
+        self.schedule_pictures()
 
     def _on_graph_event(self, event: GraphEvent) -> None:
         self._update_items(event)
@@ -128,19 +143,76 @@ class GraphScene(QGraphicsScene):
         self.schedule_validation()
 
     def pause_item_caching(self) -> None:
-        """Draw nodes directly until zooming has stopped for a moment."""
+        """Nodes copy their zoom pictures (or draw directly) until zooming has stopped for a
+        moment; then they are drawn crisply again at the new level."""
         self._set_item_caching(False)
         self._caching_timer.start()
+        self.schedule_pictures()
 
     def _set_item_caching(self, on: bool) -> None:
         if on != self._caching:
             self._caching = on
             mode = QGraphicsItem.DeviceCoordinateCache if on else QGraphicsItem.NoCache
             for item in self.node_items.values():
+                item.zooming = not on
                 item.setCacheMode(mode)
+
+    # ----------------------------------------------------------------- zoom pictures
+    def schedule_pictures(self, delay_ms: int = 50) -> None:
+        """Draw zoom pictures for the nodes in and around the views once the canvas is idle."""
+        self._picture_queue.clear()
+        self._picture_timer.start(delay_ms)
+
+    def _wanted_pictures(self) -> list[tuple[NodeItem, float]]:
+        """Nodes a zoom from the views' current places would show, nearest first: those in
+        view at their picture scale, and those a zoom out to half size would add, wherever
+        the zoom is anchored (the cursor may be at an edge of the view)."""
+        wanted: dict[NodeItem, float] = {}
+        distance: dict[NodeItem, float] = {}
+        for view in self.views():
+            if not view.isVisible():
+                continue
+            zoom = view.transform().m11()
+            port = view.viewport().rect()
+            centre = view.mapToScene(port.center())
+            seen = view.mapToScene(port).boundingRect()
+            out_zoom = max(zoom / 2, theme.DETAIL_ZOOM)
+            reach = max(zoom / out_zoom - 1.0, 0.0)  # a view's size per side at half zoom
+            around = seen.adjusted(-seen.width() * reach, -seen.height() * reach,
+                                   seen.width() * reach, seen.height() * reach)
+            near_scale = picture_scale(max(zoom, theme.DETAIL_ZOOM))
+            far_scale = picture_scale(out_zoom)
+            for item in self.node_items.values():
+                rect = item.sceneBoundingRect()
+                if rect.intersects(seen):
+                    wanted[item] = near_scale
+                elif rect.intersects(around) and item not in wanted:
+                    wanted[item] = far_scale
+                else:
+                    continue
+                distance[item] = min(distance.get(item, math.inf),
+                                     (item.pos() - centre).manhattanLength())
+        return [(item, wanted[item]) for item in sorted(wanted, key=distance.__getitem__)]
+
+    def _draw_pictures(self) -> None:
+        """One slice of idle picture drawing; the next slice comes after pending input."""
+        if not self._picture_queue:
+            self._picture_queue.extend(self._wanted_pictures())
+            if not self._picture_queue:
+                return
+            self._picture_queue.append((None, 0.0))  # the end of this round
+        end = time.perf_counter() + PICTURE_SLICE_S
+        while self._picture_queue and time.perf_counter() < end:
+            item, scale = self._picture_queue.popleft()
+            if item is None:
+                return  # all drawn; a pan, zoom or new graph schedules the next round
+            if item.scene() is self and not item.has_picture(scale):
+                item.make_picture(scale)
+        self._picture_timer.start(0)
 
     def _add_node_item(self, node) -> NodeItem:
         item = NodeItem(node)
+        item.zooming = not self._caching
         if self._caching:
             item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         item.set_locked(self._locked)

@@ -142,6 +142,16 @@ class GraphView(QGraphicsView):
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + int(dx))
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + int(dy))
 
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        if self.scene() is not None:
+            self.graph_scene().schedule_pictures()  # for the nodes now in and around the view
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.scene() is not None:
+            self.graph_scene().schedule_pictures()
+
     def wheelEvent(self, event: QWheelEvent) -> None:
         # One notch (120) is one zoom level; fine-grained wheels and touchpads add up to it.
         self._wheel_delta += event.angleDelta().y()
