@@ -613,7 +613,12 @@ _FONTS = _Fonts()
 
 class EdgeItem(QGraphicsItem):
     """A wire from an output port to an input port. Selectable; coloured by gradient magnitude
-    when one is set."""
+    when one is set.
+
+    The wire is the hit area, the selection and the tooltip; the scene's WireLayerItem draws
+    every wire that is not selected in one paint call (hundreds of wires cost hundreds of
+    paint calls otherwise), and a selected wire draws itself, on top.
+    """
 
     def __init__(self, edge: Edge, source: PortItem, target: PortItem):
         super().__init__()
@@ -621,12 +626,15 @@ class EdgeItem(QGraphicsItem):
         self.source = source
         self.target = target
         self.setFlag(QGraphicsItem.ItemIsSelectable, True)
+        self.setFlag(QGraphicsItem.ItemHasNoContents, True)
         self.setZValue(-1)
         self._path = QPainterPath()
         self._hit = QPainterPath()
         self._bounds = QRectF()
         self._gradient: float | None = None
         self._colour = theme.WIRE_COLOUR
+        self._pen = _PENS.wire
+        self.in_layer = True  # drawn by the wire layer: shown and not selected
         source.node_item.edges.add(self)
         target.node_item.edges.add(self)
         source.set_connected(True)
@@ -640,8 +648,18 @@ class EdgeItem(QGraphicsItem):
         self.target.set_connected(False)
         if not any(e.source is self.source for e in self.source.node_item.edges):
             self.source.set_connected(False)
+        self._redraw_in_layer()
+
+    def _layer(self) -> "WireLayerItem | None":
+        return getattr(self.scene(), "wire_layer", None)
+
+    def _redraw_in_layer(self) -> None:
+        layer = self._layer()
+        if layer is not None:
+            layer.wire_changed(self._bounds)
 
     def update_path(self) -> None:
+        self._redraw_in_layer()  # where the wire was
         self.prepareGeometryChange()
         self._path = wire_path(self.source.scene_anchor(), self.target.scene_anchor())
         # The curve as a line strip, flattened once here rather than at every paint.
@@ -650,6 +668,7 @@ class EdgeItem(QGraphicsItem):
         self._hit = QPainterPath()
         self._bounds = self._path.boundingRect().adjusted(-6, -6, 6, 6)
         self._hit_dirty = True
+        self._redraw_in_layer()  # and where it is now
 
     @property
     def path(self) -> QPainterPath:
@@ -661,6 +680,7 @@ class EdgeItem(QGraphicsItem):
         self._gradient = magnitude
         if magnitude is None or not math.isfinite(magnitude):
             self._colour = theme.WIRE_COLOUR
+            self._pen = _PENS.wire
         else:
             top = max(scale_max, 1e-12)
             t = 1.0 + math.log10(max(magnitude, 1e-12) / top) / 6.0  # six decades to the top
@@ -669,11 +689,17 @@ class EdgeItem(QGraphicsItem):
             self._colour = QColor.fromRgbF(lo.redF() + (hi.redF() - lo.redF()) * t,
                                            lo.greenF() + (hi.greenF() - lo.greenF()) * t,
                                            lo.blueF() + (hi.blueF() - lo.blueF()) * t)
+            self._pen = theme.cosmetic_pen(self._colour, 1.0)
+        self._redraw_in_layer()
         self.update()
 
     @property
     def gradient_magnitude(self) -> float | None:
         return self._gradient
+
+    @property
+    def colour(self) -> QColor:
+        return self._colour
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -686,43 +712,87 @@ class EdgeItem(QGraphicsItem):
             self._hit_dirty = False
         return self._hit
 
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
+        if change in (QGraphicsItem.ItemSelectedHasChanged, QGraphicsItem.ItemVisibleHasChanged,
+                      QGraphicsItem.ItemSceneHasChanged):
+            in_layer = self.isVisible() and not self.isSelected()
+            if in_layer != self.in_layer:
+                self.in_layer = in_layer
+                self.setFlag(QGraphicsItem.ItemHasNoContents, in_layer)
+            self._redraw_in_layer()
+        return super().itemChange(change, value)
+
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        scale = option.levelOfDetailFromTransform(painter.worldTransform())
+        # Only a selected wire comes here; the layer draws the others.
         painter.setBrush(_NO_BRUSH)
-        if self.isSelected():
-            painter.setRenderHint(QPainter.Antialiasing, True)
-            painter.setPen(_PENS.wire_selected)
-            painter.drawPath(self._path)
-            return
-        if widget is None:
-            # Rendering for an export (no view): take the slower, exact wide stroke.
-            painter.setRenderHint(QPainter.Antialiasing, True)
-            painter.setPen(theme.pen(self._colour, theme.WIRE_WIDTH))
-            painter.drawPath(self._path)
-            return
-        if scale < theme.DETAIL_ZOOM:
-            painter.setRenderHint(QPainter.Antialiasing, False)
-            painter.setPen(_PENS.wire_far)
-            painter.drawPath(self._path)
-            return
-        # Two antialiased one-pixel strokes a pixel apart read as a smooth wire about two pixels
-        # wide, and Qt draws one-pixel cosmetic strokes several times faster than wide ones.
-        painter.setRenderHint(QPainter.Antialiasing, True)
-        if self._gradient is None:
-            painter.setPen(_PENS.wire)
-        else:
-            pen = QPen(self._colour, 1.0)
-            pen.setCosmetic(True)
-            painter.setPen(pen)
+        painter.setRenderHint(_ANTIALIASING, True)
+        painter.setPen(_PENS.wire_selected)
+        painter.drawPath(self._path)
+
+    def paint_in_layer(self, painter: QPainter, scale: float) -> None:
+        """Two antialiased one-pixel strokes a pixel apart read as a smooth wire about two
+        pixels wide, and Qt draws one-pixel cosmetic strokes several times faster than wide
+        ones. The second stroke is a shifted copy of the strip: moving the painter instead
+        costs more than the stroke (a transform change resets the paint engine's state)."""
+        painter.setPen(self._pen)
         painter.drawPolyline(self._strip)
-        # The second stroke from a shifted copy of the strip: moving the painter instead costs
-        # more than the stroke itself (every transform change resets the paint engine's state).
         if self._shifted_scale != scale:
             step = 0.75 / scale
             self._shifted = self._strip.translated(step, step)
             self._shifted_scale = scale
         painter.drawPolyline(self._shifted)
+
+
+class WireLayerItem(QGraphicsItem):
+    """Draws every shown, unselected wire of the scene in one paint call, under the nodes.
+    It has no shape, so clicks and hovers find the wires themselves."""
+
+    def __init__(self, edges: dict) -> None:
+        super().__init__()
+        self._edges = edges  # the scene's wires, by key
+        self._bounds = QRectF()
+        self.setZValue(-1)
+        self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption, True)  # for exposedRect
+        self.setAcceptedMouseButtons(Qt.NoButton)
+
+    def wire_changed(self, rect: QRectF) -> None:
+        """A wire appeared, moved, changed colour or left the layer within ``rect``."""
+        if rect.isEmpty():
+            return
+        if not self._bounds.contains(rect):
+            self.prepareGeometryChange()
+            self._bounds = self._bounds.united(rect) if not self._bounds.isEmpty() else QRectF(rect)
+        self.update(rect)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        return QPainterPath()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        exposed = option.exposedRect
+        wires = [e for e in self._edges.values() if e.in_layer and e._bounds.intersects(exposed)]
+        painter.setBrush(_NO_BRUSH)
+        if widget is None:
+            # Rendering for an export (no view): the slower, exact wide stroke.
+            painter.setRenderHint(_ANTIALIASING, True)
+            for wire in wires:
+                painter.setPen(theme.pen(wire.colour, theme.WIRE_WIDTH))
+                painter.drawPath(wire.path)
+            return
+        scale = option.levelOfDetailFromTransform(painter.worldTransform())
+        if scale < theme.DETAIL_ZOOM:
+            painter.setRenderHint(_ANTIALIASING, False)
+            for wire in wires:
+                painter.setPen(_PENS.wire_far if wire.gradient_magnitude is None else wire._pen)
+                painter.drawPolyline(wire._strip)
+            return
+        painter.setRenderHint(_ANTIALIASING, True)
+        for wire in wires:
+            wire.paint_in_layer(painter, scale)
 
 
 class DragWireItem(QGraphicsItem):

@@ -22,7 +22,7 @@ from bpstudio.core.graph import Edge, Graph, GraphEvent
 
 from .. import commands
 from . import theme
-from .items import DragWireItem, EdgeItem, NodeItem, PortItem, picture_scale
+from .items import DragWireItem, EdgeItem, NodeItem, PortItem, WireLayerItem, picture_scale
 
 SCENE_EXTENT = 100_000.0  # the canvas is, for a person, endless
 # Zoom pictures and screen-resolution node caches share Qt's pixmap cache; its default 10 MB
@@ -95,6 +95,12 @@ class GraphScene(QGraphicsScene):
         self._rename_proxy: QGraphicsProxyWidget | None = None
         self.setSceneRect(-SCENE_EXTENT, -SCENE_EXTENT, 2 * SCENE_EXTENT, 2 * SCENE_EXTENT)
         self.setBackgroundBrush(theme.BACKGROUND)
+        self.wire_layer = self._new_wire_layer()
+
+    def _new_wire_layer(self) -> WireLayerItem:
+        layer = WireLayerItem(self.edge_items)
+        self.addItem(layer)
+        return layer
 
     # ------------------------------------------------------------------------- the graph
     def set_graph(self, graph: Graph) -> None:
@@ -105,6 +111,7 @@ class GraphScene(QGraphicsScene):
         self.clear()
         self.node_items.clear()
         self.edge_items.clear()
+        self.wire_layer = self._new_wire_layer()
         self.graph = graph
         for node in graph.nodes.values():
             self._add_node_item(node)
