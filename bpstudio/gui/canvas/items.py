@@ -337,9 +337,11 @@ class NodeItem(QGraphicsObject):
             picture = self._any_picture(picture_scale(lod))
             if picture is not None:
                 # Antialiasing would only soften the picture's outer edge (transparent anyway)
-                # and makes Qt take a path several times slower; smoothing keeps text legible.
+                # and makes Qt take a path several times slower. Smoothing keeps text legible
+                # when the picture is scaled, and costs twice a plain copy when it is not.
                 painter.setRenderHint(_ANTIALIASING, False)
-                painter.setRenderHint(_SMOOTH_PIXMAPS, True)
+                painter.setRenderHint(_SMOOTH_PIXMAPS,
+                                      abs(picture.devicePixelRatio() - lod) > 1e-6)
                 painter.drawPixmap(self._picture_rect.topLeft(), picture)
                 return
         self._paint_detail(painter, export=widget is None)
