@@ -465,11 +465,16 @@ class NodeItem(QGraphicsObject):
         self.update()
 
     def _drop_pictures(self) -> None:
-        if self._has_pictures:
+        had_pictures = self._has_pictures
+        if had_pictures:
             for scale in PICTURE_SCALES:
                 QPixmapCache.remove(self._picture_key(scale))
             self._has_pictures = False
-        self._look += 1
+        self._look += 1  # a picture still being made for the old look gets a stale key
+        if had_pictures:
+            scene = self.scene()
+            if scene is not None and hasattr(scene, "pictures_stale"):
+                scene.pictures_stale()  # draw them again, as they look now, when idle
 
     def _port_marks(self) -> list[tuple[QPointF, QColor, float]]:
         if self._ports_dirty:
@@ -790,7 +795,7 @@ class WireLayerItem(QGraphicsItem):
             painter.setRenderHint(_ANTIALIASING, False)
             for wire in wires:
                 painter.setPen(_PENS.wire_far if wire.gradient_magnitude is None else wire._pen)
-                painter.drawPolyline(wire._strip)
+                painter.drawPath(wire.path)
             return
         painter.setRenderHint(_ANTIALIASING, True)
         for wire in wires:

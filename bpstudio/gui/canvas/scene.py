@@ -30,6 +30,9 @@ SCENE_EXTENT = 100_000.0  # the canvas is, for a person, endless
 PIXMAP_CACHE_KB = 128 * 1024
 # Idle picture drawing works in slices of about this long, so input is never kept waiting.
 PICTURE_SLICE_S = 0.004
+# Changed nodes get new pictures once changes have paused this long (a running forward pass
+# changes values many times a second; pictures are only needed for zooming).
+PICTURE_REDRAW_DELAY_MS = 300
 
 
 class _RenameEdit(QLineEdit):
@@ -82,6 +85,7 @@ class GraphScene(QGraphicsScene):
         self._caching_timer.timeout.connect(lambda: self._set_item_caching(True))
         # Zoom pictures of the nodes in and around each view, drawn while the canvas is idle.
         self._picture_queue: deque[tuple[NodeItem | None, float]] = deque()
+        self._pictures_stale = False
         self._picture_timer = QTimer(self)
         self._picture_timer.setSingleShot(True)
         self._picture_timer.timeout.connect(self._draw_pictures)
@@ -201,9 +205,17 @@ class GraphScene(QGraphicsScene):
                                      (item.pos() - centre).manhattanLength())
         return [(item, wanted[item]) for item in sorted(wanted, key=distance.__getitem__)]
 
+    def pictures_stale(self) -> None:
+        """A node's look changed and its pictures were dropped: draw them again once changes
+        have stopped for a moment (a running round notices when it ends)."""
+        self._pictures_stale = True
+        if not self._picture_queue:
+            self._picture_timer.start(PICTURE_REDRAW_DELAY_MS)
+
     def _draw_pictures(self) -> None:
         """One slice of idle picture drawing; the next slice comes after pending input."""
         if not self._picture_queue:
+            self._pictures_stale = False
             self._picture_queue.extend(self._wanted_pictures())
             if not self._picture_queue:
                 return
@@ -212,7 +224,10 @@ class GraphScene(QGraphicsScene):
         while self._picture_queue and time.perf_counter() < end:
             item, scale = self._picture_queue.popleft()
             if item is None:
-                return  # all drawn; a pan, zoom or new graph schedules the next round
+                # All drawn; a pan, zoom, new graph or changed node starts the next round.
+                if self._pictures_stale:
+                    self._picture_timer.start(PICTURE_REDRAW_DELAY_MS)
+                return
             if item.scene() is self and not item.has_picture(scale):
                 item.make_picture(scale)
         self._picture_timer.start(0)
