@@ -14,7 +14,7 @@ import math
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath,
-                           QPaintEngine, QPainterPathStroker, QPen, QPixmap, QPixmapCache,
+                           QPaintEngine, QPainterPathStroker, QPixmap, QPixmapCache,
                            QStaticText, QTransform)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
 
