@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor, QUndoStack
 from PySide6.QtWidgets import QGraphicsItem
 
 from bpstudio.gui.canvas import theme
-from bpstudio.gui.canvas.items import NodeItem
+from bpstudio.gui.canvas.items import EdgeItem, NodeItem
 from bpstudio.gui.canvas.scene import GraphScene
 from bpstudio.gui.canvas.view import GraphView
 
@@ -130,3 +130,22 @@ def test_the_grid_lights_the_same_pixels_as_drawing_its_lines(qtbot):
             view.centerOn(*centre)
             images.append(view.viewport().grab().toImage())
         assert images[0] == images[1], f"grid differs at zoom {zoom}"
+
+
+def test_wires_take_one_stroke_while_zooming_and_two_after(window, qtbot, monkeypatch):
+    build_neuron(window)
+    view = window.view
+    view.set_zoom(1.0)
+    view.centerOn(window.scene.nodes_rect().center())
+    strokes = []
+    original = EdgeItem.paint_in_layer
+    monkeypatch.setattr(EdgeItem, "paint_in_layer",
+                        lambda wire, painter, scale, double=True: (
+                            strokes.append(double), original(wire, painter, scale, double)))
+    view.zoom_steps(-1, view.viewport().rect().center())
+    view.viewport().grab()
+    assert strokes and not any(strokes)
+    qtbot.waitUntil(lambda: not window.scene.wire_layer.zooming, timeout=3000)
+    strokes.clear()
+    view.viewport().grab()
+    assert strokes and all(strokes)

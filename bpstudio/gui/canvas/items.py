@@ -737,13 +737,16 @@ class EdgeItem(QGraphicsItem):
         painter.setPen(_PENS.wire_selected)
         painter.drawPath(self._path)
 
-    def paint_in_layer(self, painter: QPainter, scale: float) -> None:
+    def paint_in_layer(self, painter: QPainter, scale: float, double: bool = True) -> None:
         """Two antialiased one-pixel strokes a pixel apart read as a smooth wire about two
         pixels wide, and Qt draws one-pixel cosmetic strokes several times faster than wide
-        ones. The second stroke is a shifted copy of the strip: moving the painter instead
-        costs more than the stroke (a transform change resets the paint engine's state)."""
+        ones; ``double`` False draws the first only. The second stroke is a shifted copy of
+        the strip: moving the painter instead costs more than the stroke (a transform change
+        resets the paint engine's state)."""
         painter.setPen(self._pen)
         painter.drawPolyline(self._strip)
+        if not double:
+            return
         if self._shifted_scale != scale:
             step = 0.75 / scale
             self._shifted = self._strip.translated(step, step)
@@ -754,6 +757,8 @@ class EdgeItem(QGraphicsItem):
 class WireLayerItem(QGraphicsItem):
     """Draws every shown, unselected wire of the scene in one paint call, under the nodes.
     It has no shape, so clicks and hovers find the wires themselves."""
+
+    zooming = False  # set by the scene while a zoom goes on
 
     def __init__(self, edges: dict) -> None:
         super().__init__()
@@ -798,8 +803,11 @@ class WireLayerItem(QGraphicsItem):
                 painter.drawPath(wire.path)
             return
         painter.setRenderHint(_ANTIALIASING, True)
+        # While a zoom goes on, one stroke per wire (a thinner line until zooming stops): the
+        # second stroke is a third of a zoom frame's drawing on a large graph.
+        double = not self.zooming
         for wire in wires:
-            wire.paint_in_layer(painter, scale)
+            wire.paint_in_layer(painter, scale, double)
 
 
 class DragWireItem(QGraphicsItem):

@@ -164,6 +164,8 @@ class GraphScene(QGraphicsScene):
         if on != self._caching:
             self._caching = on
             mode = QGraphicsItem.DeviceCoordinateCache if on else QGraphicsItem.NoCache
+            self.wire_layer.zooming = not on
+            self.wire_layer.update()  # wires go back to their full stroke after a zoom
             for item in self.node_items.values():
                 item.zooming = not on
                 item.setCacheMode(mode)
