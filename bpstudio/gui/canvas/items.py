@@ -31,6 +31,11 @@ _SMOOTH_PIXMAPS = QPainter.RenderHint.SmoothPixmapTransform
 _NO_PEN = Qt.PenStyle.NoPen
 _NO_BRUSH = Qt.BrushStyle.NoBrush
 _SVG_ENGINE = QPaintEngine.Type.SVG
+_POSITION_CHANGED = QGraphicsItem.GraphicsItemChange.ItemScenePositionHasChanged
+_SELECTION_CHANGED = QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged
+_WIRE_LAYER_CHANGES = (QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged,
+                       QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged,
+                       QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged)
 
 # Node pictures for zooming are drawn at these scales (device pixels per scene unit). A zoom
 # level uses the smallest one at or above it, so pictures are only ever shrunk, by at most half.
@@ -304,10 +309,10 @@ class NodeItem(QGraphicsObject):
 
     # ---------------------------------------------------------------------------- Qt hooks
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
-        if change == QGraphicsItem.ItemScenePositionHasChanged:
+        if change is _POSITION_CHANGED:
             for edge in self.edges:
                 edge.update_path()
-        elif change == QGraphicsItem.ItemSelectedHasChanged:
+        elif change is _SELECTION_CHANGED:
             self.setZValue(2 if value else 1)
             self._drop_pictures()  # the border shows the selection
         return super().itemChange(change, value)
@@ -720,8 +725,7 @@ class EdgeItem(QGraphicsItem):
         return self._hit
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
-        if change in (QGraphicsItem.ItemSelectedHasChanged, QGraphicsItem.ItemVisibleHasChanged,
-                      QGraphicsItem.ItemSceneHasChanged):
+        if change in _WIRE_LAYER_CHANGES:
             in_layer = self.isVisible() and not self.isSelected()
             if in_layer != self.in_layer:
                 self.in_layer = in_layer
