@@ -6,6 +6,9 @@ Measures the time to build the scene from the graph, a full repaint of the view 
 framed, and at 100% zoom), and repaints after zoom and pan steps. Each repaint figure is also
 given as a ratio to the baseline measured in the same run: a full repaint of an empty canvas
 (the grid alone) in the same view. Targets: build <= 1 s, every repaint median <= 16 ms.
+
+While a zoom goes on, nodes copy pictures of themselves drawn ahead while the canvas was idle;
+the last line shows zoom steps taken before any idle moment, when every node is drawn in full.
 """
 
 from __future__ import annotations
@@ -134,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     walk = [1, 1, -1, -1, -1, -1, 1, 1]  # around 100%: 112%, 126%, 112%, 100%, 89%, 79%, ...
     warm = median_ms(time_repaints(app, view, args.repeats,
                                    lambda k: view.zoom_steps(walk[k % len(walk)])))
+
+    # The worst case: zooming with no idle moment before, so no node has a zoom picture yet
+    # (they are drawn while the canvas is idle). A fresh scene, zoomed at once.
+    scene.set_graph(graph)
+    view.set_zoom(1.0)
+    view.centerOn(scene.nodes_rect().center())
+    unprepared = median_ms(time_repaints(app, view, 6, lambda k: view.zoom_steps(-1)))
     print(f"canvas benchmark: {len(graph.nodes)} nodes, {len(graph.edges)} wires, view 1920x1080, "
           f"{args.repeats} repaints per median unless said, Qt platform {app.platformName()}")
     print(f"  scene build (items for every node and wire, validation): {build_s * 1000:8.1f} ms"
@@ -148,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "ok" if ms <= REPAINT_TARGET_MS else "MISSED"
         print(f"  {label:<55}: {ms:8.2f} ms   {ms / baseline:6.1f}x baseline   "
               f"target <= {REPAINT_TARGET_MS:.0f} ms   {verdict}")
+    print(f"  {'zoom step with no idle time before it (6 samples)':<55}: {unprepared:8.2f} ms   "
+          f"{unprepared / baseline:6.1f}x baseline   (worst case, no target)")
     missed = [label for label, ms in rows if ms > REPAINT_TARGET_MS]
     if build_s > BUILD_TARGET_S:
         missed.insert(0, "scene build")

@@ -148,7 +148,7 @@ def test_random_edits_undo_all_and_redo_all(window, seed):
         stack.undo()
     assert window.graph.nodes == {} and window.graph.edges == []
     assert_scene_matches_graph(window)
-    assert not window.scene.items()
+    assert window.scene.items() == [window.scene.wire_layer]  # no node, port or wire is left
 
     while stack.canRedo():
         stack.redo()

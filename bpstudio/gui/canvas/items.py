@@ -9,11 +9,12 @@ lock) are plain setters here, so those features add calls rather than rewrite th
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath,
-                           QPaintEngine, QPainterPathStroker, QPen, QPixmap,
+                           QPaintEngine, QPainterPathStroker, QPixmap, QPixmapCache,
                            QStaticText, QTransform)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
 
@@ -21,6 +22,32 @@ from bpstudio.core.graph import Edge, Node
 from bpstudio.core.shapes import format_shape
 
 from . import theme
+
+
+# Qt enum values read once: looking one up on its class runs Python code at every access, and
+# paint() methods use several per call.
+_ANTIALIASING = QPainter.RenderHint.Antialiasing
+_SMOOTH_PIXMAPS = QPainter.RenderHint.SmoothPixmapTransform
+_NO_PEN = Qt.PenStyle.NoPen
+_NO_BRUSH = Qt.BrushStyle.NoBrush
+_SVG_ENGINE = QPaintEngine.Type.SVG
+_POSITION_CHANGED = QGraphicsItem.GraphicsItemChange.ItemScenePositionHasChanged
+_SELECTION_CHANGED = QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged
+_WIRE_LAYER_CHANGES = (QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged,
+                       QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged,
+                       QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged)
+
+# Node pictures for zooming are drawn at these scales (device pixels per scene unit). A zoom
+# level uses the smallest one at or above it, so pictures are only ever shrunk, by at most half.
+PICTURE_SCALES = (1.0, 2.0, 4.0)
+
+
+def picture_scale(zoom: float) -> float:
+    """The picture scale that serves ``zoom``."""
+    for scale in PICTURE_SCALES:
+        if zoom <= scale * 1.001:
+            return scale
+    return PICTURE_SCALES[-1]
 
 
 def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
@@ -152,6 +179,9 @@ class NodeItem(QGraphicsObject):
         self._path_key: float | None = None
         self._texts_key: tuple | None = None
         self._ports_dirty = True
+        self._serial = next(NodeItem._serials)
+        self._look = 0
+        self._has_pictures = False
         self._layout()
         self.refresh()
         self.sync_position()
@@ -176,6 +206,8 @@ class NodeItem(QGraphicsObject):
                         + self._value_lines() * theme.NODE_VALUE_LINE_HEIGHT + 4)
         m = theme.PORT_HIT_RADIUS
         self._bounds = QRectF(-m, -m, self.width + 2 * m, self._height + 2 * m)
+        # What the card draws: port circles reach out sideways, borders a pixel or two around.
+        self._picture_rect = QRectF(-m, -2, self.width + 2 * m, self._height + 4)
         for k, port in enumerate(self.input_ports.values()):
             port.setPos(0.0, self._port_y(k))
         for k, port in enumerate(self.output_ports.values()):
@@ -220,13 +252,13 @@ class NodeItem(QGraphicsObject):
         spec = self.node.spec
         self.setToolTip(f"<b>{self.node.name}</b> ({spec.title})<br>{spec.doc}"
                         f"<br><i>{spec.derivative}</i>")
-        self.update()
+        self._look_changed()
 
     def set_shape(self, shape: tuple | None) -> None:
         text = "" if shape is None else format_shape(shape)
         if text != self._shape_text:
             self._shape_text = text
-            self.update()
+            self._look_changed()
 
     def set_problem(self, message: str | None) -> None:
         """Show (or clear) the error badge; its tooltip is the validation message."""
@@ -239,7 +271,7 @@ class NodeItem(QGraphicsObject):
         if self._badge is not None:
             self._badge.setVisible(message is not None)
             self._badge.setToolTip(message or "")
-        self.update()
+        self._look_changed()
 
     @property
     def problem(self) -> str | None:
@@ -258,13 +290,13 @@ class NodeItem(QGraphicsObject):
             self._layout()
             for edge in self.edges:
                 edge.update_path()
-            self.update()
+            self._look_changed()
 
     def set_highlighted(self, on: bool) -> None:
         """Mark this node as the one a step-through is at."""
         if on != self._highlighted:
             self._highlighted = on
-            self.update()
+            self._look_changed()
 
     @property
     def highlighted(self) -> bool:
@@ -273,15 +305,16 @@ class NodeItem(QGraphicsObject):
     def set_locked(self, locked: bool) -> None:
         if locked != self._locked:
             self._locked = locked
-            self.update()
+            self._look_changed()
 
     # ---------------------------------------------------------------------------- Qt hooks
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
-        if change == QGraphicsItem.ItemScenePositionHasChanged:
+        if change is _POSITION_CHANGED:
             for edge in self.edges:
                 edge.update_path()
-        elif change == QGraphicsItem.ItemSelectedHasChanged:
+        elif change is _SELECTION_CHANGED:
             self.setZValue(2 if value else 1)
+            self._drop_pictures()  # the border shows the selection
         return super().itemChange(change, value)
 
     def _paths(self) -> tuple[QPainterPath, QPainterPath]:
@@ -300,38 +333,58 @@ class NodeItem(QGraphicsObject):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < theme.DETAIL_ZOOM:
+            self._paint_flat(painter)
+            return
+        if self.zooming and widget is not None:
+            # While a zoom goes on, copy a ready picture: drawing the card, its texts and ports
+            # afresh at every new level is what makes zoom steps slow on large graphs.
+            picture = self._any_picture(picture_scale(lod))
+            if picture is not None:
+                # Antialiasing would only soften the picture's outer edge (transparent anyway)
+                # and makes Qt take a path several times slower. Smoothing keeps text legible
+                # when the picture is scaled, and costs twice a plain copy when it is not.
+                painter.setRenderHint(_ANTIALIASING, False)
+                painter.setRenderHint(_SMOOTH_PIXMAPS,
+                                      abs(picture.devicePixelRatio() - lod) > 1e-6)
+                painter.drawPixmap(self._picture_rect.topLeft(), picture)
+                return
+        self._paint_detail(painter, export=widget is None)
+
+    def _paint_flat(self, painter: QPainter) -> None:
+        """Zoomed far out: flat cards in the group colour are all that can be seen anyway."""
+        painter.setRenderHint(_ANTIALIASING, False)
+        painter.setPen(_NO_PEN)
+        painter.setBrush(theme.NODE_BODY_LOCKED if self._locked else theme.NODE_BODY)
+        painter.drawRect(QRectF(0, 0, self.width, self._height))
+        painter.setBrush(self.colour)
+        painter.drawRect(QRectF(0, 0, self.width, theme.NODE_HEADER_HEIGHT))
+        selected = self.isSelected()
+        if selected or self._highlighted or self._problem:
+            painter.setBrush(_NO_BRUSH)
+            colour = (theme.NODE_SELECTED_BORDER if selected else theme.NODE_HIGHLIGHT_BORDER
+                      if self._highlighted else theme.ERROR_BADGE)
+            painter.setPen(theme.cosmetic_pen(colour, 2))
+            painter.drawRect(QRectF(0, 0, self.width, self._height))
+
+    def _paint_detail(self, painter: QPainter, export: bool) -> None:
+        """The full card: header, texts, separator, value lines and port circles."""
         body = theme.NODE_BODY_LOCKED if self._locked else theme.NODE_BODY
         selected = self.isSelected()
-        if lod < theme.DETAIL_ZOOM:
-            # Zoomed far out: flat cards in the group colour are all that can be seen anyway.
-            painter.setRenderHint(QPainter.Antialiasing, False)
-            painter.setPen(Qt.NoPen)
-            painter.setBrush(body)
-            painter.drawRect(QRectF(0, 0, self.width, self._height))
-            painter.setBrush(self.colour)
-            painter.drawRect(QRectF(0, 0, self.width, theme.NODE_HEADER_HEIGHT))
-            if selected or self._highlighted or self._problem:
-                painter.setBrush(Qt.NoBrush)
-                colour = (theme.NODE_SELECTED_BORDER if selected else theme.NODE_HIGHLIGHT_BORDER
-                          if self._highlighted else theme.ERROR_BADGE)
-                painter.setPen(theme.cosmetic_pen(colour, 2))
-                painter.drawRect(QRectF(0, 0, self.width, self._height))
-            return
-
-        painter.setRenderHint(QPainter.Antialiasing, True)
+        painter.setRenderHint(_ANTIALIASING, True)
         card, header = self._paths()
-        painter.setPen(Qt.NoPen)
+        painter.setPen(_NO_PEN)
         painter.setBrush(body)
         painter.drawPath(card)
         painter.setBrush(self.colour)
         painter.drawPath(header)
         if selected or self._highlighted:
-            painter.setBrush(Qt.NoBrush)
+            painter.setBrush(_NO_BRUSH)
             painter.setPen(_PENS.selected_border if selected else _PENS.highlight_border)
             painter.drawPath(card)
 
         texts = self._static_texts()
-        if painter.paintEngine().type() == QPaintEngine.SVG:
+        if painter.paintEngine().type() == _SVG_ENGINE:
             # Vector exports get real text rather than pre-laid-out glyphs.
             for font, colour, pos, text in texts.entries:
                 painter.setFont(font)
@@ -356,7 +409,7 @@ class NodeItem(QGraphicsObject):
 
         # Port circles: small pictures drawn once per colour, size and zoom and then copied,
         # several times cheaper than antialiasing each circle on every paint.
-        if widget is None:  # an export: vector circles
+        if export:  # vector circles
             painter.setPen(_PENS.port_border)
             for pos, fill, radius in self._port_marks():
                 painter.setBrush(fill)
@@ -368,6 +421,66 @@ class NodeItem(QGraphicsObject):
             half = (radius + 2.0)
             painter.drawPixmap(QPointF(pos.x() - half, pos.y() - half), sprite)
 
+    # ------------------------------------------------------------------ zoom pictures
+    # The whole node drawn into a pixmap at a few fixed scales, kept in Qt's pixmap cache (a
+    # bounded LRU), and copied scaled while the view zooms (``zooming``, set by the scene). The
+    # scene draws them when the canvas is idle; a node without one is drawn in full.
+    zooming = False
+    _serials = itertools.count()
+
+    def _picture_key(self, scale: float) -> str:
+        return f"bpstudio-node-{self._serial}-{self._look}-{scale:g}"
+
+    def _any_picture(self, scale: float) -> QPixmap | None:
+        """The picture at ``scale``, else one at another scale (a larger one shrunk, or a
+        smaller one enlarged, blurred until zooming stops), else None."""
+        picture = QPixmapCache.find(self._picture_key(scale))
+        if picture is not None:
+            return picture
+        for other in sorted(PICTURE_SCALES, key=lambda s: (s < scale, abs(s - scale))):
+            if other != scale:
+                picture = QPixmapCache.find(self._picture_key(other))
+                if picture is not None:
+                    return picture
+        return None
+
+    def has_picture(self, scale: float) -> bool:
+        return QPixmapCache.find(self._picture_key(scale)) is not None
+
+    def make_picture(self, scale: float) -> None:
+        """Draw the node at ``scale`` device pixels per unit into the pixmap cache."""
+        bounds = self._picture_rect
+        picture = QPixmap(math.ceil(bounds.width() * scale), math.ceil(bounds.height() * scale))
+        picture.fill(Qt.transparent)
+        painter = QPainter(picture)
+        painter.setRenderHint(QPainter.TextAntialiasing, True)
+        painter.scale(scale, scale)
+        painter.translate(-bounds.left(), -bounds.top())
+        self._paint_detail(painter, export=False)
+        painter.end()
+        # Drawn with the scale set by hand above (texts and port pictures are laid out for the
+        # painter's transform); the ratio only tells drawPixmap the picture's size in units.
+        picture.setDevicePixelRatio(scale)
+        QPixmapCache.insert(self._picture_key(scale), picture)
+        self._has_pictures = True
+
+    def _look_changed(self) -> None:
+        """Anything drawn changed: the pictures no longer apply."""
+        self._drop_pictures()
+        self.update()
+
+    def _drop_pictures(self) -> None:
+        had_pictures = self._has_pictures
+        if had_pictures:
+            for scale in PICTURE_SCALES:
+                QPixmapCache.remove(self._picture_key(scale))
+            self._has_pictures = False
+        self._look += 1  # a picture still being made for the old look gets a stale key
+        if had_pictures:
+            scene = self.scene()
+            if scene is not None and hasattr(scene, "pictures_stale"):
+                scene.pictures_stale()  # draw them again, as they look now, when idle
+
     def _port_marks(self) -> list[tuple[QPointF, QColor, float]]:
         if self._ports_dirty:
             self._ports_cache = [(port.pos(), *port.fill_and_radius()) for port in self.ports()]
@@ -377,7 +490,7 @@ class NodeItem(QGraphicsObject):
     def ports_changed(self) -> None:
         """A port's state or wiring changed: redraw its mark."""
         self._ports_dirty = True
-        self.update()
+        self._look_changed()
 
     def _static_texts(self) -> "_NodeTexts":
         """Laid-out texts, rebuilt only when the name, shape or size changes (drawing a
@@ -512,7 +625,12 @@ _FONTS = _Fonts()
 
 class EdgeItem(QGraphicsItem):
     """A wire from an output port to an input port. Selectable; coloured by gradient magnitude
-    when one is set."""
+    when one is set.
+
+    The wire is the hit area, the selection and the tooltip; the scene's WireLayerItem draws
+    every wire that is not selected in one paint call (hundreds of wires cost hundreds of
+    paint calls otherwise), and a selected wire draws itself, on top.
+    """
 
     def __init__(self, edge: Edge, source: PortItem, target: PortItem):
         super().__init__()
@@ -520,12 +638,15 @@ class EdgeItem(QGraphicsItem):
         self.source = source
         self.target = target
         self.setFlag(QGraphicsItem.ItemIsSelectable, True)
+        self.setFlag(QGraphicsItem.ItemHasNoContents, True)
         self.setZValue(-1)
         self._path = QPainterPath()
         self._hit = QPainterPath()
         self._bounds = QRectF()
         self._gradient: float | None = None
         self._colour = theme.WIRE_COLOUR
+        self._pen = _PENS.wire
+        self.in_layer = True  # drawn by the wire layer: shown and not selected
         source.node_item.edges.add(self)
         target.node_item.edges.add(self)
         source.set_connected(True)
@@ -539,15 +660,27 @@ class EdgeItem(QGraphicsItem):
         self.target.set_connected(False)
         if not any(e.source is self.source for e in self.source.node_item.edges):
             self.source.set_connected(False)
+        self._redraw_in_layer()
+
+    def _layer(self) -> "WireLayerItem | None":
+        return getattr(self.scene(), "wire_layer", None)
+
+    def _redraw_in_layer(self) -> None:
+        layer = self._layer()
+        if layer is not None:
+            layer.wire_changed(self._bounds)
 
     def update_path(self) -> None:
+        self._redraw_in_layer()  # where the wire was
         self.prepareGeometryChange()
         self._path = wire_path(self.source.scene_anchor(), self.target.scene_anchor())
         # The curve as a line strip, flattened once here rather than at every paint.
         self._strip = self._path.toSubpathPolygons()[0]
+        self._shifted_scale = 0.0  # the shifted copy is made at the next paint
         self._hit = QPainterPath()
         self._bounds = self._path.boundingRect().adjusted(-6, -6, 6, 6)
         self._hit_dirty = True
+        self._redraw_in_layer()  # and where it is now
 
     @property
     def path(self) -> QPainterPath:
@@ -559,6 +692,7 @@ class EdgeItem(QGraphicsItem):
         self._gradient = magnitude
         if magnitude is None or not math.isfinite(magnitude):
             self._colour = theme.WIRE_COLOUR
+            self._pen = _PENS.wire
         else:
             top = max(scale_max, 1e-12)
             t = 1.0 + math.log10(max(magnitude, 1e-12) / top) / 6.0  # six decades to the top
@@ -567,11 +701,17 @@ class EdgeItem(QGraphicsItem):
             self._colour = QColor.fromRgbF(lo.redF() + (hi.redF() - lo.redF()) * t,
                                            lo.greenF() + (hi.greenF() - lo.greenF()) * t,
                                            lo.blueF() + (hi.blueF() - lo.blueF()) * t)
+            self._pen = theme.cosmetic_pen(self._colour, 1.0)
+        self._redraw_in_layer()
         self.update()
 
     @property
     def gradient_magnitude(self) -> float | None:
         return self._gradient
+
+    @property
+    def colour(self) -> QColor:
+        return self._colour
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -584,40 +724,94 @@ class EdgeItem(QGraphicsItem):
             self._hit_dirty = False
         return self._hit
 
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
+        if change in _WIRE_LAYER_CHANGES:
+            in_layer = self.isVisible() and not self.isSelected()
+            if in_layer != self.in_layer:
+                self.in_layer = in_layer
+                self.setFlag(QGraphicsItem.ItemHasNoContents, in_layer)
+            self._redraw_in_layer()
+        return super().itemChange(change, value)
+
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        scale = option.levelOfDetailFromTransform(painter.worldTransform())
-        painter.setBrush(Qt.NoBrush)
-        if self.isSelected():
-            painter.setRenderHint(QPainter.Antialiasing, True)
-            painter.setPen(_PENS.wire_selected)
-            painter.drawPath(self._path)
+        # Only a selected wire comes here; the layer draws the others.
+        painter.setBrush(_NO_BRUSH)
+        painter.setRenderHint(_ANTIALIASING, True)
+        painter.setPen(_PENS.wire_selected)
+        painter.drawPath(self._path)
+
+    def paint_in_layer(self, painter: QPainter, scale: float, double: bool = True) -> None:
+        """Two antialiased one-pixel strokes a pixel apart read as a smooth wire about two
+        pixels wide, and Qt draws one-pixel cosmetic strokes several times faster than wide
+        ones; ``double`` False draws the first only. The second stroke is a shifted copy of
+        the strip: moving the painter instead costs more than the stroke (a transform change
+        resets the paint engine's state)."""
+        painter.setPen(self._pen)
+        painter.drawPolyline(self._strip)
+        if not double:
             return
+        if self._shifted_scale != scale:
+            step = 0.75 / scale
+            self._shifted = self._strip.translated(step, step)
+            self._shifted_scale = scale
+        painter.drawPolyline(self._shifted)
+
+
+class WireLayerItem(QGraphicsItem):
+    """Draws every shown, unselected wire of the scene in one paint call, under the nodes.
+    It has no shape, so clicks and hovers find the wires themselves."""
+
+    zooming = False  # set by the scene while a zoom goes on
+
+    def __init__(self, edges: dict) -> None:
+        super().__init__()
+        self._edges = edges  # the scene's wires, by key
+        self._bounds = QRectF()
+        self.setZValue(-1)
+        self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption, True)  # for exposedRect
+        self.setAcceptedMouseButtons(Qt.NoButton)
+
+    def wire_changed(self, rect: QRectF) -> None:
+        """A wire appeared, moved, changed colour or left the layer within ``rect``."""
+        if rect.isEmpty():
+            return
+        if not self._bounds.contains(rect):
+            self.prepareGeometryChange()
+            self._bounds = self._bounds.united(rect) if not self._bounds.isEmpty() else QRectF(rect)
+        self.update(rect)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        return QPainterPath()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        exposed = option.exposedRect
+        wires = [e for e in self._edges.values() if e.in_layer and e._bounds.intersects(exposed)]
+        painter.setBrush(_NO_BRUSH)
         if widget is None:
-            # Rendering for an export (no view): take the slower, exact wide stroke.
-            painter.setRenderHint(QPainter.Antialiasing, True)
-            painter.setPen(theme.pen(self._colour, theme.WIRE_WIDTH))
-            painter.drawPath(self._path)
+            # Rendering for an export (no view): the slower, exact wide stroke.
+            painter.setRenderHint(_ANTIALIASING, True)
+            for wire in wires:
+                painter.setPen(theme.pen(wire.colour, theme.WIRE_WIDTH))
+                painter.drawPath(wire.path)
             return
+        scale = option.levelOfDetailFromTransform(painter.worldTransform())
         if scale < theme.DETAIL_ZOOM:
-            painter.setRenderHint(QPainter.Antialiasing, False)
-            painter.setPen(_PENS.wire_far)
-            painter.drawPath(self._path)
+            painter.setRenderHint(_ANTIALIASING, False)
+            for wire in wires:
+                painter.setPen(_PENS.wire_far if wire.gradient_magnitude is None else wire._pen)
+                painter.drawPath(wire.path)
             return
-        # Two antialiased one-pixel strokes a pixel apart read as a smooth wire about two pixels
-        # wide, and Qt draws one-pixel cosmetic strokes several times faster than wide ones.
-        painter.setRenderHint(QPainter.Antialiasing, True)
-        if self._gradient is None:
-            painter.setPen(_PENS.wire)
-        else:
-            pen = QPen(self._colour, 1.0)
-            pen.setCosmetic(True)
-            painter.setPen(pen)
-        painter.drawPolyline(self._strip)
-        step = 0.75 / scale
-        painter.translate(step, step)
-        painter.drawPolyline(self._strip)
-        painter.translate(-step, -step)
+        painter.setRenderHint(_ANTIALIASING, True)
+        # While a zoom goes on, one stroke per wire (a thinner line until zooming stops): the
+        # second stroke is a third of a zoom frame's drawing on a large graph.
+        double = not self.zooming
+        for wire in wires:
+            wire.paint_in_layer(painter, scale, double)
 
 
 class DragWireItem(QGraphicsItem):

@@ -8,11 +8,13 @@ itself, so the graph stays the one source of truth and every edit can be undone.
 
 from __future__ import annotations
 
+import math
+import time
 from collections import deque
 from typing import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QTransform, QUndoCommand, QUndoStack
+from PySide6.QtGui import QKeyEvent, QPixmapCache, QTransform, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsProxyWidget, QGraphicsScene,
                                QGraphicsSceneMouseEvent, QLineEdit)
 
@@ -20,9 +22,17 @@ from bpstudio.core.graph import Edge, Graph, GraphEvent
 
 from .. import commands
 from . import theme
-from .items import DragWireItem, EdgeItem, NodeItem, PortItem
+from .items import DragWireItem, EdgeItem, NodeItem, PortItem, WireLayerItem, picture_scale
 
 SCENE_EXTENT = 100_000.0  # the canvas is, for a person, endless
+# Zoom pictures and screen-resolution node caches share Qt's pixmap cache; its default 10 MB
+# holds about a hundred nodes at 100%, fewer than a large graph shows.
+PIXMAP_CACHE_KB = 128 * 1024
+# Idle picture drawing works in slices of about this long, so input is never kept waiting.
+PICTURE_SLICE_S = 0.004
+# Changed nodes get new pictures once changes have paused this long (a running forward pass
+# changes values many times a second; pictures are only needed for zooming).
+PICTURE_REDRAW_DELAY_MS = 300
 
 
 class _RenameEdit(QLineEdit):
@@ -73,6 +83,14 @@ class GraphScene(QGraphicsScene):
         self._caching_timer.setSingleShot(True)
         self._caching_timer.setInterval(400)
         self._caching_timer.timeout.connect(lambda: self._set_item_caching(True))
+        # Zoom pictures of the nodes in and around each view, drawn while the canvas is idle.
+        self._picture_queue: deque[tuple[NodeItem | None, float]] = deque()
+        self._pictures_stale = False
+        self._picture_timer = QTimer(self)
+        self._picture_timer.setSingleShot(True)
+        self._picture_timer.timeout.connect(self._draw_pictures)
+        if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
+            QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
         self._move: tuple[QPointF, dict[str, tuple[float, float]], int] | None = None
         self._wire: DragWireItem | None = None
         self._wire_detached: Edge | None = None
@@ -81,6 +99,12 @@ class GraphScene(QGraphicsScene):
         self._rename_proxy: QGraphicsProxyWidget | None = None
         self.setSceneRect(-SCENE_EXTENT, -SCENE_EXTENT, 2 * SCENE_EXTENT, 2 * SCENE_EXTENT)
         self.setBackgroundBrush(theme.BACKGROUND)
+        self.wire_layer = self._new_wire_layer()
+
+    def _new_wire_layer(self) -> WireLayerItem:
+        layer = WireLayerItem(self.edge_items)
+        self.addItem(layer)
+        return layer
 
     # ------------------------------------------------------------------------- the graph
     def set_graph(self, graph: Graph) -> None:
@@ -91,6 +115,7 @@ class GraphScene(QGraphicsScene):
         self.clear()
         self.node_items.clear()
         self.edge_items.clear()
+        self.wire_layer = self._new_wire_layer()
         self.graph = graph
         for node in graph.nodes.values():
             self._add_node_item(node)
@@ -98,6 +123,7 @@ class GraphScene(QGraphicsScene):
             self._add_edge_item(edge)
         self._unsubscribe = graph.subscribe(self._on_graph_event)
         self.validate_now()
+        self.schedule_pictures()
 
     def _on_graph_event(self, event: GraphEvent) -> None:
         self._update_items(event)
@@ -128,19 +154,89 @@ class GraphScene(QGraphicsScene):
         self.schedule_validation()
 
     def pause_item_caching(self) -> None:
-        """Draw nodes directly until zooming has stopped for a moment."""
+        """Nodes copy their zoom pictures (or draw directly) until zooming has stopped for a
+        moment; then they are drawn crisply again at the new level."""
         self._set_item_caching(False)
         self._caching_timer.start()
+        self.schedule_pictures()
 
     def _set_item_caching(self, on: bool) -> None:
         if on != self._caching:
             self._caching = on
             mode = QGraphicsItem.DeviceCoordinateCache if on else QGraphicsItem.NoCache
+            self.wire_layer.zooming = not on
+            self.wire_layer.update()  # wires go back to their full stroke after a zoom
             for item in self.node_items.values():
+                item.zooming = not on
                 item.setCacheMode(mode)
+
+    # ----------------------------------------------------------------- zoom pictures
+    def schedule_pictures(self, delay_ms: int = 50) -> None:
+        """Draw zoom pictures for the nodes in and around the views once the canvas is idle."""
+        self._picture_queue.clear()
+        self._picture_timer.start(delay_ms)
+
+    def _wanted_pictures(self) -> list[tuple[NodeItem, float]]:
+        """Nodes a zoom from the views' current places would show, nearest first: those in
+        view at their picture scale, and those a zoom out to half size would add, wherever
+        the zoom is anchored (the cursor may be at an edge of the view)."""
+        wanted: dict[NodeItem, float] = {}
+        distance: dict[NodeItem, float] = {}
+        for view in self.views():
+            if not view.isVisible():
+                continue
+            zoom = view.transform().m11()
+            port = view.viewport().rect()
+            centre = view.mapToScene(port.center())
+            seen = view.mapToScene(port).boundingRect()
+            out_zoom = max(zoom / 2, theme.DETAIL_ZOOM)
+            reach = max(zoom / out_zoom - 1.0, 0.0)  # a view's size per side at half zoom
+            around = seen.adjusted(-seen.width() * reach, -seen.height() * reach,
+                                   seen.width() * reach, seen.height() * reach)
+            near_scale = picture_scale(max(zoom, theme.DETAIL_ZOOM))
+            far_scale = picture_scale(out_zoom)
+            for item in self.node_items.values():
+                rect = item.sceneBoundingRect()
+                if rect.intersects(seen):
+                    wanted[item] = near_scale
+                elif rect.intersects(around) and item not in wanted:
+                    wanted[item] = far_scale
+                else:
+                    continue
+                distance[item] = min(distance.get(item, math.inf),
+                                     (item.pos() - centre).manhattanLength())
+        return [(item, wanted[item]) for item in sorted(wanted, key=distance.__getitem__)]
+
+    def pictures_stale(self) -> None:
+        """A node's look changed and its pictures were dropped: draw them again once changes
+        have stopped for a moment (a running round notices when it ends)."""
+        self._pictures_stale = True
+        if not self._picture_queue:
+            self._picture_timer.start(PICTURE_REDRAW_DELAY_MS)
+
+    def _draw_pictures(self) -> None:
+        """One slice of idle picture drawing; the next slice comes after pending input."""
+        if not self._picture_queue:
+            self._pictures_stale = False
+            self._picture_queue.extend(self._wanted_pictures())
+            if not self._picture_queue:
+                return
+            self._picture_queue.append((None, 0.0))  # the end of this round
+        end = time.perf_counter() + PICTURE_SLICE_S
+        while self._picture_queue and time.perf_counter() < end:
+            item, scale = self._picture_queue.popleft()
+            if item is None:
+                # All drawn; a pan, zoom, new graph or changed node starts the next round.
+                if self._pictures_stale:
+                    self._picture_timer.start(PICTURE_REDRAW_DELAY_MS)
+                return
+            if item.scene() is self and not item.has_picture(scale):
+                item.make_picture(scale)
+        self._picture_timer.start(0)
 
     def _add_node_item(self, node) -> NodeItem:
         item = NodeItem(node)
+        item.zooming = not self._caching
         if self._caching:
             item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         item.set_locked(self._locked)

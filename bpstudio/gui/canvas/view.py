@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import (QColor, QContextMenuEvent, QDragEnterEvent, QDragMoveEvent,
-                           QDropEvent, QKeyEvent, QMouseEvent, QPainter, QPalette, QWheelEvent)
+from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (QBrush, QColor, QContextMenuEvent, QDragEnterEvent, QDragMoveEvent,
+                           QDropEvent, QImage, QKeyEvent, QMouseEvent, QPainter, QPalette,
+                           QTransform, QWheelEvent)
 from PySide6.QtWidgets import QGraphicsView, QMenu
 
 from . import theme
@@ -42,6 +43,15 @@ class GraphView(QGraphicsView):
         self.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.MinimalViewportUpdate)
         self.setCacheMode(QGraphicsView.CacheBackground)
+        # drawBackground fills every exposed pixel: Qt need not clear the viewport first.
+        self.viewport().setAttribute(Qt.WA_OpaquePaintEvent, True)
+        # While zooming, every frame draws the grid afresh at a new size: caching it would only
+        # add a copy of the whole view per frame. Caching resumes once zooming stops.
+        self._background_timer = QTimer(self)
+        self._background_timer.setSingleShot(True)
+        self._background_timer.setInterval(400)
+        self._background_timer.timeout.connect(
+            lambda: self.setCacheMode(QGraphicsView.CacheBackground))
         self.setOptimizationFlag(QGraphicsView.DontSavePainterState, True)
         self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
@@ -84,6 +94,8 @@ class GraphView(QGraphicsView):
             cursor = self.viewport().mapFromGlobal(self.cursor().pos())
             at = cursor if self.viewport().rect().contains(cursor) else self.viewport().rect().center()
         self.graph_scene().pause_item_caching()
+        self.setCacheMode(QGraphicsView.CacheNone)
+        self._background_timer.start()
         before = self.mapToScene(at)
         old_anchor = self.transformationAnchor()
         self.setTransformationAnchor(QGraphicsView.NoAnchor)
@@ -141,6 +153,16 @@ class GraphView(QGraphicsView):
     def pan_by(self, dx: float, dy: float) -> None:
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + int(dx))
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + int(dy))
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        if self.scene() is not None:
+            self.graph_scene().schedule_pictures()  # for the nodes now in and around the view
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.scene() is not None:
+            self.graph_scene().schedule_pictures()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         # One notch (120) is one zoom level; fine-grained wheels and touchpads add up to it.
@@ -270,15 +292,72 @@ class GraphView(QGraphicsView):
 
     # ---------------------------------------------------------------------------- the grid
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
-        painter.fillRect(rect, theme.BACKGROUND)
+        transform = painter.combinedTransform()
+        if transform.type().value > QTransform.TxScale.value:  # never from this view; for safety
+            self._draw_background_lines(painter, rect)
+            return
+        # In device pixels: one row holding the background and every vertical line, tiled
+        # down the exposed area, then a one-pixel row per horizontal line. Both are plain
+        # copies and fills, several times faster than a few hundred one-pixel lines, and they
+        # light exactly the pixels the lines would.
+        area = transform.mapRect(rect).toAlignedRect()
+        if area.isEmpty():
+            return
+        row = QImage(area.width(), 1, QImage.Format_RGB32)
+        row.fill(theme.BACKGROUND)
+        columns: dict[int, QColor] = {}
+        rows: dict[int, QColor] = {}
+        for step, colour, skip in self._grid_levels():  # minor lines first: major ones win
+            x = math.floor(rect.left() / step) * step
+            while x <= rect.right():
+                if skip is None or abs(math.remainder(x, skip)) > 1e-6:
+                    column = math.floor(x * transform.m11() + transform.dx()) - area.left()
+                    if 0 <= column < area.width():
+                        columns[column] = colour
+                x += step
+            y = math.floor(rect.top() / step) * step
+            while y <= rect.bottom():
+                if skip is None or abs(math.remainder(y, skip)) > 1e-6:
+                    rows[math.floor(y * transform.m22() + transform.dy())] = colour
+                y += step
+        for column, colour in columns.items():
+            row.setPixelColor(column, 0, colour)
+        painter.save()
+        painter.resetTransform()
+        painter.setBrushOrigin(area.left(), 0)
+        painter.fillRect(area, QBrush(row))
+        minor_row = None  # a minor line is crossed by the major vertical lines
+        for y, colour in rows.items():
+            if not area.top() <= y <= area.bottom():
+                continue
+            if colour == theme.GRID_MAJOR:
+                painter.fillRect(QRect(area.left(), y, area.width(), 1), colour)
+                continue
+            if minor_row is None:
+                minor_row = QImage(area.width(), 1, QImage.Format_RGB32)
+                minor_row.fill(colour)
+                for column, column_colour in columns.items():
+                    if column_colour == theme.GRID_MAJOR:
+                        minor_row.setPixelColor(column, 0, column_colour)
+            painter.drawImage(area.left(), y, minor_row)
+        painter.restore()
+
+    def _grid_levels(self) -> list[tuple[float, QColor, float | None]]:
+        """The grid lines to draw at this zoom: (spacing, colour, spacing of lines to skip)."""
         step = theme.GRID_STEP
-        zoom = self.zoom
         major = step * theme.GRID_MAJOR_EVERY
+        levels = []
+        if step * self.zoom >= 9:
+            levels.append((step, theme.GRID_MINOR, major))
+        if major * self.zoom >= 12:
+            levels.append((major, theme.GRID_MAJOR, None))
+        return levels
+
+    def _draw_background_lines(self, painter: QPainter, rect: QRectF) -> None:
+        painter.fillRect(rect, theme.BACKGROUND)
         painter.setRenderHint(QPainter.Antialiasing, False)
-        if step * zoom >= 9:
-            self._draw_lines(painter, rect, step, theme.GRID_MINOR, skip=major)
-        if major * zoom >= 12:
-            self._draw_lines(painter, rect, major, theme.GRID_MAJOR)
+        for step, colour, skip in self._grid_levels():
+            self._draw_lines(painter, rect, step, colour, skip)
 
     @staticmethod
     def _draw_lines(painter: QPainter, rect: QRectF, step: float, colour: QColor,
