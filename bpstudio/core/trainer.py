@@ -145,8 +145,9 @@ class History:
         self.rows: dict[str, list] = {k: [] for k in ("step", "epoch", "loss", "accuracy",
                                                       "elapsed", "grad_norms", "update_ratios")}
         # The last points, still raw (their StepStats: squares |w|^2, |g|^2, |delta w|^2 and
-        # what scores the accuracy). Worked out and thinned in bulk, PENDING at a time or when
-        # the history is read: per point, that is a fraction of the cost.
+        # what scores the accuracy). Thinned as they come, but worked out in bulk when the
+        # history is read or PENDING of them wait: per point, that is a fraction of the cost,
+        # and points thinned out before that cost nothing.
         self._pending: list[StepStats] = []
         self.val_rows: dict[str, list] = {k: [] for k in ("step", "loss", "accuracy")}
 
@@ -156,8 +157,14 @@ class History:
 
     def record(self, s: StepStats) -> None:
         if s.step % self.stride == 0:
-            self._pending.append(s)
-            if len(self._pending) >= self.PENDING:
+            pending = self._pending
+            pending.append(s)
+            if len(pending) + len(self.rows["step"]) > self.max_points:
+                while len(pending) + len(self.rows["step"]) > self.max_points:
+                    self.stride *= 2
+                    self._thin(self.rows, self.stride)
+                    pending[:] = [p for p in pending if p.step % self.stride == 0]
+            if len(pending) >= self.PENDING:
                 self._materialise()
         if s.val_loss is not None and s.step % self.val_stride == 0:
             rows = self.val_rows
@@ -171,9 +178,7 @@ class History:
     PENDING = 64
 
     def _materialise(self) -> None:
-        """Append the pending points to the rows, then thin them while there are too many:
-        this keeps the same points as thinning after every step would (every multiple of the
-        final stride)."""
+        """Work out the pending points and append them to the rows."""
         pending = self._pending
         if not pending:
             return
@@ -194,14 +199,12 @@ class History:
                 rule, prediction, target = s._scored
                 groups.setdefault((rule, prediction.shape, target.shape), []).append(i)
         for (rule, _, _), members in groups.items():
-            predictions = np.stack([pending[i]._scored[1] for i in members])
-            targets = np.stack([pending[i]._scored[2] for i in members])
+            # (np.array stacks arrays of one shape faster than np.stack does)
+            predictions = np.array([pending[i]._scored[1] for i in members])
+            targets = np.array([pending[i]._scored[2] for i in members])
             for i, score in zip(members, rule(predictions, targets)):
                 accuracy[i] = float(score)
         rows["accuracy"].extend(accuracy)
-        while len(rows["step"]) > self.max_points:
-            self.stride *= 2
-            self._thin(rows, self.stride)
 
     def _thin(self, rows: dict[str, list], stride: int) -> None:
         keep = [i for i, step in enumerate(rows["step"]) if step % stride == 0]
@@ -339,7 +342,8 @@ def _accuracy_rule(loss: Node, task: str, n_classes: int) -> Callable | None:
         return None
 
     def mean_per_batch(right: np.ndarray) -> np.ndarray:
-        return right.reshape(len(right), -1).mean(axis=1)
+        right = right.reshape(len(right), -1)
+        return right.sum(axis=1) / right.shape[1]  # (sum: fewer steps than mean)
 
     if loss.op == "softmax_ce":
         return lambda z, t: mean_per_batch(z.argmax(axis=-1) == t)
@@ -461,7 +465,9 @@ class Trainer:
         self.vector = ParameterVector.pack({n.name: n.value for n in nodes})
         self._table = np.empty((3, self.vector.size))  # weights, gradients, updates
         self.vector.move_to(self._table[0])
-        self._squared = np.empty_like(self._table)
+        self._squared = np.empty(self._table.size)
+        self._row_starts = np.concatenate([self.vector.starts + i * self.vector.size
+                                           for i in range(3)])
         self._few_parameters = len(self.parameter_names) <= 12
         # Large vectors: one dot product per parameter and row reads each number once, and
         # needs the row segments (made once here, not sliced every step).
@@ -569,7 +575,7 @@ class Trainer:
         _, state = optimizer.propose(weights, grads, out=update)
         squares, total = self._sum_squares()
         if not math.isfinite(loss + total):
-            raise self._divergence(squares)
+            raise self._divergence()
         optimizer.commit(state)
         weights -= update
         scored = None
@@ -595,11 +601,12 @@ class Trainer:
         array, and their total (finite only if every entry of the table is finite and below
         ~1e154)."""
         if self._segments is None:
-            squares = np.add.reduceat(np.square(self._table, out=self._squared),
-                                      self.vector.starts, axis=-1)
+            # (Over the flattened table: a 1-D segmented sum is NumPy's fast case.)
+            sums = np.add.reduceat(np.square(self._table.reshape(-1), out=self._squared),
+                                   self._row_starts)
             # (For a few parameters, a Python sum costs less than a NumPy reduction call.)
-            total = sum(squares.ravel().tolist()) if self._few_parameters else squares.sum()
-            return squares, total
+            total = sum(sums.tolist()) if self._few_parameters else sums.sum()
+            return sums.reshape(3, -1), total
         weights, grads, updates = self._segments
         w2 = [w @ w for w in weights]
         g2 = [g @ g for g in grads]
@@ -632,7 +639,7 @@ class Trainer:
         return (f"the gradients exploded: lower the learning rate (now {lr}) or use a smaller "
                 "initialisation (Xavier or He)")
 
-    def _divergence(self, squares: np.ndarray) -> DivergenceError:
+    def _divergence(self) -> DivergenceError:
         """Name the first node, in forward order, whose value (then gradient) is not finite. If
         all are finite, a squared norm overflowed: name the first node whose value or gradient
         holds an entry beyond 1e154 (the next step would make it infinite), or else the
@@ -661,7 +668,8 @@ class Trainer:
                     return DivergenceError(
                         f"training stopped at step {step}: the {kind} of {s.node.label} grew "
                         f"beyond 1e154. Hint: {self._hint(kind)}. {tail}", step, s.node.name, kind)
-        column = int(np.argwhere(~np.isfinite(squares[2]))[0][0])
+        update_squares = self.vector.sum_squares(self._table[2])
+        column = int(np.argwhere(~np.isfinite(update_squares))[0][0])
         culprit = self.parameter_names[column]
         return DivergenceError(
             f"training stopped at step {step}: the update of parameter '{culprit}' grew beyond "
