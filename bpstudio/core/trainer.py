@@ -465,6 +465,7 @@ class Trainer:
         self.vector = ParameterVector.pack({n.name: n.value for n in nodes})
         self._table = np.empty((3, self.vector.size))  # weights, gradients, updates
         self.vector.move_to(self._table[0])
+        self._flat_table = self._table.reshape(-1)
         self._squared = np.empty(self._table.size)
         self._row_starts = np.concatenate([self.vector.starts + i * self.vector.size
                                            for i in range(3)])
@@ -556,10 +557,11 @@ class Trainer:
     def _train_step(self, validate: bool = False) -> StepStats:
         # Kept lean: everything here beyond forward, backward and the update is bookkeeping,
         # which benchmarks/training.py measures against a bare loop. Weights, gradients
-        # and the proposed update are the three rows of one table, so one segmented sum gives
-        # every norm and one test tells whether the loss, the gradients and the update are all
-        # finite before anything changes. (Finite |w|^2 and |delta w|^2 bound every entry by
-        # ~1e154, so the new weights are finite too.)
+        # (written there by the engine) and the proposed update are the three rows of one
+        # table, so one segmented sum (or, for large tables, one dot product per parameter and
+        # row) gives every norm, and one test tells whether the loss, the gradients and the
+        # update are all finite before anything changes. (Finite |w|^2 and |delta w|^2 bound
+        # every entry by ~1e154, so the new weights are finite too.)
         started = time.perf_counter()
         engine, optimizer = self.engine, self.optimizer
         weights, grads, update = self._table
@@ -602,7 +604,7 @@ class Trainer:
         ~1e154)."""
         if self._segments is None:
             # (Over the flattened table: a 1-D segmented sum is NumPy's fast case.)
-            sums = np.add.reduceat(np.square(self._table.reshape(-1), out=self._squared),
+            sums = np.add.reduceat(np.square(self._flat_table, out=self._squared),
                                    self._row_starts)
             # (For a few parameters, a Python sum costs less than a NumPy reduction call.)
             total = sum(sums.tolist()) if self._few_parameters else sums.sum()
