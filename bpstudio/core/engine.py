@@ -67,6 +67,10 @@ class Engine:
         self._ops: tuple[Step, ...] = ()
         self._values: list[Any] = []
         self._grads: list[np.ndarray | None] | None = None
+        # place_gradients: parameter name -> caller's array, and per slot [slot, array,
+        # whether to try having the op write there], rebuilt for each plan
+        self._grad_targets: dict[str, np.ndarray] = {}
+        self._placed: list[list] | None = None
 
     # ---------------------------------------------------------------------------- compiling
     @property
@@ -76,6 +80,7 @@ class Engine:
             self._plan = self._compile()
             self._ops = self._plan.ops
             self._values, self._grads = [], None
+            self._placed = None
         return self._plan
 
     def output_node(self) -> Node:
@@ -184,7 +189,58 @@ class Engine:
                 else:
                     grads[j] = grads[j] + g
                     owned[j] = True
+        if self._grad_targets:
+            self._deliver(grads)
         self._grads = grads
+
+    def place_gradients(self, targets: Mapping[str, np.ndarray]) -> None:
+        """From the next backward on, deliver each named parameter's gradient in the given
+        array (the parameter's shape, the engine's dtype), which :meth:`gradients` and
+        :meth:`grad` then return: a caller that keeps gradients in arrays of its own (an
+        optimiser's packed vector) need not copy them every step. Where the op that computes
+        a gradient writes it into a reused array (see ``Context.buffer``), it is asked once to
+        write into the target instead, so it arrives there with no copy at all; other
+        gradients are copied in. An empty mapping stops the delivery."""
+        params = self.parameters()
+        for name, array in targets.items():
+            if name not in params:
+                raise GraphError(f"'{name}' is not a parameter the output depends on")
+            if array.shape != self._params[name].shape or array.dtype != self.dtype:
+                raise ValueError(f"the array for the gradient of '{name}' must have shape "
+                                 f"{self._params[name].shape} and dtype {self.dtype}")
+        self._grad_targets = dict(targets)
+        self._placed = None
+
+    def _deliver(self, grads: list[np.ndarray | None]) -> None:
+        if self._placed is None:
+            self._placed = [[self._param_slots[name], array, True]
+                            for name, array in self._grad_targets.items()
+                            if name in self._param_slots]
+        for entry in self._placed:
+            slot, target = entry[0], entry[1]
+            g = grads[slot]
+            if g is target:
+                continue
+            if g is None:
+                target.fill(0)
+            else:
+                target[...] = g
+                if entry[2]:
+                    entry[2] = False
+                    self._adopt(grads, g, target)
+            grads[slot] = target
+
+    def _adopt(self, grads: list[np.ndarray | None], array: np.ndarray,
+               target: np.ndarray) -> None:
+        """Have the op whose reused array ``array`` is write into ``target`` from now on, if
+        ``array`` is the gradient of this parameter alone: one also handed on unchanged as
+        another node's gradient stays where it is, so that what the caller or a later copy
+        writes into ``target`` cannot reach that node."""
+        if sum(g is array for g in grads) != 1:
+            return
+        for step in self._ops:
+            if step.context.replace_buffer(array, target):
+                return
 
     # ------------------------------------------------------------------------------ reading
     def _slot(self, ref: NodeRef) -> int:

@@ -137,6 +137,11 @@ class Optimizer:
             grads = grads + self.weight_decay * weights
         return self._propose(grads, self.t + 1, out)
 
+    def update_scale(self) -> float | None:
+        """``c`` when every update is exactly ``c * grads`` (so its norm follows from the
+        gradient's), else None."""
+        return None
+
     def commit(self, state: dict[str, np.ndarray]) -> None:
         self.state.update(state)
         self.t += 1
@@ -214,6 +219,9 @@ class SGD(Optimizer):
 
     def hyperparameters(self) -> dict[str, float | bool]:
         return {**super().hyperparameters(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+    def update_scale(self) -> float | None:
+        return None if self.momentum or self.weight_decay else self.lr
 
     def _propose(self, grads, t, out):
         if not self.momentum:

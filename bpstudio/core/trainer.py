@@ -144,32 +144,28 @@ class History:
         self.val_stride = 1
         self.rows: dict[str, list] = {k: [] for k in ("step", "epoch", "loss", "accuracy",
                                                       "elapsed", "grad_norms", "update_ratios")}
-        # The last len(_pending) points, still raw: the step's squares (|w|^2, |g|^2,
-        # |delta w|^2) and what scores its accuracy. Worked out in bulk, PENDING at a time or
-        # when the history is read or thinned: per point, that is a fraction of the cost.
-        self._pending: list[tuple[np.ndarray, tuple | None]] = []
+        # The last points, still raw (their StepStats: squares |w|^2, |g|^2, |delta w|^2 and
+        # what scores the accuracy). Thinned as they come, but worked out in bulk when the
+        # history is read or PENDING of them wait: per point, that is a fraction of the cost,
+        # and points thinned out before that cost nothing.
+        self._pending: list[StepStats] = []
         self.val_rows: dict[str, list] = {k: [] for k in ("step", "loss", "accuracy")}
 
     def __len__(self) -> int:
+        self._materialise()
         return len(self.rows["step"])
 
     def record(self, s: StepStats) -> None:
-        if s.step % self.stride == 0:  # reading the statistics works them out: only when kept
-            rows = self.rows
-            rows["step"].append(s.step)
-            rows["epoch"].append(s.epoch)
-            rows["loss"].append(s.loss)
-            rows["accuracy"].append(math.nan if s._scored is None and s._accuracy is None
-                                    else s._accuracy)
-            rows["elapsed"].append(s.elapsed)
-            rows["grad_norms"].append(None)
-            rows["update_ratios"].append(None)
-            self._pending.append((s._squares, s._scored))
-            if len(self._pending) >= self.PENDING:
+        if s.step % self.stride == 0:
+            pending = self._pending
+            pending.append(s)
+            if len(pending) + len(self.rows["step"]) > self.max_points:
+                while len(pending) + len(self.rows["step"]) > self.max_points:
+                    self.stride *= 2
+                    self._thin(self.rows, self.stride)
+                    pending[:] = [p for p in pending if p.step % self.stride == 0]
+            if len(pending) >= self.PENDING:
                 self._materialise()
-            if len(rows["step"]) > self.max_points:
-                self.stride *= 2
-                self._thin(rows, self.stride)
         if s.val_loss is not None and s.step % self.val_stride == 0:
             rows = self.val_rows
             rows["step"].append(s.step)
@@ -182,31 +178,35 @@ class History:
     PENDING = 64
 
     def _materialise(self) -> None:
-        if not self._pending:
+        """Work out the pending points and append them to the rows."""
+        pending = self._pending
+        if not pending:
             return
-        count = len(self._pending)
-        squares = np.array([p[0] for p in self._pending])
-        norms, ratios = np.sqrt(squares[:, 1]), _ratios(squares[:, 0], squares[:, 2])
-        self.rows["grad_norms"][-count:] = list(norms)
-        self.rows["update_ratios"][-count:] = list(ratios)
+        self._pending = []
+        rows = self.rows
+        rows["step"].extend(s.step for s in pending)
+        rows["epoch"].extend(s.epoch for s in pending)
+        rows["loss"].extend(s.loss for s in pending)
+        rows["elapsed"].extend(s.elapsed for s in pending)
+        squares = np.array([s._squares for s in pending])
+        rows["grad_norms"].extend(np.sqrt(squares[:, 1]))
+        rows["update_ratios"].extend(_ratios(squares[:, 0], squares[:, 2]))
+        accuracy = [math.nan if s._accuracy is None else s._accuracy for s in pending]
         # Score batches of the same shape together (an epoch's last batch may be shorter).
         groups: dict[tuple, list[int]] = {}
-        for i, (_, scored) in enumerate(self._pending):
-            if scored is not None:
-                rule, prediction, target = scored
+        for i, s in enumerate(pending):
+            if s._scored is not None:
+                rule, prediction, target = s._scored
                 groups.setdefault((rule, prediction.shape, target.shape), []).append(i)
-        accuracy = self.rows["accuracy"]
-        first = len(accuracy) - count
         for (rule, _, _), members in groups.items():
-            predictions = np.stack([self._pending[i][1][1] for i in members])
-            targets = np.stack([self._pending[i][1][2] for i in members])
+            # (np.array stacks arrays of one shape faster than np.stack does)
+            predictions = np.array([pending[i]._scored[1] for i in members])
+            targets = np.array([pending[i]._scored[2] for i in members])
             for i, score in zip(members, rule(predictions, targets)):
-                accuracy[first + i] = float(score)
-        self._pending = []
+                accuracy[i] = float(score)
+        rows["accuracy"].extend(accuracy)
 
     def _thin(self, rows: dict[str, list], stride: int) -> None:
-        if rows is self.rows:
-            self._materialise()
         keep = [i for i, step in enumerate(rows["step"]) if step % stride == 0]
         for key, values in rows.items():
             rows[key] = [values[i] for i in keep]
@@ -342,7 +342,8 @@ def _accuracy_rule(loss: Node, task: str, n_classes: int) -> Callable | None:
         return None
 
     def mean_per_batch(right: np.ndarray) -> np.ndarray:
-        return right.reshape(len(right), -1).mean(axis=1)
+        right = right.reshape(len(right), -1)
+        return right.sum(axis=1) / right.shape[1]  # (sum: fewer steps than mean)
 
     if loss.op == "softmax_ce":
         return lambda z, t: mean_per_batch(z.argmax(axis=-1) == t)
@@ -464,14 +465,24 @@ class Trainer:
         self.vector = ParameterVector.pack({n.name: n.value for n in nodes})
         self._table = np.empty((3, self.vector.size))  # weights, gradients, updates
         self.vector.move_to(self._table[0])
-        self._grad_views = list(self.vector.split(self._table[1]).items())
-        self._squared = np.empty_like(self._table)
+        self._flat_table = self._table.reshape(-1)
+        self._squared = np.empty(self._table.size)
+        self._row_starts = np.concatenate([self.vector.starts + i * self.vector.size
+                                           for i in range(3)])
         self._few_parameters = len(self.parameter_names) <= 12
+        # Large vectors: one dot product per parameter and row reads each number once, and
+        # needs the row segments (made once here, not sliced every step).
+        self._segments = (tuple(tuple(row[a:b] for a, b in self.vector.bounds)
+                                for row in self._table)
+                          if self.vector.size >= ParameterVector.DOT_PRODUCTS_FROM else None)
         for node in nodes:
             node.value = self.vector.views[node.name]
         self._graph_version = self.graph.version
         engine_params = self.engine.parameters()
         assert all(engine_params[n] is self.vector.views[n] for n in self.parameter_names)
+        # The engine delivers every gradient in the table's second row, most of them written
+        # there by the op that computes them: no copy per step.
+        self.engine.place_gradients(self.vector.split(self._table[1]))
 
     def _structure(self) -> tuple:
         """What must not change under a trainer: the nodes the loss depends on, their ops and
@@ -505,13 +516,13 @@ class Trainer:
     def steps_per_epoch(self) -> int:
         return self._steps_per_epoch
 
-    def _rows(self, step: int) -> np.ndarray:
-        """The training rows of step ``step`` (0-based): a pure function of (seed, step)."""
-        epoch, k = divmod(step, self._steps_per_epoch)
-        if self._epoch_rows is None or self._epoch_rows[0] != epoch:
-            order = np.random.default_rng([self.seed, epoch]).permutation(len(self.data.train))
-            self._epoch_rows = (epoch, order)
-        return self._epoch_rows[1][k * self.batch_size:(k + 1) * self.batch_size]
+    def _shuffle(self, epoch: int) -> tuple[int, np.ndarray]:
+        """The order of the training rows in epoch ``epoch`` (kept until the next epoch): step
+        k of the epoch takes the k-th batch of it, so batches are a pure function of (seed,
+        step)."""
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.data.train))
+        self._epoch_rows = (epoch, order)
+        return self._epoch_rows
 
     def stop(self) -> None:
         """Ask a running :meth:`run` to stop after the current step (safe from another thread)."""
@@ -546,27 +557,27 @@ class Trainer:
     def _train_step(self, validate: bool = False) -> StepStats:
         # Kept lean: everything here beyond forward, backward and the update is bookkeeping,
         # which benchmarks/training.py measures against a bare loop. Weights, gradients
-        # and the proposed update are the three rows of one table, so one segmented sum gives
-        # every norm and one test tells whether the loss, the gradients and the update are all
-        # finite before anything changes. (Finite |w|^2 and |delta w|^2 bound every entry by
-        # ~1e154, so the new weights are finite too.)
+        # (written there by the engine) and the proposed update are the three rows of one
+        # table, so one segmented sum (or, for large tables, one dot product per parameter and
+        # row) gives every norm, and one test tells whether the loss, the gradients and the
+        # update are all finite before anything changes. (Finite |w|^2 and |delta w|^2 bound
+        # every entry by ~1e154, so the new weights are finite too.)
         started = time.perf_counter()
-        engine, vector, optimizer, table = self.engine, self.vector, self.optimizer, self._table
-        rows = self._rows(self.step)
+        engine, optimizer = self.engine, self.optimizer
+        weights, grads, update = self._table
+        epoch, k = divmod(self.step, self._steps_per_epoch)
+        order = self._epoch_rows
+        if order is None or order[0] != epoch:
+            order = self._shuffle(epoch)
+        batch = self.batch_size
+        rows = order[1][k * batch:(k + 1) * batch]
         feeds = {name: array[rows] for name, array in self._train_feeds.items()}
         loss = float(engine.forward(feeds))
-        engine.backward()
-        weights, grads, update = table
-        by_name = engine.gradients()
-        for name, view in self._grad_views:  # fills the gradient row of the table
-            view[...] = by_name[name]
+        engine.backward()  # fills the gradient row of the table (see _pack)
         _, state = optimizer.propose(weights, grads, out=update)
-        # rows: |w|^2 (before the update), |g|^2, |delta w|^2 per parameter
-        squares = vector.sum_squares(table, scratch=self._squared)
-        # (For a few parameters, a Python sum costs less than a NumPy reduction call.)
-        total = sum(squares.ravel().tolist()) if self._few_parameters else squares.sum()
+        squares, total = self._sum_squares()
         if not math.isfinite(loss + total):
-            raise self._divergence(squares)
+            raise self._divergence()
         optimizer.commit(state)
         weights -= update
         scored = None
@@ -586,6 +597,29 @@ class Trainer:
         self.history.record(stats)
         self.last = stats
         return stats
+
+    def _sum_squares(self) -> tuple[np.ndarray, float]:
+        """Per parameter: |w|^2 (before the update), |g|^2 and |delta w|^2, as the rows of one
+        array, and their total (finite only if every entry of the table is finite and below
+        ~1e154)."""
+        if self._segments is None:
+            # (Over the flattened table: a 1-D segmented sum is NumPy's fast case.)
+            sums = np.add.reduceat(np.square(self._flat_table, out=self._squared),
+                                   self._row_starts)
+            # (For a few parameters, a Python sum costs less than a NumPy reduction call.)
+            total = sum(sums.tolist()) if self._few_parameters else sums.sum()
+            return sums.reshape(3, -1), total
+        weights, grads, updates = self._segments
+        w2 = [w @ w for w in weights]
+        g2 = [g @ g for g in grads]
+        scale = self.optimizer.update_scale()
+        if scale is None:
+            u2 = [u @ u for u in updates]
+        else:  # the update is scale * g: its norm needs no third pass over the vector
+            scale *= scale
+            u2 = [scale * s for s in g2]
+        squares = np.array((w2, g2, u2))
+        return squares, float(sum(w2) + sum(g2) + sum(u2))
 
     def evaluate(self, feeds: Mapping[str, np.ndarray] | None = None) -> tuple[float, float | None]:
         """Loss and accuracy on the validation rows (or on ``feeds``), without training."""
@@ -607,7 +641,7 @@ class Trainer:
         return (f"the gradients exploded: lower the learning rate (now {lr}) or use a smaller "
                 "initialisation (Xavier or He)")
 
-    def _divergence(self, squares: np.ndarray) -> DivergenceError:
+    def _divergence(self) -> DivergenceError:
         """Name the first node, in forward order, whose value (then gradient) is not finite. If
         all are finite, a squared norm overflowed: name the first node whose value or gradient
         holds an entry beyond 1e154 (the next step would make it infinite), or else the
@@ -636,7 +670,8 @@ class Trainer:
                     return DivergenceError(
                         f"training stopped at step {step}: the {kind} of {s.node.label} grew "
                         f"beyond 1e154. Hint: {self._hint(kind)}. {tail}", step, s.node.name, kind)
-        column = int(np.argwhere(~np.isfinite(squares[2]))[0][0])
+        update_squares = self.vector.sum_squares(self._table[2])
+        column = int(np.argwhere(~np.isfinite(update_squares))[0][0])
         culprit = self.parameter_names[column]
         return DivergenceError(
             f"training stopped at step {step}: the update of parameter '{culprit}' grew beyond "

@@ -222,3 +222,65 @@ def test_forward_returns_a_value_the_next_step_does_not_overwrite():
     first = engine.forward({"x": [2.0], "target": [2.0]})
     engine.forward({"x": [2.0], "target": [0.0]})
     assert first == pytest.approx(0.81)
+
+
+# ------------------------------------------------------------------ gradients delivered in place
+def _dense_graph() -> Graph:
+    g = Graph(seed=0)
+    x, t = g.input("x", (3,)), g.input("t", (2,))
+    h = g.dense(x, 3, 4, "h", activation="tanh")
+    g.mse(g.dense(h, 4, 2, "out"), t, name="loss")
+    return g
+
+
+def _dense_feeds(step: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(step)
+    return {"x": rng.normal(size=(5, 3)), "t": rng.normal(size=(5, 2))}
+
+
+def test_placed_gradients_arrive_in_the_given_arrays_without_a_copy_where_possible():
+    reference = Engine(_dense_graph(), gradients="parameters")
+    engine = Engine(_dense_graph(), gradients="parameters")
+    names = list(engine.parameters())
+    targets = {n: np.full(a.shape, np.nan) for n, a in engine.parameters().items()}
+    engine.place_gradients(targets)
+    for step in range(3):  # the first backward copies and arranges; later ones write in place
+        for e in (reference, engine):
+            e.forward(_dense_feeds(step))
+            e.backward()
+        for name in names:
+            np.testing.assert_array_equal(targets[name], reference.grad(name))
+            assert engine.gradients()[name] is targets[name]
+    # The matmuls now write the weight gradients straight into the targets (their reused
+    # arrays are the targets); the biases, summed over the batch into new arrays, are copied.
+    buffers = [b for s in engine.plan.ops for b in s.context._buffers.values()]
+    for name in names:
+        assert any(b is targets[name] for b in buffers) == name.endswith(".W")
+
+
+def test_a_gradient_shared_with_other_nodes_is_copied_not_redirected():
+    # add() hands one array to both of its inputs: p's target must not become q's gradient.
+    g = Graph()
+    p, q = g.parameter("p", value=[1.0, 2.0]), g.parameter("q", value=[3.0, 4.0])
+    g.sum(g.tanh(g.add(p, q, name="s"), name="a"), name="loss")
+    engine = Engine(g)
+    targets = {"p": np.zeros(2), "q": np.zeros(2)}
+    engine.place_gradients(targets)
+    for _ in range(2):
+        engine.forward()
+        engine.backward()
+        expected = 1 - np.tanh([4.0, 6.0]) ** 2
+        np.testing.assert_allclose(targets["p"], expected)
+        np.testing.assert_allclose(targets["q"], expected)
+        np.testing.assert_allclose(engine.grad("s"), expected)
+        targets["p"][...] = -1.0  # what a caller writes into its arrays reaches no other node
+        np.testing.assert_allclose(engine.grad("s"), expected)
+        np.testing.assert_allclose(targets["q"], expected)
+
+
+def test_placed_gradients_refuse_a_wrong_shape_or_name():
+    engine = Engine(_dense_graph())
+    with pytest.raises(ValueError, match="h.W"):
+        engine.place_gradients({"h.W": np.zeros((4, 3))})
+    with pytest.raises(GraphError, match="'x' is not a parameter"):
+        engine.place_gradients({"x": np.zeros(3)})

@@ -155,3 +155,14 @@ def test_bad_saved_state_is_refused_with_a_reason(change, message):
 def test_bad_hyperparameters(name, kwargs, message):
     with pytest.raises(OptimizerError, match=message):
         make_optimizer(name, **kwargs)
+
+
+def test_update_scale_is_given_only_where_the_update_is_a_multiple_of_the_gradient():
+    vector = ParameterVector.pack({"w": np.array([1.0, -2.0, 3.0])})
+    grads = np.array([0.5, 0.25, -1.0])
+    plain = make_optimizer("sgd", lr=0.1).bind(vector)
+    update, _ = plain.propose(vector.data, grads)
+    assert plain.update_scale() == 0.1 and np.array_equal(update, 0.1 * grads)
+    for name, options in (("sgd", {"weight_decay": 0.01}), ("momentum", {}), ("adam", {}),
+                          ("rmsprop", {}), ("nesterov", {})):
+        assert make_optimizer(name, lr=0.1, **options).update_scale() is None

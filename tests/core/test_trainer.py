@@ -382,3 +382,25 @@ def test_step_stats_as_dict_is_json():
     record = json.loads(json.dumps(stats.as_dict()))
     assert record["update_ratios"]["h1.b"] is None  # zero bias: undefined ratio
     assert record["grad_norms"]["h1.W"] > 0 and record["step"] == 1
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_statistics_of_a_large_network_are_what_they_say(optimizer):
+    # Above 20,000 parameters the norms come from one dot product per parameter, and for
+    # plain SGD the update's norm from the gradient's: check both against the arrays.
+    g = mlp((64, 160, 120, 10), "relu", "softmax_ce")
+    data = datasets.prepare("digits", validation=0.0)
+    trainer = Trainer(g, data, optimizer=optimizer, lr=0.05, batch_size=len(data.train))
+    assert trainer.vector.size > 20_000
+    for _ in range(2):
+        before = {n: g.node(n).value.copy() for n in trainer.parameter_names}
+        stats = next(trainer.run(steps=1))
+        grads = trainer.engine.gradients()
+        for name in trainer.parameter_names:
+            delta = before[name] - g.node(name).value
+            assert stats.grad_norm(name) == pytest.approx(np.linalg.norm(grads[name]), rel=1e-12)
+            if np.linalg.norm(before[name]) == 0:
+                assert np.isnan(stats.update_ratio(name))
+            else:
+                assert stats.update_ratio(name) == pytest.approx(
+                    np.linalg.norm(delta) / np.linalg.norm(before[name]), rel=1e-9)

@@ -139,6 +139,18 @@ class Context:
             array = self._buffers[key] = np.empty(shape, dtype)
         return array
 
+    def replace_buffer(self, array: np.ndarray, replacement: np.ndarray) -> bool:
+        """Hand out ``replacement`` (same shape and dtype) wherever :meth:`buffer` handed out
+        ``array`` so far, so that the op writes that result straight into an array its caller
+        owns. Returns whether ``array`` was one of this context's buffers."""
+        if replacement.shape != array.shape or replacement.dtype != array.dtype:
+            return False
+        for key, buffer in self._buffers.items():
+            if buffer is array:
+                self._buffers[key] = replacement
+                return True
+        return False
+
 
 class Op:
     """Base of every op. Subclasses set the class attributes and, unless they are sources,
