@@ -199,6 +199,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in given.items() if v is not None}
     if saved:
         trainer = Trainer.from_project(project, data=data, **overrides)
+        if trainer.restart_reason:
+            print(f"bpstudio-cli: note: {trainer.restart_reason}", file=sys.stderr)
     else:
         trainer = Trainer(project.graph, data, **{"optimizer": "adam", "lr": 0.01,
                                                   "batch_size": 32, "seed": 0, **overrides})

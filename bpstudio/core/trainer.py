@@ -25,7 +25,7 @@ from .datasets import CLASSIFICATION, DataError, Dataset, TrainingData
 from .engine import Engine
 from .errors import BPStudioError
 from .graph import Graph, Node, NodeRef
-from .optim import Optimizer, ParameterVector, make_optimizer
+from .optim import Optimizer, OptimizerError, ParameterVector, make_optimizer
 from .project import Project
 
 FEATURES = "features"
@@ -442,6 +442,8 @@ class Trainer:
         self.elapsed = 0.0            # wall seconds spent in steps, over every run
         self.history = History(self.parameter_names, history_points)
         self.last: StepStats | None = None
+        # Why a resumed run could not go on where it stopped (see from_project), or None.
+        self.restart_reason: str | None = None
         self._stop_requested = False
         self._epoch_rows: tuple[int, np.ndarray] | None = None
 
@@ -713,12 +715,19 @@ class Trainer:
         trainer = cls(project.graph, data, **options)
         same_data = saved.get("data") == trainer.data.settings.get("data")
         progress = saved.get("progress") or {}
-        if same_data:
-            trainer.step = int(progress.get("step", 0))
-            trainer.elapsed = float(progress.get("elapsed", 0.0))
-            if project.history:
-                trainer.history = History.from_tree(project.history, trainer.parameter_names)
-        state = project.optimizer_state
-        if state and state.get("name") == trainer.optimizer.name:
-            trainer.optimizer.load_state_dict(state)
+        try:
+            if same_data:
+                trainer.step = int(progress.get("step", 0))
+                trainer.elapsed = float(progress.get("elapsed", 0.0))
+                if project.history:
+                    trainer.history = History.from_tree(project.history, trainer.parameter_names)
+            state = project.optimizer_state
+            if state and state.get("name") == trainer.optimizer.name:
+                trainer.optimizer.load_state_dict(state)
+        except (TrainingError, OptimizerError) as exc:
+            # The graph was edited after training (a parameter renamed, added or reshaped):
+            # its weights still train, but the old curves and optimiser slots no longer fit.
+            trainer = cls(project.graph, trainer.data, **options)
+            trainer.restart_reason = (f"{exc}; the graph changed since it was trained, so "
+                                      "training restarts its optimiser and history")
         return trainer

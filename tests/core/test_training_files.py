@@ -199,3 +199,22 @@ def test_the_iris_example_trains_from_its_own_settings():
     assert trainer.data.standardiser is not None  # no statistics saved yet: measured on the rows
     assert (trainer.optimizer.name, trainer.batch_size) == ("adam", 16)
     assert trainer.fit(steps=500).val_accuracy >= 0.9
+
+
+def test_cli_trains_a_trained_project_edited_since(capsys, tmp_path, moons_file):
+    """Renaming a weight after training leaves the saved curves and optimiser slots stale:
+    training goes on from the weights with a fresh optimiser and says why."""
+    first = tmp_path / "first.bpg"
+    run_cli(capsys, "train", moons_file, "--data", "moons", "--steps", 20, "--out", first)
+    project = bpstudio.load(first)
+    weights = project.graph.node("h1.W").value.copy()
+    project.graph.rename("h1.W", "hidden.W")
+    bpstudio.save(project, first)
+
+    second = tmp_path / "second.bpg"
+    code, out, err = run_cli(capsys, "train", first, "--steps", 10, "--quiet", "--out", second)
+    assert code == 0, err
+    assert "the graph changed since it was trained" in err and "hidden.W" in err
+    again = bpstudio.load(second)
+    assert again.training["progress"]["step"] == 10  # a fresh count, not 30
+    assert not np.array_equal(again.graph.node("hidden.W").value, weights)  # trained on
