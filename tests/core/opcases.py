@@ -21,13 +21,18 @@ PARAM_VARIANTS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def sample(domain: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+def sample(domain: str, shape: tuple[int, ...], rng: np.random.Generator,
+           away_from_zero: bool = False) -> np.ndarray:
+    """Values that make sense at a port of this domain. ``away_from_zero`` keeps real values
+    off the kink of ReLU-like ops, which central differences would straddle."""
     if domain == "positive":
         return rng.uniform(0.5, 2.0, shape)
     if domain == "unit":
         return rng.uniform(0.1, 0.9, shape)
     if domain == "label":
-        return rng.integers(0, 3, shape).astype(float)
+        return rng.integers(0, 3, shape).astype(float)  # every labelled example has >= 3 classes
+    if away_from_zero:
+        return rng.uniform(0.2, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
     return rng.normal(0.0, 1.0, shape)
 
 
