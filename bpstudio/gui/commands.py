@@ -14,6 +14,7 @@ from typing import Any, Union
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
+from bpstudio.core.errors import GraphError
 from bpstudio.core.graph import Edge, Graph, Node
 
 _drag_ids = itertools.count(1)
@@ -33,8 +34,27 @@ class Command(QUndoCommand):
 
     def __init__(self, parent: "MacroCommand | None" = None):
         super().__init__()
+        self._applied_before_push = False
         if parent is not None:
             parent.steps.append(self)
+
+    def apply(self) -> None:
+        """Make the change (what Qt's redo does). Raises, changing nothing, when the graph
+        refuses it."""
+        raise NotImplementedError
+
+    def apply_before_push(self) -> None:
+        """Make the change now, where a refusal can be caught: QUndoStack.push calls redo
+        from C++, which can only print an exception and keeps the broken command. The redo
+        that push then calls does nothing."""
+        self.apply()
+        self._applied_before_push = True
+
+    def redo(self) -> None:
+        if self._applied_before_push:
+            self._applied_before_push = False
+            return
+        self.apply()
 
 
 class MacroCommand(Command):
@@ -42,7 +62,7 @@ class MacroCommand(Command):
 
     def __init__(self, text: str, parent: "MacroCommand | None" = None):
         super().__init__(parent)
-        self.steps: list[QUndoCommand] = []
+        self.steps: list[Command] = []
         self.setText(text)
 
     def childCount(self) -> int:  # noqa: N802  (Qt's name, so macros read like Qt's)
@@ -51,9 +71,16 @@ class MacroCommand(Command):
     def child(self, index: int) -> QUndoCommand:
         return self.steps[index]
 
-    def redo(self) -> None:
-        for step in self.steps:
-            step.redo()
+    def apply(self) -> None:
+        done: list[Command] = []
+        try:
+            for step in self.steps:
+                step.apply()
+                done.append(step)
+        except Exception:
+            for step in reversed(done):  # all or nothing
+                step.undo()
+            raise
 
     def undo(self) -> None:
         for step in reversed(self.steps):
@@ -87,7 +114,7 @@ class AddNodeCommand(Command):
         assert self.node is not None, "the node exists only after the first redo"
         return self.node.id
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         if self.node is None:
             self.node = self.graph.add_node(**self._args)
         else:
@@ -108,7 +135,7 @@ class RemoveNodeCommand(Command):
         self._edges: list[Edge] = []
         self.setText(f"Delete {graph.node(node_id).name}")
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         self._node, self._edges = self.graph.remove_node(self.node_id)
 
     def undo(self) -> None:
@@ -141,12 +168,16 @@ class ConnectCommand(Command):
         else:
             self.setText("Connect")
 
-    def redo(self) -> None:
-        dst = _resolve(self._dst)
+    def apply(self) -> None:
+        src, dst = _resolve(self._src), _resolve(self._dst)
+        # Checked before the old wire comes out, so that a refusal changes nothing.
+        reason = self.graph.can_connect(src, dst, self.dst_port, self.src_port, replacing=True)
+        if reason:
+            raise GraphError(reason)
         self.replaced = self.graph.input_edge(dst, self.dst_port)
         if self.replaced is not None:
             self.graph.disconnect(self.replaced)
-        self.edge = self.graph.connect(_resolve(self._src), dst, self.dst_port, self.src_port)
+        self.edge = self.graph.connect(src, dst, self.dst_port, self.src_port)
 
     def undo(self) -> None:
         self.graph.disconnect(self.edge)
@@ -163,7 +194,7 @@ class DisconnectCommand(Command):
         self.setText(f"Disconnect {graph.node(edge.src).name} from "
                      f"{graph.node(edge.dst).name}.{edge.dst_port}")
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         self.graph.disconnect(self.edge)
 
     def undo(self) -> None:
@@ -204,7 +235,7 @@ class MoveNodesCommand(Command):
         self.setObsolete(all(old == new for old, new in self.moves.values()))
         return True
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         for node_id, (_, new) in self.moves.items():
             self.graph.set_position(node_id, new)
 
@@ -233,7 +264,7 @@ class SetParamCommand(Command):
         self._done_once = False
         self.setText(f"Set {key} of {node.name}")
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         self.graph.set_param(self.node_id, self.key, self.new)
         node = self.graph.node(self.node_id)
         if node.spec.source == "parameter":
@@ -261,7 +292,7 @@ class SetValueCommand(Command):
         self._new = np.array(value, dtype=np.float64)
         self.setText(f"Set value of {node.name}")
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         self.graph.set_value(self.node_id, self._new)
 
     def undo(self) -> None:
@@ -277,7 +308,7 @@ class RenameCommand(Command):
         self.new = name
         self.setText(f"Rename {self.old} to {name}")
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         self.graph.rename(self.node_id, self.new)
 
     def undo(self) -> None:

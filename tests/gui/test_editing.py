@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QMessageBox
 
 from bpstudio.core.ops import REGISTRY
 from bpstudio.core.ops.base import ARITHMETIC, Op, Param, Port
+from bpstudio.gui import commands
 from bpstudio.gui.inspector import InspectorWidget
 from bpstudio.gui.palette import PaletteWidget
 
@@ -416,3 +417,23 @@ def test_double_clicking_a_palette_entry_adds_that_node_in_view(window, qtbot):
     assert node.op == "tanh"
     visible = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
     assert visible.contains(window.scene.node_items[node.id].sceneBoundingRect())
+
+
+def test_an_edit_the_graph_refuses_never_reaches_the_undo_stack(window):
+    """Whatever builds a command, a refused change is reported and leaves graph and stack as
+    they were; a macro whose later step is refused takes back its earlier steps."""
+    ids = build_neuron(window)
+    before = snapshot(window.graph)
+    closing = commands.ConnectCommand(window.graph, ids["loss"], ids["z0"], "b")  # a cycle
+    assert not window.scene.push(closing)
+    assert "would close a cycle" in window.statusBar().currentMessage()
+
+    macro = commands.MacroCommand("Rename and close a cycle")
+    commands.RenameCommand(window.graph, ids["a"], "activation", parent=macro)
+    commands.ConnectCommand(window.graph, ids["loss"], ids["z0"], "b", parent=macro)
+    assert not window.scene.push(macro)
+    assert "Rename and close a cycle refused" in window.statusBar().currentMessage()
+
+    assert snapshot(window.graph) == before
+    assert window.undo_stack.count() == 0 and not window.isWindowModified()
+    assert_scene_matches_graph(window)

@@ -301,9 +301,15 @@ class GraphScene(QGraphicsScene):
             item.set_locked(locked)
 
     def push(self, command: QUndoCommand) -> bool:
-        """Push an edit, unless editing is locked (then say so and refuse)."""
+        """Apply an edit and put it on the undo stack, unless editing is locked or the graph
+        refuses the edit (then say why in the status bar and change nothing)."""
         if self._locked:
             self.status_message.emit("Editing is locked while training runs")
+            return False
+        try:
+            command.apply_before_push()
+        except Exception as exc:  # a refused edit: say why, keep the graph and the stack as they were
+            self.status_message.emit(f"{command.text() or 'Edit'} refused: {exc}")
             return False
         self.undo_stack.push(command)
         return True
