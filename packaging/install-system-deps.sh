@@ -5,7 +5,7 @@
 # "could not load the Qt platform plugin xcb".
 set -u
 PACKAGES="libegl1 libgl1 libxkbcommon0 fontconfig libfontconfig1 libdbus-1-3 \
-libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
+libx11-xcb1 libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0"
 
 command -v dpkg-query >/dev/null 2>&1 || exit 0   # not Debian/Ubuntu: nothing to check
@@ -14,6 +14,17 @@ missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# Qt Core also needs GLib, whose package was renamed (libglib2.0-0t64 on newer releases):
+# check for the library itself and name whichever package this release has.
+glib=""
+if ! ldconfig -p 2>/dev/null | grep -q 'libglib-2.0.so.0'; then
+    glib=libglib2.0-0
+    if [ "$(id -u)" = "0" ]; then
+        apt-get update -qq
+        apt-cache show libglib2.0-0t64 >/dev/null 2>&1 && glib=libglib2.0-0t64
+    fi
+    missing="$missing $glib"
+fi
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = "0" ]; then
