@@ -96,3 +96,19 @@ def test_parser_has_one_function_per_subcommand():
     assert (args.file, args.numpy, args.onnx, args.output) == ("f.bpg", "o.py", None, "p")
     with pytest.raises(SystemExit):
         parser.parse_args(["info"])
+
+
+def test_a_reader_that_stops_early_is_not_an_error():
+    """`bpstudio-cli info FILE | head -1`: the closed pipe ends the command quietly."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "resources" / "examples" / "xor.bpg"
+    reader = subprocess.Popen([sys.executable, "-c", "pass"], stdin=subprocess.PIPE)
+    reader.wait(timeout=60)  # gone before the command writes a byte: every write hits EPIPE
+    result = subprocess.run([sys.executable, "-m", "bpstudio.cli", "info", str(example)],
+                            stdout=reader.stdin, stderr=subprocess.PIPE, text=True, timeout=60)
+    reader.stdin.close()
+    assert result.returncode == 0
+    assert result.stderr == ""
