@@ -65,6 +65,7 @@ class Engine:
         self._params: dict[str, np.ndarray] = {}
         self._param_slots: dict[str, int] = {}
         self._ops: tuple[Step, ...] = ()
+        self._sources: tuple[Step, ...] = ()
         self._values: list[Any] = []
         self._grads: list[np.ndarray | None] | None = None
         # place_gradients: parameter name -> caller's array, and per slot [slot, array,
@@ -79,6 +80,7 @@ class Engine:
         if self._plan is None or self._plan.version != self.graph.version:
             self._plan = self._compile()
             self._ops = self._plan.ops
+            self._sources = tuple(s for s in self._plan.steps if s.source is not None)
             self._values, self._grads = [], None
             self._placed = None
         return self._plan
@@ -129,12 +131,12 @@ class Engine:
         feeds = dict(feeds or {})
         values: list[Any] = [None] * len(plan.steps)
         batch: tuple[int, str] | None = None
-        for step in plan.steps:
+        for step in self._sources:
             if step.source == "input":
                 values[step.slot], batch = self._feed(step.node, feeds.pop(step.node.name, None), batch)
             elif step.source == "parameter":
                 values[step.slot] = self._params[step.node.name]
-            elif step.source == "constant":
+            else:
                 values[step.slot] = step.node.value.astype(self.dtype, copy=False)
         stray = [name for name in feeds if self.graph.find(name) is None]
         if stray:  # feeds for inputs this output does not need are fine; typos are not
@@ -149,16 +151,17 @@ class Engine:
         return values[plan.output].copy()
 
     def _feed(self, node: Node, data: Any, batch: tuple[int, str] | None):
-        expected = (None,) + tuple(node.params["shape"])
-        shown = format_shape(("N",) + expected[1:])
+        sample_shape = node.params["shape"]
         if data is None:
-            raise FeedError(f"input '{node.name}' has no feed: give an array of shape {shown}")
+            raise FeedError(f"input '{node.name}' has no feed: give an array of shape "
+                            f"{format_shape(('N',) + tuple(sample_shape))}")
         try:
             array = np.asarray(data, dtype=self.dtype)
         except (TypeError, ValueError):
             raise FeedError(f"input '{node.name}': the feed is not an array of numbers") from None
-        if array.ndim != len(expected) or array.shape[1:] != expected[1:]:
-            raise FeedError(f"input '{node.name}': expected shape {shown}, got "
+        if array.ndim != len(sample_shape) + 1 or array.shape[1:] != tuple(sample_shape):
+            raise FeedError(f"input '{node.name}': expected shape "
+                            f"{format_shape(('N',) + tuple(sample_shape))}, got "
                             f"{format_shape(array.shape)}")
         if batch is not None and array.shape[0] != batch[0]:
             raise FeedError(f"input '{node.name}' has a batch of {array.shape[0]} but input "
