@@ -38,10 +38,13 @@ class Plan:
     steps: tuple[Step, ...]           # topological order
     slot: dict[str, int]              # node id -> slot
     output: int
+    sources: tuple[Step, ...] = ()    # the steps that read a feed, a parameter or a constant
+    ops: tuple[Step, ...] = ()        # the steps that compute, in topological order
 
-    @property
-    def ops(self) -> tuple[Step, ...]:
-        return tuple(s for s in self.steps if s.source is None)
+    def __post_init__(self) -> None:
+        # Split once per compile, so the per-step loops never test a step's kind.
+        object.__setattr__(self, "sources", tuple(s for s in self.steps if s.source))
+        object.__setattr__(self, "ops", tuple(s for s in self.steps if not s.source))
 
 
 class Engine:
@@ -64,8 +67,6 @@ class Engine:
         self._plan: Plan | None = None
         self._params: dict[str, np.ndarray] = {}
         self._param_slots: dict[str, int] = {}
-        self._ops: tuple[Step, ...] = ()
-        self._sources: tuple[Step, ...] = ()
         self._values: list[Any] = []
         self._grads: list[np.ndarray | None] | None = None
         # place_gradients: parameter name -> caller's array, and per slot [slot, array,
@@ -79,8 +80,6 @@ class Engine:
         """The compiled plan; recompiled only when the graph has changed since."""
         if self._plan is None or self._plan.version != self.graph.version:
             self._plan = self._compile()
-            self._ops = self._plan.ops
-            self._sources = tuple(s for s in self._plan.steps if s.source is not None)
             self._values, self._grads = [], None
             self._placed = None
         return self._plan
@@ -131,7 +130,7 @@ class Engine:
         feeds = dict(feeds or {})
         values: list[Any] = [None] * len(plan.steps)
         batch: tuple[int, str] | None = None
-        for step in self._sources:
+        for step in plan.sources:
             if step.source == "input":
                 values[step.slot], batch = self._feed(step.node, feeds.pop(step.node.name, None), batch)
             elif step.source == "parameter":
@@ -141,7 +140,7 @@ class Engine:
         stray = [name for name in feeds if self.graph.find(name) is None]
         if stray:  # feeds for inputs this output does not need are fine; typos are not
             raise FeedError(f"feed '{stray[0]}' matches no input node")
-        for step in self._ops:
+        for step in plan.ops:
             try:
                 values[step.slot] = step.forward(step.context, *[values[j] for j in step.inputs],
                                                  **step.params)
@@ -178,7 +177,7 @@ class Engine:
         grads: list[np.ndarray | None] = [None] * len(plan.steps)
         owned = [False] * len(plan.steps)  # grads[j] is an array of ours, safe to add into
         grads[plan.output] = np.ones_like(self._values[plan.output])
-        for step in reversed(self._ops):
+        for step in reversed(plan.ops):
             grad = grads[step.slot]
             if grad is None or not any(step.context.needs_input_grad):
                 continue
@@ -241,7 +240,7 @@ class Engine:
         writes into ``target`` cannot reach that node."""
         if sum(g is array for g in grads) != 1:
             return
-        for step in self._ops:
+        for step in self.plan.ops:
             if step.context.replace_buffer(array, target):
                 return
 
