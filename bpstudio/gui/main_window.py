@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGraphicsItem, QLabel, 
                                QMessageBox, QToolBar)
 
 from bpstudio.core.errors import BPStudioError
+from bpstudio.core.export_numpy import export_numpy
+from bpstudio.core.export_onnx import export_onnx
 from bpstudio.core.graph import Graph
 from bpstudio.core.layout import layered_positions
 from bpstudio.core.resources import resources_dir
@@ -454,21 +456,18 @@ class MainWindow(QMainWindow):
         return Path(path if path.endswith(suffix) else path + suffix)
 
     def export_onnx(self, path: str | Path | None = None) -> bool:
-        path = Path(path) if path else self._export_path("Export ONNX", ".onnx", "ONNX models (*.onnx)")
-        if path is None:
-            return False
-        from bpstudio.core.export_onnx import export_onnx
-
-        return self._run_export(lambda: export_onnx(self.graph, path, output=self._export_output()),
-                                path)
+        return self._export_graph(export_onnx, path, "Export ONNX", ".onnx", "ONNX models (*.onnx)")
 
     def export_numpy(self, path: str | Path | None = None) -> bool:
-        path = Path(path) if path else self._export_path("Export NumPy code", ".py", "Python (*.py)")
+        return self._export_graph(export_numpy, path, "Export NumPy code", ".py", "Python (*.py)")
+
+    def _export_graph(self, exporter, path: str | Path | None, title: str, suffix: str,
+                      file_filter: str) -> bool:
+        """Ask where (unless ``path`` is given) and export the graph up to the selected node."""
+        path = Path(path) if path else self._export_path(title, suffix, file_filter)
         if path is None:
             return False
-        from bpstudio.core.export_numpy import export_numpy
-
-        return self._run_export(lambda: export_numpy(self.graph, path, output=self._export_output()),
+        return self._run_export(lambda: exporter(self.graph, path, output=self._export_output()),
                                 path)
 
     def _export_output(self) -> str | None:
