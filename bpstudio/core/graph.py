@@ -263,17 +263,22 @@ class Graph(GraphBuilder):
         return None
 
     def connect(self, src: NodeRef, dst: NodeRef, dst_port: str | None = None,
-                src_port: str = "out") -> Edge:
-        """Wire an output to an input port (the first free one when ``dst_port`` is None)."""
+                src_port: str = "out", replace: bool = False) -> Edge:
+        """Wire an output to an input port (the first free one when ``dst_port`` is None).
+        With ``replace``, a wire already in that input is taken out first (edge_removed), but
+        only once the new wire is known to be allowed: a refusal changes nothing."""
         d = self.node(dst)
         if dst_port is None:
             free = [p for p in d.spec.input_names() if (d.id, p) not in self._edges]
             if not free:
                 raise GraphError(f"{d.label} has no free input port")
             dst_port = free[0]
-        reason = self.can_connect(src, d, dst_port, src_port)
+        reason = self.can_connect(src, d, dst_port, src_port, replacing=replace)
         if reason:
             raise GraphError(reason)
+        old = self._edges.get((d.id, dst_port))
+        if old is not None:
+            self.disconnect(old)
         edge = Edge(self.node(src).id, d.id, dst_port, src_port)
         self._edges[(d.id, dst_port)] = edge
         self._out[edge.src].append(edge)

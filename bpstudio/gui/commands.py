@@ -14,7 +14,6 @@ from typing import Any, Union
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
-from bpstudio.core.errors import GraphError
 from bpstudio.core.graph import Edge, Graph, Node
 
 _drag_ids = itertools.count(1)
@@ -170,14 +169,8 @@ class ConnectCommand(Command):
 
     def apply(self) -> None:
         src, dst = _resolve(self._src), _resolve(self._dst)
-        # Checked before the old wire comes out, so that a refusal changes nothing.
-        reason = self.graph.can_connect(src, dst, self.dst_port, self.src_port, replacing=True)
-        if reason:
-            raise GraphError(reason)
         self.replaced = self.graph.input_edge(dst, self.dst_port)
-        if self.replaced is not None:
-            self.graph.disconnect(self.replaced)
-        self.edge = self.graph.connect(src, dst, self.dst_port, self.src_port)
+        self.edge = self.graph.connect(src, dst, self.dst_port, self.src_port, replace=True)
 
     def undo(self) -> None:
         self.graph.disconnect(self.edge)

@@ -193,3 +193,16 @@ def test_depths_and_topological_order():
     order = [n.name for n in g.topological_order()]
     assert order.index("x") < order.index("m") < order.index("r")
     assert g.depths()[y.id] == 2
+
+
+def test_connect_can_replace_a_wire_but_a_refused_replacement_changes_nothing():
+    g = Graph()
+    x, y = g.input("x"), g.input("y")
+    r = g.relu(x, name="r")
+    t = g.tanh(r, name="t")
+    g.connect(y, r, "x", replace=True)
+    assert g.input_edge(r, "x").src == y.id and not g.output_edges(x)
+    edges = set(g.edges)
+    with pytest.raises(GraphError, match="would close a cycle"):
+        g.connect(t, r, "x", replace=True)
+    assert set(g.edges) == edges
