@@ -19,8 +19,8 @@ import time
 import numpy as np
 
 from bpstudio import Engine, Graph
-from bpstudio.core import datasets
-from bpstudio.core.trainer import Trainer
+from bpstudio.core.training import datasets
+from bpstudio.core.training.trainer import Trainer
 
 LR = 0.05
 CASES = {

@@ -12,13 +12,11 @@ The scripting API (Qt-free)::
     project = bpstudio.load("model.bpg")
 """
 
-__version__ = "0.1.0"  # before the imports: the file format records it
-
-from .core import (BPStudioError, Engine, FeedError, FileFormatError, Graph, GraphError,  # noqa: E402
-                   Project, ShapeError, compare_gradients, gradcheck, load, save)
-
-from .core import (DataError, Dataset, DivergenceError, StepStats, Trainer,  # noqa: E402
-                   TrainingData, TrainingError, datasets, make_optimizer)
+from .core import (BPStudioError, Engine, FeedError, FileFormatError, Graph, GraphError, Project,
+                   ShapeError, compare_gradients, gradcheck, load, save)
+from .core import (DataError, Dataset, DivergenceError, StepStats, Trainer, TrainingData,
+                   TrainingError, datasets, make_optimizer)
+from .version import __version__
 
 __all__ = ["BPStudioError", "Engine", "FeedError", "FileFormatError", "Graph", "GraphError",
            "Project", "ShapeError", "__version__", "compare_gradients", "gradcheck", "load", "save"]

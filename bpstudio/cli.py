@@ -18,10 +18,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bpstudio import __version__
 from bpstudio.core.errors import BPStudioError
+from bpstudio.core.files.export_numpy import export_numpy
+from bpstudio.core.files.export_onnx import export_onnx
+from bpstudio.core.files.fileformat import load, save
 from bpstudio.core.ops import GROUPS, REGISTRY
 from bpstudio.core.shapes import format_shape
+from bpstudio.core.training import datasets
+from bpstudio.core.training.trainer import DivergenceError, Trainer
+from bpstudio.version import __version__
 
 Subparsers = argparse._SubParsersAction  # what add_subparsers() returns
 
@@ -42,8 +47,6 @@ def add_ops_command(sub: Subparsers) -> None:
 
 # ----------------------------------------------------------------------------------------- info
 def cmd_info(args: argparse.Namespace) -> int:
-    from bpstudio.core.fileformat import load
-
     project = load(args.file)
     graph = project.graph
     shapes, problems = graph.infer_shapes()
@@ -88,19 +91,13 @@ def add_info_command(sub: Subparsers) -> None:
 
 # --------------------------------------------------------------------------------------- export
 def cmd_export(args: argparse.Namespace) -> int:
-    from bpstudio.core.fileformat import load
-
     if not args.onnx and not args.numpy:
         raise BPStudioError("say what to export: --onnx OUT.onnx and/or --numpy OUT.py")
     project = load(args.file)
     if args.onnx:
-        from bpstudio.core.export_onnx import export_onnx
-
         export_onnx(project.graph, args.onnx, output=args.output, description=project.description)
         print(f"wrote {args.onnx}")
     if args.numpy:
-        from bpstudio.core.export_numpy import export_numpy
-
         if not args.numpy.endswith(".py"):
             raise BPStudioError(f"--numpy: '{args.numpy}' must end in .py")
         export_numpy(project.graph, args.numpy, output=args.output, description=project.description)
@@ -180,11 +177,7 @@ def _summary(trainer: Any, stats: Any, done: int, seconds: float) -> dict[str, A
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import bpstudio
-    from bpstudio.core import datasets
-    from bpstudio.core.trainer import DivergenceError, Trainer
-
-    project = bpstudio.load(args.file)
+    project = load(args.file)
     saved = project.training or {}
     if args.data is not None:
         split_seed = args.seed if args.seed is not None else saved.get("split_seed", 0)
@@ -231,7 +224,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     summary = _summary(trainer, trainer.last if failure is None else stats, done, seconds)
     if args.out is not None:
-        bpstudio.save(trainer.to_project(project.description), args.out)
+        save(trainer.to_project(project.description), args.out)
         summary["saved"] = str(args.out)
     if failure is not None:
         summary["error"] = str(failure)

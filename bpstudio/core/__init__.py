@@ -1,17 +1,24 @@
-"""The Qt-free core: graph model, op registry, engine, gradient check, project files, data sets
-and training. NumPy and the standard library only; the GUI, the CLI and scripts all build on it."""
+"""The Qt-free core: NumPy and the standard library only; the GUI, the CLI and scripts all build
+on it.
+
+The kernel lives here (graph model, op registry, builder, engine, gradient check, layout,
+project). Two rooms use it and never each other: ``training/`` (data sets, optimizers, the
+Trainer and its history) and ``files/`` (the project file format, atomic writes, exports). The
+public API of all three is re-exported here.
+"""
 
 from .engine import Engine
 from .errors import BPStudioError, FeedError, FileFormatError, GraphError, ShapeError
-from .fileformat import FORMAT_VERSION, load, save
 from .gradcheck import compare_gradients, gradcheck
-from .graph import Edge, Graph, GraphEvent, Node, Problem
+from .graph import Graph
+from .model import Edge, GraphEvent, Node, Problem
 from .ops import REGISTRY, get_op
 from .project import Project
-from . import datasets
-from .datasets import DataError, Dataset, TrainingData
-from .optim import OPTIMIZERS, Optimizer, OptimizerError, make_optimizer
-from .trainer import DivergenceError, StepStats, Trainer, TrainingError
+from .files.fileformat import FORMAT_VERSION, load, save
+from .training import datasets
+from .training.datasets import DataError, Dataset, TrainingData
+from .training.optim import OPTIMIZERS, Optimizer, OptimizerError, make_optimizer
+from .training.trainer import DivergenceError, StepStats, Trainer, TrainingError
 
 __all__ = ["BPStudioError", "Edge", "Engine", "FORMAT_VERSION", "FeedError", "FileFormatError",
            "Graph", "GraphError", "GraphEvent", "Node", "Problem", "Project", "REGISTRY",

@@ -6,12 +6,14 @@ for bit, so NaNs and signed zeros count), and to tell whether a project has unsa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .graph import Graph
-from .project import Project
+
+if TYPE_CHECKING:  # annotations only: project.py imports this module
+    from .project import Project
 
 
 def arrays_identical(a: np.ndarray, b: np.ndarray) -> bool:

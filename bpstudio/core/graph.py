@@ -11,73 +11,19 @@ import itertools
 import math
 import re
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from .builder import GraphBuilder
 from .errors import GraphError, ShapeError
-from .init import initialise
+from .initializers import initialize
 from .ops import get_op
+from .model import Edge, GraphEvent, Node, NodeRef, Problem
 from .ops.base import Op
 from .shapes import BATCH, Shape, format_shape
 
 
-@dataclass
-class Node:
-    """One node. ``value`` holds the data of parameter and constant nodes; ``position`` is the
-    canvas position, kept for the GUI and never interpreted by the core."""
-
-    id: str
-    op: str
-    name: str
-    params: dict[str, Any] = field(default_factory=dict)
-    value: np.ndarray | None = None
-    position: Any = None
-
-    @property
-    def spec(self) -> type[Op]:
-        return get_op(self.op)
-
-    @property
-    def label(self) -> str:
-        """How messages name this node: ``matmul 'h1'``."""
-        return f"{self.op} '{self.name}'"
-
-
-@dataclass(frozen=True)
-class Edge:
-    """A wire from output port ``src_port`` of node ``src`` to input port ``dst_port`` of ``dst``."""
-
-    src: str
-    dst: str
-    dst_port: str
-    src_port: str = "out"
-
-
-@dataclass(frozen=True)
-class GraphEvent:
-    """A change to the graph. ``kind`` is node_added, node_removed, edge_added, edge_removed or
-    node_changed (then ``field`` says what changed: a parameter name, "name", "value", "position")."""
-
-    kind: str
-    node: Node | None = None
-    edge: Edge | None = None
-    field: str | None = None
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A validation finding, attached to a node (and a port when one is at fault)."""
-
-    node_id: str
-    message: str
-    port: str | None = None
-    is_shape: bool = False  # a shape mismatch rather than a missing wire
-
-
-NodeRef = Union[Node, str]
 _NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 # The most numbers a parameter draws from its shape (400 MB in float64): a shape typed by
 # mistake, such as 100000, 100000, gets a message instead of exhausting memory.
@@ -330,7 +276,7 @@ class Graph(GraphBuilder):
         n.position = position
         self._emit(GraphEvent("node_changed", node=n, field="position"))
 
-    def reinitialise(self, seed: int | None = None) -> None:
+    def reinitialize(self, seed: int | None = None) -> None:
         """Draw every parameter afresh from its initialiser (seeded when ``seed`` is given)."""
         if seed is not None:
             self.rng = np.random.default_rng(seed)
@@ -489,7 +435,7 @@ class Graph(GraphBuilder):
         """Values drawn for a parameter node from its (or the given) shape and initialiser."""
         p = node.params if params is None else params
         self._check_drawn_size(node, p["shape"])
-        return initialise(p["init"], tuple(p["shape"]), p["scale"], self.rng)
+        return initialize(p["init"], tuple(p["shape"]), p["scale"], self.rng)
 
     @staticmethod
     def _check_drawn_size(node: Node, shape: tuple[int, ...]) -> None:

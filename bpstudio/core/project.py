@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .compare import project_differences
 from .graph import Graph
 
 
@@ -31,8 +32,6 @@ class Project:
         bit for bit), description, training settings, optimiser state and history."""
         if not isinstance(other, Project):
             return NotImplemented
-        from .compare import project_differences
-
         return not project_differences(self, other)
 
     __hash__ = None  # mutable content

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Sequence, Union
 
+import numpy as np
+
 from .errors import ShapeError
 
 BATCH = "N"
@@ -34,7 +36,7 @@ def broadcast(*shapes: Shape) -> Shape:
     return tuple(out)
 
 
-def normalise_axis(axis: int, ndim: int, what: str = "axis") -> int:
+def normalize_axis(axis: int, ndim: int, what: str = "axis") -> int:
     if not -ndim <= axis < ndim:
         raise ShapeError(f"{what} {axis} is out of range for {ndim} dimension(s)")
     return axis % ndim
@@ -61,6 +63,4 @@ def result_shape(a, b) -> tuple[int, ...]:
         return sa
     if len(sa) < len(sb) and sb[len(sb) - len(sa):] == sa:
         return sb
-    import numpy as np
-
     return np.broadcast_shapes(sa, sb)

@@ -7,7 +7,7 @@ import sys
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from bpstudio import __version__
+from bpstudio.version import __version__
 
 
 def dark_palette() -> QPalette:

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGraphicsItem, QLabel, 
                                QMessageBox, QToolBar)
 
 from bpstudio.core.errors import BPStudioError
-from bpstudio.core.export_numpy import export_numpy
-from bpstudio.core.export_onnx import export_onnx
+from bpstudio.core.files.export_numpy import export_numpy
+from bpstudio.core.files.export_onnx import export_onnx
 from bpstudio.core.graph import Graph
 from bpstudio.core.layout import layered_positions
 from bpstudio.core.resources import resources_dir

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from bpstudio.core.examples import EXAMPLES
-from bpstudio.core.fileformat import save
+from bpstudio.core.files.fileformat import save
 
 
 def generate(folder: Path) -> list[Path]:

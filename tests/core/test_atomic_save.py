@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from bpstudio import FileFormatError, Graph, load, save
-from bpstudio.core import fileformat
+from bpstudio.core.files import fileformat
 
 KILLS = 25
 ROOT = Path(__file__).resolve().parents[2]

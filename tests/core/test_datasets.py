@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bpstudio.core import datasets
-from bpstudio.core.datasets import CLASSIFICATION, REGRESSION, DataError, Standardiser
+from bpstudio.core.training import datasets
+from bpstudio.core.training.datasets import CLASSIFICATION, REGRESSION, DataError, Standardizer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -140,18 +140,18 @@ def test_split_is_seeded_disjoint_and_stratified():
         datasets.split(iris, 1.0)
 
 
-def test_standardiser_uses_training_statistics_only():
+def test_standardizer_uses_training_statistics_only():
     data = datasets.prepare("iris", seed=2)
     assert np.allclose(data.train.features.mean(axis=0), 0.0, atol=1e-12)
     assert np.allclose(data.train.features.std(axis=0), 1.0)
     assert not np.allclose(data.validation.features.mean(axis=0), 0.0, atol=1e-3)
     stats = data.settings["standardisation"]
-    back = Standardiser.from_dict(stats, 4)
+    back = Standardizer.from_dict(stats, 4)
     raw_train, _ = datasets.split(datasets.iris(), 0.2, seed=2)
     assert np.array_equal(back.apply(raw_train.features), data.train.features)
 
 
-def test_standardiser_keeps_constant_columns_finite():
+def test_standardizer_keeps_constant_columns_finite():
     data = datasets.prepare("digits", seed=0)
     assert np.all(np.isfinite(data.train.features))
     assert np.all(np.isfinite(data.validation.features))
@@ -163,9 +163,9 @@ def test_standardiser_keeps_constant_columns_finite():
     ({"mean": [0, 0], "std": [1, 0]}, "std > 0"),
     ({"mean": [0, 0, 0], "std": [1, 1, 1]}, "for 3 features, but the data has 2"),
 ])
-def test_bad_standardisation_statistics(stats, message):
+def test_bad_standardization_statistics(stats, message):
     with pytest.raises(DataError, match=message):
-        Standardiser.from_dict(stats, 2)
+        Standardizer.from_dict(stats, 2)
 
 
 def test_settings_rebuild_the_same_data(tmp_path):
@@ -197,7 +197,7 @@ def test_installed_package_finds_the_bundled_data(tmp_path):
     wheel = next(wheel_dir.glob("bpstudio-*.whl"))
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(target)  # a wheel is a zip laid out as site-packages
-    code = ("import bpstudio.core.datasets as d, bpstudio.core.resources as r; "
+    code = ("import bpstudio.core.training.datasets as d, bpstudio.core.resources as r; "
             "print(r.resources_dir()); print(len(d.iris()), len(d.digits()))")
     result = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, "
                              f"{str(target)!r}); {code}"], capture_output=True, text=True,

@@ -14,7 +14,7 @@ import pytest
 
 from bpstudio import Engine, Graph, load
 from bpstudio.core.examples import EXAMPLES
-from bpstudio.core.export_onnx import (CONVERTERS, IR_VERSION, OPSET, ExportError, export_onnx,
+from bpstudio.core.files.export_onnx import (CONVERTERS, IR_VERSION, OPSET, ExportError, export_onnx,
                                        inference_output, to_onnx)
 from bpstudio.core.ops import REGISTRY
 
@@ -84,10 +84,23 @@ def test_chosen_output_node(tmp_path):
     assert onnx_out.shape == (6, 4) and np.max(np.abs(onnx_out - ours)) < TOLERANCE
 
 
-def test_every_op_but_the_losses_has_a_converter():
-    missing = [op.name for op in REGISTRY.values()
-               if op.source is None and not op.is_loss and op.name not in CONVERTERS]
-    assert not missing, f"ops that cannot be exported to ONNX: {missing}"
+# Ops (besides the sources and the losses) that have no ONNX converter on purpose. An op added to
+# the registry without a converter fails the test below until it gets one or is listed here.
+NOT_EXPORTED_TO_ONNX: set[str] = set()
+
+
+def test_every_op_has_a_converter_or_is_listed():
+    missing = {op.name for op in REGISTRY.values()
+               if op.source is None and not op.is_loss and op.name not in CONVERTERS}
+    assert missing == NOT_EXPORTED_TO_ONNX, f"ops that cannot be exported to ONNX: {missing}"
+
+
+def test_an_op_without_a_converter_is_refused_naming_the_node(tmp_path, op_without_exports):
+    g = Graph()
+    g.apply(op_without_exports, g.input("x", shape=(2,)), name="odd")
+    with pytest.raises(ExportError, match="no_export_test 'odd' cannot be exported to ONNX"):
+        export_onnx(g, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
 
 
 @pytest.mark.parametrize("op_name, shapes, params, batch", list(cases(set(CONVERTERS))))
@@ -132,7 +145,7 @@ def test_missing_onnx_package_gives_a_clear_error(monkeypatch):
 
 
 def test_core_does_not_import_onnx():
-    code = ("import sys, bpstudio, bpstudio.core, bpstudio.core.export_onnx, bpstudio.cli; "
+    code = ("import sys, bpstudio, bpstudio.core, bpstudio.core.files.export_onnx, bpstudio.cli; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('onnx', 'onnxruntime', 'PySide6', 'pyqtgraph')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

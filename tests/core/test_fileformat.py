@@ -14,12 +14,12 @@ import pytest
 
 import bpstudio
 from bpstudio import Engine, FileFormatError, Graph, Project
-from bpstudio.core import fileformat
+from bpstudio.core.files import fileformat
 from bpstudio.core.compare import project_differences
 from bpstudio.core.examples import EXAMPLES
-from bpstudio.core.fileformat import Limits, encode, load, loads, save
+from bpstudio.core.files.fileformat import Limits, encode, load, loads, save
 from bpstudio.core.layout import apply_layout
-from bpstudio.core.schema import SchemaValidator, SchemaViolation, load_schema
+from bpstudio.core.files.schema import SchemaValidator, SchemaViolation, load_schema
 
 from bpgfiles import edit_json, read_entries, replace_entry, write_entries
 
@@ -180,7 +180,7 @@ def test_bad_position_is_refused_on_save(tmp_path):
 def test_writer_output_matches_the_schema():
     entries = encode(trained_project())
     load_schema("graph")
-    from bpstudio.core.schema import validator
+    from bpstudio.core.files.schema import validator
     validator("graph").validate(json.loads(entries["graph.json"]))
     validator("manifest").validate(json.loads(entries["manifest.json"]))
 

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bpstudio import FileFormatError, Project
-from bpstudio.core import fileformat
+from bpstudio.core.files import fileformat
 from bpstudio.core.examples import xor
-from bpstudio.core.fileformat import encode, loads
+from bpstudio.core.files.fileformat import encode, loads
 from bpstudio.core.ops import REGISTRY
 
 from bpgfiles import mutate_json, read_entries, write_entries

@@ -168,7 +168,7 @@ def test_values_must_be_finite_numbers():
         g.constant([1.0, np.inf], name="c")
 
 
-def test_seeded_graphs_initialise_identically():
+def test_seeded_graphs_initialize_identically():
     a, b = Graph(seed=7), Graph(seed=7)
     np.testing.assert_array_equal(a.parameter("W", shape=(3, 3), init="he_normal").value,
                                   b.parameter("W", shape=(3, 3), init="he_normal").value)

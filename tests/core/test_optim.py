@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bpstudio.core.optim import (OPTIMIZERS, OptimizerError, ParameterVector, make_optimizer)
+from bpstudio.core.training.optim import (OPTIMIZERS, OptimizerError, ParameterVector, make_optimizer)
 
 SHAPES = {"W": (3, 2), "b": (2,), "s": ()}
 

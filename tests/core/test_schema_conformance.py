@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bpstudio.core.examples import EXAMPLES
-from bpstudio.core.fileformat import encode
-from bpstudio.core.schema import load_schema, validator
+from bpstudio.core.files.fileformat import encode
+from bpstudio.core.files.schema import load_schema, validator
 
 from bpgfiles import mutate_json
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from bpstudio import Graph
-from bpstudio.core import datasets
-from bpstudio.core.trainer import (DivergenceError, History, StepStats, Trainer, TrainingError)
+from bpstudio.core.training import datasets
+from bpstudio.core.training.history import History, StepStats
+from bpstudio.core.training.trainer import DivergenceError, Trainer, TrainingError
 
 from bpstudio.core import examples
 from training_graphs import mlp
@@ -72,7 +73,7 @@ def test_parameters_are_ordered_from_input_to_loss():
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_shipped_sigmoid_stack_vanishes_at_initialisation(seed):
+def test_shipped_sigmoid_stack_vanishes_at_initialization(seed):
     graph = examples.deep_sigmoid().graph  # the 10-layer example in resources/examples
     trainer, stats = first_step(graph, seed)
     norms = dict(zip(stats.parameter_names, stats.grad_norms))

@@ -9,8 +9,8 @@ import pytest
 
 import bpstudio
 from bpstudio import cli
-from bpstudio.core import datasets
-from bpstudio.core.trainer import Trainer
+from bpstudio.core.training import datasets
+from bpstudio.core.training.trainer import Trainer
 
 from training_graphs import mlp
 
@@ -46,7 +46,7 @@ def test_train_100_save_load_train_100_equals_train_200_straight(tmp_path):
     assert resumed.history.stride == straight.history.stride > 1  # thinned across the save
 
 
-def test_a_csv_trained_project_keeps_its_standardisation(tmp_path):
+def test_a_csv_trained_project_keeps_its_standardization(tmp_path):
     rows = ["a,b,label"] + [f"{i % 7 * 10},{i % 5 + 100},{'yes' if i % 7 > 3 else 'no'}"
                             for i in range(60)]
     csv_path = tmp_path / "table.csv"
@@ -56,7 +56,7 @@ def test_a_csv_trained_project_keeps_its_standardisation(tmp_path):
     trainer.fit(steps=20)
     bpstudio.save(trainer.to_project(), tmp_path / "csv.bpg")
     saved = bpstudio.load(tmp_path / "csv.bpg").training
-    stats = datasets.Standardiser.from_dict(saved["standardisation"], 2)
+    stats = datasets.Standardizer.from_dict(saved["standardisation"], 2)
     assert stats.mean[1] == pytest.approx(102, abs=0.5) and stats.std[0] > 10
     assert saved["data"]["target"] == "label" and saved["data"]["path"] == str(csv_path)
 
@@ -196,7 +196,7 @@ def test_the_iris_example_trains_from_its_own_settings():
     project = bpstudio.load(path)
     assert not project.is_trained and project.training["data"] == {"source": "iris"}
     trainer = Trainer.from_project(project)
-    assert trainer.data.standardiser is not None  # no statistics saved yet: measured on the rows
+    assert trainer.data.standardizer is not None  # no statistics saved yet: measured on the rows
     assert (trainer.optimizer.name, trainer.batch_size) == ("adam", 16)
     assert trainer.fit(steps=500).val_accuracy >= 0.9
 

@@ -3,6 +3,7 @@
 Importing the op modules registers their ops; the order here is the palette's order.
 """
 
+from ..errors import GraphError
 from . import sources  # noqa: F401  (registers input, parameter, constant)
 from . import arithmetic  # noqa: F401
 from . import activations  # noqa: F401
@@ -11,8 +12,6 @@ from .base import GROUPS, REGISTRY, Context, Op, Param, Port, register
 
 
 def get_op(name: str) -> type[Op]:
-    from ..errors import GraphError
-
     try:
         return REGISTRY[name]
     except KeyError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..shapes import BATCH, normalise_axis
+from ..shapes import BATCH, normalize_axis
 from .base import ACTIVATIONS, Op, Param, Port, register
 
 N = BATCH
@@ -164,7 +164,7 @@ class Softmax(_Elementwise):
 
     @staticmethod
     def infer_shape(x, axis):
-        normalise_axis(axis, len(x))
+        normalize_axis(axis, len(x))
         return x
 
     @staticmethod

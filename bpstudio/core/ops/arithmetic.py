@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
-from ..shapes import BATCH, broadcast, format_shape, normalise_axis, result_shape, unbroadcast
+from ..shapes import BATCH, broadcast, format_shape, normalize_axis, result_shape, unbroadcast
 from .base import ARITHMETIC, Op, Param, Port, register
 
 N = BATCH
@@ -244,7 +244,7 @@ class _Reduction(Op):
     def infer_shape(x, axis, keepdims):
         if axis is None:
             return tuple(1 for _ in x) if keepdims else ()
-        ax = normalise_axis(axis, len(x))
+        ax = normalize_axis(axis, len(x))
         if keepdims:
             return x[:ax] + (1,) + x[ax + 1:]
         return x[:ax] + x[ax + 1:]

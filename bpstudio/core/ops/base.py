@@ -2,7 +2,12 @@
 
 Every op in the app is one subclass of :class:`Op` registered with :func:`register`. The palette,
 the inspector, the file loader, the engine and the gradient-check test all read this one registry,
-so an op added here appears everywhere without further code.
+so an op added here appears in all of them without further code.
+
+The exports are the exception: an ONNX converter (``CONVERTERS`` in ``files/export_onnx.py``) and
+a NumPy expression (``EXPRESSIONS`` in ``files/export_numpy.py``) are written per op. Without
+them, exporting a graph that uses the op is refused with a message naming the node, and the
+export tests fail until the op gets both or is listed in their ``NOT_EXPORTED_TO_*`` sets.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ reads a feed (input), a trainable array (parameter) or a fixed array (constant).
 
 from __future__ import annotations
 
-from ..init import INITIALISERS
+from ..initializers import INITIALIZERS
 from .base import SOURCES, Op, Param, register
 
 
@@ -31,7 +31,7 @@ class Parameter(Op):
     params = (
         Param("shape", "shape", (), "Shape of the array, e.g. 2, 4 for a 2x4 weight matrix."),
         Param("init", "choice", "normal", "How the values are drawn when the shape is set.",
-              choices=tuple(INITIALISERS)),
+              choices=tuple(INITIALIZERS)),
         Param("scale", "float", 0.1, "Standard deviation (normal), bound (uniform) or value "
               "(constant); the Xavier and He rules ignore it.", minimum=0.0),
     )

@@ -58,7 +58,7 @@ def he_normal(shape, scale, rng):
     return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
 
 
-INITIALISERS: dict[str, Callable[[tuple[int, ...], float, np.random.Generator], np.ndarray]] = {
+INITIALIZERS: dict[str, Callable[[tuple[int, ...], float, np.random.Generator], np.ndarray]] = {
     "zeros": zeros,
     "constant": constant,
     "uniform": uniform,
@@ -70,9 +70,9 @@ INITIALISERS: dict[str, Callable[[tuple[int, ...], float, np.random.Generator], 
 }
 
 
-def initialise(name: str, shape: tuple[int, ...], scale: float, rng: np.random.Generator) -> np.ndarray:
+def initialize(name: str, shape: tuple[int, ...], scale: float, rng: np.random.Generator) -> np.ndarray:
     try:
-        rule = INITIALISERS[name]
+        rule = INITIALIZERS[name]
     except KeyError:
-        raise ValueError(f"unknown initialiser {name!r}; known: {', '.join(INITIALISERS)}") from None
+        raise ValueError(f"unknown initialiser {name!r}; known: {', '.join(INITIALIZERS)}") from None
     return np.asarray(rule(tuple(shape), scale, rng), dtype=np.float64)

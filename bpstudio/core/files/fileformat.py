@@ -32,12 +32,13 @@ from typing import Any, BinaryIO, Callable
 import numpy as np
 
 from .atomicfile import atomic_write
-from .errors import FileFormatError, GraphError
-from .graph import Graph, Node
-from .ops import REGISTRY
-from .ops.base import Op
-from .project import Project
+from ..errors import FileFormatError, GraphError
+from ..graph import Graph, Node
+from ..ops import REGISTRY
+from ..ops.base import Op
+from ..project import Project
 from .schema import SchemaViolation, validator
+from ...version import __version__
 
 FORMAT_NAME = "bpstudio-project"
 FORMAT_VERSION = 1
@@ -84,8 +85,6 @@ def save(graph_or_project: Graph | Project, path: str | os.PathLike[str]) -> Non
 
 def encode(project: Project) -> dict[str, bytes]:
     """Every entry of the container, by name, manifest first."""
-    from .. import __version__
-
     arrays: dict[str, bytes] = {}
     document: dict[str, Any] = {
         "description": _check_str(project.description, "description"),

@@ -20,8 +20,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import BPStudioError
-from .resources import resource_path
+from ..errors import BPStudioError
+from ..resources import resource_path
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
@@ -385,7 +385,7 @@ def split(data: Dataset, validation: float = 0.2, seed: int = 0) -> tuple[Datase
 
 
 @dataclass
-class Standardiser:
+class Standardizer:
     """Per-feature (x - mean) / std, with the statistics of the training rows. Inference must
     apply the same statistics, so they are stored in the project file."""
 
@@ -393,7 +393,7 @@ class Standardiser:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, features: np.ndarray) -> "Standardiser":
+    def fit(cls, features: np.ndarray) -> "Standardizer":
         std = features.std(axis=0)
         # A constant column (a blank pixel) carries no information; leave it centred, unscaled.
         return cls(features.mean(axis=0), np.where(std > 1e-12, std, 1.0))
@@ -405,7 +405,7 @@ class Standardiser:
         return {"mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std]}
 
     @classmethod
-    def from_dict(cls, stats: Mapping[str, Any], n_features: int | None = None) -> "Standardiser":
+    def from_dict(cls, stats: Mapping[str, Any], n_features: int | None = None) -> "Standardizer":
         try:
             mean = np.asarray(stats["mean"], dtype=np.float64)
             std = np.asarray(stats["std"], dtype=np.float64)
@@ -429,7 +429,7 @@ class TrainingData:
 
     train: Dataset
     validation: Dataset | None = None
-    standardiser: Standardiser | None = None
+    standardizer: Standardizer | None = None
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -439,12 +439,12 @@ class TrainingData:
 
 def prepare(source: str | Path | Dataset, *, target: str | int | None = None,
             features: Sequence[str | int] | None = None, task: str = "auto",
-            validation: float = 0.2, seed: int = 0, standardise: bool = True,
-            standardisation: Mapping[str, Any] | None = None,
+            validation: float = 0.2, seed: int = 0, standardize: bool = True,
+            standardization: Mapping[str, Any] | None = None,
             options: Mapping[str, Any] | None = None) -> TrainingData:
     """A data set name, a CSV path or a Dataset -> split and standardised TrainingData.
 
-    ``options`` go to a generated set's function (n, noise, seed, ...). ``standardisation``
+    ``options`` go to a generated set's function (n, noise, seed, ...). ``standardization``
     (from a project file) replaces the statistics that would be measured on the training rows."""
     options = dict(options or {})
     if isinstance(source, Dataset):
@@ -461,10 +461,10 @@ def prepare(source: str | Path | Dataset, *, target: str | int | None = None,
         data = by_name(str(source), **options)
     train, val = split(data, validation, seed)
     scaler = None
-    if standardisation is not None:
-        scaler = Standardiser.from_dict(standardisation, data.n_features)
-    elif standardise:
-        scaler = Standardiser.fit(train.features)
+    if standardization is not None:
+        scaler = Standardizer.from_dict(standardization, data.n_features)
+    elif standardize:
+        scaler = Standardizer.fit(train.features)
     if scaler is not None:
         train = replace(train, features=scaler.apply(train.features))
         if val is not None:
@@ -487,8 +487,8 @@ def from_settings(settings: Mapping[str, Any]) -> TrainingData:
     stats = settings.get("standardisation", "fit")
     common = {"validation": float(settings.get("validation", 0.2)),
               "seed": int(settings.get("split_seed", 0)),
-              "standardise": stats is not None,
-              "standardisation": None if stats in (None, "fit") else stats}
+              "standardize": stats is not None,
+              "standardization": None if stats in (None, "fit") else stats}
     if source == "csv":
         return prepare(spec.get("path", ""), target=spec.get("target"),
                        features=spec.get("features"), task=spec.get("task", "auto"), **common)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from .errors import BPStudioError
+from ..errors import BPStudioError
 
 
 class OptimizerError(BPStudioError, ValueError):

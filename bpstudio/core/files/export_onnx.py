@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from .atomicfile import atomic_write_bytes
-from .errors import GraphError
-from .graph import Graph, Node, NodeRef
-from .shapes import BATCH
+from .export_common import ExportError, inference_output
+from ..graph import Graph, Node, NodeRef
+from ..shapes import BATCH
+from ...version import __version__
 
 if TYPE_CHECKING:
     import onnx
@@ -27,27 +28,6 @@ if TYPE_CHECKING:
 OPSET = 17
 IR_VERSION = 8
 BATCH_DIM = BATCH
-
-
-class ExportError(GraphError):
-    """A graph that cannot be exported; the message names the node at fault."""
-
-
-def inference_output(graph: Graph, output: NodeRef | None = None) -> Node:
-    """The node an export computes: ``output`` if given; otherwise, for a graph with one loss,
-    the node that loss compares with its target; otherwise the graph's only sink."""
-    if output is not None:
-        return graph.node(output)
-    try:
-        end = graph.default_output()
-    except GraphError as exc:
-        raise ExportError(str(exc)) from None
-    if not end.spec.is_loss:
-        return end
-    edge = graph.input_edges(end)[0]
-    if edge is None:
-        raise ExportError(f"{end.label}: its first input is not connected")
-    return graph.nodes[edge.src]
 
 
 class _Builder:
@@ -157,7 +137,6 @@ def to_onnx(graph: Graph, output: NodeRef | None = None,
             description: str = "") -> "onnx.ModelProto":
     """The ONNX model of ``graph`` up to ``output``, checked with ``onnx.checker`` (full check)."""
     onnx_module = _import_onnx()
-    from .. import __version__
 
     out_node = inference_output(graph, output)
     order = graph.topological_order([out_node])

@@ -2,7 +2,7 @@
 
 Writes ``NAME.py``, a module with a ``predict(x)`` function that imports only NumPy, and
 ``NAME.npz`` beside it with the weights. The generated code computes the same output node as
-the ONNX export (see :func:`~bpstudio.core.export_onnx.inference_output`), in float64 like the
+the ONNX export (see :func:`~bpstudio.core.files.export_onnx.inference_output`), in float64 like the
 engine, one readable line per node with the node's name in a comment.
 """
 
@@ -19,9 +19,10 @@ from typing import Callable
 import numpy as np
 
 from .atomicfile import atomic_write_bytes
-from .export_onnx import ExportError, inference_output
-from .graph import Graph, Node, NodeRef
-from .shapes import format_shape
+from .export_common import ExportError, inference_output
+from ..graph import Graph, Node, NodeRef
+from ..shapes import format_shape
+from ...version import __version__
 
 # Helpers the generated module defines only when an op needs them.
 HELPERS = {
@@ -86,8 +87,6 @@ def _identifier(name: str, taken: set[str]) -> str:
 def numpy_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
                  description: str = "") -> tuple[str, dict[str, np.ndarray]]:
     """The module's source text and the arrays for its ``.npz``."""
-    from .. import __version__
-
     out_node = inference_output(graph, output)
     order = graph.topological_order([out_node])
     graph.check([out_node])
