@@ -8,7 +8,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 from bpstudio.core.graph import Graph
-from bpstudio.gui.canvas.items import EdgeItem, NodeItem
+from bpstudio.gui.canvas.node_item import NodeItem
+from bpstudio.gui.canvas.wire_items import EdgeItem
 from bpstudio.gui.main_window import MainWindow
 
 

@@ -8,9 +8,10 @@ from PySide6.QtGui import QColor, QUndoStack
 from PySide6.QtWidgets import QGraphicsItem
 
 from bpstudio.gui.canvas import theme
-from bpstudio.gui.canvas.items import EdgeItem, NodeItem
+from bpstudio.gui.canvas.node_item import NodeItem
 from bpstudio.gui.canvas.scene import GraphScene
 from bpstudio.gui.canvas.view import GraphView
+from bpstudio.gui.canvas.wire_items import EdgeItem
 
 from guihelpers import build_neuron
 

@@ -8,7 +8,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from bpstudio.gui.canvas import theme
-from bpstudio.gui.canvas.items import PortItem
+from bpstudio.gui.canvas.port_item import PortItem
 
 from guihelpers import (assert_scene_matches_graph, build_neuron, drag, key, port_pos, snapshot,
                        title_pos, view_pos)

@@ -22,7 +22,10 @@ from bpstudio.core.graph import Edge, Graph, GraphEvent
 
 from .. import commands
 from . import theme
-from .items import DragWireItem, EdgeItem, NodeItem, PortItem, WireLayerItem, picture_scale
+from .node_item import NodeItem
+from .paint import picture_scale
+from .port_item import PortItem
+from .wire_items import DragWireItem, EdgeItem, WireLayerItem
 
 SCENE_EXTENT = 100_000.0  # the canvas is, for a person, endless
 # Zoom pictures and screen-resolution node caches share Qt's pixmap cache; its default 10 MB

@@ -12,8 +12,9 @@ from PySide6.QtGui import (QBrush, QColor, QContextMenuEvent, QDragEnterEvent, Q
 from PySide6.QtWidgets import QGraphicsView, QMenu
 
 from . import theme
-from .items import EdgeItem, NodeItem
+from .node_item import NodeItem
 from .scene import GraphScene
+from .wire_items import EdgeItem
 
 OP_MIME_TYPE = "application/x-bpstudio-op"
 # Zoom levels about 12% apart (six per doubling), from about 8% to 400%.

@@ -1,0 +1,440 @@
+"""The node card: header, ports, shape footer, value and gradient lines, and the pictures of it
+kept for zooming.
+
+The item only draws and describes the node; the scene turns gestures on it into undo commands
+and updates it from the graph's events. Hooks for the forward/backward views (value and
+gradient text, the step-through highlight, the editing lock) are plain setters, so those
+features add calls rather than rewrite the item.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPixmap,
+                           QPixmapCache, QStaticText, QTransform)
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
+
+from bpstudio.core.graph import Node
+from bpstudio.core.shapes import format_shape
+
+from . import theme
+from .paint import (ANTIALIASING, FONTS, NO_BRUSH, NO_PEN, PENS, PICTURE_SCALES,
+                    POSITION_CHANGED, SELECTION_CHANGED, SMOOTH_PIXMAPS, SVG_ENGINE,
+                    picture_scale)
+from .port_item import ErrorBadgeItem, PortItem, port_sprite
+
+if TYPE_CHECKING:  # named in a hint only: nodes must not need wires to load
+    from .wire_items import EdgeItem
+
+
+class NodeItem(QGraphicsObject):
+    """A node: a rounded card with a header in its group's colour (name and op), input ports on
+    the left, outputs on the right, and a footer with the inferred shape.
+
+    Not movable by Qt itself: the scene turns drags into move commands, and the item goes where
+    the graph's position events put it.
+    """
+
+    def __init__(self, node: Node):
+        super().__init__()
+        self.node = node
+        spec = node.spec
+        self.colour = theme.group_colour(spec.group)
+        self.setFlag(QGraphicsItem.ItemIsSelectable, True)
+        self.setFlag(QGraphicsItem.ItemSendsScenePositionChanges, True)
+        self.setAcceptHoverEvents(False)
+        self.setZValue(1)
+        self.edges: set[EdgeItem] = set()
+        self.input_ports = {p.name: PortItem(self, p.name, False, p.doc) for p in spec.inputs}
+        self.output_ports = {name: PortItem(self, name, True) for name in spec.outputs}
+        self._shape_text = ""
+        self._problem: str | None = None
+        self._value_text: str | None = None
+        self._grad_text: str | None = None
+        self._highlighted = False
+        self._locked = False
+        self._badge: ErrorBadgeItem | None = None
+        self._height = 0.0
+        self._path_key: float | None = None
+        self._texts_key: tuple | None = None
+        self._ports_dirty = True
+        self._serial = next(NodeItem._serials)
+        self._look = 0
+        self._has_pictures = False
+        self._layout()
+        self.refresh()
+        self.sync_position()
+
+    # ----------------------------------------------------------------------------- geometry
+    @property
+    def width(self) -> float:
+        return theme.NODE_WIDTH
+
+    @property
+    def height(self) -> float:
+        return self._height
+
+    def _value_lines(self) -> int:
+        return (self._value_text is not None) + (self._grad_text is not None)
+
+    def _layout(self) -> None:
+        rows = max(len(self.input_ports), len(self.output_ports), 1)
+        self.prepareGeometryChange()
+        self._ports_top = theme.NODE_HEADER_HEIGHT + theme.NODE_BODY_PADDING
+        self._height = (self._ports_top + rows * theme.NODE_PORT_SPACING + theme.NODE_FOOTER_HEIGHT
+                        + self._value_lines() * theme.NODE_VALUE_LINE_HEIGHT + 4)
+        m = theme.PORT_HIT_RADIUS
+        self._bounds = QRectF(-m, -m, self.width + 2 * m, self._height + 2 * m)
+        # What the card draws: port circles reach out sideways, borders a pixel or two around.
+        self._picture_rect = QRectF(-m, -2, self.width + 2 * m, self._height + 4)
+        for k, port in enumerate(self.input_ports.values()):
+            port.setPos(0.0, self._port_y(k))
+        for k, port in enumerate(self.output_ports.values()):
+            port.setPos(self.width, self._port_y(k))
+        self._ports_dirty = True
+        if self._badge is not None:
+            self._badge.setPos(self.width - 4, 4)
+
+    def _port_y(self, row: int) -> float:
+        return self._ports_top + (row + 0.5) * theme.NODE_PORT_SPACING
+
+    def title_rect(self) -> QRectF:
+        """Where the name is drawn (double-click here to rename), in item coordinates."""
+        return QRectF(10, 3, self.width - 20, 20)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(0, 0, self.width, self._height), theme.NODE_RADIUS,
+                            theme.NODE_RADIUS)
+        return path
+
+    def port(self, name: str, is_output: bool) -> PortItem:
+        return (self.output_ports if is_output else self.input_ports)[name]
+
+    def ports(self) -> list[PortItem]:
+        return list(self.input_ports.values()) + list(self.output_ports.values())
+
+    # ------------------------------------------------------------------------------- state
+    def sync_position(self) -> None:
+        """Place the item where the graph says the node is."""
+        pos = self.node.position
+        if pos is not None:
+            x, y = pos
+            if self.pos().x() != x or self.pos().y() != y:
+                self.setPos(float(x), float(y))
+
+    def refresh(self) -> None:
+        """Re-read the node's name, op and parameters after a change."""
+        spec = self.node.spec
+        self.setToolTip(f"<b>{self.node.name}</b> ({spec.title})<br>{spec.doc}"
+                        f"<br><i>{spec.derivative}</i>")
+        self._look_changed()
+
+    def set_shape(self, shape: tuple | None) -> None:
+        text = "" if shape is None else format_shape(shape)
+        if text != self._shape_text:
+            self._shape_text = text
+            self._look_changed()
+
+    def set_problem(self, message: str | None) -> None:
+        """Show (or clear) the error badge; its tooltip is the validation message."""
+        if message == self._problem:
+            return
+        self._problem = message
+        if message is not None and self._badge is None:
+            self._badge = ErrorBadgeItem(self)
+            self._badge.setPos(self.width - 4, 4)
+        if self._badge is not None:
+            self._badge.setVisible(message is not None)
+            self._badge.setToolTip(message or "")
+        self._look_changed()
+
+    @property
+    def problem(self) -> str | None:
+        return self._problem
+
+    @property
+    def badge(self) -> ErrorBadgeItem | None:
+        """The error badge while one is shown."""
+        return self._badge if self._problem is not None else None
+
+    def set_value_display(self, value_text: str | None, grad_text: str | None = None) -> None:
+        """Show a value and a gradient line under the shape (None hides a line). For the
+        forward/backward views; the node grows to fit."""
+        if (value_text, grad_text) != (self._value_text, self._grad_text):
+            self._value_text, self._grad_text = value_text, grad_text
+            self._layout()
+            for edge in self.edges:
+                edge.update_path()
+            self._look_changed()
+
+    def set_highlighted(self, on: bool) -> None:
+        """Mark this node as the one a step-through is at."""
+        if on != self._highlighted:
+            self._highlighted = on
+            self._look_changed()
+
+    @property
+    def highlighted(self) -> bool:
+        return self._highlighted
+
+    def set_locked(self, locked: bool) -> None:
+        if locked != self._locked:
+            self._locked = locked
+            self._look_changed()
+
+    # ---------------------------------------------------------------------------- Qt hooks
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
+        if change is POSITION_CHANGED:
+            for edge in self.edges:
+                edge.update_path()
+        elif change is SELECTION_CHANGED:
+            self.setZValue(2 if value else 1)
+            self._drop_pictures()  # the border shows the selection
+        return super().itemChange(change, value)
+
+    def _paths(self) -> tuple[QPainterPath, QPainterPath]:
+        """The card and its header, rebuilt only when the node's size changes."""
+        key = self._height
+        if self._path_key != key:
+            rect = QRectF(0, 0, self.width, self._height)
+            card = QPainterPath()
+            card.addRoundedRect(rect, theme.NODE_RADIUS, theme.NODE_RADIUS)
+            header = QPainterPath()
+            header.addRect(QRectF(0, 0, self.width, theme.NODE_HEADER_HEIGHT))
+            self._card, self._header = card, card.intersected(header)
+            self._path_key = key
+        return self._card, self._header
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < theme.DETAIL_ZOOM:
+            self._paint_flat(painter)
+            return
+        if self.zooming and widget is not None:
+            # While a zoom goes on, copy a ready picture: drawing the card, its texts and ports
+            # afresh at every new level is what makes zoom steps slow on large graphs.
+            picture = self._any_picture(picture_scale(lod))
+            if picture is not None:
+                # Antialiasing would only soften the picture's outer edge (transparent anyway)
+                # and makes Qt take a path several times slower. Smoothing keeps text legible
+                # when the picture is scaled, and costs twice a plain copy when it is not.
+                painter.setRenderHint(ANTIALIASING, False)
+                painter.setRenderHint(SMOOTH_PIXMAPS,
+                                      abs(picture.devicePixelRatio() - lod) > 1e-6)
+                painter.drawPixmap(self._picture_rect.topLeft(), picture)
+                return
+        self._paint_detail(painter, export=widget is None)
+
+    def _paint_flat(self, painter: QPainter) -> None:
+        """Zoomed far out: flat cards in the group colour are all that can be seen anyway."""
+        painter.setRenderHint(ANTIALIASING, False)
+        painter.setPen(NO_PEN)
+        painter.setBrush(theme.NODE_BODY_LOCKED if self._locked else theme.NODE_BODY)
+        painter.drawRect(QRectF(0, 0, self.width, self._height))
+        painter.setBrush(self.colour)
+        painter.drawRect(QRectF(0, 0, self.width, theme.NODE_HEADER_HEIGHT))
+        selected = self.isSelected()
+        if selected or self._highlighted or self._problem:
+            painter.setBrush(NO_BRUSH)
+            colour = (theme.NODE_SELECTED_BORDER if selected else theme.NODE_HIGHLIGHT_BORDER
+                      if self._highlighted else theme.ERROR_BADGE)
+            painter.setPen(theme.cosmetic_pen(colour, 2))
+            painter.drawRect(QRectF(0, 0, self.width, self._height))
+
+    def _paint_detail(self, painter: QPainter, export: bool) -> None:
+        """The full card: header, texts, separator, value lines and port circles."""
+        body = theme.NODE_BODY_LOCKED if self._locked else theme.NODE_BODY
+        selected = self.isSelected()
+        painter.setRenderHint(ANTIALIASING, True)
+        card, header = self._paths()
+        painter.setPen(NO_PEN)
+        painter.setBrush(body)
+        painter.drawPath(card)
+        painter.setBrush(self.colour)
+        painter.drawPath(header)
+        if selected or self._highlighted:
+            painter.setBrush(NO_BRUSH)
+            painter.setPen(PENS.selected_border if selected else PENS.highlight_border)
+            painter.drawPath(card)
+
+        texts = self._static_texts()
+        if painter.paintEngine().type() == SVG_ENGINE:
+            # Vector exports get real text rather than pre-laid-out glyphs.
+            for font, colour, pos, text in texts.entries:
+                painter.setFont(font)
+                painter.setPen(colour)
+                painter.drawText(QPointF(pos.x(), pos.y() + QFontMetricsF(font).ascent()), text)
+        else:
+            for (font, colour, pos, _text), static in zip(texts.entries,
+                                                          texts.at(painter.worldTransform())):
+                painter.setFont(font)
+                painter.setPen(colour)
+                painter.drawStaticText(pos, static)
+        painter.setPen(PENS.separator)
+        painter.drawLine(texts.separator)
+        y = texts.footer_y + theme.NODE_FOOTER_HEIGHT
+        for text, colour in ((self._value_text, theme.NODE_VALUE_TEXT),
+                             (self._grad_text, theme.NODE_GRAD_TEXT)):
+            if text is not None:
+                painter.setPen(colour)
+                painter.drawText(QRectF(10, y - 2, self.width - 20, theme.NODE_VALUE_LINE_HEIGHT),
+                                 Qt.AlignLeft | Qt.AlignVCenter, text)
+                y += theme.NODE_VALUE_LINE_HEIGHT
+
+        # Port circles: small pictures drawn once per colour, size and zoom and then copied,
+        # several times cheaper than antialiasing each circle on every paint.
+        if export:  # vector circles
+            painter.setPen(PENS.port_border)
+            for pos, fill, radius in self._port_marks():
+                painter.setBrush(fill)
+                painter.drawEllipse(pos, radius, radius)
+            return
+        scale = painter.worldTransform().m11()
+        for pos, fill, radius in self._port_marks():
+            sprite = port_sprite(fill, radius, scale)
+            half = (radius + 2.0)
+            painter.drawPixmap(QPointF(pos.x() - half, pos.y() - half), sprite)
+
+    # ------------------------------------------------------------------ zoom pictures
+    # The whole node drawn into a pixmap at a few fixed scales, kept in Qt's pixmap cache (a
+    # bounded LRU), and copied scaled while the view zooms (``zooming``, set by the scene). The
+    # scene draws them when the canvas is idle; a node without one is drawn in full.
+    zooming = False
+    _serials = itertools.count()
+
+    def _picture_key(self, scale: float) -> str:
+        return f"bpstudio-node-{self._serial}-{self._look}-{scale:g}"
+
+    def _any_picture(self, scale: float) -> QPixmap | None:
+        """The picture at ``scale``, else one at another scale (a larger one shrunk, or a
+        smaller one enlarged, blurred until zooming stops), else None."""
+        picture = QPixmapCache.find(self._picture_key(scale))
+        if picture is not None:
+            return picture
+        for other in sorted(PICTURE_SCALES, key=lambda s: (s < scale, abs(s - scale))):
+            if other != scale:
+                picture = QPixmapCache.find(self._picture_key(other))
+                if picture is not None:
+                    return picture
+        return None
+
+    def has_picture(self, scale: float) -> bool:
+        return QPixmapCache.find(self._picture_key(scale)) is not None
+
+    def make_picture(self, scale: float) -> None:
+        """Draw the node at ``scale`` device pixels per unit into the pixmap cache."""
+        bounds = self._picture_rect
+        picture = QPixmap(math.ceil(bounds.width() * scale), math.ceil(bounds.height() * scale))
+        picture.fill(Qt.transparent)
+        painter = QPainter(picture)
+        painter.setRenderHint(QPainter.TextAntialiasing, True)
+        painter.scale(scale, scale)
+        painter.translate(-bounds.left(), -bounds.top())
+        self._paint_detail(painter, export=False)
+        painter.end()
+        # Drawn with the scale set by hand above (texts and port pictures are laid out for the
+        # painter's transform); the ratio only tells drawPixmap the picture's size in units.
+        picture.setDevicePixelRatio(scale)
+        QPixmapCache.insert(self._picture_key(scale), picture)
+        self._has_pictures = True
+
+    def _look_changed(self) -> None:
+        """Anything drawn changed: the pictures no longer apply."""
+        self._drop_pictures()
+        self.update()
+
+    def _drop_pictures(self) -> None:
+        had_pictures = self._has_pictures
+        if had_pictures:
+            for scale in PICTURE_SCALES:
+                QPixmapCache.remove(self._picture_key(scale))
+            self._has_pictures = False
+        self._look += 1  # a picture still being made for the old look gets a stale key
+        if had_pictures:
+            scene = self.scene()
+            if scene is not None and hasattr(scene, "pictures_stale"):
+                scene.pictures_stale()  # draw them again, as they look now, when idle
+
+    def _port_marks(self) -> list[tuple[QPointF, QColor, float]]:
+        if self._ports_dirty:
+            self._ports_cache = [(port.pos(), *port.fill_and_radius()) for port in self.ports()]
+            self._ports_dirty = False
+        return self._ports_cache
+
+    def ports_changed(self) -> None:
+        """A port's state or wiring changed: redraw its mark."""
+        self._ports_dirty = True
+        self._look_changed()
+
+    def _static_texts(self) -> "_NodeTexts":
+        """Laid-out texts, rebuilt only when the name, shape or size changes (drawing a
+        QStaticText skips the layout work that drawText repeats on every paint)."""
+        key = (self.node.name, self._shape_text, self._height)
+        if self._texts_key != key:
+            self._texts = _NodeTexts(self)
+            self._texts_key = key
+        return self._texts
+
+
+class _NodeTexts:
+    """A node's labels: what to write where, in which font and colour, plus the laid-out
+    QStaticText for each zoom level in use (a static text keeps its layout for one transform
+    only, so one set per level lets zooming back and forth reuse them)."""
+
+    LEVELS_KEPT = 6
+
+    def __init__(self, item: NodeItem):
+        title_rect = item.title_rect()
+        name = FONTS.title_metrics.elidedText(item.node.name, Qt.ElideRight, title_rect.width() - 8)
+        self.entries: list[tuple[QFont, QColor, QPointF, str]] = [
+            (FONTS.title, theme.NODE_TITLE_TEXT,
+             QPointF(title_rect.left(), title_rect.center().y() - FONTS.title_metrics.height() / 2),
+             name),
+            (FONTS.subtitle, theme.NODE_SUBTITLE_TEXT,
+             QPointF(10, 28 - FONTS.subtitle_metrics.height() / 2), item.node.spec.title.lower()),
+        ]
+        port_h = FONTS.port_metrics.height()
+        for k, label in enumerate(item.input_ports):
+            self.entries.append((FONTS.port, theme.NODE_TEXT,
+                                 QPointF(12, item._port_y(k) - port_h / 2), label))
+        named_outputs = item.output_ports if len(item.output_ports) > 1 else {}
+        for k, label in enumerate(named_outputs):  # a lone output needs no label
+            width = FONTS.port_metrics.horizontalAdvance(label)
+            self.entries.append((FONTS.port, theme.NODE_TEXT,
+                                 QPointF(item.width - 12 - width, item._port_y(k) - port_h / 2),
+                                 label))
+        rows = max(len(item.input_ports), len(item.output_ports), 1)
+        y = item._ports_top + rows * theme.NODE_PORT_SPACING
+        self.separator = QLineF(8, y, item.width - 8, y)
+        shape = f"shape {item._shape_text}" if item._shape_text else "shape ?"
+        self.footer_y = y + 1 + (theme.NODE_FOOTER_HEIGHT - FONTS.value_metrics.height()) / 2
+        self.entries.append((FONTS.value, theme.NODE_DIM_TEXT, QPointF(10, self.footer_y), shape))
+        self._levels: dict[int, list[QStaticText]] = {}
+
+    def at(self, transform: QTransform) -> list[QStaticText]:
+        key = round(transform.m11() * 256)
+        statics = self._levels.get(key)
+        if statics is None:
+            if len(self._levels) >= self.LEVELS_KEPT:
+                self._levels.pop(next(iter(self._levels)))
+            scale = QTransform.fromScale(transform.m11(), transform.m22())
+            statics = [_static(text, font, scale) for font, _c, _p, text in self.entries]
+            self._levels[key] = statics
+        return statics
+
+
+def _static(text: str, font: QFont, transform: QTransform) -> QStaticText:
+    static = QStaticText(text)
+    static.setTextFormat(Qt.PlainText)
+    static.setPerformanceHint(QStaticText.AggressiveCaching)
+    static.prepare(transform, font)
+    return static

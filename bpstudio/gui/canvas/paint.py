@@ -1,0 +1,80 @@
+"""What every canvas item paints with: Qt enum values, pens and fonts built once, and the
+scales of the node pictures used while zooming.
+
+They live apart from the items so that ports, nodes and wires share one set rather than each
+building its own; nothing here knows about the graph.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetricsF, QPainter, QPaintEngine
+from PySide6.QtWidgets import QGraphicsItem
+
+from . import theme
+
+
+# Qt enum values read once: looking one up on its class runs Python code at every access, and
+# paint() methods use several per call.
+ANTIALIASING = QPainter.RenderHint.Antialiasing
+SMOOTH_PIXMAPS = QPainter.RenderHint.SmoothPixmapTransform
+NO_PEN = Qt.PenStyle.NoPen
+NO_BRUSH = Qt.BrushStyle.NoBrush
+SVG_ENGINE = QPaintEngine.Type.SVG
+POSITION_CHANGED = QGraphicsItem.GraphicsItemChange.ItemScenePositionHasChanged
+SELECTION_CHANGED = QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged
+WIRE_LAYER_CHANGES = (QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged,
+                      QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged,
+                      QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged)
+
+# Node pictures for zooming are drawn at these scales (device pixels per scene unit). A zoom
+# level uses the smallest one at or above it, so pictures are only ever shrunk, by at most half.
+PICTURE_SCALES = (1.0, 2.0, 4.0)
+
+
+def picture_scale(zoom: float) -> float:
+    """The picture scale that serves ``zoom``."""
+    for scale in PICTURE_SCALES:
+        if zoom <= scale * 1.001:
+            return scale
+    return PICTURE_SCALES[-1]
+
+
+class _Pens:
+    """Pens built once and shared by every item."""
+
+    def __init__(self) -> None:
+        self.border = theme.pen(theme.NODE_BORDER, 1.2)
+        self.selected_border = theme.pen(theme.NODE_SELECTED_BORDER, 2.2)
+        self.highlight_border = theme.pen(theme.NODE_HIGHLIGHT_BORDER, 2.6)
+        self.separator = theme.pen(theme.NODE_BORDER, 1)
+        self.port_border = theme.pen(theme.PORT_BORDER, 1.5)
+        self.wire = theme.cosmetic_pen(theme.WIRE_COLOUR, 1.0)
+        self.wire_selected = theme.pen(theme.WIRE_SELECTED, theme.WIRE_SELECTED_WIDTH)
+        self.wire_far = theme.cosmetic_pen(theme.WIRE_COLOUR, 1.0)
+
+
+PENS = _Pens()
+
+
+class _Fonts:
+    """Fonts and metrics built once (building a QFont per paint call costs more than drawing)."""
+
+    def __init__(self) -> None:
+        self._ready = False
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        self.title = theme.title_font()
+        self.subtitle = theme.subtitle_font()
+        self.port = theme.port_font()
+        self.value = theme.value_font()
+        self.title_metrics = QFontMetricsF(self.title)
+        self.subtitle_metrics = QFontMetricsF(self.subtitle)
+        self.port_metrics = QFontMetricsF(self.port)
+        self.value_metrics = QFontMetricsF(self.value)
+        return object.__getattribute__(self, name)
+
+
+FONTS = _Fonts()

@@ -1,0 +1,260 @@
+"""The wires: one per graph edge (EdgeItem), the layer that draws all idle wires in one paint
+call (WireLayerItem), and the wire that follows the cursor while a connection is dragged
+(DragWireItem).
+
+Like the nodes, wires only draw and describe themselves; gradient colouring is a plain setter
+for the backward view.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPainterPathStroker
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from bpstudio.core.graph import Edge
+
+from . import theme
+from .paint import ANTIALIASING, NO_BRUSH, PENS, WIRE_LAYER_CHANGES
+
+if TYPE_CHECKING:  # named in hints only: at runtime wires need nothing but paint
+    from .port_item import PortItem
+
+
+def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
+    """A horizontal-tangent cubic from an output (``start``) to an input (``end``): wires leave
+    to the right and arrive from the left, and bow outwards when the input lies to the left."""
+    dx = end.x() - start.x()
+    reach = max(abs(dx) * 0.5, 60.0 if dx < 0 else 30.0)
+    path = QPainterPath(start)
+    path.cubicTo(QPointF(start.x() + reach, start.y()), QPointF(end.x() - reach, end.y()), end)
+    return path
+
+
+class EdgeItem(QGraphicsItem):
+    """A wire from an output port to an input port. Selectable; coloured by gradient magnitude
+    when one is set.
+
+    The wire is the hit area, the selection and the tooltip; the scene's WireLayerItem draws
+    every wire that is not selected in one paint call (hundreds of wires cost hundreds of
+    paint calls otherwise), and a selected wire draws itself, on top.
+    """
+
+    def __init__(self, edge: Edge, source: PortItem, target: PortItem):
+        super().__init__()
+        self.edge = edge
+        self.source = source
+        self.target = target
+        self.setFlag(QGraphicsItem.ItemIsSelectable, True)
+        self.setFlag(QGraphicsItem.ItemHasNoContents, True)
+        self.setZValue(-1)
+        self._path = QPainterPath()
+        self._hit = QPainterPath()
+        self._bounds = QRectF()
+        self._gradient: float | None = None
+        self._colour = theme.WIRE_COLOUR
+        self._pen = PENS.wire
+        self.in_layer = True  # drawn by the wire layer: shown and not selected
+        source.node_item.edges.add(self)
+        target.node_item.edges.add(self)
+        source.set_connected(True)
+        target.set_connected(True)
+        self.update_path()
+
+    def detach(self) -> None:
+        """Forget the ports (the wire is being removed)."""
+        self.source.node_item.edges.discard(self)
+        self.target.node_item.edges.discard(self)
+        self.target.set_connected(False)
+        if not any(e.source is self.source for e in self.source.node_item.edges):
+            self.source.set_connected(False)
+        self._redraw_in_layer()
+
+    def _layer(self) -> "WireLayerItem | None":
+        return getattr(self.scene(), "wire_layer", None)
+
+    def _redraw_in_layer(self) -> None:
+        layer = self._layer()
+        if layer is not None:
+            layer.wire_changed(self._bounds)
+
+    def update_path(self) -> None:
+        self._redraw_in_layer()  # where the wire was
+        self.prepareGeometryChange()
+        self._path = wire_path(self.source.scene_anchor(), self.target.scene_anchor())
+        # The curve as a line strip, flattened once here rather than at every paint.
+        self._strip = self._path.toSubpathPolygons()[0]
+        self._shifted_scale = 0.0  # the shifted copy is made at the next paint
+        self._hit = QPainterPath()
+        self._bounds = self._path.boundingRect().adjusted(-6, -6, 6, 6)
+        self._hit_dirty = True
+        self._redraw_in_layer()  # and where it is now
+
+    @property
+    def path(self) -> QPainterPath:
+        return self._path
+
+    def set_gradient_magnitude(self, magnitude: float | None, scale_max: float = 1.0) -> None:
+        """Colour the wire by the size of the gradient it carries (log scale up to
+        ``scale_max``); None goes back to the plain colour."""
+        self._gradient = magnitude
+        if magnitude is None or not math.isfinite(magnitude):
+            self._colour = theme.WIRE_COLOUR
+            self._pen = PENS.wire
+        else:
+            top = max(scale_max, 1e-12)
+            t = 1.0 + math.log10(max(magnitude, 1e-12) / top) / 6.0  # six decades to the top
+            t = min(max(t, 0.0), 1.0)
+            lo, hi = theme.GRADIENT_LOW, theme.GRADIENT_HIGH
+            self._colour = QColor.fromRgbF(lo.redF() + (hi.redF() - lo.redF()) * t,
+                                           lo.greenF() + (hi.greenF() - lo.greenF()) * t,
+                                           lo.blueF() + (hi.blueF() - lo.blueF()) * t)
+            self._pen = theme.cosmetic_pen(self._colour, 1.0)
+        self._redraw_in_layer()
+        self.update()
+
+    @property
+    def gradient_magnitude(self) -> float | None:
+        return self._gradient
+
+    @property
+    def colour(self) -> QColor:
+        return self._colour
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        if self._hit_dirty:
+            stroker = QPainterPathStroker()
+            stroker.setWidth(theme.WIRE_HIT_WIDTH)
+            self._hit = stroker.createStroke(self._path)
+            self._hit_dirty = False
+        return self._hit
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
+        if change in WIRE_LAYER_CHANGES:
+            in_layer = self.isVisible() and not self.isSelected()
+            if in_layer != self.in_layer:
+                self.in_layer = in_layer
+                self.setFlag(QGraphicsItem.ItemHasNoContents, in_layer)
+            self._redraw_in_layer()
+        return super().itemChange(change, value)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        # Only a selected wire comes here; the layer draws the others.
+        painter.setBrush(NO_BRUSH)
+        painter.setRenderHint(ANTIALIASING, True)
+        painter.setPen(PENS.wire_selected)
+        painter.drawPath(self._path)
+
+    def paint_in_layer(self, painter: QPainter, scale: float, double: bool = True) -> None:
+        """Two antialiased one-pixel strokes a pixel apart read as a smooth wire about two
+        pixels wide, and Qt draws one-pixel cosmetic strokes several times faster than wide
+        ones; ``double`` False draws the first only. The second stroke is a shifted copy of
+        the strip: moving the painter instead costs more than the stroke (a transform change
+        resets the paint engine's state)."""
+        painter.setPen(self._pen)
+        painter.drawPolyline(self._strip)
+        if not double:
+            return
+        if self._shifted_scale != scale:
+            step = 0.75 / scale
+            self._shifted = self._strip.translated(step, step)
+            self._shifted_scale = scale
+        painter.drawPolyline(self._shifted)
+
+
+class WireLayerItem(QGraphicsItem):
+    """Draws every shown, unselected wire of the scene in one paint call, under the nodes.
+    It has no shape, so clicks and hovers find the wires themselves."""
+
+    zooming = False  # set by the scene while a zoom goes on
+
+    def __init__(self, edges: dict) -> None:
+        super().__init__()
+        self._edges = edges  # the scene's wires, by key
+        self._bounds = QRectF()
+        self.setZValue(-1)
+        self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption, True)  # for exposedRect
+        self.setAcceptedMouseButtons(Qt.NoButton)
+
+    def wire_changed(self, rect: QRectF) -> None:
+        """A wire appeared, moved, changed colour or left the layer within ``rect``."""
+        if rect.isEmpty():
+            return
+        if not self._bounds.contains(rect):
+            self.prepareGeometryChange()
+            self._bounds = self._bounds.united(rect) if not self._bounds.isEmpty() else QRectF(rect)
+        self.update(rect)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        return QPainterPath()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        exposed = option.exposedRect
+        wires = [e for e in self._edges.values() if e.in_layer and e._bounds.intersects(exposed)]
+        painter.setBrush(NO_BRUSH)
+        if widget is None:
+            # Rendering for an export (no view): the slower, exact wide stroke.
+            painter.setRenderHint(ANTIALIASING, True)
+            for wire in wires:
+                painter.setPen(theme.pen(wire.colour, theme.WIRE_WIDTH))
+                painter.drawPath(wire.path)
+            return
+        scale = option.levelOfDetailFromTransform(painter.worldTransform())
+        if scale < theme.DETAIL_ZOOM:
+            painter.setRenderHint(ANTIALIASING, False)
+            for wire in wires:
+                painter.setPen(PENS.wire_far if wire.gradient_magnitude is None else wire._pen)
+                painter.drawPath(wire.path)
+            return
+        painter.setRenderHint(ANTIALIASING, True)
+        # While a zoom goes on, one stroke per wire (a thinner line until zooming stops): the
+        # second stroke is a third of a zoom frame's drawing on a large graph.
+        double = not self.zooming
+        for wire in wires:
+            wire.paint_in_layer(painter, scale, double)
+
+
+class DragWireItem(QGraphicsItem):
+    """The wire that follows the cursor while a connection is dragged from ``anchor`` (a port)."""
+
+    def __init__(self, anchor: PortItem):
+        super().__init__()
+        self.anchor = anchor
+        self.setZValue(10)
+        self._end = anchor.scene_anchor()
+        self._refused = False
+        self._path = QPainterPath()
+        self.set_end(self._end)
+
+    def set_end(self, point: QPointF, refused: bool = False) -> None:
+        self.prepareGeometryChange()
+        self._end = point
+        self._refused = refused
+        start = self.anchor.scene_anchor()
+        self._path = wire_path(start, point) if self.anchor.is_output else wire_path(point, start)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._path.boundingRect().adjusted(-4, -4, 4, 4)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.Antialiasing)
+        colour = theme.WIRE_REFUSED if self._refused else theme.WIRE_DRAGGING
+        painter.setPen(theme.pen(colour, theme.WIRE_WIDTH, Qt.DashLine))
+        painter.setBrush(Qt.NoBrush)
+        painter.drawPath(self._path)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(QBrush(colour))
+        painter.drawEllipse(self._end, 3.5, 3.5)
