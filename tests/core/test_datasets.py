@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bpstudio.core.training import datasets
+from bpstudio.version import __version__
 from bpstudio.core.training.datasets import CLASSIFICATION, REGRESSION, DataError, Standardizer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -195,6 +196,7 @@ def test_installed_package_finds_the_bundled_data(tmp_path):
                     str(source), "-w", str(wheel_dir)],
                    check=True, capture_output=True, cwd=tmp_path)
     wheel = next(wheel_dir.glob("bpstudio-*.whl"))
+    assert wheel.name.startswith(f"bpstudio-{__version__}-")  # pyproject reads bpstudio/version.py
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(target)  # a wheel is a zip laid out as site-packages
     code = ("import bpstudio.core.training.datasets as d, bpstudio.core.resources as r; "
