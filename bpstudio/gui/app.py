@@ -9,6 +9,9 @@ from PySide6.QtWidgets import QApplication
 
 from bpstudio.version import __version__
 
+from .clipboard import MIME_TYPE
+from .main_window import MainWindow
+
 
 def dark_palette() -> QPalette:
     """A dark palette for the Fusion style, matching the canvas."""
@@ -47,8 +50,6 @@ def style_application(app: QApplication) -> None:
 def release_clipboard() -> None:
     """Drop nodes this app put on the clipboard before Qt shuts down: no other program can read
     them, and Qt would otherwise free them after Python has gone."""
-    from .clipboard import MIME_TYPE
-
     clipboard = QApplication.clipboard()
     mime = clipboard.mimeData()
     if mime is not None and mime.hasFormat(MIME_TYPE):
@@ -62,8 +63,6 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("bpstudio")
     app.setApplicationVersion(__version__)
     style_application(app)
-    from .main_window import MainWindow
-
     app.aboutToQuit.connect(release_clipboard)
     window = MainWindow()
     window.show()
