@@ -1,8 +1,8 @@
 """The example projects shipped in ``resources/examples/``, built with the scripting API.
 
-Each builder returns a laid-out :class:`Project` with a one-paragraph description. Inputs are
-named ``x`` and targets ``y`` so that a trainer can bind them to a data set's columns; no data
-lives inside the files. ``resources/examples/generate.py`` writes them to disk.
+Each builder returns a laid-out :class:`Project` with a one-paragraph description and a sample
+to run it on by hand (the lessons' own numbers; a small random batch for the larger networks).
+Inputs are named ``x`` and targets ``y`` so that a trainer can bind them to a data set's columns. ``resources/examples/generate.py`` writes them to disk.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Callable
 from .graph import Graph, Node
 from .layout import apply_layout
 from .project import Project
+from .sample import default_sample
 
 DEEP_LAYERS = 10
 DEEP_WIDTH = 16
@@ -26,7 +27,7 @@ def single_neuron() -> Project:
     z = g.add(wx, b, name="z")
     a = g.relu(z, name="a")
     g.mse(a, g.input("y"), name="loss")
-    return _project(g, (
+    return _project(g, sample={"x": [2.0], "y": [1.0]}, description=(
         "One neuron, the smallest network there is. The input x is scaled by the weight w and "
         "shifted by the bias b (z = w*x + b), passed through a ReLU (a = relu(z)) and compared "
         "with the target y by a squared error, loss = (a - y)^2 averaged over the batch. Run it "
@@ -42,9 +43,10 @@ def fan_out() -> Project:
     d = g.sub(g.mul(w, x, name="wx"), g.input("y"), name="d")
     squared = g.mul(d, d, name="d_times_d")
     g.mean(squared, name="loss")
-    return _project(g, (
+    return _project(g, sample={"x": [2.0], "y": [1.0]}, description=(
         "A value used twice. The difference d = w*x - y feeds both inputs of one multiply, so "
-        "loss = mean(d*d). On the way back d receives two gradients, one through each wire, "
+        "loss = mean(d*d). Run it with x = 2 and y = 1: d = 1.5*2 - 1 = 2 and the loss is 4. "
+        "On the way back d receives two gradients, one through each wire (2 each), "
         "and its own gradient is their sum: 2*d times the gradient of the product, exactly the "
         "derivative of d squared. Step through the backward pass to see the two contributions "
         "arrive separately and add up where the value fanned out."))
@@ -56,7 +58,9 @@ def xor() -> Project:
     hidden = g.dense(x, 2, 4, "hidden", activation="tanh")
     p = g.apply("sigmoid", g.dense(hidden, 4, 1, "out"), name="p")
     g.bce(p, g.input("y", (1,)), name="loss")
-    return _project(g, (
+    corners = {"x": [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]],
+               "y": [[0.0], [1.0], [1.0], [0.0]]}
+    return _project(g, sample=corners, description=(
         "The XOR problem with a 2-4-1 network. No single straight line separates the points "
         "(0,0) and (1,1), labelled 0, from (0,1) and (1,0), labelled 1, so a network without a "
         "hidden layer cannot learn it. Four tanh units bend the input space until one sigmoid "
@@ -134,9 +138,13 @@ def iris_classifier() -> Project:
         "label."), training)
 
 
-def _project(graph: Graph, description: str, training: dict | None = None) -> Project:
+def _project(graph: Graph, description: str, training: dict | None = None,
+             sample: dict | None = None) -> Project:
     apply_layout(graph)
-    return Project(graph, description=description, training=dict(training or {}))
+    project = Project(graph, description=description, training=dict(training or {}))
+    # The larger networks get a small batch drawn to suit their inputs (see default_sample).
+    project.sample = default_sample(graph, rows=8) if sample is None else sample
+    return project
 
 
 # File stem -> builder, in the order the app lists them; the first opens by default.

@@ -28,6 +28,10 @@ _NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 # The most numbers a parameter draws from its shape (400 MB in float64): a shape typed by
 # mistake, such as 100000, 100000, gets a message instead of exhausting memory.
 MAX_DRAWN_SIZE = 50_000_000
+# An input's sample (its rows to run by hand) holds at most this many rows: it is for looking
+# at, and it is saved as text in the project file.
+MAX_SAMPLE_ROWS = 64
+MAX_SAMPLE_SIZE = 100_000
 
 
 class Graph(GraphBuilder):
@@ -134,7 +138,8 @@ class Graph(GraphBuilder):
     def add_node(self, op: str, name: str | None = None, params: dict[str, Any] | None = None,
                  value: Any = None, position: Any = None, node_id: str | None = None) -> Node:
         """Add a node of op ``op``. Parameters are checked against the op's typed parameters.
-        A parameter node without ``value`` is initialised from its shape and initialiser."""
+        A parameter node without ``value`` is initialised from its shape and initialiser; an
+        input node's ``value`` is its sample (rows, batch first), or None."""
         spec = get_op(op)
         name = self.unique_name(op) if name is None else self._check_name(name)
         if node_id is None:
@@ -157,8 +162,11 @@ class Graph(GraphBuilder):
                 node.params["shape"] = node.value.shape
         elif spec.source == "constant":
             node.value = self._as_array(node, 0.0 if value is None else value)
+        elif spec.source == "input":
+            node.value = None if value is None else self._as_array(node, value)
         elif value is not None:
-            raise GraphError(f"{node.label}: only parameter and constant nodes hold a value")
+            raise GraphError(f"{node.label}: only parameter, constant and input nodes hold a "
+                             "value")
         self.nodes[node_id] = node
         self._out[node_id] = []
         self._ids_by_name[name] = node_id
@@ -247,15 +255,20 @@ class Graph(GraphBuilder):
         coerced = self._coerce(n.spec, n.name, key, value)
         if n.spec.source == "parameter":  # drawn first: a refused shape leaves the node as it was
             n.value = self._initial_value(n, {**n.params, key: coerced})
+        elif n.spec.source == "input" and key == "shape" and n.value is not None \
+                and tuple(n.value.shape[1:]) != tuple(coerced):
+            n.value = None  # rows of the old shape: the sample no longer fits the input
         n.params[key] = coerced
         self._emit(GraphEvent("node_changed", node=n, field=key))
 
     def set_value(self, node: NodeRef, value: Any) -> None:
-        """Replace the data of a parameter or constant node (a parameter takes the new shape)."""
+        """Replace the data of a parameter or constant node (a parameter takes the new shape), or
+        an input's sample rows (None: no sample)."""
         n = self.node(node)
-        if n.spec.source not in ("parameter", "constant"):
-            raise GraphError(f"{n.label} holds no value; only parameters and constants do")
-        n.value = self._as_array(n, value)
+        if n.spec.source not in ("parameter", "constant", "input"):
+            raise GraphError(f"{n.label} holds no value; only parameters, constants and inputs do")
+        n.value = (None if value is None and n.spec.source == "input"
+                   else self._as_array(n, value))
         if n.spec.source == "parameter":
             n.params["shape"] = n.value.shape
         self._emit(GraphEvent("node_changed", node=n, field="value"))
@@ -455,7 +468,23 @@ class Graph(GraphBuilder):
             raise GraphError(f"{node.label}: value must be finite numbers")
         if array.size == 0:  # no shape of a parameter may have a 0 dimension; a file would not load
             raise GraphError(f"{node.label}: value must hold at least one number")
+        if node.spec.source == "input":
+            return Graph._check_sample(node, array)
         return array
+
+    @staticmethod
+    def _check_sample(node: Node, rows: np.ndarray) -> np.ndarray:
+        """An input's sample: 1 to MAX_SAMPLE_ROWS rows, each of the input's shape."""
+        shape = tuple(node.params["shape"])
+        if rows.ndim == len(shape):  # one row given without its batch dimension
+            rows = rows[None]
+        if tuple(rows.shape[1:]) != shape:
+            raise GraphError(f"{node.label}: sample rows must have shape {format_shape(shape)}, "
+                             f"not {format_shape(rows.shape[1:])}")
+        if len(rows) > MAX_SAMPLE_ROWS or rows.size > MAX_SAMPLE_SIZE:
+            raise GraphError(f"{node.label}: a sample holds at most {MAX_SAMPLE_ROWS} rows and "
+                             f"{MAX_SAMPLE_SIZE} numbers, not {len(rows)} rows")
+        return rows
 
     def __repr__(self) -> str:
         return f"<Graph {len(self.nodes)} nodes, {len(self._edges)} edges>"

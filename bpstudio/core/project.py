@@ -9,10 +9,14 @@ per-step statistics), so that a reopened project resumes training exactly and sh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
+
+import numpy as np
 
 from .compare import project_differences
+from .errors import GraphError
 from .graph import Graph
+from .sample import sample_feeds
 
 
 @dataclass
@@ -22,6 +26,21 @@ class Project:
     training: dict[str, Any] = field(default_factory=dict)
     optimizer_state: dict[str, Any] | None = None
     history: dict[str, Any] | None = None
+
+    @property
+    def sample(self) -> dict[str, np.ndarray]:
+        """Input name -> the rows kept to run the graph on by hand (``Engine.forward(sample)``).
+        The rows live on the input nodes; assigning a dict sets them (None clears one)."""
+        return sample_feeds(self.graph)
+
+    @sample.setter
+    def sample(self, rows: Mapping[str, Any]) -> None:
+        nodes = [self.graph.node(name) for name in rows]
+        for node in nodes:  # all checked before any is set
+            if node.spec.source != "input":
+                raise GraphError(f"{node.label} is not an input: a sample holds rows for inputs")
+        for node, value in zip(nodes, rows.values()):
+            self.graph.set_value(node, value)
 
     @property
     def is_trained(self) -> bool:

@@ -243,7 +243,8 @@ def _copy_value(node: Node) -> np.ndarray | None:
 
 class SetParamCommand(Command):
     """Set one typed parameter. A parameter node draws fresh values when its shape or
-    initialiser changes; undo puts back the old values and redo the same new ones."""
+    initialiser changes, and an input drops a sample that no longer fits its shape; undo puts
+    back the old values and redo the same new ones."""
 
     def __init__(self, graph: Graph, node_id: str, key: str, value: Any,
                  parent: MacroCommand | None = None):
@@ -260,7 +261,7 @@ class SetParamCommand(Command):
     def apply(self) -> None:
         self.graph.set_param(self.node_id, self.key, self.new)
         node = self.graph.node(self.node_id)
-        if node.spec.source == "parameter":
+        if node.spec.source in ("parameter", "input"):
             if self._done_once:
                 self.graph.set_value(self.node_id, self._new_value)
             else:
@@ -269,12 +270,12 @@ class SetParamCommand(Command):
 
     def undo(self) -> None:
         self.graph.set_param(self.node_id, self.key, self.old)
-        if self.graph.node(self.node_id).spec.source == "parameter":
+        if self.graph.node(self.node_id).spec.source in ("parameter", "input"):
             self.graph.set_value(self.node_id, self._old_value)
 
 
 class SetValueCommand(Command):
-    """Replace the data of a parameter or constant node."""
+    """Replace the data of a parameter or constant node, or an input's sample (None: none)."""
 
     def __init__(self, graph: Graph, node_id: str, value: Any, parent: MacroCommand | None = None):
         super().__init__(parent)
@@ -282,8 +283,8 @@ class SetValueCommand(Command):
         self.node_id = node_id
         node = graph.node(node_id)
         self._old = _copy_value(node)
-        self._new = np.array(value, dtype=np.float64)
-        self.setText(f"Set value of {node.name}")
+        self._new = None if value is None else np.array(value, dtype=np.float64)
+        self.setText(f"Set {'sample' if node.spec.source == 'input' else 'value'} of {node.name}")
 
     def apply(self) -> None:
         self.graph.set_value(self.node_id, self._new)

@@ -19,6 +19,7 @@ from bpstudio import FileFormatError, Project
 from bpstudio.core.files import fileformat
 from bpstudio.core.examples import xor
 from bpstudio.core.files.fileformat import encode, loads
+from bpstudio.core.graph import MAX_SAMPLE_ROWS
 from bpstudio.core.ops import REGISTRY
 
 from bpgfiles import mutate_json, read_entries, write_entries
@@ -64,6 +65,10 @@ def assert_valid_or_refused(data: bytes) -> None:
         assert node.op in REGISTRY
         if node.spec.source in ("parameter", "constant"):
             assert isinstance(node.value, np.ndarray) and node.value.dtype == np.float64
+        elif node.spec.source == "input" and node.value is not None:  # a sample's rows
+            assert node.value.dtype == np.float64 and np.all(np.isfinite(node.value))
+            assert node.value.shape[1:] == tuple(node.params["shape"])
+            assert 1 <= len(node.value) <= MAX_SAMPLE_ROWS
         else:
             assert node.value is None
     graph.topological_order()

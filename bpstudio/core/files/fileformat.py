@@ -37,11 +37,12 @@ from ..graph import Graph, Node
 from ..ops import REGISTRY
 from ..ops.base import Op
 from ..project import Project
+from ..sample import fill_default_sample
 from .schema import SchemaViolation, validator
 from ...version import __version__
 
 FORMAT_NAME = "bpstudio-project"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 GRAPH = "graph.json"
 TREES = ("training", "optimizer_state", "history")
@@ -54,6 +55,15 @@ MAX_TREE_DEPTH = 64
 # Loading an older file runs the chain from its version up to FORMAT_VERSION.
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 MIGRATIONS: dict[int, Migration] = {}
+
+
+def _add_empty_sample(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds the inputs' sample rows. A version-1 file has none: the loader then
+    draws default rows (see :func:`bpstudio.core.sample.default_sample`)."""
+    return {**document, "sample": {}}
+
+
+MIGRATIONS[1] = _add_empty_sample
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,10 @@ def encode(project: Project) -> dict[str, bytes]:
         document["nodes"].append(_encode_node(node, index, arrays))
     document["edges"] = [{"src": e.src, "src_port": e.src_port, "dst": e.dst,
                           "dst_port": e.dst_port} for e in project.graph.edges]
+    # A few rows per input, kept as text: a teacher can read them in graph.json.
+    document["sample"] = {n.id: {"shape": [int(d) for d in n.value.shape],
+                                 "rows": [float(v) for v in n.value.ravel()]}
+                          for n in project.graph.nodes_of("input") if n.value is not None}
     if not isinstance(project.training, dict):
         raise FileFormatError("cannot save: training settings must be a dict")
     for key in TREES:
@@ -261,6 +275,7 @@ class _Reader:
             manifest = self._read_manifest()
             document = self._read_json(GRAPH, self.limits.max_json_bytes)
             document = migrate(document, manifest["format_version"])
+            self.drew_sample = manifest["format_version"] < 2
             try:
                 validator("graph").validate(document)
             except SchemaViolation as exc:
@@ -381,12 +396,30 @@ class _Reader:
             self._add_node(graph, index, raw)
         for index, raw in enumerate(document["edges"]):
             self._add_edge(graph, index, raw)
+        self._add_sample(graph, document["sample"])
         trees = {}
         for key in TREES:
             reader = _TreeReader(self, TREE_FOLDERS[key])
             trees[key] = None if document[key] is None else reader.decode(document[key], key)
         return Project(graph, description=document["description"], training=trees["training"],
                        optimizer_state=trees["optimizer_state"], history=trees["history"])
+
+    def _add_sample(self, graph: Graph, sample: dict[str, Any]) -> None:
+        for node_id, raw in sample.items():
+            where = f"{GRAPH}: sample['{node_id}']"
+            node = graph.nodes.get(node_id)
+            if node is None or node.spec.source != "input":
+                raise FileFormatError(f"{where}: there is no input node with this id")
+            shape = tuple(raw["shape"])
+            if math.prod(shape) != len(raw["rows"]):
+                raise FileFormatError(f"{where}: {len(raw['rows'])} numbers do not fill the "
+                                      f"shape {shape}")
+            try:
+                graph.set_value(node, np.array(raw["rows"], dtype=np.float64).reshape(shape))
+            except (ValueError, TypeError, OverflowError) as exc:  # GraphError: rows, shape
+                raise FileFormatError(f"{where}: {exc}") from None
+        if self.drew_sample:
+            fill_default_sample(graph)
 
     def _add_node(self, graph: Graph, index: int, raw: dict[str, Any]) -> None:
         where = f"{GRAPH}: nodes[{index}] ('{raw['name']}')"

@@ -1,0 +1,74 @@
+"""A project's sample: a few rows of values for its input nodes, to run the graph forward and
+backward on by hand (the lessons use one row).
+
+The rows live on the input nodes themselves (``Node.value``, batch first), so that renaming,
+deleting, pasting and undoing an input carry its sample with it. :func:`sample_feeds` reads them
+as the feeds an :class:`~bpstudio.core.engine.Engine` takes; :func:`default_sample` draws rows
+that make sense for a graph that has none (for files from before samples existed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .graph import MAX_SAMPLE_ROWS, Graph
+from .shapes import BATCH
+
+
+
+
+def sample_feeds(graph: Graph) -> dict[str, np.ndarray]:
+    """Input node name -> its sample rows, for every input that has them."""
+    return {n.name: n.value for n in graph.nodes_of("input") if n.value is not None}
+
+
+def default_sample(graph: Graph, rows: int = 4, seed: int = 0) -> dict[str, np.ndarray]:
+    """Rows for every input, drawn to suit the port each one feeds: class indices where a loss
+    takes labels (below the class count the graph's shapes imply), 0 or 1 for probabilities,
+    positive numbers where only those make sense, else standard normal values."""
+    rng = np.random.default_rng(seed)
+    shapes, _problems = graph.infer_shapes()
+    sample = {}
+    for node in graph.nodes_of("input"):
+        shape = (rows, *node.params["shape"])
+        domain, classes = _consumer_domain(graph, node, shapes)
+        if domain == "label":
+            values = rng.integers(0, max(classes, 2), size=shape).astype(np.float64)
+        elif domain == "unit":
+            values = rng.integers(0, 2, size=shape).astype(np.float64)
+        elif domain == "positive":
+            values = rng.uniform(0.5, 2.0, size=shape)
+        else:
+            values = rng.normal(size=shape)
+        sample[node.name] = np.round(values, 3)
+    return sample
+
+
+def _consumer_domain(graph: Graph, node: Any, shapes: dict[str, tuple]) -> tuple[str, int]:
+    """The domain of the first input port ``node`` feeds, and for labels the class count (the
+    last dimension of what the same op receives on its first port)."""
+    for edge in graph.output_edges(node):
+        consumer = graph.nodes[edge.dst]
+        ports = {p.name: p for p in consumer.spec.inputs}
+        port = ports.get(edge.dst_port)
+        if port is None or port.domain == "real":
+            continue
+        classes = 2
+        if port.domain == "label":
+            first = graph.input_edges(consumer)[0]
+            shape = shapes.get(first.src) if first is not None else None
+            if shape and isinstance(shape[-1], int) and shape[-1] != BATCH:
+                classes = shape[-1]
+        return port.domain, classes
+    return "real", 0
+
+
+def fill_default_sample(graph: Graph, rows: int = 4, seed: int = 0) -> None:
+    """Give every input without a sample the default rows (the graph's editing API is used, so
+    listeners hear of it)."""
+    drawn = default_sample(graph, rows, seed)
+    for node in graph.nodes_of("input"):
+        if node.value is None and node.name in drawn:
+            graph.set_value(node, drawn[node.name])
