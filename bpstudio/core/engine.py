@@ -69,6 +69,7 @@ class Engine:
         self._param_slots: dict[str, int] = {}
         self._values: list[Any] = []
         self._grads: list[np.ndarray | None] | None = None
+        self._contributions: dict[tuple[str, str], np.ndarray] | None = None
         # place_gradients: parameter name -> caller's array, and per slot [slot, array,
         # whether to try having the op write there], rebuilt for each plan
         self._grad_targets: dict[str, np.ndarray] = {}
@@ -146,7 +147,7 @@ class Engine:
                                                  **step.params)
             except (ValueError, ArithmeticError, IndexError) as exc:
                 raise GraphError(f"{step.node.label}: {exc}") from exc
-        self._values, self._grads = values, None
+        self._values, self._grads, self._contributions = values, None, None
         return values[plan.output].copy()
 
     def _feed(self, node: Node, data: Any, batch: tuple[int, str] | None):
@@ -167,23 +168,31 @@ class Engine:
                             f"'{batch[1]}' has {batch[0]}")
         return array, batch or (array.shape[0], node.name)
 
-    def backward(self) -> None:
+    def backward(self, record_contributions: bool = False) -> None:
         """Seed the output with 1 and give every node the gradient of the output with respect
         to its value, summed over every path. Calling it again recomputes the same gradients.
-        Like values, gradients stay valid until the next backward."""
+        Like values, gradients stay valid until the next backward.
+
+        With ``record_contributions``, what each op hands to each of its inputs is kept too
+        (copied: see :meth:`contributions`), so that a view can show the gradient each wire
+        carries, and the parts that a fanned-out value sums."""
         plan = self.plan
         if not self._values:
             raise GraphError("run forward before backward")
         grads: list[np.ndarray | None] = [None] * len(plan.steps)
         owned = [False] * len(plan.steps)  # grads[j] is an array of ours, safe to add into
         grads[plan.output] = np.ones_like(self._values[plan.output])
+        recorded: dict[tuple[str, str], np.ndarray] | None = {} if record_contributions else None
         for step in reversed(plan.ops):
             grad = grads[step.slot]
             if grad is None or not any(step.context.needs_input_grad):
                 continue
-            for j, g in zip(step.inputs, step.backward(step.context, grad)):
+            for k, (j, g) in enumerate(zip(step.inputs, step.backward(step.context, grad))):
                 if g is None:
                     continue
+                if recorded is not None:
+                    port = step.node.spec.inputs[k].name
+                    recorded[(step.node.id, port)] = np.array(g, dtype=self.dtype, copy=True)
                 if grads[j] is None:
                     grads[j] = g  # may be another node's array: copy before adding into it
                 elif owned[j]:
@@ -194,6 +203,15 @@ class Engine:
         if self._grad_targets:
             self._deliver(grads)
         self._grads = grads
+        self._contributions = recorded
+
+    def contributions(self) -> dict[tuple[str, str], np.ndarray]:
+        """After ``backward(record_contributions=True)``: (node id, input port) -> the gradient
+        that node handed back through that port (the gradient its wire carries). The
+        gradient of a value is the sum of the contributions on its outgoing wires."""
+        if self._contributions is None:
+            raise GraphError("run backward(record_contributions=True) first")
+        return dict(self._contributions)
 
     def place_gradients(self, targets: Mapping[str, np.ndarray]) -> None:
         """From the next backward on, deliver each named parameter's gradient in the given

@@ -284,3 +284,25 @@ def test_placed_gradients_refuse_a_wrong_shape_or_name():
         engine.place_gradients({"h.W": np.zeros((4, 3))})
     with pytest.raises(GraphError, match="'x' is not a parameter"):
         engine.place_gradients({"x": np.zeros(3)})
+
+
+def test_recorded_contributions_are_what_each_wire_carries_and_sum_at_a_fan_out():
+    from bpstudio.core.examples import EXAMPLES
+
+    project = EXAMPLES["fan_out"]()
+    g = project.graph
+    engine = Engine(g)
+    engine.forward(project.sample)
+    with pytest.raises(GraphError, match="record_contributions"):
+        engine.contributions()
+    engine.backward(record_contributions=True)
+    parts = engine.contributions()
+    square = g.node("d_times_d").id
+    a, b = parts[(square, "a")], parts[(square, "b")]
+    assert a == pytest.approx(2.0) and b == pytest.approx(2.0)  # d = 2 reaches both ports
+    assert a + b == pytest.approx(engine.grad("d"))             # and d's gradient is their sum
+    wx = g.node("wx").id
+    assert parts[(wx, "a")] == pytest.approx(engine.grad("w"))
+    engine.forward(project.sample)  # a new pass drops them
+    with pytest.raises(GraphError):
+        engine.contributions()
