@@ -10,7 +10,7 @@ from __future__ import annotations
 from .graph import Graph
 
 COLUMN_SPACING = 240.0
-ROW_SPACING = 130.0
+ROW_SPACING = 175.0  # room for a two-port card with its value and gradient lines
 SWEEPS = 3
 
 

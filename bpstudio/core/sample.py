@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+
 import numpy as np
 
 from .graph import MAX_SAMPLE_ROWS, Graph
@@ -72,3 +73,6 @@ def fill_default_sample(graph: Graph, rows: int = 4, seed: int = 0) -> None:
     for node in graph.nodes_of("input"):
         if node.value is None and node.name in drawn:
             graph.set_value(node, drawn[node.name])
+
+
+__all__ = ["MAX_SAMPLE_ROWS", "default_sample", "fill_default_sample", "sample_feeds"]

@@ -39,6 +39,10 @@ class Actions:
     frame_all: QAction
     frame_selected: QAction
     auto_layout: QAction
+    forward: QAction
+    backward: QAction
+    clear_values: QAction
+    wire_gradients: QAction
 
     def all(self) -> list[QAction]:
         return [getattr(self, f.name) for f in fields(self)]
@@ -99,7 +103,18 @@ def create_actions(window: QWidget, undo_stack: QUndoStack) -> Actions:
         frame_selected=_action(window, "&Frame Selected", [K("F")], "Fit the selection in view"),
         auto_layout=_action(window, "Auto &Layout", [K("Ctrl+L")],
                             "Arrange the graph left to right by depth"),
+        forward=_action(window, "&Forward", [K("F5")],
+                        "Run the graph forward on its sample and show every value",
+                        QStyle.SP_MediaPlay),
+        backward=_action(window, "&Backward", [K("F6")],
+                         "Run forward, then backward from a gradient of 1 at the loss, and show "
+                         "every gradient", QStyle.SP_MediaSeekBackward),
+        clear_values=_action(window, "&Clear Values", [K("Shift+F5")],
+                             "Hide the values and gradients", QStyle.SP_DialogResetButton),
+        wire_gradients=_action(window, "Colour &Wires by Gradient", [K("Ctrl+G")],
+                               "Colour each wire by the size of the gradient it carries back"),
     )
+    actions.wire_gradients.setCheckable(True)
     for action in actions.all():
         window.addAction(action)
     return actions

@@ -1,4 +1,6 @@
-"""The inspector: name, op, parameters, value, inferred shape and problems of the selected node.
+"""The inspector: name, op, parameters, value, inferred shape and problems of the selected node;
+an input's sample rows in a small table; and, after Forward or Backward, the node's full value
+and gradient.
 
 Parameter editors are generated from the op's typed parameters (float, int, bool, choice, shape,
 axis), so a new op needs no code here. A value that does not fit its parameter is refused with
@@ -14,16 +16,18 @@ from typing import Any
 import numpy as np
 import shiboken6
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QLabel, QLineEdit,
-                               QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QFrame,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+                               QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from bpstudio.core.graph import GraphEvent
+from bpstudio.core.graph import MAX_SAMPLE_ROWS, GraphEvent
 from bpstudio.core.ops.base import Param
 from bpstudio.core.shapes import format_shape
 
 from . import commands
 from .canvas import theme
 from .canvas.scene import GraphScene
+from .run_view import RunView, full_text
 
 EDITABLE_VALUE_SIZE = 64
 NOTHING_SELECTED = ("Select a node to see its parameters. Drag ops from the palette, or press "
@@ -59,6 +63,9 @@ class InspectorWidget(QWidget):
         self.name_edit: QLineEdit | None = None
         self.value_edit: QLineEdit | None = None
         self.value_label: QLabel | None = None
+        self.sample_table: QTableWidget | None = None
+        self.results_label: QLabel | None = None
+        self.run_view: RunView | None = None  # where the values of the last pass come from
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet(_ERROR_STYLE)
@@ -76,6 +83,11 @@ class InspectorWidget(QWidget):
         scene.validated.connect(self._update_status_lines)
         scene.graph_event.connect(self._graph_event)
 
+    def set_run_view(self, run_view: RunView) -> None:
+        """Show the values and gradients of ``run_view``'s passes for the selected node."""
+        self.run_view = run_view
+        run_view.values_changed.connect(self._show_results)
+
     # --------------------------------------------------------------------------- building
     def set_description(self, text: str) -> None:
         """The project's description, shown while no node is selected."""
@@ -88,6 +100,8 @@ class InspectorWidget(QWidget):
         self.editors = {}
         self.name_edit = self.value_edit = None
         self.value_label = None
+        self.sample_table = None
+        self.results_label = None
         page = QWidget()
         layout = QVBoxLayout(page)
         label = QLabel(text)
@@ -165,6 +179,14 @@ class InspectorWidget(QWidget):
         self.shape_label = QLabel()
         form.addRow("Shape", self.shape_label)
         layout.addLayout(form)
+        self.sample_table = None
+        if spec.source == "input":
+            layout.addWidget(self._make_sample_editor())
+        self.results_label = QLabel()
+        self.results_label.setObjectName("results")
+        self.results_label.setWordWrap(True)
+        self.results_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        layout.addWidget(self.results_label)
         self.problem_label = QLabel()
         self.problem_label.setWordWrap(True)
         self.problem_label.setStyleSheet(_ERROR_STYLE)
@@ -179,7 +201,128 @@ class InspectorWidget(QWidget):
         self._scroll.setWidget(page)
         self._load_values()
         self._update_status_lines()
+        self._show_results()
         self.set_read_only(self.scene.editing_locked)
+
+    def _make_sample_editor(self) -> QWidget:
+        """The input's sample: one table row per sample row, one column per number of a row."""
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 8, 0, 0)
+        heading = QLabel("<b>Sample</b> <span style='color:%s'>· the rows Forward and Backward "
+                         "run on</span>" % theme.NODE_DIM_TEXT.name())
+        heading.setWordWrap(True)
+        column.addWidget(heading)
+        table = QTableWidget()
+        table.setObjectName("sample")
+        table.setSelectionMode(QAbstractItemView.SingleSelection)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        table.setMinimumHeight(90)
+        table.setMaximumHeight(220)
+        table.itemChanged.connect(self._sample_cell_edited)
+        self.sample_table = table
+        column.addWidget(table)
+        buttons = QHBoxLayout()
+        self.add_row_button = QPushButton("Add Row")
+        self.add_row_button.clicked.connect(self._add_sample_row)
+        self.remove_row_button = QPushButton("Remove Row")
+        self.remove_row_button.clicked.connect(self._remove_sample_row)
+        buttons.addWidget(self.add_row_button)
+        buttons.addWidget(self.remove_row_button)
+        buttons.addStretch(1)
+        column.addLayout(buttons)
+        return box
+
+    def _load_sample(self) -> None:
+        table = self.sample_table
+        node = self.scene.graph.nodes[self.node_id]
+        shape = tuple(node.params["shape"])
+        width = int(np.prod(shape)) if shape else 1
+        rows = [] if node.value is None else node.value.reshape(len(node.value), width)
+        table.blockSignals(True)
+        table.clear()
+        table.setColumnCount(width)
+        table.setRowCount(len(rows))
+        if shape:
+            table.setHorizontalHeaderLabels(
+                [f"{node.name}[{', '.join(map(str, idx))}]" for idx in np.ndindex(*shape)])
+        else:
+            table.setHorizontalHeaderLabels([node.name])
+        for r, row in enumerate(rows):
+            for c, number in enumerate(row):
+                table.setItem(r, c, QTableWidgetItem(f"{number:.6g}"))
+        table.blockSignals(False)
+        locked = self.scene.editing_locked
+        self.add_row_button.setEnabled(not locked and len(rows) < MAX_SAMPLE_ROWS)
+        self.remove_row_button.setEnabled(not locked and len(rows) > 0)
+
+    def _sample_rows(self) -> np.ndarray | None:
+        node = self.scene.graph.nodes[self.node_id]
+        return None if node.value is None else node.value.copy()
+
+    def _push_sample(self, rows: np.ndarray | None) -> None:
+        node = self.scene.graph.nodes[self.node_id]
+        if rows is not None:
+            problem = self.scene.graph.value_problem(node, rows)
+            if problem:
+                self._refuse(problem)
+                self._load_sample()
+                return
+        self._clear_error()
+        self.scene.push(commands.SetValueCommand(self.scene.graph, self.node_id, rows))
+
+    def _sample_cell_edited(self, cell: QTableWidgetItem) -> None:
+        if self.node_id is None:
+            return
+        node = self.scene.graph.nodes[self.node_id]
+        text = cell.text().strip()
+        try:
+            number = float(text)
+            if not np.isfinite(number):
+                raise ValueError
+        except ValueError:
+            self._refuse(f"{node.label}: sample row {cell.row() + 1}, column "
+                         f"{cell.column() + 1}: {text!r} is not a finite number")
+            self._load_sample()
+            return
+        rows = self._sample_rows()
+        flat = rows.reshape(len(rows), -1)
+        if flat[cell.row(), cell.column()] == number:
+            return
+        flat[cell.row(), cell.column()] = number
+        self._push_sample(rows)
+
+    def _add_sample_row(self) -> None:
+        node = self.scene.graph.nodes[self.node_id]
+        row = np.zeros((1, *node.params["shape"]))
+        rows = self._sample_rows()
+        self._push_sample(row if rows is None else np.concatenate([rows, row]))
+
+    def _remove_sample_row(self) -> None:
+        rows = self._sample_rows()
+        if rows is None:
+            return
+        current = self.sample_table.currentRow()
+        index = current if 0 <= current < len(rows) else len(rows) - 1
+        rest = np.delete(rows, index, axis=0)
+        self._push_sample(rest if len(rest) else None)
+
+    def _show_results(self) -> None:
+        """The selected node's value and gradient from the last Forward or Backward."""
+        label = self.results_label
+        if label is None or not shiboken6.isValid(label) or self.run_view is None \
+                or self.node_id is None or self.node_id not in self.scene.graph.nodes:
+            return
+        value, grad = self.run_view.value(self.node_id), self.run_view.grad(self.node_id)
+        parts = []
+        if value is not None:
+            parts.append(f"<b>Value</b><pre>{full_text(value)}</pre>")
+        if grad is not None:
+            output = self.run_view.engine.output_node().name
+            name = self.scene.graph.nodes[self.node_id].name
+            parts.append(f"<b>Gradient</b> d {output} / d {name}<pre>{full_text(grad)}</pre>")
+        label.setText("".join(parts))
+        label.setVisible(bool(parts))
 
     def _make_editor(self, param: Param) -> QWidget:
         if param.kind == "bool":
@@ -218,6 +361,8 @@ class InspectorWidget(QWidget):
                 editor.setText(format_param(param, value))
                 editor.setStyleSheet("")
             editor.blockSignals(False)
+        if self.sample_table is not None:
+            self._load_sample()
         if self.value_edit is not None and node.value is not None:
             small = node.value.size <= EDITABLE_VALUE_SIZE
             self.value_edit.setEnabled(small and not self.scene.editing_locked)
@@ -322,3 +467,7 @@ class InspectorWidget(QWidget):
         for editor in list(self.editors.values()) + [self.name_edit, self.value_edit]:
             if editor is not None:
                 editor.setEnabled(not locked)
+        if self.sample_table is not None and shiboken6.isValid(self.sample_table):
+            self.sample_table.setEditTriggers(QAbstractItemView.NoEditTriggers if locked else
+                                              QAbstractItemView.AllEditTriggers)
+            self._load_sample()

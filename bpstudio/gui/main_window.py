@@ -24,6 +24,7 @@ from .canvas.scene import GraphScene
 from .canvas.view import GraphView
 from .inspector import InspectorWidget
 from .palette import NodeSearchPopup, PaletteWidget
+from .run_view import RunView
 from .settings import Settings
 
 APP_NAME = "Backprop Studio"
@@ -62,6 +63,8 @@ class MainWindow(QMainWindow):
         self.palette_dock = self._dock("Nodes", self.palette, Qt.LeftDockWidgetArea)
         self.inspector = InspectorWidget(self.scene)
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
+        self.run_view = RunView(self.scene, self)
+        self.inspector.set_run_view(self.run_view)
         self.search_popup = NodeSearchPopup(self)
         self._popup_scene_pos = QPointF()
 
@@ -127,6 +130,12 @@ class MainWindow(QMainWindow):
         view.addAction(self.palette_dock.toggleViewAction())
         view.addAction(self.inspector_dock.toggleViewAction())
 
+        run = bar.addMenu("&Run")
+        run.addActions([a.forward, a.backward, a.clear_values])
+        run.addSeparator()
+        run.addAction(a.wire_gradients)
+        self.run_menu = run
+
         self.view.node_menu_actions = [a.rename, a.duplicate, a.copy, a.delete]
         self.view.edge_menu_actions = [a.delete]
 
@@ -142,6 +151,8 @@ class MainWindow(QMainWindow):
         bar.addActions([a.undo, a.redo, a.delete])
         bar.addSeparator()
         bar.addActions([a.frame_all, a.auto_layout])
+        bar.addSeparator()
+        bar.addActions([a.forward, a.backward, a.clear_values, a.wire_gradients])
         self.addToolBar(Qt.TopToolBarArea, bar)
         self.toolbar = bar
 
@@ -170,6 +181,11 @@ class MainWindow(QMainWindow):
         a.frame_all.triggered.connect(self.view.frame_all)
         a.frame_selected.triggered.connect(self.view.frame_selected)
         a.auto_layout.triggered.connect(self.auto_layout)
+        a.forward.triggered.connect(self.run_view.forward)
+        a.backward.triggered.connect(self.run_view.backward)
+        a.clear_values.triggered.connect(self.run_view.clear)
+        a.wire_gradients.toggled.connect(self.run_view.set_wire_gradients)
+        self.run_view.status_message.connect(self.show_status)
 
         self.undo_stack.cleanChanged.connect(self._update_title)
         self.undo_stack.indexChanged.connect(self._update_title)
@@ -218,6 +234,7 @@ class MainWindow(QMainWindow):
                 if graph.nodes[node_id].position is None:
                     graph.set_position(node_id, pos)
         self.scene.set_graph(graph)
+        self.run_view.graph_replaced()
         self.undo_stack.clear()
         self.path = path
         self.description = description

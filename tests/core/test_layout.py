@@ -1,5 +1,5 @@
 from bpstudio import Graph
-from bpstudio.core.layout import apply_layout, layered_positions
+from bpstudio.core.layout import ROW_SPACING, apply_layout, layered_positions
 
 
 def test_layout_puts_each_node_right_of_its_inputs():
@@ -27,4 +27,4 @@ def test_sources_sit_one_column_left_of_their_consumer_and_beside_it():
         (edge,) = g.output_edges(weight)
         assert positions[weight.id][0] == positions[edge.dst][0] - 240.0
         # beside its consumer, and below the wire coming from the previous layer (port b)
-        assert 0 < positions[weight.id][1] - positions[edge.dst][1] <= 130.0
+        assert 0 < positions[weight.id][1] - positions[edge.dst][1] <= ROW_SPACING

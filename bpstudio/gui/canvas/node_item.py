@@ -175,6 +175,14 @@ class NodeItem(QGraphicsObject):
                 edge.update_path()
             self._look_changed()
 
+    @property
+    def value_text(self) -> str | None:
+        return self._value_text
+
+    @property
+    def grad_text(self) -> str | None:
+        return self._grad_text
+
     def set_highlighted(self, on: bool) -> None:
         """Mark this node as the one a step-through is at."""
         if on != self._highlighted:

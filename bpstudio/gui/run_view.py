@@ -1,0 +1,240 @@
+"""Forward and Backward in the window: the engine runs on the project's sample, and every node
+shows its value (and after Backward its gradient) on the canvas, with the full arrays in its
+tooltip next to its op's local derivative; wires can be coloured by the gradient they carry.
+
+Once a pass has run, the values stay live: an edit of the graph or of the sample runs the same
+pass again as soon as the edit is done, so that changing a weight in the inspector shows its
+effect at once. When the graph stops being valid the values are cleared and the status bar says
+which node is at fault; Clear Values ends the live display.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from bpstudio.core.engine import Engine
+from bpstudio.core.errors import BPStudioError, FeedError
+from bpstudio.core.graph import Graph
+from bpstudio.core.model import GraphEvent
+from bpstudio.core.sample import sample_feeds
+
+from .canvas.scene import GraphScene
+
+FORWARD, BACKWARD = "forward", "backward"
+
+
+def short_text(array: np.ndarray) -> str:
+    """One line for a node card: the number itself for a single number, else the shape with
+    the mean and the range."""
+    a = np.asarray(array)
+    if a.size == 1:
+        return f"{a.item():.4g}"
+    return f"{a.shape} mean {a.mean():.3g} · {a.min():.3g}..{a.max():.3g}"
+
+
+def full_text(array: np.ndarray) -> str:
+    """Every number (up to a few hundred), for tooltips and the inspector."""
+    a = np.asarray(array)
+    if a.size == 1:
+        return f"{a.item():.6g}"
+    return np.array2string(a, precision=4, suppress_small=True, threshold=200, max_line_width=72)
+
+
+class RunView(QObject):
+    """Runs passes on the scene's graph and shows their results on its items.
+
+    ``status_message`` carries what the status bar should say; ``values_changed`` fires after
+    values were shown or cleared (the inspector re-reads them)."""
+
+    status_message = Signal(str)
+    values_changed = Signal()
+
+    def __init__(self, scene: GraphScene, parent: QObject | None = None):
+        super().__init__(parent)
+        self.scene = scene
+        self.mode: str | None = None        # the pass that is live: FORWARD, BACKWARD or None
+        self.engine: Engine | None = None   # holds the values of the last pass that ran
+        self.wire_gradients = False
+        self.culprit: str | None = None     # the node highlighted because a pass could not run
+        self._has_grads = False
+        # Edits arrive as several events (a macro, a paste): rerun once they are all in.
+        self._rerun_timer = QTimer(self)
+        self._rerun_timer.setSingleShot(True)
+        self._rerun_timer.setInterval(0)
+        self._rerun_timer.timeout.connect(self._rerun)
+        scene.graph_event.connect(self._on_graph_event)
+
+    @property
+    def graph(self) -> Graph:
+        return self.scene.graph
+
+    # --------------------------------------------------------------------------- passes
+    def forward(self) -> bool:
+        """Run the forward pass on the sample; True when it ran."""
+        return self._run(FORWARD)
+
+    def backward(self) -> bool:
+        """Run forward, then backward from a gradient of 1 at the output; True when it ran."""
+        return self._run(BACKWARD)
+
+    def clear(self) -> None:
+        """Hide every value and gradient and stop following edits."""
+        self.mode = None
+        self._rerun_timer.stop()
+        self._drop_values()
+        self._set_culprit(None)
+        self.values_changed.emit()
+
+    def graph_replaced(self) -> None:
+        """A new document: nothing shown, nothing live."""
+        self.mode = None
+        self.engine = None
+        self._has_grads = False
+        self.culprit = None
+        self._rerun_timer.stop()
+        self.values_changed.emit()
+
+    def _run(self, mode: str, quiet: bool = False) -> bool:
+        graph = self.graph
+        self._rerun_timer.stop()
+        try:
+            output = graph.default_output()
+            graph.check([output])
+            for node in graph.topological_order([output]):
+                if node.spec.source == "input" and node.value is None:
+                    raise FeedError(f"input '{node.name}' has no sample rows: select it and add "
+                                    "rows in the inspector")
+            engine = Engine(graph, output=output)
+            loss = engine.forward(sample_feeds(graph))
+            if mode == BACKWARD:
+                engine.backward(record_contributions=True)
+        except BPStudioError as exc:
+            self.mode = mode if quiet else None  # a live display waits for a valid graph
+            self._drop_values()
+            self._set_culprit(self._node_at_fault(exc))
+            message = str(exc)
+            self.status_message.emit(("Values cleared: " if quiet else f"Cannot run {mode}: ")
+                                     + message)
+            self.values_changed.emit()
+            return False
+        self.mode, self.engine, self._has_grads = mode, engine, mode == BACKWARD
+        self._set_culprit(None)
+        self._show_values()
+        rows = next(iter(sample_feeds(graph).values()), np.zeros(1))
+        what = "Forward and backward" if mode == BACKWARD else "Forward"
+        if not quiet:
+            self.status_message.emit(f"{what} on {len(rows)} sample row"
+                                     + ("s" if len(rows) != 1 else "")
+                                     + f": {output.name} = {short_text(loss)}")
+        self.values_changed.emit()
+        return True
+
+    def _node_at_fault(self, exc: BPStudioError) -> str | None:
+        """The node a refusal is about: the validation problem it reports, else the node whose
+        name the message quotes."""
+        graph = self.graph
+        text = str(exc)
+        for problem in graph.validate():
+            if problem.message == text:
+                return problem.node_id
+        for node in graph.nodes.values():
+            if f"'{node.name}'" in text:
+                return node.id
+        return None
+
+    def _set_culprit(self, node_id: str | None) -> None:
+        if self.culprit is not None and self.culprit in self.scene.node_items:
+            self.scene.node_items[self.culprit].set_highlighted(False)
+        self.culprit = node_id
+        if node_id is not None and node_id in self.scene.node_items:
+            self.scene.node_items[node_id].set_highlighted(True)
+
+    # -------------------------------------------------------------------------- display
+    def value(self, node_id: str) -> np.ndarray | None:
+        """The node's value from the last pass, or None."""
+        if self.engine is None or self.mode is None:
+            return None
+        try:
+            return self.engine.value(node_id)
+        except BPStudioError:  # not on the path to the output
+            return None
+
+    def grad(self, node_id: str) -> np.ndarray | None:
+        """The gradient of the output with respect to the node's value, or None."""
+        if self.engine is None or not self._has_grads or self.mode is None:
+            return None
+        try:
+            return self.engine.grad(node_id)
+        except BPStudioError:
+            return None
+
+    def _show_values(self) -> None:
+        for node_id, item in self.scene.node_items.items():
+            value, grad = self.value(node_id), self.grad(node_id)
+            item.set_value_display(None if value is None else "= " + short_text(value),
+                                   None if grad is None else "∇ " + short_text(grad))
+            item.setToolTip(self.tooltip(node_id))
+        self._show_wire_gradients()
+
+    def _drop_values(self) -> None:
+        self.engine = None
+        self._has_grads = False
+        for item in self.scene.node_items.values():
+            item.set_value_display(None, None)
+            item.refresh()  # back to the plain tooltip
+        for edge in self.scene.edge_items.values():
+            edge.set_gradient_magnitude(None)
+
+    def tooltip(self, node_id: str) -> str:
+        """The node's description with its full value and gradient and its local derivative."""
+        node = self.graph.nodes[node_id]
+        spec = node.spec
+        parts = [f"<b>{html.escape(node.name)}</b> ({html.escape(spec.title)})",
+                 html.escape(spec.doc)]
+        value, grad = self.value(node_id), self.grad(node_id)
+        if value is not None:
+            parts.append(f"value:<pre>{html.escape(full_text(value))}</pre>")
+        if grad is not None:
+            parts.append(f"d {html.escape(self.engine.output_node().name)} / d "
+                         f"{html.escape(node.name)}:<pre>{html.escape(full_text(grad))}</pre>")
+        parts.append(f"<i>local derivative: {html.escape(spec.derivative)}</i>")
+        return "<br>".join(parts)
+
+    def set_wire_gradients(self, on: bool) -> None:
+        """Colour each wire by the size (root mean square) of the gradient it carries."""
+        self.wire_gradients = on
+        self._show_wire_gradients()
+
+    def wire_gradient(self, dst: str, port: str) -> float | None:
+        """The root mean square of the gradient the wire into (dst, port) carries back."""
+        if self.engine is None or not self._has_grads:
+            return None
+        part = self.engine.contributions().get((dst, port))
+        if part is None:
+            return None
+        return float(np.sqrt(np.mean(np.square(part))))
+
+    def _show_wire_gradients(self) -> None:
+        sizes = {key: (self.wire_gradient(*key) if self.wire_gradients else None)
+                 for key in self.scene.edge_items}
+        known = [s for s in sizes.values() if s is not None and np.isfinite(s)]
+        top = max(known, default=1.0)
+        for key, edge in self.scene.edge_items.items():
+            edge.set_gradient_magnitude(sizes[key], top)
+            if sizes[key] is not None:
+                edge.setToolTip(f"gradient carried back: rms {sizes[key]:.4g}")
+            else:
+                edge.setToolTip("")
+
+    # ---------------------------------------------------------------------- live values
+    def _on_graph_event(self, event: GraphEvent) -> None:
+        if self.mode is None or (event.kind == "node_changed" and event.field == "position"):
+            return
+        self._rerun_timer.start()
+
+    def _rerun(self) -> None:
+        if self.mode is not None:
+            self._run(self.mode, quiet=True)
