@@ -7,6 +7,7 @@ knows nothing of whoever listens.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import re
@@ -52,6 +53,22 @@ class Graph(GraphBuilder):
         self.rng = np.random.default_rng(seed)
         # Bumped on every change an engine must see (not on moves), so engines know when to recompile.
         self.version = 0
+
+    def copy(self) -> "Graph":
+        """An independent copy: the same ids, names, parameters, values (as new arrays),
+        positions, wires and random state, and no listeners. A training run works on one, so
+        that the document's graph changes only when the run's weights come back as one edit."""
+        other = Graph()
+        other.nodes = {node_id: Node(n.id, n.op, n.name, dict(n.params),
+                                     None if n.value is None else n.value.copy(), n.position)
+                       for node_id, n in self.nodes.items()}
+        other._edges = dict(self._edges)  # edges are frozen: sharing them is safe
+        other._out = {node_id: list(edges) for node_id, edges in self._out.items()}
+        other._ids_by_name = dict(self._ids_by_name)
+        other._last_suffix = dict(self._last_suffix)
+        other.rng = copy.deepcopy(self.rng)
+        other.version = self.version
+        return other
 
     # ----------------------------------------------------------------------------------- events
     def subscribe(self, listener: Callable[[GraphEvent], None]) -> Callable[[], None]:

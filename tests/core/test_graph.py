@@ -206,3 +206,27 @@ def test_connect_can_replace_a_wire_but_a_refused_replacement_changes_nothing():
     with pytest.raises(GraphError, match="would close a cycle"):
         g.connect(t, r, "x", replace=True)
     assert set(g.edges) == edges
+
+
+def test_a_copy_is_equal_and_independent():
+    from bpstudio.core.examples import EXAMPLES
+    from bpstudio.core.project import Project
+
+    project = EXAMPLES["xor"]()
+    heard = []
+    project.graph.subscribe(heard.append)
+    twin = project.graph.copy()
+    assert Project(twin, project.description, project.training) == project
+    twin.node("hidden.W").value[0, 0] += 1.0
+    twin.set_value("x", [[5.0, 5.0]])
+    twin.disconnect(twin.input_edge("loss", "target"))
+    twin.add_node("relu", name="extra")
+    assert project.graph.node("x").value.shape == (4, 2)
+    assert project.graph.input_edge("loss", "target") is not None
+    assert project.graph.find("extra") is None and not heard
+    assert twin.node("hidden.W").value[0, 0] != project.graph.node("hidden.W").value[0, 0]
+    # the same random state: both draw the same next weights
+    a, b = project.graph.copy(), project.graph.copy()
+    a.reinitialize()
+    b.reinitialize()
+    assert np.array_equal(a.node("hidden.W").value, b.node("hidden.W").value)
