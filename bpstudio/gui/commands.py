@@ -336,3 +336,30 @@ def _count_text(verb: str, nodes: int, edges: int) -> str:
     if edges:
         parts.append(f"{edges} wire" + ("s" if edges != 1 else ""))
     return f"{verb} " + " and ".join(parts) if parts else verb
+
+
+class TrainingResultCommand(Command):
+    """Several parameters' new values and the project's training state, as one step: the
+    weights a training run produced ("Train 500 steps") or redrawn ones ("Reset Weights").
+    Undo gives back the weights and the optimiser state, history and settings from before."""
+
+    def __init__(self, graph: Graph, values: dict[str, np.ndarray], state: dict[str, Any],
+                 old_state: dict[str, Any], set_state, text: str):
+        super().__init__()
+        self.graph = graph
+        self._new = {node_id: np.array(v, dtype=np.float64, copy=True)
+                     for node_id, v in values.items()}
+        self._old = {node_id: _copy_value(graph.node(node_id)) for node_id in values}
+        self._state, self._old_state = state, old_state
+        self._set_state = set_state  # where the document keeps its training state
+        self.setText(text)
+
+    def apply(self) -> None:
+        for node_id, value in self._new.items():
+            self.graph.set_value(node_id, value)
+        self._set_state(self._state)
+
+    def undo(self) -> None:
+        for node_id, value in self._old.items():
+            self.graph.set_value(node_id, value)
+        self._set_state(self._old_state)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage, QPainter, QUndoStack
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGraphicsItem, QLabel, QMainWindow,
                                QMessageBox, QToolBar)
@@ -25,6 +25,7 @@ from .canvas.view import GraphView
 from .inspector import InspectorWidget
 from .palette import NodeSearchPopup, PaletteWidget
 from .run_view import RunView
+from .training.panel import TrainingPanel
 from .settings import Settings
 
 APP_NAME = "Backprop Studio"
@@ -65,6 +66,13 @@ class MainWindow(QMainWindow):
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
         self.run_view = RunView(self.scene, self)
         self.inspector.set_run_view(self.run_view)
+        self.training_panel = TrainingPanel(self)
+        self.training_dock = self._dock("Training", self.training_panel, Qt.BottomDockWidgetArea)
+        # The bindings follow the graph, once an edit (or a macro of them) is complete.
+        self._bindings_timer = QTimer(self)
+        self._bindings_timer.setSingleShot(True)
+        self._bindings_timer.setInterval(0)
+        self._bindings_timer.timeout.connect(self.training_panel.refresh_bindings)
         self.search_popup = NodeSearchPopup(self)
         self._popup_scene_pos = QPointF()
 
@@ -72,6 +80,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._connect()
+        self.stats_label = QLabel()
+        self.stats_label.setObjectName("training_stats")
+        self.statusBar().addPermanentWidget(self.stats_label)
         self.counts_label = QLabel()
         self.statusBar().addPermanentWidget(self.counts_label)
         self.resize(1400, 860)
@@ -129,11 +140,15 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self.palette_dock.toggleViewAction())
         view.addAction(self.inspector_dock.toggleViewAction())
+        view.addAction(self.training_dock.toggleViewAction())
 
         run = bar.addMenu("&Run")
         run.addActions([a.forward, a.backward, a.clear_values])
         run.addSeparator()
         run.addAction(a.wire_gradients)
+        run.addSeparator()
+        run.addActions([self.training_panel.actions[k]
+                        for k in ("train", "pause", "step", "stop", "reset")])
         self.run_menu = run
 
         self.view.node_menu_actions = [a.rename, a.duplicate, a.copy, a.delete]
@@ -186,6 +201,9 @@ class MainWindow(QMainWindow):
         a.clear_values.triggered.connect(self.run_view.clear)
         a.wire_gradients.toggled.connect(self.run_view.set_wire_gradients)
         self.run_view.status_message.connect(self.show_status)
+        self.training_panel.status_message.connect(self.show_status)
+        self.training_panel.stats_changed.connect(lambda text: self.stats_label.setText(text))
+        self.scene.graph_event.connect(self._graph_event)
 
         self.undo_stack.cleanChanged.connect(self._update_title)
         self.undo_stack.indexChanged.connect(self._update_title)
@@ -215,6 +233,23 @@ class MainWindow(QMainWindow):
         star = "*" if self.is_modified else ""
         self.setWindowTitle(f"{name}{star} — {APP_NAME}")
 
+    def _graph_event(self, event) -> None:
+        if not (event.kind == "node_changed" and event.field in ("position", "value")):
+            self._bindings_timer.start()
+
+    # ------------------------------------------------------------------- training state
+    def training_state(self) -> dict:
+        """The document's training settings, optimiser state and history."""
+        extras = self._project_extras
+        return {"training": extras.get("training") or {},
+                "optimizer_state": extras.get("optimizer_state"),
+                "history": extras.get("history")}
+
+    def set_training_state(self, state: dict) -> None:
+        """Replace them (a training run, its undo, Reset Weights) and redraw the curves."""
+        self._project_extras = dict(state)
+        self.training_panel.state_changed()
+
     def _update_counts(self) -> None:
         g = self.graph
         problems = len(self.scene.problems)
@@ -240,6 +275,8 @@ class MainWindow(QMainWindow):
         self.description = description
         self._project_extras = extras or {}
         self._paste_count = 0
+        self.stats_label.setText("")
+        self.training_panel.document_opened()
         self.inspector.set_description(description)
         self._update_title()
         self._update_counts()
@@ -557,6 +594,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------ lifecycle
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.training_panel.shutdown()  # the run's weights become an edit the prompt can save
         if not self.maybe_save_changes():
             event.ignore()
             return

@@ -145,6 +145,14 @@ class RunView(QObject):
                 return node.id
         return None
 
+    def highlight_culprit(self, node_id: str) -> None:
+        """Mark the node a run stopped at (a training run that stopped being finite)."""
+        self._set_culprit(node_id)
+        self.scene.select_nodes([node_id])
+
+    def clear_culprit(self) -> None:
+        self._set_culprit(None)
+
     def _set_culprit(self, node_id: str | None) -> None:
         if self.culprit is not None and self.culprit in self.scene.node_items:
             self.scene.node_items[self.culprit].set_highlighted(False)

@@ -277,6 +277,11 @@ class Trainer:
 
     # ----------------------------------------------------------------------------- running
     @property
+    def prediction_node(self) -> Node:
+        """The node the loss compares with the target: what the model predicts."""
+        return self._prediction
+
+    @property
     def steps_per_epoch(self) -> int:
         return self._steps_per_epoch
 

@@ -1,0 +1,576 @@
+"""The training panel: which data, which optimiser and for how long; Train, Pause, Step, Stop
+and Reset Weights; progress; and the live plots.
+
+A run trains a copy of the document's graph in a :class:`TrainingWorker` thread while editing
+is locked (the panel says so and why). When it ends, however it ends, the weights it reached
+come back into the document as one undo step ("Train 500 steps"), with the optimiser state and
+history beside them, so Ctrl+Z gives back the weights from before the run and the next run
+continues where this one stopped.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox,
+                               QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
+                               QScrollArea, QSizePolicy, QSpinBox, QSplitter, QVBoxLayout,
+                               QWidget)
+
+from bpstudio.core.errors import BPStudioError
+from bpstudio.core.project import Project
+from bpstudio.core.training import datasets
+from bpstudio.core.training.datasets import TrainingData
+from bpstudio.core.training.optim import OPTIMIZERS
+from bpstudio.core.training.prediction import prediction_field
+from bpstudio.core.training.trainer import FEATURES, TARGET, Trainer, bind_inputs
+
+from .. import commands
+from ..canvas import theme
+from ..plots import TrainingPlots
+from .csv_dialog import CsvImportDialog
+from .worker import DIVERGED, FAILED, PAUSED, Progress, TrainingWorker
+
+if TYPE_CHECKING:
+    from ..main_window import MainWindow
+
+CSV_ITEM = "CSV file…"
+DEFAULT_DATA = "moons"
+_ERROR_STYLE = f"color: {theme.ERROR_BADGE.name()};"
+REDRAW_MS = 33  # the plots redraw from the newest progress about 30 times a second
+
+
+def _spin(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    box.setSingleStep(step)
+    box.setKeyboardTracking(False)
+    return box
+
+
+def _double(low: float, high: float, value: float, decimals: int, step: float) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setDecimals(decimals)
+    box.setValue(value)
+    box.setSingleStep(step)
+    box.setKeyboardTracking(False)
+    return box
+
+
+class TrainingPanel(QWidget):
+    """The training dock's contents. ``status_message`` carries messages for the status bar and
+    ``stats_changed`` the short line of the latest loss and accuracy."""
+
+    status_message = Signal(str)
+    stats_changed = Signal(str)
+
+    def __init__(self, window: "MainWindow"):
+        super().__init__()
+        self.window = window
+        self.worker: TrainingWorker | None = None
+        self.remaining = 0            # steps a paused run still has to go
+        self.csv_choice: dict[str, Any] | None = None
+        self._data_cache: tuple[str, TrainingData] | None = None
+        self.redraws = 0              # plot redraws since the panel was made (for benchmarks)
+        self._build()
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._poll)
+
+    # ------------------------------------------------------------------------------ build
+    def _build(self) -> None:
+        settings = QWidget()
+        column = QVBoxLayout(settings)
+        column.setContentsMargins(6, 6, 6, 6)
+
+        data_box = QGroupBox("Data")
+        data_form = QFormLayout(data_box)
+        self.data_combo = QComboBox()
+        self.data_combo.setObjectName("data")
+        self.data_combo.addItems(datasets.names() + [CSV_ITEM])
+        self.data_combo.setCurrentText(DEFAULT_DATA)
+        self.data_combo.activated.connect(self._data_chosen)
+        data_form.addRow("Data set", self.data_combo)
+        self.n_spin = _spin(10, 20000, 200, 50)
+        self.noise_spin = _double(0.0, 2.0, 0.1, 2, 0.05)
+        self.classes_spin = _spin(2, 10, 3)
+        data_form.addRow("Rows", self.n_spin)
+        data_form.addRow("Noise", self.noise_spin)
+        data_form.addRow("Classes", self.classes_spin)
+        self.validation_spin = _double(0.0, 0.9, 0.2, 2, 0.05)
+        data_form.addRow("Validation", self.validation_spin)
+        self.bindings_form = QFormLayout()
+        data_form.addRow(self.bindings_form)
+        self.binding_combos: dict[str, QComboBox] = {}
+        self._data_form = data_form
+        column.addWidget(data_box)
+
+        opt_box = QGroupBox("Optimiser")
+        opt_form = QFormLayout(opt_box)
+        self.optimizer_combo = QComboBox()
+        self.optimizer_combo.setObjectName("optimizer")
+        self.optimizer_combo.addItems(list(OPTIMIZERS))
+        self.optimizer_combo.setCurrentText("adam")
+        opt_form.addRow("Optimiser", self.optimizer_combo)
+        self.lr_spin = _double(1e-5, 10.0, 0.01, 5, 0.001)
+        self.lr_spin.setObjectName("lr")
+        opt_form.addRow("Learning rate", self.lr_spin)
+        self.decay_spin = _double(0.0, 1.0, 0.0, 5, 0.0001)
+        opt_form.addRow("Weight decay", self.decay_spin)
+        self.batch_spin = _spin(1, 4096, 32)
+        opt_form.addRow("Batch size", self.batch_spin)
+        length = QHBoxLayout()
+        self.length_spin = _spin(1, 1_000_000, 500, 100)
+        self.length_spin.setObjectName("steps")
+        self.unit_combo = QComboBox()
+        self.unit_combo.addItems(["steps", "epochs"])
+        length.addWidget(self.length_spin, 1)
+        length.addWidget(self.unit_combo)
+        opt_form.addRow("Train for", length)
+        self.seed_spin = _spin(0, 2**31 - 1, 0)
+        opt_form.addRow("Seed", self.seed_spin)
+        column.addWidget(opt_box)
+
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Train")
+        self.pause_button = QPushButton("Pause")
+        self.step_button = QPushButton("Step")
+        self.stop_button = QPushButton("Stop")
+        for button in (self.run_button, self.pause_button, self.step_button, self.stop_button):
+            buttons.addWidget(button)
+        column.addLayout(buttons)
+        self.reset_button = QPushButton("Reset Weights")
+        column.addWidget(self.reset_button)
+        self.run_button.clicked.connect(lambda: self.train())
+        self.pause_button.clicked.connect(self.pause)
+        self.step_button.clicked.connect(self.step)
+        self.stop_button.clicked.connect(self.stop)
+        self.reset_button.clicked.connect(self.reset_weights)
+        self._add_shortcuts()
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("idle")
+        self.progress.setValue(0)
+        column.addWidget(self.progress)
+        self.rate_label = QLabel("")
+        self.rate_label.setObjectName("rate")
+        column.addWidget(self.rate_label)
+        self.message_label = QLabel("")
+        self.message_label.setObjectName("training_message")
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        column.addWidget(self.message_label)
+        column.addStretch(1)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setWidget(settings)
+        scroll.setMinimumWidth(280)
+
+        self.plots = TrainingPlots()
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(scroll)
+        splitter.addWidget(self.plots)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self._data_chosen()
+        self._update_buttons()
+
+    def _add_shortcuts(self) -> None:
+        """Keyboard for the run controls, through actions on the window (so they work wherever
+        the focus is) that press the panel's buttons."""
+        self.actions: dict[str, QAction] = {}
+        for name, text, keys, button in (
+                ("train", "&Train", "Ctrl+Return", self.run_button),
+                ("pause", "&Pause Training", "Ctrl+Shift+Return", self.pause_button),
+                ("step", "Train One &Step", "Ctrl+Shift+Right", self.step_button),
+                ("stop", "St&op Training", "Ctrl+.", self.stop_button),
+                ("reset", "&Reset Weights", "", self.reset_button)):
+            action = QAction(text, self.window)
+            if keys:
+                action.setShortcut(QKeySequence(keys))
+                button.setToolTip(f"{text.replace('&', '')} ({keys})")
+            action.triggered.connect(button.click)
+            self.window.addAction(action)
+            self.actions[name] = action
+
+    # ------------------------------------------------------------------------ the document
+    def document_opened(self) -> None:
+        """A new document: show its saved settings and curves."""
+        if self.worker is not None:
+            return
+        self.remaining = 0
+        self._data_cache = None
+        self.csv_choice = None
+        training = self.window.training_state().get("training") or {}
+        self._load_settings(training)
+        self.refresh_bindings()
+        self.state_changed()
+        self.message_label.setText("")
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.rate_label.setText("")
+        self._update_buttons()
+
+    def state_changed(self) -> None:
+        """The document's training state changed (a run, its undo, a reset): redraw its curves."""
+        history = self.window.training_state().get("history")
+        self.plots.show_history(history)
+        if not history:
+            self.plots.show_prediction(None)
+        self.redraws += 1
+
+    def _load_settings(self, training: dict[str, Any]) -> None:
+        data = training.get("data") or {}
+        source = data.get("source")
+        if source == "csv":
+            self.csv_choice = dict(data)
+            self._set_csv_item(data.get("path", ""))
+        elif source in datasets.names():
+            self.data_combo.setCurrentText(source)
+            self.n_spin.setValue(int(data.get("n", 200)))
+            self.noise_spin.setValue(float(data.get("noise", self.noise_spin.value())))
+            self.classes_spin.setValue(int(data.get("classes", 3)))
+        self._data_chosen()
+        if isinstance(training.get("validation"), (int, float)):
+            self.validation_spin.setValue(float(training["validation"]))
+        if training.get("optimizer") in OPTIMIZERS:
+            self.optimizer_combo.setCurrentText(training["optimizer"])
+        for key, box in (("lr", self.lr_spin), ("weight_decay", self.decay_spin)):
+            if isinstance(training.get(key), (int, float)):
+                box.setValue(float(training[key]))
+        for key, box in (("batch_size", self.batch_spin), ("seed", self.seed_spin)):
+            if isinstance(training.get(key), int):
+                box.setValue(int(training[key]))
+
+    def _set_csv_item(self, path: str) -> None:
+        label = f"CSV: {path.rsplit('/', 1)[-1]}"
+        index = self.data_combo.findText(label)
+        if index < 0:
+            self.data_combo.insertItem(self.data_combo.count() - 1, label)
+            index = self.data_combo.findText(label)
+        self.data_combo.setCurrentIndex(index)
+
+    def _data_chosen(self, _index: int | None = None) -> None:
+        text = self.data_combo.currentText()
+        if text == CSV_ITEM:
+            self.import_csv()
+            return
+        generator = datasets.GENERATORS.get(text)
+        options = inspect.signature(generator).parameters if generator else {}
+        for name, box in (("n", self.n_spin), ("noise", self.noise_spin),
+                          ("classes", self.classes_spin)):
+            box.setVisible(name in options)
+            self._data_form.labelForField(box).setVisible(name in options)
+        if generator is not None and "noise" in options and _index is not None:
+            self.noise_spin.setValue(float(options["noise"].default))
+        self._data_cache = None
+
+    def import_csv(self, dialog: CsvImportDialog | None = None) -> bool:
+        """Choose a CSV file, its target and features in the import dialog."""
+        previous = self.csv_choice or {}
+        dialog = dialog or CsvImportDialog(previous.get("path"), self,
+                                           target=previous.get("target"),
+                                           features=previous.get("features"),
+                                           task=previous.get("task", "auto"))
+        if dialog.exec() != CsvImportDialog.Accepted:
+            if self.csv_choice is None:
+                self.data_combo.setCurrentText(DEFAULT_DATA)
+            else:
+                self._set_csv_item(self.csv_choice["path"])
+            self._data_chosen()
+            return False
+        self.csv_choice = dialog.choice()
+        self._set_csv_item(self.csv_choice["path"])
+        for box in (self.n_spin, self.noise_spin, self.classes_spin):
+            box.setVisible(False)
+            self._data_form.labelForField(box).setVisible(False)
+        self._data_cache = None
+        self.status_message.emit(f"Training data: {self.csv_choice['path']}")
+        return True
+
+    def refresh_bindings(self) -> None:
+        """One row per input the loss depends on: which data column feeds it."""
+        while self.bindings_form.rowCount():
+            self.bindings_form.removeRow(0)
+        self.binding_combos = {}
+        graph = self.window.graph
+        try:
+            loss = graph.default_output()
+            inputs = [n for n in graph.topological_order([loss]) if n.spec.source == "input"]
+            saved = (self.window.training_state().get("training") or {}).get("bindings")
+            try:
+                guess = bind_inputs(graph, inputs, loss, saved)
+            except BPStudioError:
+                guess = bind_inputs(graph, inputs, loss, None)
+        except BPStudioError:
+            return
+        for node in inputs:
+            combo = QComboBox()
+            combo.addItems([FEATURES, TARGET])
+            combo.setCurrentText(guess.get(node.name, FEATURES))
+            combo.setObjectName(f"binding_{node.name}")
+            combo.setToolTip(f"What the data feeds into input '{node.name}'")
+            self.bindings_form.addRow(f"Input {node.name}", combo)
+            self.binding_combos[node.name] = combo
+
+    # ------------------------------------------------------------------------- settings
+    def _data_settings(self) -> tuple[str, dict[str, Any]]:
+        """The data source and its options, as the project file records them."""
+        if self.csv_choice is not None and self.data_combo.currentText().startswith("CSV: "):
+            return "csv", dict(self.csv_choice)
+        name = self.data_combo.currentText()
+        options: dict[str, Any] = {}
+        generator = datasets.GENERATORS.get(name)
+        if generator is not None:
+            params = inspect.signature(generator).parameters
+            if "n" in params:
+                options["n"] = self.n_spin.value()
+            if "noise" in params:
+                options["noise"] = round(self.noise_spin.value(), 4)
+            if "classes" in params:
+                options["classes"] = self.classes_spin.value()
+            options["seed"] = self.seed_spin.value()
+        return name, options
+
+    def training_data(self) -> TrainingData:
+        """The chosen data, split and standardised (kept until a setting changes)."""
+        source, options = self._data_settings()
+        validation = round(self.validation_spin.value(), 4)
+        key = repr((source, sorted(options.items()), validation, self.seed_spin.value()))
+        if self._data_cache is not None and self._data_cache[0] == key:
+            return self._data_cache[1]
+        if source == "csv":
+            data = datasets.prepare(options["path"], target=options.get("target"),
+                                    features=options.get("features"),
+                                    task=options.get("task", "auto"),
+                                    validation=validation, seed=self.seed_spin.value())
+        else:
+            data = datasets.prepare(source, options=options, validation=validation,
+                                    seed=self.seed_spin.value())
+        self._data_cache = (key, data)
+        return data
+
+    def overrides(self) -> dict[str, Any]:
+        """The optimiser settings of the panel, as Trainer arguments."""
+        options: dict[str, Any] = {
+            "optimizer": self.optimizer_combo.currentText(), "lr": self.lr_spin.value(),
+            "weight_decay": self.decay_spin.value(), "batch_size": self.batch_spin.value(),
+            "seed": self.seed_spin.value()}
+        if self.binding_combos:
+            options["bindings"] = {name: combo.currentText()
+                                   for name, combo in self.binding_combos.items()}
+        return options
+
+    def make_trainer(self) -> Trainer:
+        """A trainer on a copy of the document, continuing its saved optimiser state and
+        history when the data and the graph still fit them."""
+        window = self.window
+        state = window.training_state()
+        project = Project(window.graph.copy(), window.description,
+                          training=dict(state.get("training") or {}),
+                          optimizer_state=state.get("optimizer_state"),
+                          history=state.get("history"))
+        trainer = Trainer.from_project(project, data=self.training_data(), **self.overrides())
+        if trainer.restart_reason:
+            self.status_message.emit(trainer.restart_reason)
+        return trainer
+
+    # -------------------------------------------------------------------------- running
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def train(self, steps: int | None = None) -> bool:
+        """Start (or continue) a run: the panel's length, or what a paused run has left."""
+        if self.worker is not None:
+            return False
+        if steps is None:
+            steps = self.remaining or self._planned_steps()
+        try:
+            trainer = self.make_trainer()
+        except (BPStudioError, ValueError) as exc:
+            self._show_problem(f"Cannot train: {exc}")
+            return False
+        self.remaining = 0
+        self.message_label.setText("")
+        self.message_label.setStyleSheet("")
+        self.window.run_view.clear_culprit()
+        self.worker = TrainingWorker(trainer, steps, prediction=self._prediction)
+        self.window.set_editing_locked(True)
+        self.status_message.emit("Training: editing is locked until the run is paused or "
+                                 "stopped")
+        self._update_buttons()
+        self.progress.setRange(0, steps)
+        self.progress.setValue(0)
+        self.worker.start()
+        self._timer.start()
+        return True
+
+    def _planned_steps(self) -> int:
+        if self.unit_combo.currentText() == "epochs":
+            try:
+                per_epoch = -(-len(self.training_data().train) // self.batch_spin.value())
+            except (BPStudioError, ValueError):
+                per_epoch = 1
+            return max(1, self.length_spin.value() * per_epoch)
+        return self.length_spin.value()
+
+    def step(self) -> bool:
+        """Train on one batch."""
+        return self.train(steps=1)
+
+    def pause(self) -> None:
+        if self.worker is not None:
+            self.worker.pause()
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        else:
+            self.remaining = 0
+            self._update_buttons()
+
+    @staticmethod
+    def _prediction(trainer: Trainer):
+        return prediction_field(trainer.graph, trainer.prediction_node, trainer.data,
+                                trainer.bindings)
+
+    def _poll(self) -> None:
+        worker = self.worker
+        if worker is None:
+            self._timer.stop()
+            return
+        progress = worker.take_progress()
+        if progress is not None:
+            self._show_progress(progress)
+        if worker.done.is_set():
+            self._finish()
+
+    def _show_progress(self, p: Progress) -> None:
+        self.plots.show_history(p.history)
+        self.plots.show_prediction(p.prediction)
+        self.redraws += 1
+        self.progress.setMaximum(p.steps_planned)
+        self.progress.setValue(p.steps_done)
+        self.progress.setFormat(f"step {p.step} · {p.steps_done} of {p.steps_planned}")
+        left = p.seconds_left
+        eta = "" if left is None else f" · {int(left // 60)}:{int(left % 60):02d} left"
+        self.rate_label.setText(f"{p.steps_per_second:,.0f} steps/s{eta}")
+        self.stats_changed.emit(self._stats_line(p))
+
+    @staticmethod
+    def _stats_line(p: Progress) -> str:
+        parts = [f"step {p.step}", f"loss {p.loss:.4g}"]
+        if p.accuracy is not None:
+            parts.append(f"accuracy {p.accuracy:.0%}")
+        if p.val_loss is not None:
+            parts.append(f"validation loss {p.val_loss:.4g}")
+        if p.val_accuracy is not None:
+            parts.append(f"validation accuracy {p.val_accuracy:.0%}")
+        return " · ".join(parts)
+
+    def _finish(self) -> None:
+        """The run has ended: its weights and state become one undo step."""
+        worker = self.worker
+        self._timer.stop()
+        progress = worker.take_progress()
+        if progress is not None:
+            self._show_progress(progress)
+        self.worker = None
+        self.window.set_editing_locked(False)
+        trainer = worker.trainer
+        done = worker.steps_done
+        if worker.outcome == PAUSED:
+            self.remaining = max(0, worker.steps - done)
+        if done:
+            values = {trainer.graph.node(name).id: trainer.graph.node(name).value
+                      for name in trainer.parameter_names}
+            project = trainer.to_project()
+            state = {"training": project.training, "optimizer_state": project.optimizer_state,
+                     "history": project.history}
+            text = f"Train {done} step" + ("s" if done != 1 else "")
+            command = commands.TrainingResultCommand(
+                self.window.graph, values, state, self.window.training_state(),
+                self.window.set_training_state, text)
+            self.window.scene.push(command)
+        if worker.outcome == DIVERGED:
+            error = worker.error
+            node = self.window.graph.find(error.node)
+            if node is not None:
+                self.window.run_view.highlight_culprit(node.id)
+            self._show_problem(f"Training stopped at step {error.step}: {error}. The weights "
+                               f"are those of the last step that stayed finite.")
+        elif worker.outcome == FAILED:
+            self._show_problem(f"Training failed: {worker.error}")
+            QMessageBox.critical(self, "Training failed", f"Training failed: {worker.error}"
+                                 f"\n\n{worker.error_details}")
+        else:
+            how = {PAUSED: "paused", "stopped": "stopped", "finished": "finished"}[worker.outcome]
+            self.status_message.emit(f"Training {how} after {done} step"
+                                     + ("s" if done != 1 else "")
+                                     + (f"; {self.remaining} to go: press Train to continue"
+                                        if self.remaining else ""))
+        self.progress.setFormat(f"step {trainer.step} · {worker.outcome}")
+        self._update_buttons()
+
+    def _show_problem(self, message: str) -> None:
+        self.message_label.setText(message)
+        self.message_label.setStyleSheet(_ERROR_STYLE)
+        self.status_message.emit(message)
+
+    def reset_weights(self) -> None:
+        """Draw every parameter afresh from its initialiser (seeded by the panel's seed), and
+        forget the optimiser state and history that belonged to the old weights."""
+        if self.worker is not None:
+            return
+        graph = self.window.graph
+        fresh = graph.copy()
+        fresh.reinitialize(self.seed_spin.value())
+        values = {n.id: n.value for n in fresh.nodes_of("parameter")}
+        if not values:
+            self.status_message.emit("The graph has no parameters to reset")
+            return
+        old = self.window.training_state()
+        state = {"training": old.get("training") or {}, "optimizer_state": None, "history": None}
+        self.window.scene.push(commands.TrainingResultCommand(
+            graph, values, state, old, self.window.set_training_state, "Reset Weights"))
+        self.remaining = 0
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        running = self.worker is not None
+        self.run_button.setEnabled(not running)
+        self.run_button.setText(f"Continue ({self.remaining})" if self.remaining else "Train")
+        self.step_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running or bool(self.remaining))
+        self.reset_button.setEnabled(not running)
+        for box in (self.data_combo, self.n_spin, self.noise_spin, self.classes_spin,
+                    self.validation_spin, self.optimizer_combo, self.lr_spin, self.decay_spin,
+                    self.batch_spin, self.length_spin, self.unit_combo, self.seed_spin,
+                    *self.binding_combos.values()):
+            box.setEnabled(not running)
+        for name, action in self.actions.items():
+            button = {"train": self.run_button, "pause": self.pause_button,
+                      "step": self.step_button, "stop": self.stop_button,
+                      "reset": self.reset_button}[name]
+            action.setEnabled(button.isEnabled())
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop a run and wait for its thread (the window is closing)."""
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker.wait(timeout)
+            self._finish()
