@@ -20,7 +20,9 @@ from .panel import PlotPanel
 from .series import HistorySeries, as_series, log_ema, positive_or_nan
 
 EMPTY = np.zeros(0)
-LEGEND_GAP = 24.0  # a label's margins, the spacing around its sample, and air
+LEGEND_TEXT_MARGIN = 1.0
+LEGEND_GAP = 16.0  # the spacing around a sample and its label, and air
+LEGEND_MARGIN = 16.0  # the plot's margins around the view box's column
 # log10 of a common rule of thumb for the update ratio of a learning rate that neither stalls
 # nor thrashes: each step moves a weight by about a thousandth of its size.
 HEALTHY_UPDATE_RATIO = -3
@@ -112,7 +114,6 @@ class GradientNormPlot(_PerParameterPlot):
         # Under the bottom axis, in the plot's own layout: outside the data, and still part
         # of what the plot's exporters save.
         self.plot_item.layout.addItem(self.legend, 4, 1)
-        self.view_box.sigResized.connect(self._fit_legend)
 
     def set_smoothing(self, weight: float) -> None:
         super().set_smoothing(weight)
@@ -130,17 +131,27 @@ class GradientNormPlot(_PerParameterPlot):
         self.legend.clear()
         for name, curve in zip(names, self.curves):
             self.legend.addItem(curve, name)
+        for _, label in self.legend.items:
+            # Qt's default text margin is 4 px a side; with many names, columns count.
+            label.item.document().setDocumentMargin(LEGEND_TEXT_MARGIN)
+            label.updateMin()
         self._fit_legend()
 
-    def _fit_legend(self, *_: Any) -> None:
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
         if not self.names:
             return
         # Every column is as wide as its widest entry; size them all for the widest one.
         # (the text's own width: a label item is stretched to the width of its column)
         entry = max(sample.width() + label.item.boundingRect().width()
                     for sample, label in self.legend.items) + LEGEND_GAP
-        # The legend sits in the view box's column of the plot's layout.
-        columns = max(1, min(len(self.names), int(self.view_box.width() // entry)))
+        # The legend sits in the view box's column of the plot's layout. Measured from the
+        # widget, not the view box: a legend too wide for the widget widens the view box too.
+        space = self.plot_widget.width() - style.LEFT_AXIS_WIDTH - LEGEND_MARGIN
+        columns = max(1, min(len(self.names), int(space // entry)))
         if columns != self.legend.columnCount:
             self.legend.setColumnCount(columns)
 
@@ -179,6 +190,8 @@ class GradientBarPlot(PlotPanel):
         self.plot_item.enableAutoRange(x=False, y=False)  # framed by show_values
         # Let the first and last names run past the ends of the axis instead of vanishing.
         self.plot_item.getAxis("bottom").setStyle(hideOverlappingLabels=40)
+        self.plot_item.layout.setContentsMargins(1, 1, 24, 1)  # room for the last name
+        self.plot_item.getAxis("left").setStyle(hideOverlappingLabels=6)
         # Bars are drawn in log10 units by hand (pyqtgraph's log mode does not reach them), so
         # they go in the view box itself, outside the plot's data items; the values themselves
         # are in one invisible data item per parameter, which the CSV export writes by name.
@@ -229,7 +242,7 @@ class GradientBarPlot(PlotPanel):
         # the labels run into each other.
         top = max(math.ceil(float(logs[drawn].max()) + 0.05), base + 2)
         # (a little room past the end decades, or their labels would be cut off and dropped)
-        self.plot_item.setYRange(base - 0.1, top + 0.1, padding=0.0)
+        self.plot_item.setYRange(base - 0.15, top + 0.15, padding=0.0)
         self.bars.setOpts(x=np.flatnonzero(drawn).astype(float), y0=float(base),
                           height=logs[drawn] - base,
                           brushes=[self.colours[k] for k in np.flatnonzero(drawn)])

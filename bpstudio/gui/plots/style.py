@@ -41,6 +41,7 @@ TITLE_SIZE = "10pt"
 LABEL_SIZE = "9pt"
 LEGEND_SIZE = "8pt"
 TICK_POINT_SIZE = 8.0
+LEFT_AXIS_WIDTH = 46  # the same in every plot, so that plots stacked in a tab line up
 
 
 def tick_font() -> QFont:
@@ -82,6 +83,7 @@ def style_plot(plot_item: pg.PlotItem, title: str | None = None, x_label: str | 
         axis.setPen(pg.mkPen(AXIS))
         axis.setTextPen(pg.mkPen(TEXT))
         axis.setTickFont(font)
+    plot_item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
     label_style = {"color": TEXT.name(), "font-size": LABEL_SIZE}
     if x_label:
         plot_item.setLabel("bottom", x_label, **label_style)

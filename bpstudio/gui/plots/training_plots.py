@@ -56,7 +56,7 @@ class TrainingPlots(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(_column((self.loss_plot, 3), (self.accuracy_plot, 2)), "Loss")
-        self.tabs.addTab(_column((self.gradient_plot, 5), (self.bar_plot, 3),
+        self.tabs.addTab(_column((self.gradient_plot, 6), (self.bar_plot, 3),
                                  (self.ratio_plot, 3)), "Gradients")
         self.tabs.addTab(_column((self.prediction_plot, 1)), "Prediction")
         layout = QVBoxLayout(self)
