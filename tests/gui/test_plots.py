@@ -136,7 +136,11 @@ def test_the_gradient_tab_slider_smooths_every_curve(plots, moons_run):
     tree = moons_run[3]
     plots.show_tab(GRADIENTS_TAB)  # (a hidden view is not painted, nor given its range)
     plots.show_history(tree)
+    moved = []
+    plots.smoothing_changed.connect(moved.append)
     plots.gradient_plot.smoothing_control.slider.setValue(50)
+    plots.set_smoothing(0.5)  # (not a person: no signal)
+    assert moved == [0.5]
     assert plots.smoothing == pytest.approx(0.5)
     assert plots.loss_plot.smoothing_slider.value() == 50
     np.testing.assert_allclose(shown(plots.loss_plot.train_curve)[1], ema(tree["loss"], 0.5))

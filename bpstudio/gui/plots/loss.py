@@ -96,18 +96,14 @@ class _CurvesPlot(PlotPanel):
         """Draw a history tree (``History.to_tree()``), or clear with None."""
         series = as_series(history)
         self.redraw_count += 1
-        if series is None or not len(series):
-            self.train.set_data(EMPTY, EMPTY, self._smoothing)
-            self.validation.setData(EMPTY, EMPTY)
-            self.legend.setVisible(False)
-            self.set_message(self.EMPTY_MESSAGE)
-            return
-        values, val_values = self._values(series)
+        values, val_values = (None, EMPTY) if series is None or not len(series) \
+            else self._values(series)
         if values is None:
             self.train.set_data(EMPTY, EMPTY, self._smoothing)
             self.validation.setData(EMPTY, EMPTY)
             self.legend.setVisible(False)
-            self.set_message(self.NOTHING_MESSAGE)
+            self.set_message(self.NOTHING_MESSAGE if series is not None and len(series)
+                             else self.EMPTY_MESSAGE)
             return
         self.set_message("")
         self.legend.setVisible(True)

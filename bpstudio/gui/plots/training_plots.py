@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from bpstudio.core.training.prediction import PredictionField
@@ -35,7 +36,10 @@ class TrainingPlots(QWidget):
     Feed it with :meth:`show_history` (a ``History.to_tree()`` tree) and :meth:`show_prediction`
     (a :class:`PredictionField`); None clears either. Both redraw at once, so a caller receiving
     snapshots faster than a person can see should keep the latest and call them from a timer.
+    ``smoothing_changed`` says when a person moved a smoothing slider (to keep in settings).
     """
+
+    smoothing_changed = Signal(float)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -49,8 +53,9 @@ class TrainingPlots(QWidget):
         self.accuracy_plot.plot_item.setXLink(self.loss_plot.plot_item)
         self.ratio_plot.plot_item.setXLink(self.gradient_plot.plot_item)
         # One smoothing for every curve, set from the slider of either tab.
-        self.loss_plot.smoothing_changed.connect(self.set_smoothing)
-        self.gradient_plot.smoothing_changed.connect(self.set_smoothing)
+        for plot in (self.loss_plot, self.gradient_plot):
+            plot.smoothing_changed.connect(self.set_smoothing)
+            plot.smoothing_changed.connect(self.smoothing_changed)
         self.set_smoothing(self.loss_plot.smoothing)
 
         self.tabs = QTabWidget()
