@@ -1,0 +1,281 @@
+"""Per-parameter gradient pictures, where vanishing and exploding gradients show: each
+parameter's gradient norm and update ratio over the steps (log axes), and the latest norms as
+bars. Parameters keep the history's order, input side first, and one colour each from a
+perceptually ordered map, dark at the input and bright at the loss, in every view."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QFontMetricsF
+from PySide6.QtWidgets import QWidget
+
+from . import style
+from .controls import DEFAULT_SMOOTHING, SmoothingControl
+from .panel import PlotPanel
+from .series import HistorySeries, as_series, log_ema, positive_or_nan
+
+EMPTY = np.zeros(0)
+LEGEND_TEXT_MARGIN = 1.0
+LEGEND_GAP = 16.0  # the spacing around a sample and its label, and air
+LEGEND_MARGIN = 16.0  # the plot's margins around the view box's column
+# log10 of a common rule of thumb for the update ratio of a learning rate that neither stalls
+# nor thrashes: each step moves a weight by about a thousandth of its size.
+HEALTHY_UPDATE_RATIO = -3
+
+
+class _PerParameterPlot(PlotPanel):
+    """One curve per parameter of a statistic of the history, on a log axis, smoothed (when
+    smoothing is on) as a running geometric mean, which treats every decade alike."""
+
+    KEY = ""
+    EMPTY_MESSAGE = "no training history yet"
+
+    def __init__(self, title: str, x_label: str | None = "step",
+                 parent: QWidget | None = None):
+        super().__init__(title, x_label=x_label, parent=parent)
+        self.plot_item.setLogMode(y=True)
+        self.names: tuple[str, ...] = ()
+        self.colours: list = []
+        self.curves: list[pg.PlotDataItem] = []
+        self._smoothing = DEFAULT_SMOOTHING
+        self._series: HistorySeries | None = None
+        self.show_history(None)
+
+    @property
+    def smoothing(self) -> float:
+        return self._smoothing
+
+    def set_smoothing(self, weight: float) -> None:
+        """Moving-average weight in [0, 1) for every curve (of log10 values); 0 is raw."""
+        weight = float(weight)
+        if not 0.0 <= weight < 1.0:
+            raise ValueError(f"smoothing must be in [0, 1), not {weight}")
+        if weight != self._smoothing:
+            self._smoothing = weight
+            if self._series is not None:
+                self._draw(self._series)
+
+    def curve(self, name: str) -> pg.PlotDataItem:
+        return self.curves[self.names.index(name)]
+
+    def show_history(self, history: Mapping[str, Any] | HistorySeries | None) -> None:
+        """Draw a history tree (``History.to_tree()``), or clear with None. Curves are made once
+        per set of parameter names and then only given new data."""
+        series = as_series(history)
+        self.redraw_count += 1
+        if series is None or not len(series):
+            self._series = None
+            for curve in self.curves:
+                curve.setData(EMPTY, EMPTY)
+            self.set_message(self.EMPTY_MESSAGE)
+            return
+        self._series = series
+        if series.parameters != self.names:
+            self._make_curves(series.parameters)
+        self._draw(series)
+        self.set_message("")
+
+    def _draw(self, series: HistorySeries) -> None:
+        columns = getattr(series, self.KEY)
+        for name, curve in zip(self.names, self.curves):
+            curve.setData(series.step, log_ema(columns[name], self._smoothing))
+
+    def _make_curves(self, names: tuple[str, ...]) -> None:
+        for curve in self.curves:
+            self.plot_item.removeItem(curve)
+        self.names = names
+        self.colours = style.parameter_colours(len(names))
+        self.curves = []
+        for name, colour in zip(names, self.colours):
+            curve = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.5), name=name)
+            self.plot_item.addItem(curve)
+            self.curves.append(curve)
+
+
+class GradientNormPlot(_PerParameterPlot):
+    """The L2 norm of each parameter's gradient per step, with a "Smoothing" slider above and a
+    legend under the plot listing the parameters in order (as many columns as fit)."""
+
+    KEY = "grad_norm"
+    smoothing_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Gradient norm per parameter", x_label=None, parent=parent)
+        self.smoothing_control = SmoothingControl(self.smoothing)
+        self.smoothing_control.setContentsMargins(6, 2, 6, 0)
+        self.layout().insertWidget(0, self.smoothing_control)
+        self.smoothing_control.changed.connect(self._slider_moved)
+        self.legend = style.make_legend(frame=False, verSpacing=-8, horSpacing=4)
+        # Under the bottom axis, in the plot's own layout: outside the data, and still part
+        # of what the plot's exporters save.
+        self.plot_item.layout.addItem(self.legend, 4, 1)
+
+    def set_smoothing(self, weight: float) -> None:
+        super().set_smoothing(weight)
+        self.smoothing_control.set_weight(self.smoothing)
+
+    def _slider_moved(self, weight: float) -> None:
+        super().set_smoothing(weight)
+        self.smoothing_changed.emit(weight)
+
+    def legend_labels(self) -> list[str]:
+        return [label.text for _, label in self.legend.items]
+
+    def _make_curves(self, names: tuple[str, ...]) -> None:
+        super()._make_curves(names)
+        self.legend.clear()
+        for name, curve in zip(names, self.curves):
+            self.legend.addItem(curve, name)
+        for _, label in self.legend.items:
+            # Qt's default text margin is 4 px a side; with many names, columns count.
+            label.item.document().setDocumentMargin(LEGEND_TEXT_MARGIN)
+            label.updateMin()
+        self._fit_legend()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        if not self.names:
+            return
+        # Every column is as wide as its widest entry; size them all for the widest one.
+        # (the text's own width: a label item is stretched to the width of its column)
+        entry = max(sample.width() + label.item.boundingRect().width()
+                    for sample, label in self.legend.items) + LEGEND_GAP
+        # The legend sits in the view box's column of the plot's layout. Measured from the
+        # widget, not the view box: a legend too wide for the widget widens the view box too.
+        space = self.plot_widget.width() - style.LEFT_AXIS_WIDTH - LEGEND_MARGIN
+        columns = max(1, min(len(self.names), int(space // entry)))
+        if columns != self.legend.columnCount:
+            self.legend.setColumnCount(columns)
+
+
+class UpdateRatioPlot(_PerParameterPlot):
+    """|delta w| / |w| of each parameter per step, with a guide line at 1e-3; colours as in the
+    gradient norm plot (whose legend names them)."""
+
+    KEY = "update_ratio"
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Update ratio |Δw| / |w|", parent=parent)
+        self.guide = pg.InfiniteLine(
+            angle=0, movable=False, pen=pg.mkPen(style.REFERENCE, width=1, dash=[4, 4]),
+            label=style.decade_label(HEALTHY_UPDATE_RATIO),
+            labelOpts={"color": style.DIM_TEXT, "position": 0.97})
+        self.plot_item.addItem(self.guide, ignoreBounds=True)
+        self.plot_item.ctrl.logYCheck.toggled.connect(self._place_guide)
+        self._place_guide(self.plot_item.ctrl.logYCheck.isChecked())
+
+    def _place_guide(self, log: bool) -> None:
+        # The line lives in view coordinates, which are log10 values on a log axis.
+        self.guide.setPos(HEALTHY_UPDATE_RATIO if log else 10.0 ** HEALTHY_UPDATE_RATIO)
+
+
+class GradientBarPlot(PlotPanel):
+    """The latest gradient norm of each parameter as a bar, on a log axis, in the order and
+    colours of the curves. The bars start at the power of ten just below the smallest norm."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Latest gradient norm", x_label="input side  →  loss side",
+                         parent=parent)
+        self.plot_item.setLogMode(y=True)
+        self.plot_item.showGrid(x=False, y=True, alpha=style.GRID_ALPHA)
+        self.plot_item.setMouseEnabled(x=False, y=True)
+        self.plot_item.enableAutoRange(x=False, y=False)  # framed by show_values
+        # Let the first and last names run past the ends of the axis instead of vanishing.
+        self.plot_item.getAxis("bottom").setStyle(hideOverlappingLabels=40)
+        self.plot_item.layout.setContentsMargins(1, 1, 24, 1)  # room for the last name
+        self.plot_item.getAxis("left").setStyle(hideOverlappingLabels=6)
+        # Bars are drawn in log10 units by hand (pyqtgraph's log mode does not reach them), so
+        # they go in the view box itself, outside the plot's data items; the values themselves
+        # are in one invisible data item per parameter, which the CSV export writes by name.
+        self.bars = pg.BarGraphItem(x=EMPTY, height=EMPTY, width=0.7,
+                                    pen=pg.mkPen(style.BACKGROUND, width=1))
+        self.view_box.addItem(self.bars)
+        self.names: tuple[str, ...] = ()
+        self.colours: list = []
+        self.values: np.ndarray = EMPTY
+        self.points: list[pg.PlotDataItem] = []
+        self.view_box.sigResized.connect(self._label_bars)
+        self.show_history(None)
+
+    def show_history(self, history: Mapping[str, Any] | HistorySeries | None) -> None:
+        """Bars for the last step of a history tree, or clear with None."""
+        series = as_series(history)
+        if series is None or not len(series):
+            self.show_values((), EMPTY)
+            return
+        self.show_values(series.parameters, series.latest("grad_norm"),
+                         int(series.step[-1]))
+
+    def show_values(self, names: Sequence[str], values: Any, step: int | None = None) -> None:
+        """Bars for one norm per parameter (e.g. the latest ``StepStats.grad_norms``)."""
+        names = tuple(names)
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        if len(values) != len(names):
+            raise ValueError(f"{len(names)} parameter names but {len(values)} values")
+        self.redraw_count += 1
+        if names != self.names:
+            self._make_points(names)
+        self.values = values
+        self.plot_item.setTitle(("Latest gradient norm" if step is None
+                                 else f"Gradient norm at step {step}"),
+                                color=style.TITLE_TEXT.name(), size=style.TITLE_SIZE)
+        shown = positive_or_nan(values)
+        for k, point in enumerate(self.points):
+            point.setData([k], [shown[k]])
+        logs = np.log10(shown)
+        drawn = np.isfinite(logs)
+        if not drawn.any():
+            self.bars.setOpts(x=EMPTY, height=EMPTY, y0=0.0)
+            self.set_message("no gradient yet" if not names else "no finite gradient norm")
+            return
+        self.set_message("")
+        base = math.floor(float(logs[drawn].min()))
+        # Whole decades, at least two: a log axis spanning less labels its minor ticks, and
+        # the labels run into each other.
+        top = max(math.ceil(float(logs[drawn].max()) + 0.05), base + 2)
+        # (a little room past the end decades, or their labels would be cut off and dropped)
+        self.plot_item.setYRange(base - 0.15, top + 0.15, padding=0.0)
+        self.bars.setOpts(x=np.flatnonzero(drawn).astype(float), y0=float(base),
+                          height=logs[drawn] - base,
+                          brushes=[self.colours[k] for k in np.flatnonzero(drawn)])
+
+    def bar_tops(self) -> dict[str, float]:
+        """Each drawn bar's top as a norm (10 ** its top in view units), by parameter name."""
+        opts = self.bars.opts
+        return {self.names[int(x)]: 10.0 ** (opts["y0"] + h)
+                for x, h in zip(opts["x"], opts["height"])}
+
+    def _make_points(self, names: tuple[str, ...]) -> None:
+        for point in self.points:
+            self.plot_item.removeItem(point)
+        self.names = names
+        self.colours = style.parameter_colours(len(names))
+        self.points = []
+        for name in names:
+            point = pg.PlotDataItem(pen=None, symbol=None, name=name)
+            self.plot_item.addItem(point)
+            self.points.append(point)
+        self.plot_item.setXRange(-0.6, len(names) - 0.4, padding=0)
+        self._label_bars()
+
+    def _label_bars(self, *_: Any) -> None:
+        """Name the bars under the axis, every k-th when all the names do not fit."""
+        axis = self.plot_item.getAxis("bottom")
+        if not self.names:
+            axis.setTicks([[]])
+            return
+        metrics = QFontMetricsF(style.tick_font())
+        widest = max(metrics.horizontalAdvance(n) for n in self.names) + 8.0
+        per_bar = max(self.view_box.width(), 1.0) / len(self.names)
+        every = max(1, math.ceil(widest / per_bar))
+        named = [(k, n) for k, n in enumerate(self.names) if k % every == 0]
+        unnamed = [(k, "") for k in range(len(self.names)) if k % every]
+        axis.setTicks([named, unnamed])

@@ -1,0 +1,45 @@
+"""The base of every training plot: a pyqtgraph plot in a widget, with a centred message for
+the times there is nothing to draw, and a count of redraws for benchmarks."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from . import style
+
+
+class PlotPanel(QWidget):
+    """A widget holding one :class:`pyqtgraph.PlotItem` (``plot_item``) in ``plot_widget``.
+
+    Its scene's context menu keeps pyqtgraph's "Export..." entry, which saves the plot as PNG
+    or SVG, or its curves as CSV. ``redraw_count`` counts the times new data was drawn."""
+
+    def __init__(self, title: str | None = None, x_label: str | None = "step",
+                 y_label: str | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.plot_widget = pg.PlotWidget(background=style.BACKGROUND,
+                                         axisItems={"left": style.DecadeAxis("left")})
+        self.plot_item: pg.PlotItem = self.plot_widget.getPlotItem()
+        self.view_box: pg.ViewBox = self.plot_item.getViewBox()
+        style.style_plot(self.plot_item, title, x_label, y_label)
+        # Long runs: draw at most about one point per pixel (keeping peaks), and only the part
+        # in view once the person zooms in.
+        self.plot_item.setDownsampling(auto=True, mode="peak")
+        self.plot_item.setClipToView(True)
+        self._message = pg.LabelItem("", color=style.DIM_TEXT, size=style.LABEL_SIZE)
+        self._message.setParentItem(self.view_box)
+        self._message.anchor(itemPos=(0.5, 0.5), parentPos=(0.5, 0.5))
+        self.redraw_count = 0
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.plot_widget, 1)
+
+    def set_message(self, text: str) -> None:
+        """Show ``text`` in the middle of the plot ("" hides it)."""
+        self._message.setText(text)
+        self._message.setVisible(bool(text))
+
+    def message(self) -> str:
+        return self._message.text if self._message.isVisible() else ""

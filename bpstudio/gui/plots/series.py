@@ -1,0 +1,126 @@
+"""The numbers the plots draw, read out of a training history tree (the format of
+:meth:`bpstudio.core.training.history.History.to_tree`), with the small transforms they apply:
+smoothing, and marking values that cannot be drawn (NaN, infinities, and non-positive values on a
+log axis) as gaps.
+
+No Qt here: the plots' arithmetic is tested on its own.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+
+def finite_or_nan(values: Any) -> np.ndarray:
+    """A float copy with every non-finite value replaced by NaN (drawn as a gap)."""
+    out = np.array(values, dtype=np.float64, copy=True).reshape(-1)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def positive_or_nan(values: Any) -> np.ndarray:
+    """As :func:`finite_or_nan`, and NaN where a value is <= 0 (it has no place on a log axis)."""
+    out = finite_or_nan(values)
+    with np.errstate(invalid="ignore"):
+        out[~(out > 0)] = np.nan
+    return out
+
+
+def ema(values: Any, weight: float) -> np.ndarray:
+    """Exponential moving average: s_k = weight * s_(k-1) + (1 - weight) * v_k, divided by
+    (1 - weight^k) so that the start is not pulled towards zero. Non-finite values are skipped
+    (their place stays NaN and they do not poison what follows). ``weight`` 0 returns the
+    values unchanged (as a float copy)."""
+    if not 0.0 <= weight < 1.0:
+        raise ValueError(f"the smoothing weight must be in [0, 1), not {weight}")
+    out = finite_or_nan(values)
+    if weight == 0.0:
+        return out
+    # A loop over at most a history's thousand points costs well under a millisecond; NumPy has
+    # no recursive filter, and a closed form would overflow weight^-k on long runs.
+    average, done, keep, take = 0.0, 0, weight, 1.0 - weight
+    result = out.tolist()
+    for i, v in enumerate(result):
+        if math.isnan(v):
+            continue
+        average = keep * average + take * v
+        done += 1
+        result[i] = average / (1.0 - keep ** done)
+    return np.array(result)
+
+
+def log_ema(values: Any, weight: float) -> np.ndarray:
+    """:func:`ema` of log10 of the values, raised back (a running geometric mean): on a log axis
+    it smooths a series spanning decades evenly. Values <= 0 and non-finite ones are gaps."""
+    positive = positive_or_nan(values)
+    if weight == 0.0:
+        return positive
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 10.0 ** ema(np.log10(positive), weight)
+
+
+@dataclass
+class HistorySeries:
+    """One history tree as float arrays of equal lengths (gaps as NaN), ready to draw."""
+
+    parameters: tuple[str, ...] = ()
+    step: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    accuracy: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    grad_norm: dict[str, np.ndarray] = field(default_factory=dict)
+    update_ratio: dict[str, np.ndarray] = field(default_factory=dict)
+    val_step: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    val_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    val_accuracy: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @classmethod
+    def from_tree(cls, tree: Mapping[str, Any]) -> "HistorySeries":
+        names = tree.get("parameters", "")
+        if isinstance(names, str):
+            parameters = tuple(n for n in names.split(",") if n)
+        else:
+            parameters = tuple(str(n) for n in names)
+        step = finite_or_nan(tree.get("step", ()))
+        n = len(step)
+        validation = tree.get("validation") or {}
+        val_step = finite_or_nan(validation.get("step", ()))
+        m = len(val_step)
+        norms = tree.get("grad_norm") or {}
+        ratios = tree.get("update_ratio") or {}
+        return cls(parameters, step, _fit(tree.get("loss"), n), _fit(tree.get("accuracy"), n),
+                   {p: _fit(norms.get(p), n) for p in parameters},
+                   {p: _fit(ratios.get(p), n) for p in parameters},
+                   val_step, _fit(validation.get("loss"), m), _fit(validation.get("accuracy"), m))
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    @property
+    def has_accuracy(self) -> bool:
+        """Whether any accuracy was measured (regression has none: all NaN)."""
+        return bool(np.isfinite(self.accuracy).any() or np.isfinite(self.val_accuracy).any())
+
+    def latest(self, key: str) -> np.ndarray:
+        """The last row of ``grad_norm`` or ``update_ratio``, one value per parameter."""
+        columns = getattr(self, key)
+        return np.array([columns[p][-1] if len(columns[p]) else np.nan
+                         for p in self.parameters])
+
+
+def _fit(values: Any, n: int) -> np.ndarray:
+    """A column as n floats. One shorter or longer than its steps (a hand-made tree) is cut or
+    padded with gaps rather than refused: the plots only draw it."""
+    out = finite_or_nan(() if values is None else values)
+    if len(out) >= n:
+        return out[:n]
+    return np.concatenate([out, np.full(n - len(out), np.nan)])
+
+
+def as_series(history: "Mapping[str, Any] | HistorySeries | None") -> HistorySeries | None:
+    if history is None or isinstance(history, HistorySeries):
+        return history
+    return HistorySeries.from_tree(history)

@@ -1,0 +1,126 @@
+"""Colours, fonts and axis styling shared by the training plots, matched to the canvas theme.
+
+Everything is set per plot, never through ``pyqtgraph.setConfigOptions``: those options are
+global to the process and would restyle any other pyqtgraph view.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont
+
+from ..canvas import theme
+
+BACKGROUND = theme.BACKGROUND
+AXIS = QColor("#6b707a")
+TEXT = theme.NODE_TEXT
+DIM_TEXT = theme.NODE_DIM_TEXT
+TITLE_TEXT = theme.NODE_SUBTITLE_TEXT
+GRID_ALPHA = 0.12
+
+TRAIN = QColor("#5ec8ff")          # the canvas's highlight blue
+VALIDATION = theme.NODE_GRAD_TEXT  # the orange the canvas uses for gradients
+MODEL = QColor("#f4f5f7")          # a regression model's fitted curve
+RAW_ALPHA = 70                     # the raw curve behind a smoothed one
+REFERENCE = QColor("#8a909c")      # guide lines (a rule-of-thumb update ratio)
+LEGEND_BRUSH = QColor(29, 31, 36, 200)
+LEGEND_PEN = QColor("#3a3e46")
+
+# Class colours: the first two are the ends of the binary heatmap; chosen to be told apart by
+# people with the common colour-vision deficiencies (blue/orange first) and on a dark ground.
+CLASS_COLOURS = tuple(QColor(c) for c in (
+    "#4ea1f3", "#f39c4e", "#6cc46a", "#c07be0", "#e5484d", "#4fd1c5", "#e8d35a", "#a0a4ab",
+    "#ff8fb1", "#9b7b5b"))
+
+# From the input side (dark end) to the loss side (bright end); the darkest part of the map is
+# left out, as it vanishes against the dark background.
+PARAMETER_COLORMAP = "viridis"
+PARAMETER_COLORMAP_START = 0.22
+
+TITLE_SIZE = "10pt"
+LABEL_SIZE = "9pt"
+LEGEND_SIZE = "8pt"
+TICK_POINT_SIZE = 8.0
+LEFT_AXIS_WIDTH = 46  # the same in every plot, so that plots stacked in a tab line up
+
+
+def tick_font() -> QFont:
+    font = QFont()
+    font.setPointSizeF(TICK_POINT_SIZE)
+    return font
+
+
+def class_colour(k: int) -> QColor:
+    return QColor(CLASS_COLOURS[int(k) % len(CLASS_COLOURS)])
+
+
+def parameter_colours(n: int) -> list[QColor]:
+    """n colours of a perceptually ordered map, input side first."""
+    if n <= 0:
+        return []
+    cmap = pg.colormap.get(PARAMETER_COLORMAP)
+    if n == 1:
+        return [cmap.map(1.0, mode=pg.ColorMap.QCOLOR)]
+    step = (1.0 - PARAMETER_COLORMAP_START) / (n - 1)
+    return [cmap.map(PARAMETER_COLORMAP_START + k * step, mode=pg.ColorMap.QCOLOR)
+            for k in range(n)]
+
+
+def with_alpha(colour: QColor, alpha: int) -> QColor:
+    c = QColor(colour)
+    c.setAlpha(alpha)
+    return c
+
+
+def style_plot(plot_item: pg.PlotItem, title: str | None = None, x_label: str | None = "step",
+               y_label: str | None = None) -> None:
+    """Dark-theme axes, a faint grid, readable fonts; the context menu (with Export...) on."""
+    plot_item.setMenuEnabled(True)
+    plot_item.showGrid(x=True, y=True, alpha=GRID_ALPHA)
+    font = tick_font()
+    for name in ("left", "bottom"):
+        axis = plot_item.getAxis(name)
+        axis.setPen(pg.mkPen(AXIS))
+        axis.setTextPen(pg.mkPen(TEXT))
+        axis.setTickFont(font)
+    plot_item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+    label_style = {"color": TEXT.name(), "font-size": LABEL_SIZE}
+    if x_label:
+        plot_item.setLabel("bottom", x_label, **label_style)
+    if y_label:
+        plot_item.setLabel("left", y_label, **label_style)
+    if title:
+        plot_item.setTitle(title, color=TITLE_TEXT.name(), size=TITLE_SIZE)
+
+
+def make_legend(**kwargs) -> pg.LegendItem:
+    options = {"labelTextSize": LEGEND_SIZE, "labelTextColor": TEXT, "brush": LEGEND_BRUSH,
+               "pen": LEGEND_PEN, "verSpacing": -6}
+    options.update(kwargs)
+    return pg.LegendItem(**options)
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def decade_label(k: int) -> str:
+    """10^k as text: "1", "10", then "10⁻³", "10²" and so on."""
+    if k == 0:
+        return "1"
+    if k == 1:
+        return "10"
+    return "10" + str(k).translate(_SUPERSCRIPT)
+
+
+class DecadeAxis(pg.AxisItem):
+    """An axis whose log mode labels whole decades alike (10⁻⁶, 10⁻⁴, ...), and leaves the
+    ticks between them unlabelled once a whole decade is in view: pyqtgraph's own labels mix
+    0.01 with 10⁻⁶, and crowd the in-between ticks on a short axis."""
+
+    def tickStrings(self, values, scale, spacing):
+        if not self.logMode:
+            return super().tickStrings(values, scale, spacing)
+        low, high = sorted(self.range)
+        if spacing is None and high - low < 1.0:  # less than a decade: label what is there
+            return super().tickStrings(values, scale, spacing)
+        return [decade_label(round(v)) if abs(v - round(v)) < 1e-9 else "" for v in values]

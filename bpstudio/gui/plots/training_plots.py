@@ -1,0 +1,113 @@
+"""The training panel's plots in one widget, for the training dock: loss and accuracy, the
+per-parameter gradient pictures, and the model's prediction, on three tabs."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+
+from bpstudio.core.training.prediction import PredictionField
+
+from .gradients import GradientBarPlot, GradientNormPlot, UpdateRatioPlot
+from .loss import AccuracyPlot, LossPlot
+from .prediction import PredictionPlot
+from .series import HistorySeries, as_series
+
+LOSS_TAB, GRADIENTS_TAB, PREDICTION_TAB = range(3)
+
+
+def _column(*widgets_and_stretches: tuple[QWidget, int]) -> QWidget:
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(2, 4, 2, 2)
+    layout.setSpacing(4)
+    for widget, stretch in widgets_and_stretches:
+        layout.addWidget(widget, stretch)
+    return page
+
+
+class TrainingPlots(QWidget):
+    """Tabs "Loss" (:class:`LossPlot` over :class:`AccuracyPlot`), "Gradients"
+    (:class:`GradientNormPlot`, :class:`GradientBarPlot`, :class:`UpdateRatioPlot`) and
+    "Prediction" (:class:`PredictionPlot`), sized for a dock about 450-600 px wide.
+
+    Feed it with :meth:`show_history` (a ``History.to_tree()`` tree) and :meth:`show_prediction`
+    (a :class:`PredictionField`); None clears either. Both redraw at once, so a caller receiving
+    snapshots faster than a person can see should keep the latest and call them from a timer.
+    ``smoothing_changed`` says when a person moved a smoothing slider (to keep in settings).
+    """
+
+    smoothing_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.loss_plot = LossPlot()
+        self.accuracy_plot = AccuracyPlot()
+        self.gradient_plot = GradientNormPlot()
+        self.bar_plot = GradientBarPlot()
+        self.ratio_plot = UpdateRatioPlot()
+        self.prediction_plot = PredictionPlot()
+        # Plots of the same steps zoom and pan together.
+        self.accuracy_plot.plot_item.setXLink(self.loss_plot.plot_item)
+        self.ratio_plot.plot_item.setXLink(self.gradient_plot.plot_item)
+        # One smoothing for every curve, set from the slider of either tab.
+        for plot in (self.loss_plot, self.gradient_plot):
+            plot.smoothing_changed.connect(self.set_smoothing)
+            plot.smoothing_changed.connect(self.smoothing_changed)
+        self.set_smoothing(self.loss_plot.smoothing)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(_column((self.loss_plot, 3), (self.accuracy_plot, 2)), "Loss")
+        self.tabs.addTab(_column((self.gradient_plot, 6), (self.bar_plot, 3),
+                                 (self.ratio_plot, 3)), "Gradients")
+        self.tabs.addTab(_column((self.prediction_plot, 1)), "Prediction")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+        self._redraws = 0
+
+    @property
+    def history_plots(self) -> list:
+        return [self.loss_plot, self.accuracy_plot, self.gradient_plot, self.bar_plot,
+                self.ratio_plot]
+
+    @property
+    def plots(self) -> list:
+        return [*self.history_plots, self.prediction_plot]
+
+    @property
+    def redraw_count(self) -> int:
+        """How many times :meth:`show_history` or :meth:`show_prediction` redrew."""
+        return self._redraws
+
+    @property
+    def smoothing(self) -> float:
+        return self.loss_plot.smoothing
+
+    def set_smoothing(self, weight: float) -> None:
+        """The moving-average weight in [0, 1) of every training curve (0: raw values)."""
+        for plot in (self.loss_plot, self.accuracy_plot, self.gradient_plot, self.ratio_plot):
+            plot.set_smoothing(weight)
+
+    def show_history(self, history: Mapping[str, Any] | HistorySeries | None) -> None:
+        """Draw a training history (the tree of ``History.to_tree()``), or clear with None."""
+        series = as_series(history)  # read once for every plot
+        for plot in self.history_plots:
+            plot.show_history(series)
+        self._redraws += 1
+
+    def show_prediction(self, field: PredictionField | None) -> None:
+        """Draw the model's prediction over its data, or clear with None."""
+        self.prediction_plot.show_prediction(field)
+        self._redraws += 1
+
+    def clear(self) -> None:
+        self.show_history(None)
+        self.show_prediction(None)
+
+    def show_tab(self, index: int) -> None:
+        """LOSS_TAB, GRADIENTS_TAB or PREDICTION_TAB."""
+        self.tabs.setCurrentIndex(index)

@@ -1,0 +1,546 @@
+"""The training plots, fed with histories of really trained graphs, checked by what the widgets
+show: the data inside pyqtgraph's curves, bars, images and scatters, and the files its exporters
+write."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+import pyqtgraph as pg
+import pyqtgraph.exporters
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication
+
+from bpstudio import Graph, Trainer
+from bpstudio.core.examples import EXAMPLES
+from bpstudio.core.training import datasets
+from bpstudio.core.training.prediction import prediction_field, prediction_node_for
+from bpstudio.gui.plots import (GRADIENTS_TAB, PREDICTION_TAB, GradientBarPlot, LossPlot,
+                                TrainingPlots)
+from bpstudio.gui.plots import style
+from bpstudio.gui.plots.series import HistorySeries, ema, log_ema, positive_or_nan
+
+
+# ------------------------------------------------------------------------------ training data
+def train(project_name: str, data, steps: int):
+    project = EXAMPLES[project_name]()
+    trainer = Trainer(project.graph, data, lr=0.01, seed=0, validate_every=20)
+    trainer.fit(steps=steps)
+    return project.graph, trainer
+
+
+@pytest.fixture(scope="module")
+def moons_run():
+    data = datasets.prepare("moons", options={"noise": 0.15}, seed=0)
+    graph, trainer = train("two_moons", data, 120)
+    return graph, trainer, data, trainer.history.to_tree()
+
+
+@pytest.fixture(scope="module")
+def sigmoid_tree():
+    _, trainer = train("deep_sigmoid", datasets.prepare("moons", seed=0), 60)
+    return trainer.history.to_tree()
+
+
+@pytest.fixture(scope="module")
+def sine_run():
+    g = Graph(seed=0)
+    x = g.input("x", (1,))
+    h = g.dense(x, 1, 8, "hidden", activation="tanh")
+    g.mse(g.dense(h, 8, 1, "out"), g.input("y", (1,)), name="loss")
+    data = datasets.prepare("sine", options={"n": 80}, seed=0)
+    trainer = Trainer(g, data, lr=0.02, seed=0, validate_every=20)
+    trainer.fit(steps=80)
+    return g, trainer, data, trainer.history.to_tree()
+
+
+@pytest.fixture
+def plots(qtbot):
+    widget = TrainingPlots()
+    qtbot.addWidget(widget)
+    widget.resize(520, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_smoothing(0.0)
+    return widget
+
+
+def shown(curve: pg.PlotDataItem) -> tuple[np.ndarray, np.ndarray]:
+    """What a curve draws (after pyqtgraph's log mapping, clipping and downsampling), once the
+    views have painted: a view linked to another takes its range only then, and clips to it."""
+    for _ in range(2):
+        QApplication.processEvents()
+    x, y = curve.getData()
+    return (np.zeros(0), np.zeros(0)) if x is None else (np.asarray(x), np.asarray(y))
+
+
+def log10_or_nan(values) -> np.ndarray:
+    return np.log10(positive_or_nan(values))
+
+
+def names_of(tree) -> list[str]:
+    return tree["parameters"].split(",")
+
+
+# ----------------------------------------------------------------------------------- the loss
+def test_loss_curve_holds_the_history(plots, moons_run):
+    tree = moons_run[3]
+    plots.show_history(tree)
+    loss = plots.loss_plot
+    x, y = shown(loss.train_curve)
+    np.testing.assert_array_equal(x, tree["step"])
+    np.testing.assert_allclose(y, tree["loss"])
+    assert len(x) == 120
+    vx, vy = shown(loss.validation_curve)
+    np.testing.assert_array_equal(vx, tree["validation"]["step"])
+    np.testing.assert_allclose(vy, tree["validation"]["loss"])
+    assert list(vx) == [20, 40, 60, 80, 100, 120]
+    assert loss.validation_curve.opts["symbol"] == "o"  # points at the validation steps
+    assert [label.text for _, label in loss.legend.items] == ["training", "validation"]
+    assert loss.message() == ""
+
+
+def test_smoothing_changes_the_curve_and_zero_gives_the_raw_values(plots, moons_run):
+    tree = moons_run[3]
+    plots.show_history(tree)
+    loss = plots.loss_plot
+    loss.smoothing_slider.setValue(80)  # as a person drags it
+    assert loss.smoothing == pytest.approx(0.8)
+    _, smoothed = shown(loss.train_curve)
+    np.testing.assert_allclose(smoothed, ema(tree["loss"], 0.8))
+    assert not np.allclose(smoothed, tree["loss"])
+    assert np.std(np.diff(smoothed)) < np.std(np.diff(tree["loss"])) / 2
+    # The raw curve stays behind it, faint.
+    assert loss.raw_curve.isVisible()
+    np.testing.assert_allclose(shown(loss.raw_curve)[1], tree["loss"])
+    raw_alpha = loss.raw_curve.opts["pen"].color().alpha()
+    assert raw_alpha < loss.train_curve.opts["pen"].color().alpha() / 2
+    # One smoothing for every training curve, with the other tab's slider in step.
+    _, accuracy = shown(plots.accuracy_plot.train_curve)
+    np.testing.assert_allclose(accuracy, ema(tree["accuracy"], 0.8))
+    assert plots.gradient_plot.smoothing_control.slider.value() == 80
+    first = names_of(tree)[0]
+    np.testing.assert_allclose(shown(plots.gradient_plot.curve(first))[1],
+                               np.log10(log_ema(tree["grad_norm"][first], 0.8)))
+
+    loss.smoothing_slider.setValue(0)
+    np.testing.assert_allclose(shown(loss.train_curve)[1], tree["loss"])
+    assert not loss.raw_curve.isVisible() and shown(loss.raw_curve)[0].size == 0
+    np.testing.assert_allclose(shown(plots.gradient_plot.curve(first))[1],
+                               log10_or_nan(tree["grad_norm"][first]))
+
+
+def test_the_gradient_tab_slider_smooths_every_curve(plots, moons_run):
+    tree = moons_run[3]
+    plots.show_tab(GRADIENTS_TAB)  # (a hidden view is not painted, nor given its range)
+    plots.show_history(tree)
+    moved = []
+    plots.smoothing_changed.connect(moved.append)
+    plots.gradient_plot.smoothing_control.slider.setValue(50)
+    plots.set_smoothing(0.5)  # (not a person: no signal)
+    assert moved == [0.5]
+    assert plots.smoothing == pytest.approx(0.5)
+    assert plots.loss_plot.smoothing_slider.value() == 50
+    np.testing.assert_allclose(shown(plots.loss_plot.train_curve)[1], ema(tree["loss"], 0.5))
+    last = names_of(tree)[-1]
+    np.testing.assert_allclose(shown(plots.ratio_plot.curve(last))[1],
+                               np.log10(log_ema(tree["update_ratio"][last], 0.5)))
+
+
+def test_log_scale_check_box_switches_the_axis(plots, moons_run, qtbot):
+    tree = moons_run[3]
+    plots.show_history(tree)
+    loss = plots.loss_plot
+    assert not loss.plot_item.getAxis("left").logMode
+    seen = []
+    loss.log_scale_changed.connect(seen.append)
+    qtbot.mouseClick(loss.log_check, Qt.LeftButton)
+    assert loss.log_check.isChecked() and loss.log_scale
+    assert loss.plot_item.ctrl.logYCheck.isChecked()
+    assert loss.plot_item.getAxis("left").logMode
+    np.testing.assert_allclose(shown(loss.train_curve)[1], np.log10(tree["loss"]))
+    np.testing.assert_allclose(shown(loss.validation_curve)[1],
+                               np.log10(tree["validation"]["loss"]))
+    # The plot's own context menu switch and the check box stay in step.
+    loss.plot_item.ctrl.logYCheck.setChecked(False)
+    assert not loss.log_check.isChecked() and not loss.plot_item.getAxis("left").logMode
+    np.testing.assert_allclose(shown(loss.train_curve)[1], tree["loss"])
+    assert seen == [True, False]
+
+
+def test_accuracy_curves_for_classification(plots, moons_run):
+    tree = moons_run[3]
+    plots.show_history(tree)
+    accuracy = plots.accuracy_plot
+    np.testing.assert_allclose(shown(accuracy.train_curve)[1], tree["accuracy"])
+    np.testing.assert_allclose(shown(accuracy.validation_curve)[1],
+                               tree["validation"]["accuracy"])
+    assert accuracy.message() == ""
+    low, high = accuracy.view_box.viewRange()[1]
+    assert low <= 0.0 and 1.0 <= high < 1.2  # a fixed 0..1 axis
+
+
+def test_a_regression_has_no_accuracy(plots, sine_run):
+    tree = sine_run[3]
+    assert np.isnan(tree["accuracy"]).all()
+    plots.show_history(tree)
+    accuracy = plots.accuracy_plot
+    assert accuracy.message() == "regression: no accuracy"
+    assert shown(accuracy.train_curve)[0].size == 0
+    assert shown(accuracy.validation_curve)[0].size == 0
+    assert not accuracy.legend.isVisible()
+    np.testing.assert_allclose(shown(plots.loss_plot.train_curve)[1], tree["loss"])
+
+
+# ------------------------------------------------------------------------------ the gradients
+def test_one_gradient_curve_per_parameter_from_the_input_side(plots, sigmoid_tree):
+    tree = sigmoid_tree
+    plots.show_tab(GRADIENTS_TAB)  # (a hidden view is not painted, nor given its range)
+    names = names_of(tree)
+    assert names[:2] == ["layer1.W", "layer1.b"] and names[-2:] == ["logits.W", "logits.b"]
+    plots.show_history(tree)
+    grad = plots.gradient_plot
+    assert grad.names == tuple(names) and len(grad.curves) == 22
+    assert grad.legend_labels() == names
+    drawn = [c for c in grad.plot_item.listDataItems() if c.isVisible()]
+    assert drawn == grad.curves
+    assert grad.plot_item.getAxis("left").logMode
+    for name in names:
+        x, y = shown(grad.curve(name))
+        np.testing.assert_array_equal(x, tree["step"])
+        np.testing.assert_allclose(y, np.log10(tree["grad_norm"][name]))
+    # Coloured along a perceptual map: darkest at the input side, brightest at the loss.
+    colours = [c.opts["pen"].color() for c in grad.curves]
+    assert [c.name() for c in colours] == [c.name() for c in style.parameter_colours(22)]
+    luma = [0.299 * c.redF() + 0.587 * c.greenF() + 0.114 * c.blueF() for c in colours]
+    assert luma == sorted(luma) and luma[-1] - luma[0] > 0.3
+    # The picture the plot exists for: the sigmoid stack's first layer gets far less gradient
+    # than its last.
+    first, last = shown(grad.curve("layer1.W"))[1], shown(grad.curve("logits.W"))[1]
+    assert np.median(last - first) > 2  # more than a hundred times
+
+
+def test_curves_are_made_once_per_set_of_parameters(plots, moons_run, sigmoid_tree):
+    plots.show_tab(GRADIENTS_TAB)  # (a hidden view is not painted, nor given its range)
+    plots.show_history(moons_run[3])
+    curves = list(plots.gradient_plot.curves)
+    bars_points = list(plots.bar_plot.points)
+    half = {**moons_run[3], "step": moons_run[3]["step"][:50]}
+    plots.show_history(half)
+    assert plots.gradient_plot.curves == curves and plots.bar_plot.points == bars_points
+    assert all(a is b for a, b in zip(plots.gradient_plot.curves, curves))
+    assert len(shown(curves[0])[0]) == 50
+    plots.show_history(sigmoid_tree)
+    assert len(plots.gradient_plot.curves) == 22
+    assert not set(map(id, plots.gradient_plot.curves)) & set(map(id, curves))
+    assert len(plots.gradient_plot.plot_item.listDataItems()) == 22  # the old ones are gone
+    assert plots.gradient_plot.legend_labels() == names_of(sigmoid_tree)
+
+
+def test_bars_hold_the_latest_norms_in_order_and_colour(plots, sigmoid_tree):
+    plots.show_tab(GRADIENTS_TAB)  # (a hidden view is not painted, nor given its range)
+    plots.show_history(sigmoid_tree)
+    bars = plots.bar_plot
+    names = names_of(sigmoid_tree)
+    latest = {n: sigmoid_tree["grad_norm"][n][-1] for n in names}
+    tops = bars.bar_tops()
+    assert list(tops) == names
+    np.testing.assert_allclose([tops[n] for n in names], [latest[n] for n in names])
+    np.testing.assert_array_equal(bars.bars.opts["x"], np.arange(22))
+    brushes = [QColor(pg.mkBrush(b).color()).name() for b in bars.bars.opts["brushes"]]
+    assert brushes == [c.opts["pen"].color().name() for c in plots.gradient_plot.curves]
+    assert bars.plot_item.getAxis("left").logMode
+    # Bars start at the power of ten below the smallest norm (their height is log10 units).
+    assert bars.bars.opts["y0"] == math.floor(math.log10(min(latest.values())))
+    assert f"step {int(sigmoid_tree['step'][-1])}" in bars.plot_item.titleLabel.text
+    ticks = bars.plot_item.getAxis("bottom")._tickLevels
+    named = [(k, n) for k, n in ticks[0]]
+    assert named[0] == (0, "layer1.W")
+    assert all(n == names[k] for k, n in named)
+
+
+def test_bars_from_step_statistics(qtbot):
+    bars = GradientBarPlot()
+    qtbot.addWidget(bars)
+    bars.show_values(["a", "b", "c"], [1e-3, 0.0, 2.0], step=7)
+    assert bars.bar_tops() == pytest.approx({"a": 1e-3, "c": 2.0})  # no bar for a zero norm
+    assert bars.bars.opts["y0"] == -3
+    with pytest.raises(ValueError, match="3 parameter names but 2 values"):
+        bars.show_values(["a", "b", "c"], [1.0, 2.0])
+
+
+def test_update_ratio_curves(plots, sigmoid_tree):
+    plots.show_tab(GRADIENTS_TAB)  # (a hidden view is not painted, nor given its range)
+    plots.show_history(sigmoid_tree)
+    ratio = plots.ratio_plot
+    names = names_of(sigmoid_tree)
+    assert ratio.names == tuple(names)
+    assert ratio.plot_item.getAxis("left").logMode
+    for name in names:
+        x, y = shown(ratio.curve(name))
+        np.testing.assert_array_equal(x, sigmoid_tree["step"])
+        np.testing.assert_allclose(y, log10_or_nan(sigmoid_tree["update_ratio"][name]))
+    assert [c.opts["pen"].color().name() for c in ratio.curves] == \
+        [c.opts["pen"].color().name() for c in plots.gradient_plot.curves]
+    assert ratio.guide.value() == -3  # the 1e-3 guide, in log10 view units
+
+
+def test_the_legend_fits_a_narrow_dock(qtbot, sigmoid_tree):
+    widget = TrainingPlots()
+    qtbot.addWidget(widget)
+    widget.resize(450, 700)
+    widget.show_tab(GRADIENTS_TAB)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.show_history(sigmoid_tree)
+    qtbot.wait(20)
+    legend, plot_item = widget.gradient_plot.legend, widget.gradient_plot.plot_item
+    assert legend.columnCount > 1
+    right = legend.mapRectToItem(plot_item, legend.boundingRect()).right()
+    assert right <= plot_item.boundingRect().right() + 1
+    assert legend.mapRectToItem(plot_item, legend.boundingRect()).top() >= \
+        widget.gradient_plot.view_box.mapRectToItem(
+            plot_item, widget.gradient_plot.view_box.boundingRect()).bottom()
+
+
+# ---------------------------------------------------------------------------- bad numbers
+def test_nan_and_infinite_values_are_gaps_and_nothing_raises(plots, moons_run, qtbot):
+    tree = moons_run[3]
+    names = names_of(tree)
+    bad = {**tree, "loss": tree["loss"].copy(), "accuracy": np.full(120, np.nan),
+           "grad_norm": {n: v.copy() for n, v in tree["grad_norm"].items()},
+           "update_ratio": {n: np.full(120, np.nan) for n in names},
+           "validation": {**tree["validation"], "loss": tree["validation"]["loss"].copy(),
+                          "accuracy": np.full(6, np.nan)}}
+    bad["loss"][[3, 50]] = [np.nan, np.inf]
+    bad["validation"]["loss"][1] = np.nan
+    bad["grad_norm"][names[0]][:] = 0.0                     # nothing on a log axis
+    bad["grad_norm"][names[1]][[10, -1]] = [np.inf, np.nan]  # and no latest bar
+    plots.loss_plot.set_log_scale(True)
+    for tab in range(3):
+        plots.show_history(bad)
+        plots.show_tab(tab)
+        qtbot.wait(10)
+        plots.grab()  # paints every item
+    y = shown(plots.loss_plot.train_curve)[1]
+    assert np.isnan(y[[3, 50]]).all() and np.isfinite(np.delete(y, [3, 50])).all()
+    assert np.isnan(shown(plots.gradient_plot.curve(names[0]))[1]).all()
+    g1 = shown(plots.gradient_plot.curve(names[1]))[1]
+    assert np.isnan(g1[[10, -1]]).all() and np.isfinite(g1[:10]).all()
+    assert set(plots.bar_plot.bar_tops()) == set(names[2:])
+    assert plots.accuracy_plot.message() == "regression: no accuracy"
+    plots.set_smoothing(0.9)  # the average skips the gaps instead of turning NaN
+    assert np.isfinite(shown(plots.loss_plot.train_curve)[1][51:]).all()
+    plots.grab()
+
+
+def test_series_helpers():
+    np.testing.assert_allclose(ema([1.0, 3.0], 0.5), [1.0, (0.25 + 1.5) / 0.75])
+    np.testing.assert_allclose(ema([2.0, np.nan, 2.0], 0.9), [2.0, np.nan, 2.0])
+    np.testing.assert_array_equal(ema([1.0, np.inf], 0.0), [1.0, np.nan])
+    np.testing.assert_allclose(log_ema([1e-6, 1e-2], 0.5), [1e-6, 10 ** ((-1.5 - 1) / 0.75)])
+    np.testing.assert_array_equal(positive_or_nan([1.0, 0.0, -1.0, np.inf]),
+                                  [1.0, np.nan, np.nan, np.nan])
+    with pytest.raises(ValueError):
+        ema([1.0], 1.0)
+    series = HistorySeries.from_tree({"parameters": "a,b", "step": [1, 2, 3],
+                                      "loss": [1.0, 2.0], "grad_norm": {"a": [1, 2, 3, 4]}})
+    assert series.parameters == ("a", "b")
+    np.testing.assert_array_equal(series.loss, [1.0, 2.0, np.nan])
+    np.testing.assert_array_equal(series.grad_norm["a"], [1.0, 2.0, 3.0])
+    assert np.isnan(series.grad_norm["b"]).all() and len(series.val_step) == 0
+    assert not series.has_accuracy
+
+
+# ----------------------------------------------------------------------------- prediction
+def test_prediction_heatmap_and_points(plots, moons_run):
+    graph, trainer, data, _ = moons_run
+    field = prediction_field(graph, prediction_node_for(graph, trainer.loss_node), data,
+                             trainer.bindings, resolution=40)
+    plots.show_tab(PREDICTION_TAB)
+    plots.show_prediction(field)
+    pred = plots.prediction_plot
+    assert pred.image.isVisible() and pred.colorbar.isVisible()
+    assert pred.image.image.shape == (40, 40)
+    np.testing.assert_allclose(pred.image.image, field.values)
+    assert tuple(pred.image.levels) == (0.0, 1.0)
+    # Placed over the data's range: pixel centres on the grid points.
+    rect = pred.image.mapRectToParent(pred.image.boundingRect())
+    dx, dy = np.diff(field.x)[0], np.diff(field.y)[0]
+    assert rect.left() == pytest.approx(field.x[0] - dx / 2)
+    assert rect.right() == pytest.approx(field.x[-1] + dx / 2)
+    assert rect.top() == pytest.approx(field.y[0] - dy / 2)
+    assert rect.bottom() == pytest.approx(field.y[-1] + dy / 2)
+    # Points: one scatter per split and class; training filled, validation hollow.
+    for split, points, targets in (("train", field.train_points, field.train_targets),
+                                   ("validation", field.val_points, field.val_targets)):
+        for k, name in enumerate(field.class_names):
+            scatter = pred.scatters[(split, f"class {name}")]
+            x, y = scatter.getData()
+            mine = targets == k
+            np.testing.assert_allclose(np.column_stack([x, y]), points[mine])
+            brush = scatter.opts["brush"]
+            if split == "train":
+                assert brush.style() != Qt.NoBrush
+                assert brush.color().name() == style.class_colour(k).name()
+            else:
+                assert brush.style() == Qt.NoBrush
+                assert scatter.opts["pen"].color().name() == style.class_colour(k).name()
+    total = sum(len(s.getData()[0]) for s in pred.scatters.values())
+    assert total == len(data.train) + len(data.validation)
+    assert pred.plot_item.getAxis("bottom").labelText == "x1"
+    assert "probability of class 1" in pred.caption.text()
+    # The boundary line follows p = 0.5: its points, in the image's pixel units (pixel k spans
+    # k to k + 1, its grid point at the centre), are where the field crosses 0.5.
+    plots.grab()
+    path = pred.boundary.path
+    points = np.array([[path.elementAt(k).x, path.elementAt(k).y]
+                       for k in range(path.elementCount())]) - 0.5
+    inside = (points > 0).all(axis=1) & (points < 39).all(axis=1)
+    assert inside.sum() > 20
+    col, row = points[inside].T
+    c0, r0 = np.floor(col).astype(int), np.floor(row).astype(int)
+    fc, fr = col - c0, row - r0
+    v = field.values
+    crossing = ((1 - fr) * ((1 - fc) * v[r0, c0] + fc * v[r0, c0 + 1])
+                + fr * ((1 - fc) * v[r0 + 1, c0] + fc * v[r0 + 1, c0 + 1]))
+    np.testing.assert_allclose(crossing, 0.5, atol=0.02)
+
+
+def test_three_classes_draw_the_predicted_class(plots):
+    g = Graph(seed=0)
+    x = g.input("x", (2,))
+    g.softmax_ce(g.dense(x, 2, 3, "out"), g.input("y"), name="loss")
+    data = datasets.prepare("blobs", options={"classes": 3, "n": 90}, seed=0)
+    field = prediction_field(g, "out", data, {"x": "features", "y": "target"}, resolution=25)
+    plots.show_prediction(field)
+    pred = plots.prediction_plot
+    assert pred.class_image_item.isVisible() and not pred.image.isVisible()
+    assert not pred.colorbar.isVisible()
+    assert pred.class_image_item.image.shape == (25, 25, 3)
+    assert len(pred.scatters) == 6
+    assert "predicted class" in pred.caption.text()
+    # Each cell leans from the background towards its predicted class's colour, further where
+    # the model is surer.
+    image = pred.class_image_item.image.astype(float)
+    ground = np.array(style.BACKGROUND.getRgb()[:3], float)
+    towards = np.array([np.array(style.class_colour(k).getRgb()[:3], float) - ground
+                        for k in range(3)])
+    towards /= np.linalg.norm(towards, axis=1, keepdims=True)
+    lean = (image - ground) @ towards.T                     # (25, 25, 3)
+    sure = field.confidence > 0.6
+    assert sure.sum() > 50
+    np.testing.assert_array_equal(lean.argmax(axis=2)[sure], field.values[sure])
+    strength = np.linalg.norm(image - ground, axis=2)
+    assert np.corrcoef(strength.ravel(), field.confidence.ravel())[0, 1] > 0.5
+    plots.grab()
+
+
+def test_regression_prediction_is_a_curve_over_the_points(plots, sine_run):
+    graph, trainer, data, _ = sine_run
+    field = prediction_field(graph, prediction_node_for(graph, trainer.loss_node), data,
+                             trainer.bindings, resolution=30)
+    plots.show_prediction(field)
+    pred = plots.prediction_plot
+    assert not pred.image.isVisible() and not pred.colorbar.isVisible()
+    x, y = shown(pred.model_curve)
+    np.testing.assert_allclose(x, field.x) and np.testing.assert_allclose(y, field.values)
+    train = pred.scatters[("train", "")]
+    val = pred.scatters[("validation", "")]
+    np.testing.assert_allclose(np.column_stack(train.getData()),
+                               np.column_stack([field.train_points[:, 0], field.train_targets]))
+    np.testing.assert_allclose(val.getData()[1], field.val_targets)
+    assert train.opts["brush"].style() != Qt.NoBrush and val.opts["brush"].style() == Qt.NoBrush
+    assert train.opts["brush"].color().name() != val.opts["pen"].color().name()
+    assert pred.plot_item.getAxis("left").labelText == "y"
+
+
+# ------------------------------------------------------------------------------ clearing
+def test_none_clears_every_plot(plots, moons_run):
+    graph, trainer, data, tree = moons_run
+    plots.show_history(tree)
+    plots.show_prediction(prediction_field(graph, "logits", data, trainer.bindings))
+    plots.show_history(None)
+    plots.show_prediction(None)
+    for curve in (plots.loss_plot.train_curve, plots.loss_plot.validation_curve,
+                  plots.accuracy_plot.train_curve, *plots.gradient_plot.curves,
+                  *plots.ratio_plot.curves, plots.prediction_plot.model_curve):
+        assert shown(curve)[0].size == 0
+    assert plots.bar_plot.bar_tops() == {}
+    assert plots.prediction_plot.image.image is None
+    assert all(len(s.getData()[0]) == 0 for s in plots.prediction_plot.scatters.values())
+    assert plots.loss_plot.message() == "no training history yet"
+    assert plots.prediction_plot.message() == "no prediction to draw"
+    plots.grab()
+
+
+def test_redraws_are_counted(plots, moons_run):
+    before = plots.redraw_count
+    plots.show_history(moons_run[3])
+    plots.show_history(moons_run[3])
+    plots.show_prediction(None)
+    assert plots.redraw_count == before + 3
+    assert plots.loss_plot.redraw_count >= 2 and plots.bar_plot.redraw_count >= 2
+
+
+# ------------------------------------------------------------------------------- exporting
+def read_csv(path):
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def test_context_menu_offers_export(plots):
+    for plot in plots.plots:
+        assert plot.plot_item.menuEnabled()
+        menu = plot.plot_widget.scene().contextMenu
+        assert any(action.text() == "Export..." for action in menu)
+
+
+def test_exporters_write_the_plotted_data(plots, moons_run, tmp_path):
+    graph, trainer, data, tree = moons_run
+    plots.show_history(tree)
+    plots.show_prediction(prediction_field(graph, "logits", data, trainer.bindings))
+    names = names_of(tree)
+
+    pg.exporters.CSVExporter(plots.loss_plot.plot_item).export(str(tmp_path / "loss.csv"))
+    header, rows = read_csv(tmp_path / "loss.csv")
+    assert header[header.index("training_x"):][:2] == ["training_x", "training_y"]
+    column = header.index("training_y")
+    np.testing.assert_allclose([float(r[column]) for r in rows], tree["loss"])
+    assert "validation_y" in header
+
+    pg.exporters.CSVExporter(plots.gradient_plot.plot_item).export(str(tmp_path / "g.csv"))
+    header, rows = read_csv(tmp_path / "g.csv")
+    assert header == [f"{n}_{axis}" for n in names for axis in "xy"]
+    column = header.index(f"{names[0]}_y")
+    np.testing.assert_allclose([float(r[column]) for r in rows], tree["grad_norm"][names[0]])
+
+    pg.exporters.CSVExporter(plots.bar_plot.plot_item).export(str(tmp_path / "bars.csv"))
+    header, rows = read_csv(tmp_path / "bars.csv")
+    assert header == [f"{n}_{axis}" for n in names for axis in "xy"] and len(rows) == 1
+    np.testing.assert_allclose([float(v) for v in rows[0][1::2]],
+                               [tree["grad_norm"][n][-1] for n in names])
+
+    pg.exporters.CSVExporter(plots.prediction_plot.plot_item).export(str(tmp_path / "p.csv"))
+    header, rows = read_csv(tmp_path / "p.csv")
+    assert "training class 0_x" in header and "validation class 1_y" in header
+
+    for k, plot in enumerate(plots.plots):
+        path = tmp_path / f"plot{k}.png"
+        exporter = pg.exporters.ImageExporter(plot.plot_item)
+        exporter.parameters()["width"] = 400
+        exporter.export(str(path))
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 2000
+
+
+def test_a_plot_works_on_its_own(qtbot, moons_run):
+    loss = LossPlot()
+    qtbot.addWidget(loss)
+    loss.set_smoothing(0.0)
+    loss.show_history(moons_run[3])
+    np.testing.assert_allclose(shown(loss.train_curve)[1], moons_run[3]["loss"])
+    loss.set_smoothing(0.3)
+    assert loss.smoothing_slider.value() == 30
