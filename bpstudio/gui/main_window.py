@@ -67,7 +67,10 @@ class MainWindow(QMainWindow):
         self.run_view = RunView(self.scene, self)
         self.inspector.set_run_view(self.run_view)
         self.training_panel = TrainingPanel(self)
-        self.training_dock = self._dock("Training", self.training_panel, Qt.BottomDockWidgetArea)
+        self.training_dock = self._dock("Training", self.training_panel, Qt.RightDockWidgetArea)
+        self.training_dock.setMinimumWidth(420)
+        self.tabifyDockWidget(self.inspector_dock, self.training_dock)
+        self.inspector_dock.raise_()
         # The bindings follow the graph, once an edit (or a macro of them) is complete.
         self._bindings_timer = QTimer(self)
         self._bindings_timer.setSingleShot(True)
@@ -86,6 +89,7 @@ class MainWindow(QMainWindow):
         self.counts_label = QLabel()
         self.statusBar().addPermanentWidget(self.counts_label)
         self.resize(1400, 860)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 440], Qt.Horizontal)
         geometry = self.settings.geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)

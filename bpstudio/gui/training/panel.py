@@ -84,6 +84,40 @@ class TrainingPanel(QWidget):
 
     # ------------------------------------------------------------------------------ build
     def _build(self) -> None:
+        top = QWidget()
+        controls = QVBoxLayout(top)
+        controls.setContentsMargins(6, 6, 6, 0)
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Train")
+        self.pause_button = QPushButton("Pause")
+        self.step_button = QPushButton("Step")
+        self.stop_button = QPushButton("Stop")
+        for button in (self.run_button, self.pause_button, self.step_button, self.stop_button):
+            buttons.addWidget(button)
+        controls.addLayout(buttons)
+        self.reset_button = QPushButton("Reset Weights")
+        controls.addWidget(self.reset_button)
+        self.run_button.clicked.connect(lambda: self.train())
+        self.pause_button.clicked.connect(self.pause)
+        self.step_button.clicked.connect(self.step)
+        self.stop_button.clicked.connect(self.stop)
+        self.reset_button.clicked.connect(self.reset_weights)
+        self._add_shortcuts()
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("idle")
+        self.progress.setValue(0)
+        controls.addWidget(self.progress)
+        self.rate_label = QLabel("")
+        self.rate_label.setObjectName("rate")
+        controls.addWidget(self.rate_label)
+        self.message_label = QLabel("")
+        self.message_label.setObjectName("training_message")
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        controls.addWidget(self.message_label)
+
         settings = QWidget()
         column = QVBoxLayout(settings)
         column.setContentsMargins(6, 6, 6, 6)
@@ -136,53 +170,28 @@ class TrainingPanel(QWidget):
         opt_form.addRow("Seed", self.seed_spin)
         column.addWidget(opt_box)
 
-        buttons = QHBoxLayout()
-        self.run_button = QPushButton("Train")
-        self.pause_button = QPushButton("Pause")
-        self.step_button = QPushButton("Step")
-        self.stop_button = QPushButton("Stop")
-        for button in (self.run_button, self.pause_button, self.step_button, self.stop_button):
-            buttons.addWidget(button)
-        column.addLayout(buttons)
-        self.reset_button = QPushButton("Reset Weights")
-        column.addWidget(self.reset_button)
-        self.run_button.clicked.connect(lambda: self.train())
-        self.pause_button.clicked.connect(self.pause)
-        self.step_button.clicked.connect(self.step)
-        self.stop_button.clicked.connect(self.stop)
-        self.reset_button.clicked.connect(self.reset_weights)
-        self._add_shortcuts()
-
-        self.progress = QProgressBar()
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("idle")
-        self.progress.setValue(0)
-        column.addWidget(self.progress)
-        self.rate_label = QLabel("")
-        self.rate_label.setObjectName("rate")
-        column.addWidget(self.rate_label)
-        self.message_label = QLabel("")
-        self.message_label.setObjectName("training_message")
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        column.addWidget(self.message_label)
         column.addStretch(1)
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.NoFrame)
         scroll.setWidget(settings)
-        scroll.setMinimumWidth(280)
+        scroll.setMinimumHeight(120)
 
+        # Settings above the plots, the divider where a person wants it: the settings are
+        # read before a run, the plots during one.
         self.plots = TrainingPlots()
-        splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(scroll)
-        splitter.addWidget(self.plots)
-        splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 1)
+        self.splitter = QSplitter(Qt.Vertical)
+        self.splitter.setObjectName("training_splitter")
+        self.splitter.addWidget(scroll)
+        self.splitter.addWidget(self.plots)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([300, 500])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        layout.addWidget(top)
+        layout.addWidget(self.splitter, 1)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self._data_chosen()
         self._update_buttons()
@@ -408,6 +417,7 @@ class TrainingPanel(QWidget):
         self.message_label.setStyleSheet("")
         self.window.run_view.clear_culprit()
         self.worker = TrainingWorker(trainer, steps, prediction=self._prediction)
+        self.window.training_dock.raise_()
         self.window.set_editing_locked(True)
         self.status_message.emit("Training: editing is locked until the run is paused or "
                                  "stopped")
@@ -445,7 +455,7 @@ class TrainingPanel(QWidget):
     @staticmethod
     def _prediction(trainer: Trainer):
         return prediction_field(trainer.graph, trainer.prediction_node, trainer.data,
-                                trainer.bindings)
+                                trainer.bindings, resolution=80)
 
     def _poll(self) -> None:
         worker = self.worker
