@@ -83,7 +83,6 @@ def in_window(app: QApplication, stem: str, steps: int, folder: Path) -> dict[st
     window.undo_stack.setClean()
     window.close()
     return {"steps_per_second": worker.steps_done / seconds,
-            "worker_steps_per_second": steps_done / max(worker.trainer.elapsed, 1e-9),
             "stall_ms": max(gaps[1:], default=0) - PROBE_MS,
             "redraws_per_second": redraws / seconds, "seconds": seconds}
 

@@ -17,8 +17,8 @@ from bpstudio import Graph, Trainer
 from bpstudio.core.examples import EXAMPLES
 from bpstudio.core.training import datasets
 from bpstudio.core.training.prediction import prediction_field, prediction_node_for
-from bpstudio.gui.plots import (GRADIENTS_TAB, PREDICTION_TAB, GradientBarPlot, LossPlot,
-                                TrainingPlots)
+from bpstudio.gui.plots import (GRADIENTS_TAB, LOSS_TAB, PREDICTION_TAB, GradientBarPlot,
+                                LossPlot, TrainingPlots)
 from bpstudio.gui.plots import style
 from bpstudio.gui.plots.series import HistorySeries, ema, log_ema, positive_or_nan
 
@@ -121,6 +121,7 @@ def test_smoothing_changes_the_curve_and_zero_gives_the_raw_values(plots, moons_
     _, accuracy = shown(plots.accuracy_plot.train_curve)
     np.testing.assert_allclose(accuracy, ema(tree["accuracy"], 0.8))
     assert plots.gradient_plot.smoothing_control.slider.value() == 80
+    plots.show_tab(GRADIENTS_TAB)
     first = names_of(tree)[0]
     np.testing.assert_allclose(shown(plots.gradient_plot.curve(first))[1],
                                np.log10(log_ema(tree["grad_norm"][first], 0.8)))
@@ -143,7 +144,9 @@ def test_the_gradient_tab_slider_smooths_every_curve(plots, moons_run):
     assert moved == [0.5]
     assert plots.smoothing == pytest.approx(0.5)
     assert plots.loss_plot.smoothing_slider.value() == 50
+    plots.show_tab(LOSS_TAB)
     np.testing.assert_allclose(shown(plots.loss_plot.train_curve)[1], ema(tree["loss"], 0.5))
+    plots.show_tab(GRADIENTS_TAB)
     last = names_of(tree)[-1]
     np.testing.assert_allclose(shown(plots.ratio_plot.curve(last))[1],
                                np.log10(log_ema(tree["update_ratio"][last], 0.5)))
@@ -416,6 +419,7 @@ def test_three_classes_draw_the_predicted_class(plots):
     data = datasets.prepare("blobs", options={"classes": 3, "n": 90}, seed=0)
     field = prediction_field(g, "out", data, {"x": "features", "y": "target"}, resolution=25)
     plots.show_prediction(field)
+    plots.show_tab(PREDICTION_TAB)
     pred = plots.prediction_plot
     assert pred.class_image_item.isVisible() and not pred.image.isVisible()
     assert not pred.colorbar.isVisible()
@@ -443,6 +447,7 @@ def test_regression_prediction_is_a_curve_over_the_points(plots, sine_run):
     field = prediction_field(graph, prediction_node_for(graph, trainer.loss_node), data,
                              trainer.bindings, resolution=30)
     plots.show_prediction(field)
+    plots.show_tab(PREDICTION_TAB)
     pred = plots.prediction_plot
     assert not pred.image.isVisible() and not pred.colorbar.isVisible()
     x, y = shown(pred.model_curve)
@@ -476,13 +481,19 @@ def test_none_clears_every_plot(plots, moons_run):
     plots.grab()
 
 
-def test_redraws_are_counted(plots, moons_run):
-    before = plots.redraw_count
+def test_only_the_tab_on_show_is_redrawn_and_the_others_catch_up(plots, moons_run):
+    before, bars = plots.redraw_count, plots.bar_plot.redraw_count
     plots.show_history(moons_run[3])
     plots.show_history(moons_run[3])
     plots.show_prediction(None)
-    assert plots.redraw_count == before + 3
-    assert plots.loss_plot.redraw_count >= 2 and plots.bar_plot.redraw_count >= 2
+    assert plots.redraw_count == before + 2  # the loss tab, twice; the others wait
+    assert plots.loss_plot.redraw_count >= 2 and plots.bar_plot.redraw_count == bars
+    plots.show_tab(GRADIENTS_TAB)
+    assert plots.bar_plot.redraw_count == bars + 1 and plots.redraw_count == before + 3
+    names = names_of(moons_run[3])
+    assert list(plots.bar_plot.bar_tops()) == names  # drawn from the newest history
+    plots.show_tab(GRADIENTS_TAB)
+    assert plots.redraw_count == before + 3  # nothing new: nothing drawn
 
 
 # ------------------------------------------------------------------------------- exporting
@@ -512,6 +523,7 @@ def test_exporters_write_the_plotted_data(plots, moons_run, tmp_path):
     np.testing.assert_allclose([float(r[column]) for r in rows], tree["loss"])
     assert "validation_y" in header
 
+    plots.show_tab(GRADIENTS_TAB)
     pg.exporters.CSVExporter(plots.gradient_plot.plot_item).export(str(tmp_path / "g.csv"))
     header, rows = read_csv(tmp_path / "g.csv")
     assert header == [f"{n}_{axis}" for n in names for axis in "xy"]
@@ -524,6 +536,7 @@ def test_exporters_write_the_plotted_data(plots, moons_run, tmp_path):
     np.testing.assert_allclose([float(v) for v in rows[0][1::2]],
                                [tree["grad_norm"][n][-1] for n in names])
 
+    plots.show_tab(PREDICTION_TAB)
     pg.exporters.CSVExporter(plots.prediction_plot.plot_item).export(str(tmp_path / "p.csv"))
     header, rows = read_csv(tmp_path / "p.csv")
     assert "training class 0_x" in header and "validation class 1_y" in header

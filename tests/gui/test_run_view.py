@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QLineEdit, QTableWidget, QToolButton
 
 from bpstudio import Engine, load

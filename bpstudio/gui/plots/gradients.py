@@ -92,7 +92,7 @@ class _PerParameterPlot(PlotPanel):
         self.colours = style.parameter_colours(len(names))
         self.curves = []
         for name, colour in zip(names, self.colours):
-            curve = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.5), name=name)
+            curve = pg.PlotDataItem(pen=pg.mkPen(colour, width=1), name=name)  # thin: 22 of them
             self.plot_item.addItem(curve)
             self.curves.append(curve)
 

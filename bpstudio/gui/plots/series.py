@@ -8,7 +8,6 @@ No Qt here: the plots' arithmetic is tested on its own.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -40,17 +39,36 @@ def ema(values: Any, weight: float) -> np.ndarray:
     out = finite_or_nan(values)
     if weight == 0.0:
         return out
-    # A loop over at most a history's thousand points costs well under a millisecond; NumPy has
-    # no recursive filter, and a closed form would overflow weight^-k on long runs.
-    average, done, keep, take = 0.0, 0, weight, 1.0 - weight
-    result = out.tolist()
-    for i, v in enumerate(result):
-        if math.isnan(v):
-            continue
-        average = keep * average + take * v
-        done += 1
-        result[i] = average / (1.0 - keep ** done)
-    return np.array(result)
+    valid = ~np.isnan(out)
+    averages = _running_average(out[valid], weight)
+    out[valid] = averages / (1.0 - weight ** np.arange(1, len(averages) + 1))
+    return out
+
+
+_BLOCK = 64
+
+
+def _running_average(values: np.ndarray, weight: float) -> np.ndarray:
+    """s_k = weight * s_(k-1) + (1 - weight) * v_k from s_0 = 0, without a Python loop per
+    point (a live plot recomputes it for tens of curves many times a second): within blocks of
+    64 values it is one product with the matrix of weight^(j - i), and only the carry from one
+    block to the next is a loop, over n / 64 blocks. Powers stay <= 1, so nothing overflows."""
+    n = len(values)
+    if n == 0:
+        return values.copy()
+    blocks = -(-n // _BLOCK)
+    padded = np.zeros(blocks * _BLOCK)
+    padded[:n] = values
+    lag = np.arange(_BLOCK)[None, :] - np.arange(_BLOCK)[:, None]  # j - i
+    with np.errstate(under="ignore"):
+        decay = np.where(lag >= 0, weight ** np.maximum(lag, 0), 0.0)
+        carry_decay = weight ** np.arange(1, _BLOCK + 1)  # what the previous block's end weighs
+    within = (padded.reshape(blocks, _BLOCK) @ decay) * (1.0 - weight)
+    carry = 0.0
+    for block in within:
+        block += carry * carry_decay
+        carry = block[-1]
+    return within.reshape(-1)[:n]
 
 
 def log_ema(values: Any, weight: float) -> np.ndarray:

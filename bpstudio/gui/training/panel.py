@@ -1,7 +1,7 @@
 """The training panel: which data, which optimiser and for how long; Train, Pause, Step, Stop
 and Reset Weights; progress; and the live plots.
 
-A run trains a copy of the document's graph in a :class:`TrainingWorker` thread while editing
+A run trains a copy of the document's graph in a :class:`BackgroundRun` process while editing
 is locked (the panel says so and why). When it ends, however it ends, the weights it reached
 come back into the document as one undo step ("Train 500 steps"), with the optimiser state and
 history beside them, so Ctrl+Z gives back the weights from before the run and the next run
@@ -25,14 +25,14 @@ from bpstudio.core.project import Project
 from bpstudio.core.training import datasets
 from bpstudio.core.training.datasets import TrainingData
 from bpstudio.core.training.optim import OPTIMIZERS
-from bpstudio.core.training.prediction import prediction_field
+from bpstudio.core.training.background import (DIVERGED, FAILED, PAUSED, BackgroundRun,
+                                               Progress)
 from bpstudio.core.training.trainer import FEATURES, TARGET, Trainer, bind_inputs
 
 from .. import commands
 from ..canvas import theme
 from ..plots import TrainingPlots
 from .csv_dialog import CsvImportDialog
-from .worker import DIVERGED, FAILED, PAUSED, Progress, TrainingWorker
 
 if TYPE_CHECKING:
     from ..main_window import MainWindow
@@ -72,7 +72,7 @@ class TrainingPanel(QWidget):
     def __init__(self, window: "MainWindow"):
         super().__init__()
         self.window = window
-        self.worker: TrainingWorker | None = None
+        self.worker: BackgroundRun | None = None
         self.remaining = 0            # steps a paused run still has to go
         self.csv_choice: dict[str, Any] | None = None
         self._data_cache: tuple[str, TrainingData] | None = None
@@ -188,6 +188,8 @@ class TrainingPanel(QWidget):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([300, 500])
+        self.splitter.setCollapsible(1, False)
+        self._settings_height: int | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(top)
@@ -382,16 +384,20 @@ class TrainingPanel(QWidget):
                                    for name, combo in self.binding_combos.items()}
         return options
 
+    def snapshot(self) -> Project:
+        """A copy of the document with its training state: what a run starts from."""
+        window = self.window
+        state = window.training_state()
+        return Project(window.graph.copy(), window.description,
+                       training=dict(state.get("training") or {}),
+                       optimizer_state=state.get("optimizer_state"),
+                       history=state.get("history"))
+
     def make_trainer(self) -> Trainer:
         """A trainer on a copy of the document, continuing its saved optimiser state and
         history when the data and the graph still fit them."""
-        window = self.window
-        state = window.training_state()
-        project = Project(window.graph.copy(), window.description,
-                          training=dict(state.get("training") or {}),
-                          optimizer_state=state.get("optimizer_state"),
-                          history=state.get("history"))
-        trainer = Trainer.from_project(project, data=self.training_data(), **self.overrides())
+        trainer = Trainer.from_project(self.snapshot(), data=self.training_data(),
+                                       **self.overrides())
         if trainer.restart_reason:
             self.status_message.emit(trainer.restart_reason)
         return trainer
@@ -408,7 +414,7 @@ class TrainingPanel(QWidget):
         if steps is None:
             steps = self.remaining or self._planned_steps()
         try:
-            trainer = self.make_trainer()
+            self.make_trainer()  # refuses bad settings here, with the core's message
         except (BPStudioError, ValueError) as exc:
             self._show_problem(f"Cannot train: {exc}")
             return False
@@ -416,8 +422,10 @@ class TrainingPanel(QWidget):
         self.message_label.setText("")
         self.message_label.setStyleSheet("")
         self.window.run_view.clear_culprit()
-        self.worker = TrainingWorker(trainer, steps, prediction=self._prediction)
+        self.worker = BackgroundRun(self.snapshot(), self.training_data(), self.overrides(),
+                                    steps)
         self.window.training_dock.raise_()
+        self._fold_settings(True)
         self.window.set_editing_locked(True)
         self.status_message.emit("Training: editing is locked until the run is paused or "
                                  "stopped")
@@ -452,11 +460,6 @@ class TrainingPanel(QWidget):
             self.remaining = 0
             self._update_buttons()
 
-    @staticmethod
-    def _prediction(trainer: Trainer):
-        return prediction_field(trainer.graph, trainer.prediction_node, trainer.data,
-                                trainer.bindings, resolution=80)
-
     def _poll(self) -> None:
         worker = self.worker
         if worker is None:
@@ -465,7 +468,7 @@ class TrainingPanel(QWidget):
         progress = worker.take_progress()
         if progress is not None:
             self._show_progress(progress)
-        if worker.done.is_set():
+        if worker.done:
             self._finish()
 
     def _show_progress(self, p: Progress) -> None:
@@ -499,41 +502,53 @@ class TrainingPanel(QWidget):
         if progress is not None:
             self._show_progress(progress)
         self.worker = None
+        self._fold_settings(False)
         self.window.set_editing_locked(False)
-        trainer = worker.trainer
-        done = worker.steps_done
-        if worker.outcome == PAUSED:
+        result = worker.result
+        done = result.steps_done
+        if result.outcome == PAUSED:
             self.remaining = max(0, worker.steps - done)
         if done:
-            values = {trainer.graph.node(name).id: trainer.graph.node(name).value
-                      for name in trainer.parameter_names}
-            project = trainer.to_project()
-            state = {"training": project.training, "optimizer_state": project.optimizer_state,
-                     "history": project.history}
+            graph = self.window.graph
+            values = {graph.node(name).id: value for name, value in result.values.items()}
+            state = {"training": result.training, "optimizer_state": result.optimizer_state,
+                     "history": result.history}
             text = f"Train {done} step" + ("s" if done != 1 else "")
             command = commands.TrainingResultCommand(
-                self.window.graph, values, state, self.window.training_state(),
+                graph, values, state, self.window.training_state(),
                 self.window.set_training_state, text)
             self.window.scene.push(command)
-        if worker.outcome == DIVERGED:
-            error = worker.error
-            node = self.window.graph.find(error.node)
+        if result.outcome == DIVERGED:
+            node = self.window.graph.find(result.node) if result.node else None
             if node is not None:
                 self.window.run_view.highlight_culprit(node.id)
-            self._show_problem(f"Training stopped at step {error.step}: {error}. The weights "
-                               f"are those of the last step that stayed finite.")
-        elif worker.outcome == FAILED:
-            self._show_problem(f"Training failed: {worker.error}")
-            QMessageBox.critical(self, "Training failed", f"Training failed: {worker.error}"
-                                 f"\n\n{worker.error_details}")
+            self._show_problem(f"Training stopped at step {result.step + 1}: {result.message}. "
+                               "The weights are those of the last step that stayed finite.")
+        elif result.outcome == FAILED:
+            self._show_problem(f"Training failed: {result.message}")
+            QMessageBox.critical(self, "Training failed", f"Training failed: {result.message}"
+                                 + (f"\n\n{result.details}" if result.details else ""))
         else:
-            how = {PAUSED: "paused", "stopped": "stopped", "finished": "finished"}[worker.outcome]
-            self.status_message.emit(f"Training {how} after {done} step"
+            self.status_message.emit(f"Training {result.outcome} after {done} step"
                                      + ("s" if done != 1 else "")
                                      + (f"; {self.remaining} to go: press Train to continue"
                                         if self.remaining else ""))
-        self.progress.setFormat(f"step {trainer.step} · {worker.outcome}")
+        self.progress.setFormat(f"step {result.step} · {result.outcome}")
         self._update_buttons()
+
+    def _fold_settings(self, fold: bool) -> None:
+        """The settings cannot change during a run: their room goes to the plots until it
+        ends (a run of one step keeps them, it is over at once)."""
+        if self.worker is not None and self.worker.steps == 1:
+            return
+        sizes = self.splitter.sizes()
+        if fold and sizes[0] > 0:
+            self._settings_height = sizes[0]
+            self.splitter.setSizes([0, sizes[0] + sizes[1]])
+        elif not fold and self._settings_height is not None:
+            self.splitter.setSizes([self._settings_height, max(sizes[1] - self._settings_height,
+                                                               100)])
+            self._settings_height = None
 
     def _show_problem(self, message: str) -> None:
         self.message_label.setText(message)
@@ -582,5 +597,7 @@ class TrainingPanel(QWidget):
         """Stop a run and wait for its thread (the window is closing)."""
         if self.worker is not None:
             self.worker.stop()
-            self.worker.wait(timeout)
+            if not self.worker.wait(timeout):
+                self.worker.kill()
+                self.worker.wait(1.0)
             self._finish()

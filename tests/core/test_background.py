@@ -1,0 +1,85 @@
+"""Training in a child process: the same trainer as in the caller, progress as plain copies,
+pause and stop between steps, and every way a run can end reported with what it produced."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bpstudio.core.examples import EXAMPLES
+from bpstudio.core.training import datasets
+from bpstudio.core.training.background import (DIVERGED, FAILED, FINISHED, PAUSED, STOPPED,
+                                               BackgroundRun)
+from bpstudio.core.training.trainer import Trainer
+
+TIMEOUT = 60
+
+
+def xor_run(steps: int, **options) -> tuple[BackgroundRun, object]:
+    project = EXAMPLES["xor"]()
+    data = datasets.prepare("xor", options={"n": 80, "seed": 0}, seed=0)
+    return BackgroundRun(project, data, options, steps, publish_interval=0.0), (project, data)
+
+
+def test_a_run_in_a_process_equals_the_same_run_here():
+    run, (project, data) = xor_run(150, lr=0.05)
+    run.start()
+    assert run.wait(TIMEOUT)
+    result = run.result
+    assert result.outcome == FINISHED and result.steps_done == result.step == 150
+    # the caller's project is untouched: the child trained its own copy
+    assert not np.array_equal(project.graph.node("hidden.W").value, result.values["hidden.W"])
+    here = Trainer.from_project(project, data=data, lr=0.05)
+    here.fit(steps=150)
+    for name, value in result.values.items():
+        assert np.array_equal(value, here.graph.node(name).value)  # bit for bit
+    assert result.training["progress"]["step"] == 150
+    assert np.array_equal(result.history["loss"], here.history.to_tree()["loss"])
+
+
+def test_progress_arrives_while_it_runs_and_is_taken_once():
+    run, _ = xor_run(400)
+    run.start()
+    seen = []
+    while not run.done:
+        progress = run.take_progress()
+        if progress is not None:
+            seen.append(progress)
+    assert seen and seen[-1].step == 400 and seen[-1].steps_planned == 400
+    assert [p.steps_done for p in seen] == sorted(p.steps_done for p in seen)
+    assert len(seen[-1].history["step"]) == 400
+    assert seen[-1].history["loss"][-1] < seen[-1].history["loss"][0]
+    assert seen[-1].prediction is not None and seen[-1].prediction.values.shape == (80, 80)
+    assert run.take_progress() is None
+
+
+@pytest.mark.parametrize("how, outcome", [("pause", PAUSED), ("stop", STOPPED)])
+def test_pause_and_stop_end_the_run_between_steps(how, outcome):
+    run, _ = xor_run(10**7)
+    run.start()
+    while run.steps_done < 5:
+        run.poll()
+    getattr(run, how)()
+    assert run.wait(TIMEOUT)
+    result = run.result
+    assert result.outcome == outcome and 5 <= result.steps_done < 10**7
+    assert result.training["progress"]["step"] == result.steps_done
+    assert len(result.history["step"]) and result.history["step"][-1] == result.steps_done
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_diverging_run_names_the_node_and_keeps_finite_weights():
+    run, _ = xor_run(500, optimizer="sgd", lr=1e6)
+    run.start()
+    assert run.wait(TIMEOUT)
+    result = run.result
+    assert result.outcome == DIVERGED and result.node and "'" in result.message
+    assert all(np.all(np.isfinite(v)) for v in result.values.values())
+
+
+def test_a_run_that_cannot_start_fails_with_the_reason():
+    run, _ = xor_run(10, optimizer="no-such-optimizer")
+    run.start()
+    assert run.wait(TIMEOUT)
+    assert run.result.outcome == FAILED and "no-such-optimizer" in run.result.message
+    assert run.result.values == {} and run.result.steps_done == 0
