@@ -30,15 +30,52 @@ LOSSES = "Losses"
 GROUPS = (SOURCES, ARITHMETIC, ACTIVATIONS, LOSSES)
 
 
+# The values that make sense at a port, in words for messages. A loss's target port says
+# which targets the loss takes, and a Trainer checks the data against it before training.
+DOMAINS = {
+    "real": "finite numbers",
+    "positive": "numbers > 0",
+    "unit": "numbers from 0 to 1",
+    "label": "class indices (whole numbers from 0)",
+}
+
+
 @dataclass(frozen=True)
 class Port:
-    """An input port. ``domain`` says which values make sense there (used to sample test data
-    and to explain the port); a port that is not ``differentiable`` (class labels) gets no gradient."""
+    """An input port. ``domain`` (a key of DOMAINS) says which values make sense there: it
+    samples test data, explains the port, and at a loss's target port is what the data are
+    checked against. A port that is not ``differentiable`` (class labels) gets no gradient."""
 
     name: str
     doc: str = ""
     domain: str = "real"  # real | positive | unit (0..1) | label (integer class index)
     differentiable: bool = True
+
+
+def outside_domain(domain: str, values: np.ndarray, classes: int | None = None) -> np.ndarray:
+    """Which of ``values`` do not belong to ``domain`` (a boolean array of their shape). For
+    "label", ``classes`` (when known) bounds the indices from above."""
+    values = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(values)
+    with np.errstate(invalid="ignore"):
+        if domain == "positive":
+            bad |= ~(values > 0)
+        elif domain == "unit":
+            bad |= (values < 0) | (values > 1)
+        elif domain == "label":
+            bad |= (values < 0) | (values != np.floor(values))
+            if classes is not None:
+                bad |= values >= classes
+        elif domain != "real":
+            raise ValueError(f"unknown port domain {domain!r}; known: {', '.join(DOMAINS)}")
+    return bad
+
+
+def domain_text(domain: str, classes: int | None = None) -> str:
+    """The values of ``domain`` in words: "numbers from 0 to 1", "class indices 0 to 2"."""
+    if domain == "label" and classes is not None:
+        return f"class indices from 0 to {classes - 1}"
+    return DOMAINS[domain]
 
 
 # Bounds that every parameter coercion applies, whatever the op says. Values come from people
@@ -287,6 +324,9 @@ class Op:
     # source kind: "input", "parameter" or "constant"; None for ops that compute
     source: ClassVar[str | None] = None
     is_loss: ClassVar[bool] = False
+    # A loss's input port that takes the target (its index in ``inputs``): that port's domain
+    # states which targets the loss takes. Every loss must name one (see register).
+    target_input: ClassVar[int | None] = None
     # Input shapes this op must handle ("N" is the batch). The registry-wide gradient-check
     # test runs every case with a batch of 1 and of 4.
     examples: ClassVar[tuple[tuple[Shape, ...], ...]] = ()
@@ -318,6 +358,11 @@ class Op:
     def default_params(cls) -> dict[str, Any]:
         return {p.name: p.default for p in cls.params}
 
+    @classmethod
+    def target_port(cls) -> Port | None:
+        """A loss's target port (None for other ops); its ``domain`` is what targets must be."""
+        return None if cls.target_input is None else cls.inputs[cls.target_input]
+
 
 REGISTRY: dict[str, type[Op]] = {}
 
@@ -328,6 +373,13 @@ def register(cls: type[Op]) -> type[Op]:
         raise ValueError(f"op {cls.name!r} registered twice")
     if cls.group not in GROUPS:
         raise ValueError(f"op {cls.name!r} has unknown group {cls.group!r}")
+    unknown = [p.domain for p in cls.inputs if p.domain not in DOMAINS]
+    if unknown:
+        raise ValueError(f"op {cls.name!r} has a port of unknown domain {unknown[0]!r}")
+    if cls.is_loss and not (isinstance(cls.target_input, int)
+                            and 0 <= cls.target_input < len(cls.inputs)):
+        raise ValueError(f"loss {cls.name!r} must say which input takes the target "
+                         "(target_input)")
     REGISTRY[cls.name] = cls
     return cls
 

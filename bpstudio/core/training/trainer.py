@@ -27,7 +27,8 @@ from .errors import DivergenceError, TrainingError
 from ..errors import BPStudioError
 from .history import History, StepStats, score_batch
 from ..graph import Graph, Node, NodeRef
-from .optim import Optimizer, OptimizerError, ParameterVector, make_optimizer
+from .optim import OPTIMIZERS, Optimizer, OptimizerError, ParameterVector, make_optimizer
+from ..ops.base import domain_text, outside_domain, shown
 from ..project import Project
 
 FEATURES = "features"
@@ -177,7 +178,7 @@ class Trainer:
         # The plan is compiled only after the parameters are packed (see _pack), so that the
         # engine computes with the packed arrays; the graph is checked here instead.
         self._order = graph.topological_order([self.loss_node])
-        graph.check([self.loss_node])
+        shapes = graph.check([self.loss_node])
         self._inputs = [n for n in self._order if n.spec.source == "input"]
         self.bindings = bind_inputs(graph, self._inputs, self.loss_node, bindings)
         self._train_feeds = _feed_arrays(data.train, self._inputs, self.bindings)
@@ -189,6 +190,7 @@ class Trainer:
         self._target = graph.nodes[loss_edges[1].src] if len(loss_edges) > 1 else None
         self._accuracy = (_accuracy_rule(self.loss_node, data.task, data.train.n_classes)
                           if self._target is not None else None)
+        self._check_targets(shapes)
 
         self.parameter_names = self._ordered_parameters()
         if not self.parameter_names:
@@ -247,6 +249,48 @@ class Trainer:
         # The engine delivers every gradient in the table's second row, most of them written
         # there by the op that computes them: no copy per step.
         self.engine.place_gradients(self.vector.split(self._table[1]))
+
+    def _check_targets(self, shapes: Mapping[str, tuple]) -> None:
+        """Refuse data whose targets the loss does not take (its target port's domain: any
+        finite number for mse, 0 to 1 for bce, class indices below the number of logits for
+        softmax_ce), before any step: a bce on targets of 3 trains to a negative loss without
+        an error. Checked where a target input feeds the loss's target port directly; a
+        target computed by ops from the data is not the data as given."""
+        spec = self.loss_node.spec
+        port = spec.target_port()
+        edge = self.graph.input_edges(self.loss_node)[spec.target_input]
+        source = self.graph.nodes[edge.src]
+        if source.spec.source != "input" or self.bindings.get(source.name) != TARGET:
+            return
+        classes = None
+        if port.domain == "label":
+            logits = shapes.get(self.graph.input_edges(self.loss_node)[0].src, ())
+            classes = logits[-1] if logits and isinstance(logits[-1], int) else None
+        loss, domain = self.loss_node, port.domain
+        for part, feeds, rows in (("training", self._train_feeds, self.data.train),
+                                  ("validation", self._val_feeds, self.data.validation)):
+            if feeds is None:
+                continue
+            values = feeds[source.name]
+            bad = outside_domain(domain, values, classes)
+            if not bad.any():
+                continue
+            count = int(bad.reshape(len(values), -1).any(axis=1).sum())
+            raise DataError(
+                f"the loss {loss.label} takes targets that are {domain_text(domain, classes)} "
+                f"(at its port '{port.name}'), but the target column '{rows.target_name}' of "
+                f"'{rows.name}' holds {float(values[bad][0]):g} ({count} of {len(values)} "
+                f"{part} rows){self._target_hint(domain, classes)}")
+
+    def _target_hint(self, domain: str, classes: int | None) -> str:
+        task, n_classes = self.data.task, self.data.train.n_classes
+        if task != CLASSIFICATION and domain in ("unit", "label"):
+            return "; the data is a regression: use an mse loss"
+        if domain == "unit" and n_classes > 2:
+            return f"; the data has {n_classes} classes: use softmax_ce"
+        if domain == "label" and classes is not None and n_classes > classes:
+            return f"; the data has {n_classes} classes but the logits have {classes} columns"
+        return ""
 
     def _structure(self) -> tuple:
         """What must not change under a trainer: the nodes the loss depends on, their ops and
