@@ -126,6 +126,58 @@ def _accuracy_rule(loss: Node, task: str, n_classes: int) -> Callable | None:
     return by_value
 
 
+# ------------------------------------------------------------------------------- arguments
+# Bounds on the Trainer's whole-number settings: more is surely a slip of the keyboard (or a
+# damaged project file), and a batch of 10**12 rows would be tried before failing.
+MAX_BATCH_SIZE = 1_000_000
+MAX_VALIDATE_EVERY = 10**9
+MAX_HISTORY_POINTS = 1_000_000
+MAX_SEED = datasets.MAX_SEED
+
+
+def _whole(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TrainingError(f"{name} must be a whole number, not {shown(value)}")
+    if not low <= value <= high:
+        raise TrainingError(f"{name} must be from {low:,} to {high:,}, not {shown(value)}")
+
+
+def _real(name: str, value: Any, zero_allowed: bool) -> None:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                     np.floating)):
+        raise TrainingError(f"{name} must be a number, not {shown(value)}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # a whole number beyond the float range
+        finite = False
+    if not (finite and (value >= 0 if zero_allowed else value > 0)):
+        raise TrainingError(f"{name} must be a finite number {'>=' if zero_allowed else '>'} 0, "
+                            f"not {shown(value)}")
+
+
+def _check_arguments(graph: Any, optimizer: Any, lr: Any, batch_size: Any, seed: Any,
+                     weight_decay: Any, validate_every: Any, bindings: Any,
+                     optimizer_options: Any, history_points: Any) -> None:
+    """Refuse a Trainer argument of the wrong type or out of range, naming it, before anything
+    is built: the values come from scripts, the command line and project files, and a bool
+    taken for 1 or a NaN learning rate would otherwise train nonsense without an error."""
+    if not isinstance(graph, Graph):
+        raise TrainingError(f"graph must be a Graph, not {type(graph).__name__}")
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
+        raise TrainingError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not "
+                            f"{shown(optimizer)}")
+    _real("lr", lr, zero_allowed=False)
+    _real("weight_decay", weight_decay, zero_allowed=True)
+    _whole("batch_size", batch_size, 1, MAX_BATCH_SIZE)
+    _whole("seed", seed, 0, MAX_SEED)
+    _whole("validate_every", validate_every, 0, MAX_VALIDATE_EVERY)
+    _whole("history_points", history_points, 2, MAX_HISTORY_POINTS)
+    for name, mapping in (("bindings", bindings), ("optimizer_options", optimizer_options)):
+        if mapping is not None and not (isinstance(mapping, Mapping)
+                                        and all(isinstance(k, str) for k in mapping)):
+            raise TrainingError(f"{name} must map names to values, not {shown(mapping)}")
+
+
 # ----------------------------------------------------------------------------------- trainer
 class Trainer:
     """Trains a graph's parameters to lower its loss on a data set.
@@ -145,6 +197,8 @@ class Trainer:
                  weight_decay: float = 0.0, validate_every: int = 50,
                  bindings: Mapping[str, str] | None = None, loss: NodeRef | None = None,
                  optimizer_options: Mapping[str, Any] | None = None, history_points: int = 1000):
+        _check_arguments(graph, optimizer, lr, batch_size, seed, weight_decay, validate_every,
+                         bindings, optimizer_options, history_points)
         if isinstance(data, str):
             data = datasets.prepare(data, seed=seed)
         elif isinstance(data, Dataset):
@@ -153,13 +207,6 @@ class Trainer:
         if not isinstance(data, TrainingData):
             raise TrainingError(f"data must be TrainingData, a Dataset or a data set name, not "
                                 f"{type(data).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or batch_size < 1:
-            raise TrainingError(f"batch size must be a whole number >= 1, not {batch_size!r}")
-        if isinstance(validate_every, bool) or not isinstance(validate_every, (int, np.integer)) \
-                or validate_every < 0:
-            raise TrainingError(f"validate_every must be a whole number >= 0, not "
-                                f"{validate_every!r}")
         if len(data.train) == 0:
             raise TrainingError("the training data has no rows")
         self.graph = graph
