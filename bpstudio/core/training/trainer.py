@@ -255,8 +255,14 @@ class Trainer:
         self.last: StepStats | None = None
         # Why a resumed run could not go on where it stopped (see from_project), or None.
         self.restart_reason: str | None = None
+        self._running = False         # a run() is in progress (stop() only speaks to it)
         self._stop_requested = False
         self._epoch_rows: tuple[int, np.ndarray] | None = None
+        # A step's results waiting to be put in place (see _settle): the optimiser state, the
+        # update count, the step count, the elapsed time, the statistics and whether the step
+        # validates.
+        self._pending: tuple[dict[str, np.ndarray], int, int, float, StepStats, bool] | None \
+            = None
 
     # ------------------------------------------------------------------------------ set-up
     def _ordered_parameters(self) -> tuple[str, ...]:
@@ -277,6 +283,7 @@ class Trainer:
         nodes = [self.graph.node(n) for n in self.parameter_names]
         self.vector = ParameterVector.pack({n.name: n.value for n in nodes})
         self._table = np.empty((3, self.vector.size))  # weights, gradients, updates
+        self._rows = tuple(self._table)  # (views made once, not every step)
         self.vector.move_to(self._table[0])
         self._flat_table = self._table.reshape(-1)
         self._squared = np.empty(self._table.size)
@@ -380,8 +387,10 @@ class Trainer:
         return self._epoch_rows
 
     def stop(self) -> None:
-        """Ask a running :meth:`run` to stop after the current step (safe from another thread)."""
-        self._stop_requested = True
+        """Ask the run in progress to stop after its current step (safe from another thread).
+        Between runs it does nothing: a stop never reaches a run that starts later."""
+        if self._running:
+            self._stop_requested = True
 
     def run(self, steps: int | None = None, epochs: float | None = None) -> Iterator[StepStats]:
         """Train for ``steps`` steps or ``epochs`` passes over the data, yielding each step's
@@ -389,18 +398,25 @@ class Trainer:
         if (steps is None) == (epochs is None):
             raise TrainingError("give either steps or epochs")
         if steps is None:
-            if not (isinstance(epochs, (int, float)) and math.isfinite(epochs) and epochs > 0):
-                raise TrainingError(f"epochs must be a number > 0, not {epochs!r}")
+            if isinstance(epochs, (bool, np.bool_)) or not isinstance(
+                    epochs, (int, float, np.integer, np.floating)) \
+                    or not (math.isfinite(epochs) and epochs > 0):
+                raise TrainingError(f"epochs must be a number > 0, not {shown(epochs)}")
             steps = max(1, int(round(epochs * self.steps_per_epoch)))
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise TrainingError(f"steps must be a whole number >= 1, not {steps!r}")
+        if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer)) \
+                or steps < 1:
+            raise TrainingError(f"steps must be a whole number >= 1, not {shown(steps)}")
+        self._settle()
         self._check_graph_unchanged()
         end = self.step + int(steps)
+        self._stop_requested = False  # (a request that came too late for the last run)
+        self._running = True
         try:
             while self.step < end and not self._stop_requested:
                 stats = self._train_step(validate=self.step + 1 == end)
                 yield stats
         finally:
+            self._running = False
             self._stop_requested = False
 
     def fit(self, steps: int | None = None, epochs: float | None = None) -> StepStats | None:
@@ -417,9 +433,11 @@ class Trainer:
         # row) gives every norm, and one test tells whether the loss, the gradients and the
         # update are all finite before anything changes. (Finite |w|^2 and |delta w|^2 bound
         # every entry by ~1e154, so the new weights are finite too.)
+        if self._pending is not None:  # a step an exception cut short: finish it first
+            self._settle()
         started = time.perf_counter()
         engine, optimizer = self.engine, self.optimizer
-        weights, grads, update = self._table
+        weights, grads, update = self._rows
         epoch, k = divmod(self.step, self._steps_per_epoch)
         order = self._epoch_rows
         if order is None or order[0] != epoch:
@@ -433,25 +451,49 @@ class Trainer:
         squares, total = self._sum_squares()
         if not math.isfinite(loss + total):
             raise self._divergence()
-        optimizer.commit(state)
-        weights -= update
+        # The new weights, computed aside in the update's row (its norm is in `squares`):
+        # nothing the trainer keeps has changed yet.
+        np.subtract(weights, update, out=update)
         scored = None
         if self._accuracy is not None:
             # Copies: the engine reuses its arrays on the next step (the feeds are ours).
             target = feeds.get(self._target.name)
             scored = (self._accuracy, engine.value(self._prediction).copy(),
                       engine.value(self._target).copy() if target is None else target)
-        self.step += 1
+        step = self.step + 1
         step_seconds = time.perf_counter() - started
-        self.elapsed += step_seconds
-        stats = StepStats(self.step, self.step / self._steps_per_epoch, loss, squares,
-                          self.parameter_names, self.elapsed, step_seconds, scored)
-        if self._val_feeds is not None and (validate or (self.validate_every
-                                                         and self.step % self.validate_every == 0)):
-            stats.val_loss, stats.val_accuracy = self.evaluate()
-        self.history.record(stats)
-        self.last = stats
+        elapsed = self.elapsed + step_seconds
+        stats = StepStats(step, step / self._steps_per_epoch, loss, squares,
+                          self.parameter_names, elapsed, step_seconds, scored)
+        validate = self._val_feeds is not None and (
+            validate or bool(self.validate_every and step % self.validate_every == 0))
+        # Published with one assignment: from here on the step happens, even if an exception
+        # lands in what follows (see _settle).
+        self._pending = (state, optimizer.t + 1, step, elapsed, stats, validate)
+        self._settle()
         return stats
+
+    def _settle(self) -> None:
+        """Put in place what the last step computed, if an exception (a KeyboardInterrupt)
+        cut it short: its weights, optimiser state, update count, step count and elapsed time
+        all at once, then its validation and history point. Every part can be done again
+        with the same result, so whatever was done before the interruption is simply done
+        once more; :meth:`to_project`, :meth:`run` and the next step call this first, so a
+        saved project is always the state after a whole number of steps."""
+        pending = self._pending
+        if pending is None:
+            return
+        state, t, step, elapsed, stats, validate = pending
+        self.optimizer.state.update(state)
+        self.optimizer.t = t
+        weights, _, new_weights = self._rows
+        np.copyto(weights, new_weights)  # (computed in the update's row)
+        self.step, self.elapsed = step, elapsed
+        if validate and stats.val_loss is None:
+            stats.val_loss, stats.val_accuracy = self.evaluate()
+        self.history.record(stats)  # (records a step once, however often it is asked)
+        self.last = stats
+        self._pending = None
 
     def _sum_squares(self) -> tuple[np.ndarray, float]:
         """Per parameter: |w|^2 (before the update), |g|^2 and |delta w|^2, as the rows of one
@@ -535,6 +577,7 @@ class Trainer:
     # ------------------------------------------------------------------ settings and files
     def settings(self) -> dict[str, Any]:
         """The JSON training settings saved in a project file."""
+        self._settle()
         return {
             "optimizer": self.optimizer.name, "lr": self.optimizer.lr,
             "weight_decay": self.optimizer.weight_decay,
@@ -547,6 +590,7 @@ class Trainer:
 
     def to_project(self, description: str = "") -> Project:
         """The graph with everything needed to resume this training exactly."""
+        self._settle()
         return Project(self.graph, description, self.settings(), self.optimizer.state_dict(),
                        self.history.to_tree() if len(self.history) else None)
 
