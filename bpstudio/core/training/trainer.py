@@ -418,6 +418,9 @@ class Trainer:
         finally:
             self._running = False
             self._stop_requested = False
+            # A run ended by an exception mid-step (Ctrl+C) still leaves a whole step to
+            # whoever reads the trainer next (step, last, history), not only to to_project.
+            self._settle()
 
     def fit(self, steps: int | None = None, epochs: float | None = None) -> StepStats | None:
         """Run to the end and return the last step's statistics."""
