@@ -101,7 +101,8 @@ def test_coercion_of_any_json_value_gives_a_valid_value_or_a_param_error(op, par
 
 
 NASTY = [
-    nested(10_000), nested(10_000, leaf=[]), [10**5000], {"k": [[10**5000]]}, 10**400, -(10**400), 10**5000, "9" * 400,
+    nested(10_000), nested(10_000, leaf=[]), [10**5000], {"k": [[10**5000]]}, 10**400,
+    -(10**400), 10**5000, "9" * 400,
     "9" * 5000, "1" + "0" * 400 + ".5", float("inf"), float("-inf"), float("nan"),
     np.float32("inf"), np.float64("nan"), np.int64(2**62), np.uint64(2**64 - 1), 1e308, -1e308,
     "1e308", Fraction(10**400, 3), Fraction(1, 3), True, np.bool_(False), [10**400], [2.5],
