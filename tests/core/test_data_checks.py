@@ -108,6 +108,10 @@ def test_named_sets_refuse_the_other_task_and_bad_task_names():
         with pytest.raises(DataError, match="task must be 'classification', 'regression' or "
                                             "'auto', not"):
             datasets.prepare("moons", task=task)
+    table = datasets.Dataset("made", np.ones((4, 1)), np.arange(4.0), REGRESSION, ("x",))
+    with pytest.raises(DataError, match="'made' is a regression data set: it cannot be read "
+                                        "for classification"):
+        datasets.prepare(table, task=CLASSIFICATION)
     assert datasets.moons().task_reason == \
         "classification, because 'moons' is a classification data set (2 classes)"
 

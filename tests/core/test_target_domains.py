@@ -152,3 +152,20 @@ def test_the_reported_csv_case_bce_on_a_regression_column(tmp_path):
     path.write_text("size,age,price\n" + "\n".join(rows) + "\n")
     with pytest.raises(DataError, match="the target column 'price' of 'house' holds"):
         Trainer(loss_graph("bce", 2), datasets.prepare(str(path), seed=0))
+
+
+def test_the_command_line_refuses_it_with_exit_2(tmp_path, capsys):
+    import bpstudio
+    from bpstudio import cli
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(60, 2))
+    (tmp_path / "house.csv").write_text("size,age,price\n" + "".join(
+        f"{a:.4f},{b:.4f},{10 * a + b:.4f}\n" for a, b in x))
+    bpstudio.save(loss_graph("bce_logits", 2), tmp_path / "m.bpg")
+    code = cli.main(["train", str(tmp_path / "m.bpg"), "--data", str(tmp_path / "house.csv"),
+                     "--steps", "5"])
+    out, err = capsys.readouterr()
+    assert code == 2 and err.startswith("bpstudio-cli: error: the loss bce_logits 'loss' takes "
+                                        "targets that are numbers from 0 to 1")
+    assert "the target column 'price' of 'house'" in err and len(err.splitlines()) == 1

@@ -636,7 +636,7 @@ def prepare(source: str | Path | Dataset, *, target: str | int | None = None,
             raise DataError(f"'{source}' is a named data set: target and feature columns apply to "
                             "CSV files only")
         data = by_name(str(source), **options)
-    if task != "auto" and task != data.task and not data.spec.get("source") == "csv":
+    if task != "auto" and task != data.task:  # (a CSV file was read for the task asked)
         raise DataError(f"'{data.name}' is a {data.task} data set: it cannot be read for "
                         f"{task} (only a CSV file's target column can be read either way)")
     train, val = split(data, validation, seed)
