@@ -24,9 +24,11 @@ def moons():
 
 # -------------------------------------------------------------------------- run lengths
 @pytest.mark.parametrize("kwargs, message", [
-    ({"epochs": True}, "epochs must be a number > 0, not True"),
-    ({"epochs": math.inf}, "epochs must be a number > 0, not inf"),
-    ({"epochs": "1"}, "epochs must be a number > 0, not '1'"),
+    ({"epochs": True}, "epochs must be a number, not True"),
+    ({"epochs": math.inf}, "epochs must be a finite number > 0, not inf"),
+    ({"epochs": 10**400}, "epochs must be a finite number > 0, not a whole number of 401 digits"),
+    ({"epochs": 0}, "epochs must be a finite number > 0, not 0"),
+    ({"epochs": "1"}, "epochs must be a number, not '1'"),
     ({"steps": True}, "steps must be a whole number >= 1, not True"),
     ({"steps": 2.0}, "steps must be a whole number >= 1, not 2.0"),
 ])

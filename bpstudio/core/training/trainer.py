@@ -398,10 +398,7 @@ class Trainer:
         if (steps is None) == (epochs is None):
             raise TrainingError("give either steps or epochs")
         if steps is None:
-            if isinstance(epochs, (bool, np.bool_)) or not isinstance(
-                    epochs, (int, float, np.integer, np.floating)) \
-                    or not (math.isfinite(epochs) and epochs > 0):
-                raise TrainingError(f"epochs must be a number > 0, not {shown(epochs)}")
+            _real("epochs", epochs, zero_allowed=False)
             steps = max(1, int(round(epochs * self.steps_per_epoch)))
         if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer)) \
                 or steps < 1:
