@@ -77,7 +77,8 @@ class Engine:
         except (TypeError, ValueError):
             chosen = None
         if chosen is None or chosen.type not in DTYPES:
-            raise GraphError(f"an engine computes in float32 or float64, not {dtype!r}")
+            given = repr(dtype) if chosen is None else chosen.name
+            raise GraphError(f"an engine computes in float32 or float64, not {given}")
         self.graph = graph
         self.dtype = chosen
         self._output_ref = output
