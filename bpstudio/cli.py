@@ -181,10 +181,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     saved = project.training or {}
     if args.data is not None:
         split_seed = args.seed if args.seed is not None else saved.get("split_seed", 0)
-        data = datasets.prepare(args.data, target=args.target, seed=split_seed)
+        data = datasets.prepare(args.data, target=args.target, task=args.task or "auto",
+                                seed=split_seed)
     elif "data" in saved:
         if args.target is not None:
             raise ValueError("--target needs --data (the CSV file it names a column of)")
+        if args.task is not None:
+            # (The project's data already has the task it was trained for.)
+            raise ValueError("--task needs --data (the CSV file whose target it reads)")
         data = datasets.from_settings(saved)
     else:
         raise ValueError(f"{args.file} was never trained: say which data to use with --data")
@@ -203,6 +207,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     def emit(line: str, record: dict[str, Any]) -> None:
         print(json.dumps(record) if args.json else line, flush=True)
+
+    # Which task the data is read for, and why: a guessed task that is wrong would train
+    # without any error, so it is said before training starts.
+    reason = data.train.task_reason
+    if not args.quiet and not args.json:
+        print(f"task: {reason}", flush=True)
 
     started = time.perf_counter()
     last_print = started
@@ -226,6 +236,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.out is not None:
         save(trainer.to_project(project.description), args.out)
         summary["saved"] = str(args.out)
+    summary["task"], summary["task_reason"] = data.task, reason
     if failure is not None:
         summary["error"] = str(failure)
     if args.json:
@@ -258,6 +269,9 @@ def add_train_command(sub: Subparsers) -> None:
                        help="a data set (xor, moons, circles, spirals, blobs, sine, polynomial, "
                             "iris, digits) or a CSV file with a header row")
     train.add_argument("--target", metavar="COL", help="the CSV column to predict (default: last)")
+    train.add_argument("--task", choices=datasets.TASKS,
+                       help="read the CSV target for classification or regression (default: "
+                            "auto, chosen from what the column holds; the choice is printed)")
     length = train.add_mutually_exclusive_group(required=True)
     length.add_argument("--steps", type=_positive_int, metavar="N", help="training steps")
     length.add_argument("--epochs", type=_positive_float, metavar="N",

@@ -47,21 +47,40 @@ class Plan:
         object.__setattr__(self, "ops", tuple(s for s in self.steps if not s.source))
 
 
+# The dtypes an engine computes in. The ops' arithmetic (means, divisions, logarithms, the
+# constants of their derivatives) only means something in floating point; float16 loses too
+# much to train, and integers would truncate every result.
+DTYPES = (np.float32, np.float64)
+# What a feed may hold before it is converted to the engine's dtype: booleans, integers and
+# floats. Text ("1.5"), objects and complex numbers are refused instead of being parsed or
+# silently cut to their real part.
+_NUMBER_KINDS = "biuf"
+_HELD = {"U": "text", "S": "bytes", "c": "complex numbers"}
+
+
 class Engine:
     """Runs a :class:`Graph`.
 
     ``output`` is the node whose value ``forward`` returns and where ``backward`` starts
-    (by default the graph's only loss, or its only sink). ``gradients`` is "all" to give every
-    node its gradient (what the app shows), or "parameters" to compute only what the optimiser
-    needs (what training uses; it skips, e.g., the gradient of the data).
+    (by default the graph's only loss, or its only sink). ``dtype`` is float64 (the default)
+    or float32. ``gradients`` is "all" to give every node its gradient (what the app shows),
+    or "parameters" to compute only what the optimiser needs (what training uses; it skips,
+    e.g., the gradient of the data).
     """
 
     def __init__(self, graph: Graph, dtype: Any = np.float64, output: NodeRef | None = None,
                  gradients: str = "all"):
         if gradients not in ("all", "parameters"):
-            raise ValueError("gradients must be 'all' or 'parameters'")
+            raise GraphError(f"gradients must be 'all' or 'parameters', not {gradients!r}")
+        try:
+            chosen = np.dtype(dtype)
+        except (TypeError, ValueError):
+            chosen = None
+        if chosen is None or chosen.type not in DTYPES:
+            given = repr(dtype) if chosen is None else chosen.name
+            raise GraphError(f"an engine computes in float32 or float64, not {given}")
         self.graph = graph
-        self.dtype = np.dtype(dtype)
+        self.dtype = chosen
         self._output_ref = output
         self._gradients = gradients
         self._plan: Plan | None = None
@@ -133,14 +152,14 @@ class Engine:
         batch: tuple[int, str] | None = None
         for step in plan.sources:
             if step.source == "input":
-                values[step.slot], batch = self._feed(step.node, feeds.pop(step.node.name, None), batch)
+                feed = feeds.pop(step.node.name, None)
+                values[step.slot], batch = self._feed(step.node, feed, batch)
             elif step.source == "parameter":
                 values[step.slot] = self._params[step.node.name]
             else:
                 values[step.slot] = step.node.value.astype(self.dtype, copy=False)
-        stray = [name for name in feeds if self.graph.find(name) is None]
-        if stray:  # feeds for inputs this output does not need are fine; typos are not
-            raise FeedError(f"feed '{stray[0]}' matches no input node")
+        for name in feeds:  # feeds for inputs this output does not need are fine
+            self._check_unused_feed(name)
         for step in plan.ops:
             try:
                 values[step.slot] = step.forward(step.context, *[values[j] for j in step.inputs],
@@ -150,19 +169,40 @@ class Engine:
         self._values, self._grads, self._contributions = values, None, None
         return values[plan.output].copy()
 
+    def _check_unused_feed(self, name: Any) -> None:
+        """A feed left over once every input of the plan took its own: it may be for an input
+        this output does not need, but a typo, a parameter or an op node would be ignored
+        while the caller believes it took effect."""
+        node = self.graph.find(name) if isinstance(name, str) else None
+        if node is None:
+            raise FeedError(f"feed '{name}' matches no input node")
+        if node.spec.source != "input":
+            what = ("holds its own value" if node.spec.source in ("parameter", "constant")
+                    else "computes its value")
+            raise FeedError(f"feed '{name}' names {node.label}, which {what}: only input nodes "
+                            "take feeds")
+
     def _feed(self, node: Node, data: Any, batch: tuple[int, str] | None):
         sample_shape = node.params["shape"]
+        expected = format_shape(("N",) + tuple(sample_shape))
         if data is None:
-            raise FeedError(f"input '{node.name}' has no feed: give an array of shape "
-                            f"{format_shape(('N',) + tuple(sample_shape))}")
+            raise FeedError(f"input '{node.name}' has no feed: give an array of shape {expected}")
         try:
-            array = np.asarray(data, dtype=self.dtype)
-        except (TypeError, ValueError):
+            raw = np.asarray(data)
+        except (TypeError, ValueError, OverflowError):
             raise FeedError(f"input '{node.name}': the feed is not an array of numbers") from None
+        if raw.dtype.kind not in _NUMBER_KINDS:
+            held = _HELD.get(raw.dtype.kind, "values that are not numbers")
+            raise FeedError(f"input '{node.name}': the feed holds {held}; give numbers")
+        array = raw.astype(self.dtype, copy=False)
         if array.ndim != len(sample_shape) + 1 or array.shape[1:] != tuple(sample_shape):
-            raise FeedError(f"input '{node.name}': expected shape "
-                            f"{format_shape(('N',) + tuple(sample_shape))}, got "
+            raise FeedError(f"input '{node.name}': expected shape {expected}, got "
                             f"{format_shape(array.shape)}")
+        if array.shape[0] == 0:
+            # Every loss averages over the batch: an empty one has no mean (NaN forward, a
+            # division by zero backward).
+            raise FeedError(f"input '{node.name}': the feed has 0 rows; a batch needs at least "
+                            "one sample")
         if batch is not None and array.shape[0] != batch[0]:
             raise FeedError(f"input '{node.name}' has a batch of {array.shape[0]} but input "
                             f"'{batch[1]}' has {batch[0]}")

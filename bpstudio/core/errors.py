@@ -9,6 +9,11 @@ class GraphError(BPStudioError, ValueError):
     """An edit or a graph that does not make sense (cycle, unknown op, missing input, bad name)."""
 
 
+class ParamError(GraphError):
+    """A value that does not fit an op's typed parameter: the wrong type, out of range, or too
+    large to use (the message names the parameter)."""
+
+
 class ShapeError(GraphError):
     """Shapes that cannot meet, e.g. inner dimensions of a matmul that differ."""
 

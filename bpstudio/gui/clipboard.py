@@ -3,20 +3,26 @@ positions and the wires among the copied nodes), and JSON becomes one undoable p
 
 The JSON travels through the system clipboard under its own MIME type. Pasted data is checked
 like a file would be: anything malformed raises ValueError with a message, and nothing is added.
+Anyone can put anything on a clipboard, so the checks bound the JSON's nesting, the size of
+coordinates and what a value may hold; the scene (``GraphScene.push``) turns any other error
+into a refusal too.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
+import numpy as np
 from PySide6.QtGui import QUndoCommand
 
 from bpstudio.core.errors import GraphError
 from bpstudio.core.graph import Graph
 from bpstudio.core.ops import REGISTRY
+from bpstudio.core.ops.base import shown
 
-from . import commands
+from . import commands, jsontext
 from .commands import AddNodeCommand, ConnectCommand
 
 MIME_TYPE = "application/x-bpstudio-nodes"
@@ -76,7 +82,7 @@ def paste_command(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 
         try:
             scratch.add_node(n["op"], name=name, params=params, value=value, node_id=n["id"])
         except GraphError as exc:
-            raise ValueError(f"pasted node '{n['name']}': {exc}") from None
+            raise ValueError(f"pasted node {shown(n['name'])}: {exc}") from None
         adds[n["id"]] = AddNodeCommand(graph, n["op"], name=name, params=params, value=value,
                                        position=position, parent=macro)
     for e in edges:
@@ -107,9 +113,17 @@ def _unique(graph: Graph, base: str, taken: set[str]) -> str:
     return name
 
 
+# Canvas coordinates a pasted node may have: the canvas spans +-100,000 (SCENE_EXTENT), and
+# anything far beyond is damage, which as an endless float or a 400-digit whole number would
+# overflow when the paste offset is added.
+MAX_COORDINATE = 1e7
+
+
 def _parse(text: str) -> dict[str, Any]:
     try:
-        data = json.loads(text)
+        data = jsontext.loads(text)
+    except jsontext.NestingError as exc:
+        raise ValueError(f"the copied data is {exc}") from None
     except (TypeError, ValueError):
         raise ValueError("the clipboard does not hold Backprop Studio nodes") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -120,19 +134,38 @@ def _parse(text: str) -> dict[str, Any]:
     ids = set()
     for n in nodes:
         if not isinstance(n, dict) or not isinstance(n.get("id"), str) \
-                or not isinstance(n.get("name"), str) or n.get("op") not in REGISTRY:
+                or not isinstance(n.get("name"), str) or not isinstance(n.get("op"), str) \
+                or n["op"] not in REGISTRY:
             raise ValueError("a copied node has no id, no name or an unknown op")
         if n["id"] in ids:
-            raise ValueError(f"two copied nodes share the id {n['id']}")
+            raise ValueError(f"two copied nodes share the id {shown(n['id'])}")
         ids.add(n["id"])
+        name = shown(n["name"])
         pos = n.get("position")
         if pos is not None and not (isinstance(pos, list) and len(pos) == 2
-                                    and all(isinstance(c, (int, float)) for c in pos)):
-            raise ValueError(f"copied node '{n['name']}' has a malformed position")
+                                    and all(_is_coordinate(c) for c in pos)):
+            raise ValueError(f"copied node {name} has a malformed position")
         if n.get("params") is not None and not isinstance(n["params"], dict):
-            raise ValueError(f"copied node '{n['name']}' has malformed parameters")
+            raise ValueError(f"copied node {name} has malformed parameters")
+        if n.get("value") is not None and not _is_array(n["value"]):
+            raise ValueError(f"copied node {name} has a value that is not an array of numbers")
     for e in edges:
         if not isinstance(e, dict) or not all(isinstance(e.get(k), str)
                                               for k in ("src", "dst", "src_port", "dst_port")):
             raise ValueError("a copied wire is malformed")
     return data
+
+
+def _is_coordinate(c: Any) -> bool:
+    return (isinstance(c, (int, float)) and not isinstance(c, bool)
+            and abs(c) <= MAX_COORDINATE and math.isfinite(c))
+
+
+def _is_array(value: Any) -> bool:
+    """Whether a copied value is a number or a regular nest of lists of numbers. (NumPy would
+    parse text such as "1.5", and a 400-digit whole number overflows a float.)"""
+    try:
+        kind = np.asarray(value).dtype.kind
+    except (ValueError, OverflowError):  # ragged lists
+        return False
+    return kind in "iuf"

@@ -11,20 +11,22 @@ edits become undo commands like every other edit.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import shiboken6
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QFrame,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
                                QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from bpstudio.core.errors import GraphError
 from bpstudio.core.graph import MAX_SAMPLE_ROWS, GraphEvent
-from bpstudio.core.ops.base import Param
+from bpstudio.core.ops.base import MAX_DIMS, Param, shown
 from bpstudio.core.shapes import format_shape
 
-from . import commands
+from . import commands, jsontext
 from .canvas import theme
 from .canvas.scene import GraphScene
 from .run_view import RunView, full_text
@@ -47,6 +49,39 @@ def format_param(param: Param, value: Any) -> str:
 
 def format_array(value: np.ndarray) -> str:
     return json.dumps(np.round(value, 6).tolist())
+
+
+def parse_value(text: str, label: str) -> np.ndarray:
+    """The numbers typed into a value field (JSON: 0.5, [1, 2], [[1, 2], [3, 4]]), or a
+    GraphError naming the node. An array has at most MAX_DIMS dimensions, so deeper text is
+    refused before the JSON reader recurses into it."""
+    try:
+        # Whole numbers are read as floats: 400 digits become inf (refused below) instead of
+        # a Python int that NumPy cannot convert.
+        data = jsontext.loads(text, max_depth=MAX_DIMS, parse_int=float)
+    except jsontext.NestingError as exc:
+        raise GraphError(f"{label}: the value is {exc}; an array has at most {MAX_DIMS} "
+                         "dimensions") from None
+    except ValueError:
+        data = None  # refused below, with the typed text
+    if _is_numbers(data):
+        array = np.array(data, dtype=np.float64)
+        if np.all(np.isfinite(array)):
+            return array
+        raise GraphError(f"{label}: the value must be finite numbers, each at most about 1.8e308 "
+                         f"in size; not {shown(text)}")
+    raise GraphError(f"{label}: the value must be numbers written as JSON, e.g. 0.5 or "
+                     f"[[1, 2], [3, 4]]; not {shown(text)}")
+
+
+def _is_numbers(data: Any) -> bool:
+    """Whether parsed JSON is a number or a regular (not ragged) nest of lists of numbers.
+    (NumPy would read text such as "1.5" as a number, and ragged lists as objects.)"""
+    try:
+        array = np.array(data)
+    except ValueError:  # ragged
+        return False
+    return array.dtype.kind in "iuf"  # ([] is float: the graph says it holds no number)
 
 
 class InspectorWidget(QWidget):
@@ -393,12 +428,16 @@ class InspectorWidget(QWidget):
             self._load_values()
 
     # ------------------------------------------------------------------------------ edits
-    def _refuse(self, message: str, editor: QWidget | None = None) -> None:
+    # Every edit goes through scene.push with a function that checks the typed text and builds
+    # the command: whatever the check or the edit raises becomes the message shown here.
+    def _refuse(self, message: str, editor: QWidget | None = None,
+                announce: bool = True) -> None:
         self.error_label.setText(message)
         self.error_label.show()
         if isinstance(editor, QLineEdit):
             editor.setStyleSheet(_INVALID_FIELD)
-        self.status_message.emit(message)
+        if announce:
+            self.status_message.emit(message)
 
     def _clear_error(self, editor: QWidget | None = None) -> None:
         self.error_label.hide()
@@ -406,62 +445,67 @@ class InspectorWidget(QWidget):
         if isinstance(editor, QLineEdit):
             editor.setStyleSheet("")
 
+    def _apply(self, build: Callable[[], QUndoCommand | None], editor: QWidget | None) -> None:
+        if self.scene.push(build):
+            self._clear_error(editor)
+        elif self.scene.last_refusal:  # (the scene has put it in the status bar)
+            self._refuse(self.scene.last_refusal, editor, announce=False)
+        else:  # nothing to change
+            self._clear_error(editor)
+
     def _param_edited(self, param: Param, raw: Any) -> None:
         if self.node_id is None:
             return
-        node = self.scene.graph.nodes[self.node_id]
-        editor = self.editors.get(param.name)
-        if isinstance(raw, str):
-            raw = raw.strip()
-            if param.kind == "axis" and raw in ("", "all", "None", "none"):
-                raw = None
-        problem = self.scene.graph.param_problem(node, param.name, raw)
-        if problem:
-            self._refuse(problem, editor)
-            return
-        value = param.coerce(raw)
-        self._clear_error(editor)
-        if value == node.params[param.name]:
-            return
-        self.scene.push(commands.SetParamCommand(self.scene.graph, self.node_id, param.name, value))
+        graph, node_id = self.scene.graph, self.node_id
+
+        def build() -> QUndoCommand | None:
+            value = raw.strip() if isinstance(raw, str) else raw
+            if param.kind == "axis" and value in ("", "all", "None", "none"):
+                value = None
+            problem = graph.param_problem(node_id, param.name, value)
+            if problem:
+                raise GraphError(problem)
+            value = param.coerce(value)
+            if value == graph.nodes[node_id].params[param.name]:
+                return None
+            return commands.SetParamCommand(graph, node_id, param.name, value)
+
+        self._apply(build, self.editors.get(param.name))
 
     def _name_edited(self) -> None:
         if self.node_id is None or self.name_edit is None:
             return
+        graph, node_id = self.scene.graph, self.node_id
         name = self.name_edit.text().strip()
-        graph = self.scene.graph
-        if name == graph.nodes[self.node_id].name:
-            self._clear_error(self.name_edit)
-            return
-        problem = graph.name_problem(name, self.node_id)
-        if problem:
-            self._refuse(problem, self.name_edit)
-            return
-        self._clear_error(self.name_edit)
-        self.scene.push(commands.RenameCommand(graph, self.node_id, name))
+
+        def build() -> QUndoCommand | None:
+            if name == graph.nodes[node_id].name:
+                return None
+            problem = graph.name_problem(name, node_id)
+            if problem:
+                raise GraphError(problem)
+            return commands.RenameCommand(graph, node_id, name)
+
+        self._apply(build, self.name_edit)
 
     def _value_edited(self) -> None:
         if self.node_id is None or self.value_edit is None:
             return
-        node = self.scene.graph.nodes[self.node_id]
+        graph, node_id = self.scene.graph, self.node_id
         text = self.value_edit.text().strip()
-        try:
-            array = np.array(json.loads(text), dtype=np.float64)
-            if not np.all(np.isfinite(array)):
-                raise ValueError
-        except (ValueError, TypeError):
-            self._refuse(f"{node.label}: the value must be numbers written as JSON, "
-                         f"e.g. 0.5 or [[1, 2], [3, 4]]; not {text!r}", self.value_edit)
-            return
-        problem = self.scene.graph.value_problem(node, array)
-        if problem:
-            self._refuse(problem, self.value_edit)
-            return
-        self._clear_error(self.value_edit)
-        if node.value is not None and node.value.shape == array.shape \
-                and np.array_equal(np.round(node.value, 6), array):
-            return  # unchanged (the field shows values rounded to 6 places)
-        self.scene.push(commands.SetValueCommand(self.scene.graph, self.node_id, array))
+
+        def build() -> QUndoCommand | None:
+            node = graph.nodes[node_id]
+            array = parse_value(text, node.label)
+            problem = graph.value_problem(node, array)
+            if problem:
+                raise GraphError(problem)
+            if node.value is not None and node.value.shape == array.shape \
+                    and np.array_equal(np.round(node.value, 6), array):
+                return None  # unchanged (the field shows values rounded to 6 places)
+            return commands.SetValueCommand(graph, node_id, array)
+
+        self._apply(build, self.value_edit)
 
     def set_read_only(self, locked: bool) -> None:
         for editor in list(self.editors.values()) + [self.name_edit, self.value_edit]:

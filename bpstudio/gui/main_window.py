@@ -293,12 +293,17 @@ class MainWindow(QMainWindow):
     def add_node(self, op: str, scene_pos: QPointF) -> str | None:
         """Add a node of ``op`` centred under ``scene_pos`` (the drop point or the cursor)."""
         position = (scene_pos.x() - theme.NODE_WIDTH / 2, scene_pos.y() - theme.NODE_HEADER_HEIGHT / 2)
-        command = commands.AddNodeCommand(self.graph, op, position=position)
-        if not self.scene.push(command):
+        built = []
+
+        def add():  # built inside push: a dropped op name comes from anyone's drag data
+            built.append(commands.AddNodeCommand(self.graph, op, position=position))
+            return built[0]
+
+        if not self.scene.push(add, refused="Cannot add a node"):
             return None
-        self.scene.select_nodes([command.node_id])
+        self.scene.select_nodes([built[0].node_id])
         self.view.setFocus()
-        return command.node_id
+        return built[0].node_id
 
     def _open_search_popup(self, scene_pos: QPointF, global_pos) -> None:
         if self._locked:
@@ -352,13 +357,14 @@ class MainWindow(QMainWindow):
             self._paste_text(clipboard.copy_nodes(self.graph, ids), (40.0, 40.0), "Duplicate")
 
     def _paste_text(self, text: str, offset: tuple[float, float], verb: str) -> None:
-        try:
-            macro = clipboard.paste_command(self.graph, text, offset=offset, verb=verb)
-        except ValueError as exc:
-            self.show_status(f"Cannot paste: {exc}")
-            return
-        if self.scene.push(macro):
-            self.scene.select_nodes(clipboard.pasted_node_ids(macro))
+        built = []
+
+        def paste():  # built inside push: whatever the pasted text makes go wrong is refused
+            built.append(clipboard.paste_command(self.graph, text, offset=offset, verb=verb))
+            return built[0]
+
+        if self.scene.push(paste, refused="Cannot paste"):
+            self.scene.select_nodes(clipboard.pasted_node_ids(built[0]))
 
     def select_all(self) -> None:
         for item in self.scene.node_items.values():

@@ -39,7 +39,7 @@ def test_generated_sets_are_seeded_sized_and_noisy(name):
 def test_blobs_and_spirals_take_a_class_count():
     assert datasets.blobs(n=100, classes=5).n_classes == 5
     assert set(datasets.spirals(n=90, classes=3).targets) == {0.0, 1.0, 2.0}
-    with pytest.raises(DataError, match="at least 2 classes"):
+    with pytest.raises(DataError, match="classes must be from 2 to 100, not 1"):
         datasets.blobs(classes=1)
 
 

@@ -306,3 +306,72 @@ def test_recorded_contributions_are_what_each_wire_carries_and_sum_at_a_fan_out(
     engine.forward(project.sample)  # a new pass drops them
     with pytest.raises(GraphError):
         engine.contributions()
+
+
+# ------------------------------------------------------------------- what an engine refuses
+@pytest.mark.parametrize("dtype, given", [
+    (np.int64, "int64"), (np.int32, "int32"), (np.uint8, "uint8"), (np.bool_, "bool"),
+    (np.float16, "float16"), (np.complex128, "complex128"), (object, "object"),
+    ("not a dtype", "'not a dtype'"),
+])
+def test_an_engine_computes_only_in_float32_or_float64(dtype, given):
+    with pytest.raises(GraphError) as info:
+        Engine(single_neuron(0.5, 0.1), dtype=dtype)
+    assert str(info.value) == f"an engine computes in float32 or float64, not {given}"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, "float32", "f8"])
+def test_the_two_float_dtypes_are_accepted_by_any_spelling(dtype):
+    engine = Engine(single_neuron(0.5, 0.1), dtype=dtype)
+    assert engine.forward({"x": [2.0], "target": [2.0]}).dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("sample", [(), (3,), (2, 2)])
+def test_a_batch_of_zero_rows_is_refused_before_anything_runs(sample):
+    # Whatever the sample shape: the loss would average over nothing.
+    g = Graph()
+    x, t = g.input("x", sample), g.input("t", sample)
+    g.mse(g.mul(x, g.parameter("w", value=np.ones(sample))), t, name="loss")
+    engine = Engine(g)
+    empty = np.zeros((0,) + sample)
+    with pytest.raises(FeedError, match="input 'x': the feed has 0 rows"):
+        engine.forward({"x": empty, "t": empty})
+    with pytest.raises(GraphError, match="run forward"):
+        engine.backward()  # nothing was computed
+    one = np.ones((1,) + sample)
+    assert engine.forward({"x": one, "t": one}) == 0.0
+
+
+def test_a_feed_naming_a_parameter_constant_or_op_node_is_refused():
+    g = single_neuron(0.5, 0.1)
+    g.constant(1.0, name="c")
+    engine = Engine(g)
+    feeds = {"x": [1.0], "target": [1.0]}
+    for name, label, what in (("w", "parameter 'w'", "holds its own value"),
+                              ("c", "constant 'c'", "holds its own value"),
+                              ("z", "add 'z'", "computes its value"),
+                              ("loss", "mse 'loss'", "computes its value")):
+        with pytest.raises(FeedError, match=f"feed '{name}' names {label}, which {what}"):
+            engine.forward({**feeds, name: [3.0]})
+    # An input the output does not need may still be fed.
+    g.input("spare")
+    assert engine.forward({**feeds, "spare": [1.0]}) == pytest.approx(0.16)  # (0.6 - 1)^2
+
+
+@pytest.mark.parametrize("feed, held", [
+    (["1.5"], "text"), (np.array(["2"]), "text"), ([b"1"], "bytes"), ([1 + 2j], "complex numbers"),
+    ([10 ** 400], "values that are not numbers"), ([object()], "values that are not numbers"),
+    (np.array([1.0], dtype=object), "values that are not numbers"),
+])
+def test_a_feed_of_text_or_objects_is_refused_not_parsed(feed, held):
+    engine = Engine(single_neuron(0.5, 0.1))
+    with pytest.raises(FeedError, match=f"input 'x': the feed holds {held}; give numbers"):
+        engine.forward({"x": feed, "target": [1.0]})
+
+
+@pytest.mark.parametrize("feed", [[True], [3], np.array([3], dtype=np.uint8), [2.5],
+                                  np.array([2.5], dtype=np.float32)])
+def test_booleans_integers_and_floats_are_numbers(feed):
+    engine = Engine(single_neuron(1.0, 0.0))
+    x = float(np.asarray(feed, dtype=float)[0])
+    assert engine.forward({"x": feed, "target": [0.0]}) == pytest.approx(max(x, 0.0) ** 2)

@@ -347,7 +347,7 @@ def test_bad_setups_say_what_is_wrong():
     g = mlp((2, 8, 1), "tanh", "bce_logits")
     with pytest.raises(datasets.DataError, match="input 'x' takes samples of shape \\(2,\\).*4"):
         Trainer(g, datasets.prepare("iris"))
-    with pytest.raises(TrainingError, match="batch size"):
+    with pytest.raises(TrainingError, match="batch_size must be from 1 to"):
         Trainer(g, "moons", batch_size=0)
     with pytest.raises(TrainingError, match="not bound"):
         Trainer(g, "moons", bindings={"x": "features"})

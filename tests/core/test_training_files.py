@@ -109,7 +109,8 @@ def test_cli_resumes_a_trained_file_and_prints_json(capsys, tmp_path, moons_file
 def test_cli_progress_lines(capsys, monkeypatch, moons_file):
     monkeypatch.setattr(cli, "PROGRESS_SECONDS", 0.0)
     code, out, _ = run_cli(capsys, "train", moons_file, "--data", "moons", "--steps", 5)
-    lines = out.strip().splitlines()
+    task, *lines = out.strip().splitlines()
+    assert task == "task: classification, because 'moons' is a classification data set (2 classes)"
     assert code == 0 and len(lines) == 5  # four progress lines, then the final metrics
     assert lines[0].startswith("step 1 (1/5)  loss ") and "steps/s" in lines[0]
     assert "ETA 0:00:00" in lines[0] and "acc " in lines[0]

@@ -39,6 +39,14 @@ def drag(window: MainWindow, start: QPoint, end: QPoint, steps: int = 5,
     QTest.mouseRelease(viewport, button, modifier, end)
 
 
+def drag_event(cls, pos: QPoint, actions, mime):
+    """A drag event; newer bindings take a QPointF position, older ones a QPoint."""
+    try:
+        return cls(QPointF(pos), actions, mime, Qt.LeftButton, Qt.NoModifier)
+    except TypeError:
+        return cls(pos, actions, mime, Qt.LeftButton, Qt.NoModifier)
+
+
 def key(window: MainWindow, key, modifier=Qt.NoModifier, widget=None) -> None:
     QTest.keyClick(widget or window.view, key, modifier)
 

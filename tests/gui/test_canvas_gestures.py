@@ -10,16 +10,8 @@ from PySide6.QtWidgets import QApplication
 from bpstudio.gui.canvas import theme
 from bpstudio.gui.canvas.port_item import PortItem
 
-from guihelpers import (assert_scene_matches_graph, build_neuron, drag, key, port_pos, snapshot,
-                       title_pos, view_pos)
-
-
-def drag_event(cls, pos: QPoint, actions, mime):
-    """A drag event; newer bindings take a QPointF position, older ones a QPoint."""
-    try:
-        return cls(QPointF(pos), actions, mime, Qt.LeftButton, Qt.NoModifier)
-    except TypeError:
-        return cls(pos, actions, mime, Qt.LeftButton, Qt.NoModifier)
+from guihelpers import (assert_scene_matches_graph, build_neuron, drag, drag_event, key, port_pos,
+                        snapshot, title_pos, view_pos)
 
 
 def drop_op(window, op: str, pos: QPoint) -> None:

@@ -115,7 +115,8 @@ def test_pause_continue_step_and_stop(qtbot, xor):
 
     qtbot.mouseClick(button(window, "Step"), Qt.LeftButton)
     wait_done(qtbot, panel)
-    assert window.training_state()["training"]["progress"]["step"] == second + 1
+    assert window.training_state()["training"]["progress"]["step"] == second + 1, \
+        (window.statusBar().currentMessage(), panel.message_label.text())
     assert window.undo_stack.undoText() == "Train 1 step"
 
 

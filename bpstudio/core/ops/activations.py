@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..shapes import BATCH, normalize_axis
-from .base import ACTIVATIONS, Op, Param, Port, register
+from .base import ACTIVATIONS, MAX_DIMS, Op, Param, Port, register
 
 N = BATCH
 
@@ -157,7 +157,8 @@ def softmax(x: np.ndarray, axis: int) -> np.ndarray:
 class Softmax(_Elementwise):
     name = "softmax"
     title = "Softmax"
-    params = (Param("axis", "int", -1, "Axis along which the outputs sum to 1."),)
+    params = (Param("axis", "int", -1, "Axis along which the outputs sum to 1.",
+                    minimum=-MAX_DIMS, maximum=MAX_DIMS - 1),)
     doc = "Turns scores into probabilities that sum to 1 along an axis."
     derivative = "d s_i/dx_j = s_i (delta_ij - s_j), so grad_x = s * (grad - sum(grad * s))"
     examples = (((N, 3),), ((4,),))

@@ -12,11 +12,15 @@ export tests fail until the op gets both or is listed in their ``NOT_EXPORTED_TO
 
 from __future__ import annotations
 
+import math
+import numbers
+import reprlib
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import ParamError
 from ..shapes import Shape
 
 SOURCES = "Sources"
@@ -26,10 +30,21 @@ LOSSES = "Losses"
 GROUPS = (SOURCES, ARITHMETIC, ACTIVATIONS, LOSSES)
 
 
+# The values that make sense at a port, in words for messages. A loss's target port says
+# which targets the loss takes, and a Trainer checks the data against it before training.
+DOMAINS = {
+    "real": "finite numbers",
+    "positive": "numbers > 0",
+    "unit": "numbers from 0 to 1",
+    "label": "class indices (whole numbers from 0)",
+}
+
+
 @dataclass(frozen=True)
 class Port:
-    """An input port. ``domain`` says which values make sense there (used to sample test data
-    and to explain the port); a port that is not ``differentiable`` (class labels) gets no gradient."""
+    """An input port. ``domain`` (a key of DOMAINS) says which values make sense there: it
+    samples test data, explains the port, and at a loss's target port is what the data are
+    checked against. A port that is not ``differentiable`` (class labels) gets no gradient."""
 
     name: str
     doc: str = ""
@@ -37,16 +52,153 @@ class Port:
     differentiable: bool = True
 
 
-def _parse_shape(value: Any) -> tuple[int, ...]:
+def outside_domain(domain: str, values: np.ndarray, classes: int | None = None) -> np.ndarray:
+    """Which of ``values`` do not belong to ``domain`` (a boolean array of their shape). For
+    "label", ``classes`` (when known) bounds the indices from above."""
+    values = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(values)
+    with np.errstate(invalid="ignore"):
+        if domain == "positive":
+            bad |= ~(values > 0)
+        elif domain == "unit":
+            bad |= (values < 0) | (values > 1)
+        elif domain == "label":
+            bad |= (values < 0) | (values != np.floor(values))
+            if classes is not None:
+                bad |= values >= classes
+        elif domain != "real":
+            raise ValueError(f"unknown port domain {domain!r}; known: {', '.join(DOMAINS)}")
+    return bad
+
+
+def domain_text(domain: str, classes: int | None = None) -> str:
+    """The values of ``domain`` in words: "numbers from 0 to 1", "class indices 0 to 2"."""
+    if domain == "label" and classes is not None:
+        return f"class indices from 0 to {classes - 1}"
+    return DOMAINS[domain]
+
+
+# Bounds that every parameter coercion applies, whatever the op says. Values come from people
+# typing and from files and clipboards anyone can write, and a number that converts without
+# complaint can still fail where it is used: a 400-digit whole number overflows NumPy's C
+# integers, and a uniform initialiser's bound of 1e308 overflows the range it draws from.
+MAX_WHOLE = 2**31 - 1      # whole numbers: what a C int and a Qt spin box hold
+MAX_REAL = 1e100           # real numbers: far above any meaningful setting, far below overflow
+MAX_DIMS = 32              # dimensions of a shape, and the range of an axis (NumPy 1.x's limit)
+MAX_TEXT = 1000            # characters of a typed number or shape
+SHOWN_LENGTH = 80          # characters of a value quoted in a message
+
+
+class _Shown(reprlib.Repr):
+    """reprlib's short repr, and a whole number of many digits by its size (Python refuses to
+    write out one of more than 4,300 digits, even inside a list)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother = 3, 40, 40
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = 4
+
+    def repr_int(self, x: int, level: int) -> str:
+        if abs(x) < 10**20:
+            return repr(x)
+        size = abs(x)
+        digits = int((size.bit_length() - 1) * math.log10(2)) + 1  # exact, or one short
+        digits += size >= 10**digits
+        return f"a whole number of {digits} digits"
+
+
+_SHOWN = _Shown()
+
+
+def shown(value: Any) -> str:
+    """``value`` as a message quotes it: short, whatever its size or nesting (``repr`` of a
+    deeply nested list recurses, and a 5,000-digit whole number has no ``repr`` at all)."""
+    text = _SHOWN.repr(value)  # (reprlib stands in for a repr that fails)
+    return text if len(text) <= SHOWN_LENGTH else text[:SHOWN_LENGTH - 3] + "..."
+
+
+def _text(value: str, label: str) -> str:
+    text = value.strip()
+    if len(text) > MAX_TEXT:
+        raise ParamError(f"{label}: {len(text):,} characters is too long for a number or shape")
+    return text
+
+
+def _real(value: Any, label: str) -> float:
+    """``value`` (a real number, or text of one) as a float, finite and within +-MAX_REAL."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ParamError(f"{label} must be a number, not {value!r}")
     if isinstance(value, str):
-        text = value.strip().strip("()[]")
-        value = [p for p in (s.strip() for s in text.split(",")) if p]
-    try:
-        dims = tuple(int(d) for d in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not a shape (a list of whole numbers such as 3, 4)") from None
-    if any(d < 1 for d in dims) or any(isinstance(d, bool) for d in value):
-        raise ValueError(f"{value!r} is not a shape: every dimension must be a whole number >= 1")
+        try:
+            number = float(_text(value, label))
+        except ValueError:
+            raise ParamError(f"{label} must be a number, not {shown(value)}") from None
+    elif isinstance(value, numbers.Real):
+        # Compared before converting: float() of a huge whole number raises OverflowError.
+        if isinstance(value, numbers.Integral) and abs(int(value)) > MAX_REAL:
+            raise ParamError(f"{label} must be between {-MAX_REAL:g} and {MAX_REAL:g}, not "
+                             f"{shown(value)}")
+        try:
+            number = float(value)
+        except (OverflowError, ValueError):  # e.g. a Fraction beyond the float range
+            raise ParamError(f"{label} must be between {-MAX_REAL:g} and {MAX_REAL:g}, not "
+                             f"{shown(value)}") from None
+    else:
+        raise ParamError(f"{label} must be a number, not {shown(value)}")
+    # (Text of a number beyond the float range, such as 400 digits, reads as inf: out of
+    # range, not "not finite".)
+    typed_inf = isinstance(value, str) and "inf" in value.lower()
+    if math.isnan(number) or (math.isinf(number) and (typed_inf or not isinstance(value, str))):
+        raise ParamError(f"{label} must be a finite number, not {shown(value)}")
+    if abs(number) > MAX_REAL:
+        raise ParamError(f"{label} must be between {-MAX_REAL:g} and {MAX_REAL:g}, not "
+                         f"{shown(value)}")
+    return number
+
+
+def _whole(value: Any, label: str, what: str = "a whole number") -> int:
+    """``value`` (a whole number, a float with no fraction, or text of a whole number) as an
+    int; the caller checks its range."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ParamError(f"{label} must be {what}, not {value!r}")
+    if isinstance(value, str):
+        try:
+            return int(_text(value, label))
+        except ValueError:  # also text beyond Python's digit limit for int()
+            raise ParamError(f"{label} must be {what}, not {shown(value)}") from None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        try:
+            as_float = float(value)
+        except OverflowError:  # a Fraction beyond the float range
+            as_float = math.inf
+        if as_float.is_integer():  # not inf or NaN, which int() cannot convert
+            return int(as_float)
+    raise ParamError(f"{label} must be {what}, not {shown(value)}")
+
+
+def _parse_shape(value: Any, label: str) -> tuple[int, ...]:
+    what = "a shape (a list of whole numbers such as 3, 4)"
+    if isinstance(value, str):
+        text = _text(value, label).strip("()[]")
+        parts: list[Any] = [p for p in (s.strip() for s in text.split(",")) if p]
+    elif isinstance(value, (list, tuple)):
+        parts = list(value)
+    elif isinstance(value, np.ndarray) and value.ndim == 1:
+        parts = value.tolist()
+    else:
+        raise ParamError(f"{label} must be {what}, not {shown(value)}")
+    if len(parts) > MAX_DIMS:
+        raise ParamError(f"{label}: a shape has at most {MAX_DIMS} dimensions, not {len(parts)}")
+    dims = tuple(_whole(d, label, what) for d in parts)
+    if any(d < 1 for d in dims):
+        raise ParamError(f"{label} is not a shape: every dimension must be a whole number >= 1, "
+                         f"not {shown(value)}")
+    big = next((d for d in dims if d > MAX_WHOLE), None)
+    if big is not None:
+        raise ParamError(f"{label}: every dimension must be at most {MAX_WHOLE}, not "
+                         f"{shown(big)}")
     return dims
 
 
@@ -64,57 +216,57 @@ class Param:
     maximum: float | None = None
 
     def coerce(self, value: Any) -> Any:
-        """Return ``value`` converted to this parameter's type, or raise ValueError saying why."""
+        """Return ``value`` converted to this parameter's type, or raise :class:`ParamError`
+        (a ValueError) saying why. Whatever ``value`` is (nested, huge, of any type), nothing
+        else is raised: every number that comes back is within the bounds above."""
         label = f"parameter '{self.name}'"
+        try:
+            return self._coerce(value, label)
+        except ParamError:
+            raise
+        except (ArithmeticError, TypeError, ValueError, RecursionError) as exc:
+            # A last guard: a check above that missed a case still gives a message.
+            raise ParamError(f"{label} cannot take {shown(value)} ({exc})") from None
+
+    def _coerce(self, value: Any, label: str) -> Any:
         if self.kind == "float":
-            if isinstance(value, bool):
-                raise ValueError(f"{label} must be a number, not {value!r}")
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"{label} must be a number, not {value!r}") from None
-            if not np.isfinite(number):
-                raise ValueError(f"{label} must be a finite number, not {value!r}")
+            number = _real(value, label)
             self._check_range(number, label)
             return number
         if self.kind == "int":
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError(f"{label} must be a whole number, not {value!r}")
-            try:
-                number = int(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"{label} must be a whole number, not {value!r}") from None
+            number = _whole(value, label)
             self._check_range(number, label)
+            if abs(number) > MAX_WHOLE:
+                raise ParamError(f"{label} must be a whole number from {-MAX_WHOLE} to "
+                                 f"{MAX_WHOLE}, not {shown(number)}")
             return number
         if self.kind == "bool":
             if isinstance(value, (bool, np.bool_)):
                 return bool(value)
-            raise ValueError(f"{label} must be true or false, not {value!r}")
+            raise ParamError(f"{label} must be true or false, not {shown(value)}")
         if self.kind == "choice":
-            if value not in self.choices:
-                raise ValueError(f"{label} must be one of {', '.join(self.choices)}; got {value!r}")
-            return value
+            if isinstance(value, str) and value in self.choices:
+                return value
+            raise ParamError(f"{label} must be one of {', '.join(self.choices)}; got "
+                             f"{shown(value)}")
         if self.kind == "shape":
-            try:
-                return _parse_shape(value)
-            except ValueError as exc:
-                raise ValueError(f"{label}: {exc}") from None
+            return _parse_shape(value, label)
         if self.kind == "axis":
-            if value is None or value == "all":
+            if value is None or (isinstance(value, str) and value.strip() == "all"):
                 return None
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError(f"{label} must be a whole number or None (all axes), not {value!r}")
-            try:
-                return int(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"{label} must be a whole number or None (all axes), not {value!r}") from None
+            what = "a whole number or None (all axes)"
+            axis = _whole(value, label, what)
+            if not -MAX_DIMS <= axis < MAX_DIMS:
+                raise ParamError(f"{label} must be {what} from {-MAX_DIMS} to {MAX_DIMS - 1}, "
+                                 f"not {shown(axis)}")
+            return axis
         raise AssertionError(f"unknown parameter kind {self.kind!r}")
 
     def _check_range(self, number: float, label: str) -> None:
         if self.minimum is not None and number < self.minimum:
-            raise ValueError(f"{label} must be >= {self.minimum}, not {number}")
+            raise ParamError(f"{label} must be >= {self.minimum}, not {shown(number)}")
         if self.maximum is not None and number > self.maximum:
-            raise ValueError(f"{label} must be <= {self.maximum}, not {number}")
+            raise ParamError(f"{label} must be <= {self.maximum}, not {shown(number)}")
 
 
 class Context:
@@ -172,6 +324,9 @@ class Op:
     # source kind: "input", "parameter" or "constant"; None for ops that compute
     source: ClassVar[str | None] = None
     is_loss: ClassVar[bool] = False
+    # A loss's input port that takes the target (its index in ``inputs``): that port's domain
+    # states which targets the loss takes. Every loss must name one (see register).
+    target_input: ClassVar[int | None] = None
     # Input shapes this op must handle ("N" is the batch). The registry-wide gradient-check
     # test runs every case with a batch of 1 and of 4.
     examples: ClassVar[tuple[tuple[Shape, ...], ...]] = ()
@@ -203,6 +358,11 @@ class Op:
     def default_params(cls) -> dict[str, Any]:
         return {p.name: p.default for p in cls.params}
 
+    @classmethod
+    def target_port(cls) -> Port | None:
+        """A loss's target port (None for other ops); its ``domain`` is what targets must be."""
+        return None if cls.target_input is None else cls.inputs[cls.target_input]
+
 
 REGISTRY: dict[str, type[Op]] = {}
 
@@ -213,6 +373,13 @@ def register(cls: type[Op]) -> type[Op]:
         raise ValueError(f"op {cls.name!r} registered twice")
     if cls.group not in GROUPS:
         raise ValueError(f"op {cls.name!r} has unknown group {cls.group!r}")
+    unknown = [p.domain for p in cls.inputs if p.domain not in DOMAINS]
+    if unknown:
+        raise ValueError(f"op {cls.name!r} has a port of unknown domain {unknown[0]!r}")
+    if cls.is_loss and not (isinstance(cls.target_input, int)
+                            and 0 <= cls.target_input < len(cls.inputs)):
+        raise ValueError(f"loss {cls.name!r} must say which input takes the target "
+                         "(target_input)")
     REGISTRY[cls.name] = cls
     return cls
 

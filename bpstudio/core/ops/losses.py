@@ -16,6 +16,7 @@ N = BATCH
 class _PairLoss(Op):
     group = LOSSES
     is_loss = True
+    target_input = 1
     examples = (((N, 1), (N, 1)), ((N, 3), (N, 3)), ((N,), (N,)))
 
     @staticmethod
@@ -31,7 +32,8 @@ class _PairLoss(Op):
 class MeanSquaredError(_PairLoss):
     name = "mse"
     title = "MSE Loss"
-    inputs = (Port("prediction"), Port("target"))
+    inputs = (Port("prediction"), Port("target", "The value to predict: any finite number.",
+                                          domain="real"))
     doc = "Mean squared error: mean((prediction - target)^2)."
     derivative = "d loss/d prediction = 2 (prediction - target) / n"
 
@@ -104,6 +106,7 @@ class SoftmaxCrossEntropy(Op):
     title = "Softmax CE Loss"
     group = LOSSES
     is_loss = True
+    target_input = 1
     inputs = (Port("logits", "Raw class scores, shape (N, classes)."),
               Port("labels", "Class index per sample, 0 .. classes-1.", domain="label",
                    differentiable=False))

@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import BPStudioError
+from ..ops.base import shown
 from ..resources import resource_path
 
 CLASSIFICATION = "classification"
@@ -48,6 +49,10 @@ class Dataset:
     target_name: str = "target"
     class_names: tuple[str, ...] = ()
     spec: dict[str, Any] = field(default_factory=dict)
+    # Which task, and why: "regression, because the target 'y' holds numbers with fractions
+    # (e.g. 0.37)". Said to people (bpstudio-cli train prints it), since a guessed task that
+    # is wrong trains something else without any error.
+    task_reason: str = ""
 
     def __post_init__(self) -> None:
         self.features = np.asarray(self.features, dtype=np.float64)
@@ -59,6 +64,30 @@ class Dataset:
                             f"{len(self.targets)} targets")
         if self.task not in (CLASSIFICATION, REGRESSION):
             raise DataError(f"task must be '{CLASSIFICATION}' or '{REGRESSION}', not {self.task!r}")
+        if len(self.feature_names) != self.features.shape[1]:
+            raise DataError(f"data set '{self.name}': {len(self.feature_names)} feature names "
+                            f"for {self.features.shape[1]} feature columns")
+        self._check_numbers()
+        if not self.task_reason:
+            classes = f" ({self.n_classes} classes)" if self.task == CLASSIFICATION else ""
+            self.task_reason = f"{self.task}, because '{self.name}' is a {self.task} data set" \
+                               f"{classes}"
+
+    def _check_numbers(self) -> None:
+        """Every feature and target a finite number, and every feature column one that can be
+        standardised (see :func:`standardization_problem`): data built by code gets the checks
+        a CSV file gets cell by cell."""
+        where = f"data set '{self.name}'"
+        for array, names in ((self.features, self.feature_names),
+                             (self.targets[:, None], (self.target_name,))):
+            bad = ~np.isfinite(array)
+            if bad.any():
+                row, col = (int(i) for i in np.argwhere(bad)[0])
+                raise DataError(f"{where}, row {row + 1}, column '{names[col]}': "
+                                f"{array[row, col]} is not a finite number")
+        problem = standardization_problem(self.features, self.feature_names, where)
+        if problem:
+            raise DataError(problem)
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -75,7 +104,71 @@ class Dataset:
         return replace(self, features=self.features[rows], targets=self.targets[rows])
 
 
+def standardization_problem(features: np.ndarray, names: Sequence[str], where: str,
+                            lines: Sequence[int] | None = None) -> str | None:
+    """Why the columns of ``features`` cannot be standardised, or None. A column whose mean or
+    standard deviation overflows (values near 1e200 square beyond the float range) would
+    train as a column of zeros, and its statistics could not be saved; it is refused when it is
+    read instead, naming the column and its largest value (with its line when ``lines`` gives
+    each row's line in a file)."""
+    if len(features) == 0:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = features.mean(axis=0)
+        std = features.std(axis=0)
+    bad = ~(np.isfinite(mean) & np.isfinite(std))
+    if not bad.any():
+        return None
+    col = int(np.argmax(bad))
+    row = int(np.argmax(np.abs(features[:, col])))
+    at = f", line {lines[row]}" if lines is not None else f", row {row + 1}"
+    return (f"{where}, column '{names[col]}': its values (as large as "
+            f"{features[row, col]:.3g}{at}) cannot be standardised, because their spread "
+            "overflows a float; rescale the column (other units, or a logarithm)")
+
+
 # ----------------------------------------------------------------------------- generated sets
+# Caps on the generated sets' own arguments, checked before anything is allocated: they come
+# from scripts, the command line and project files, and a size typed by mistake (n = 10**10)
+# should get a message, not exhaust the memory.
+MAX_GENERATED_ROWS = 1_000_000
+MAX_CLASSES = 100
+MAX_NOISE = 100.0
+MAX_FACTOR = 100.0         # circles: the inner circle's radius over the outer one's
+MAX_TURNS = 100.0          # spirals: turns of each arm
+MAX_COEFFICIENTS = 20      # polynomial: degree 19
+MAX_COEFFICIENT = 1e6
+MAX_SEED = 2**63 - 1
+
+
+def _whole_arg(data_set: str, arg: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise DataError(f"data set '{data_set}': {arg} must be a whole number, not "
+                        f"{shown(value)}")
+    if not low <= value <= high:
+        raise DataError(f"data set '{data_set}': {arg} must be from {low:,} to {high:,}, not "
+                        f"{shown(value)}")
+    return int(value)
+
+
+def _real_arg(data_set: str, arg: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                     np.floating)):
+        raise DataError(f"data set '{data_set}': {arg} must be a number, not {shown(value)}")
+    if not low <= value <= high:  # (compared before float(): a huge whole number overflows it)
+        raise DataError(f"data set '{data_set}': {arg} must be from {low:g} to {high:g}, not "
+                        f"{shown(value)}")
+    return float(value)
+
+
+def _common_args(data_set: str, n: Any, noise: Any, seed: Any,
+                 fewest: int) -> tuple[int, float, int]:
+    """``n`` (at least ``fewest``: a row for every class or cluster), ``noise`` and ``seed``."""
+    return (_whole_arg(data_set, "n", n, fewest, MAX_GENERATED_ROWS),
+            _real_arg(data_set, "noise", noise, 0.0, MAX_NOISE),
+            _whole_arg(data_set, "seed", seed, 0, MAX_SEED))
+
+
 def _classification(name: str, x: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
                     spec: dict[str, Any], classes: int) -> Dataset:
     order = rng.permutation(len(labels))  # classes interleaved, so any prefix is a fair sample
@@ -89,6 +182,7 @@ def _split_counts(n: int, parts: int) -> list[int]:
 
 def xor(n: int = 200, noise: float = 0.2, seed: int = 0) -> Dataset:
     """Four clusters at the corners of a square; opposite corners share a class."""
+    n, noise, seed = _common_args("xor", n, noise, seed, fewest=4)
     rng = np.random.default_rng(seed)
     corners = np.array([[-1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [1.0, -1.0]])
     counts = _split_counts(n, 4)
@@ -100,6 +194,7 @@ def xor(n: int = 200, noise: float = 0.2, seed: int = 0) -> Dataset:
 
 def moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
     """Two interleaving half circles."""
+    n, noise, seed = _common_args("moons", n, noise, seed, fewest=2)
     rng = np.random.default_rng(seed)
     n_upper, n_lower = _split_counts(n, 2)
     a = np.linspace(0.0, np.pi, n_upper)
@@ -114,6 +209,8 @@ def moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
 
 def circles(n: int = 200, noise: float = 0.05, seed: int = 0, factor: float = 0.5) -> Dataset:
     """A small circle (class 1) inside a large one (class 0)."""
+    n, noise, seed = _common_args("circles", n, noise, seed, fewest=2)
+    factor = _real_arg("circles", "factor", factor, 0.0, MAX_FACTOR)
     rng = np.random.default_rng(seed)
     n_outer, n_inner = _split_counts(n, 2)
     a = np.linspace(0.0, 2 * np.pi, n_outer, endpoint=False)
@@ -129,8 +226,9 @@ def circles(n: int = 200, noise: float = 0.05, seed: int = 0, factor: float = 0.
 def spirals(n: int = 200, noise: float = 0.05, seed: int = 0, classes: int = 2,
             turns: float = 1.5) -> Dataset:
     """``classes`` interleaved arms of a spiral, one class per arm."""
-    if classes < 2:
-        raise DataError("spirals needs at least 2 classes")
+    classes = _whole_arg("spirals", "classes", classes, 2, MAX_CLASSES)
+    n, noise, seed = _common_args("spirals", n, noise, seed, fewest=classes)
+    turns = _real_arg("spirals", "turns", turns, 0.0, MAX_TURNS)
     rng = np.random.default_rng(seed)
     xs, labels = [], []
     for c, k in enumerate(_split_counts(n, classes)):
@@ -146,8 +244,8 @@ def spirals(n: int = 200, noise: float = 0.05, seed: int = 0, classes: int = 2,
 
 def blobs(n: int = 200, noise: float = 0.5, seed: int = 0, classes: int = 3) -> Dataset:
     """Gaussian clusters (standard deviation ``noise``) with centres evenly spaced on a circle."""
-    if classes < 2:
-        raise DataError("blobs needs at least 2 classes")
+    classes = _whole_arg("blobs", "classes", classes, 2, MAX_CLASSES)
+    n, noise, seed = _common_args("blobs", n, noise, seed, fewest=classes)
     rng = np.random.default_rng(seed)
     angles = 2 * np.pi * np.arange(classes) / classes
     centres = 2.0 * np.column_stack([np.cos(angles), np.sin(angles)])
@@ -160,6 +258,7 @@ def blobs(n: int = 200, noise: float = 0.5, seed: int = 0, classes: int = 3) -> 
 
 def sine(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
     """y = sin(x) + noise for x uniform in [-pi, pi]: a one-input regression."""
+    n, noise, seed = _common_args("sine", n, noise, seed, fewest=1)
     rng = np.random.default_rng(seed)
     x = rng.uniform(-np.pi, np.pi, n)
     y = np.sin(x) + noise * rng.standard_normal(n)
@@ -170,13 +269,20 @@ def sine(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
 def polynomial(n: int = 200, noise: float = 0.1, seed: int = 0,
                coefficients: Sequence[float] = (0.0, -1.0, 0.5, 1.0)) -> Dataset:
     """y = c0 + c1 x + c2 x^2 + ... + noise for x uniform in [-1.5, 1.5]."""
+    n, noise, seed = _common_args("polynomial", n, noise, seed, fewest=1)
+    if not isinstance(coefficients, (list, tuple, np.ndarray)) \
+            or not 1 <= len(coefficients) <= MAX_COEFFICIENTS:
+        raise DataError(f"data set 'polynomial': coefficients must be a list of 1 to "
+                        f"{MAX_COEFFICIENTS} numbers, not {shown(coefficients)}")
+    coefficients = [_real_arg("polynomial", f"coefficient c{i}", c, -MAX_COEFFICIENT,
+                              MAX_COEFFICIENT) for i, c in enumerate(coefficients)]
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1.5, 1.5, n)
     y = np.polynomial.polynomial.polyval(x, np.asarray(coefficients, dtype=float))
     y = y + noise * rng.standard_normal(n)
     return Dataset("polynomial", x[:, None], y, REGRESSION, ("x",), "y",
                    spec={"source": "polynomial", "n": n, "noise": noise, "seed": seed,
-                         "coefficients": [float(c) for c in coefficients]})
+                         "coefficients": coefficients})
 
 
 # ----------------------------------------------------------------------------- bundled tables
@@ -233,6 +339,13 @@ def by_name(name: str, **options: Any) -> Dataset:
 
 # ------------------------------------------------------------------------------------- CSV
 MAX_CSV_BYTES = 200 * 1024 * 1024
+TASKS = ("auto", CLASSIFICATION, REGRESSION)
+
+
+def _check_task(task: Any) -> None:
+    if not isinstance(task, str) or task not in TASKS:
+        raise DataError(f"task must be 'classification', 'regression' or 'auto', not "
+                        f"{shown(task)}")
 
 
 def _number(cell: str) -> float | None:
@@ -248,7 +361,11 @@ def load_csv(path: str | Path, target: str | int | None = None,
     column); ``features`` the columns to use as inputs (default: every other column). Feature
     cells must be finite numbers; a classification target may be any text (each distinct value
     becomes a class). ``task`` is "classification", "regression" or "auto" (text or few whole
-    numbers mean classification). Errors name the file, line and column at fault."""
+    numbers mean classification; see :func:`_choose_task`, whose reason the Dataset keeps in
+    ``task_reason``). Cells of both kinds of column that read as numbers must be finite, and
+    each feature column must be one that can be standardised. Errors name the file, line and
+    column at fault."""
+    _check_task(task)
     path = Path(path)
     label = path.name
     try:
@@ -321,28 +438,38 @@ def load_csv(path: str | Path, target: str | int | None = None,
                 raise DataError(f"{label}, line {line}, column '{header[c]}': {what}")
             x[r, k] = value
 
+    names = tuple(header[c] for c in f_cols)
+    problem = standardization_problem(x, names, label, [line for line, _ in body])
+    if problem:
+        raise DataError(problem)
+
+    target_name = header[t_col]
     raw = [row[t_col].strip() for _, row in body]
-    for (line, _), cell in zip(body, raw):
-        if not cell:
-            raise DataError(f"{label}, line {line}, column '{header[t_col]}': the target is empty")
     numbers = [_number(cell) for cell in raw]
-    numeric = all(v is not None and math.isfinite(v) for v in numbers)
+    for (line, _), cell, value in zip(body, raw, numbers):
+        where = f"{label}, line {line}, column '{target_name}'"
+        if not cell:
+            raise DataError(f"{where}: the target is empty")
+        # A cell that reads as a number but is not a finite one (inf, nan, 1e999) is a bad
+        # number whatever the task, as in a feature column: never a class named "inf".
+        if value is not None and not math.isfinite(value):
+            raise DataError(f"{where}: '{cell[:40]}' is not a finite number")
     if task == "auto":
-        few_whole = (numeric and all(float(v).is_integer() for v in numbers)
-                     and len(set(numbers)) <= 20)
-        task = CLASSIFICATION if (not numeric or few_whole) else REGRESSION
-    spec = {"source": "csv", "path": str(path), "target": header[t_col],
-            "features": [header[c] for c in f_cols], "task": task}
+        task, reason = _choose_task(label, target_name, body, raw, numbers)
+    else:
+        reason = f"{task}, as asked"
+    spec = {"source": "csv", "path": str(path), "target": target_name,
+            "features": list(names), "task": task}
     if task == REGRESSION:
-        if not numeric:
-            line, cell = next((ln, c) for (ln, _), c, v in zip(body, raw, numbers)
-                              if v is None or not math.isfinite(v))
-            raise DataError(f"{label}, line {line}, column '{header[t_col]}': '{cell[:40]}' is not "
-                            "a finite number (a regression target must be numeric)")
+        text = next(((line, cell) for (line, _), cell, v in zip(body, raw, numbers)
+                     if v is None), None)
+        if text is not None:
+            raise DataError(f"{label}, line {text[0]}, column '{target_name}': '{text[1][:40]}' "
+                            "is not a finite number (a regression target must be numeric)")
         y = np.array(numbers, dtype=np.float64)
         class_names: tuple[str, ...] = ()
-    elif task == CLASSIFICATION:
-        if numeric:
+    else:
+        if all(v is not None for v in numbers):  # classes in numeric order: 2 before 10
             distinct = sorted(set(numbers))
             class_names = tuple(f"{v:g}" for v in distinct)
             index = {v: i for i, v in enumerate(distinct)}
@@ -352,11 +479,45 @@ def load_csv(path: str | Path, target: str | int | None = None,
             index = {v: i for i, v in enumerate(class_names)}
             y = np.array([index[v] for v in raw], dtype=np.float64)
         if len(class_names) < 2:
-            raise DataError(f"{label}: the target '{header[t_col]}' has only one class")
-    else:
-        raise DataError(f"task must be 'classification', 'regression' or 'auto', not {task!r}")
-    return Dataset(path.stem, x, y, task, tuple(header[c] for c in f_cols), header[t_col],
-                   class_names, spec)
+            raise DataError(f"{label}: the target '{target_name}' has only one class")
+    return Dataset(path.stem, x, y, task, names, target_name, class_names, spec, reason)
+
+
+# A column of whole numbers with at most this many distinct values holds class labels.
+MAX_AUTO_CLASSES = 20
+
+
+def _choose_task(label: str, column: str, body: list[tuple[int, list[str]]], raw: list[str],
+                 numbers: list[float | None]) -> tuple[str, str]:
+    """Classification or regression for a target column, and why. The choice follows what
+    most cells hold, so that one bad cell cannot flip it: a numeric column with a few cells of
+    text is refused at the first of them rather than read as a column of class names."""
+    texts = [(line, cell) for (line, _), cell, v in zip(body, raw, numbers) if v is None]
+    values = [v for v in numbers if v is not None]
+    if not values:
+        return CLASSIFICATION, (f"{CLASSIFICATION}, because the target '{column}' holds text "
+                                f"(e.g. '{raw[0][:40]}')")
+    if texts and len(values) > len(texts):
+        line, cell = texts[0]
+        raise DataError(f"{label}, line {line}, column '{column}': '{cell[:40]}' is not a "
+                        f"number, but {len(values)} of the {len(raw)} targets are: correct the "
+                        f"cell, or ask for {CLASSIFICATION} to read every target as a class name")
+    if texts:
+        return CLASSIFICATION, (f"{CLASSIFICATION}, because most of the target '{column}' is "
+                                f"text (e.g. '{texts[0][1][:40]}')")
+    distinct = set(values)
+    fraction = next((v for v in values if not v.is_integer()), None)
+    if fraction is not None:
+        return REGRESSION, (f"{REGRESSION}, because the target '{column}' holds numbers with "
+                            f"fractions (e.g. {fraction:g})")
+    if len(distinct) > MAX_AUTO_CLASSES:
+        return REGRESSION, (f"{REGRESSION}, because the target '{column}' holds "
+                            f"{len(distinct)} distinct whole numbers (more than "
+                            f"{MAX_AUTO_CLASSES} are not read as classes)")
+    return CLASSIFICATION, (f"{CLASSIFICATION}, because the target '{column}' holds "
+                            f"{len(distinct)} distinct whole numbers (at most "
+                            f"{MAX_AUTO_CLASSES} are read as classes; ask for {REGRESSION} to "
+                            "predict them as numbers)")
 
 
 # -------------------------------------------------------------------- split and standardise
@@ -393,7 +554,15 @@ class Standardizer:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, features: np.ndarray) -> "Standardizer":
+    def fit(cls, features: np.ndarray, names: Sequence[str] | None = None) -> "Standardizer":
+        """The statistics of ``features`` (the training rows). Data sets refuse columns that
+        cannot be standardised when they are read; the training rows alone could still
+        overflow where all rows did not, so the statistics are checked here too."""
+        names = tuple(names) if names is not None else \
+            tuple(f"#{k + 1}" for k in range(features.shape[1]))
+        problem = standardization_problem(features, names, "the training rows")
+        if problem:
+            raise DataError(problem)
         std = features.std(axis=0)
         # A constant column (a blank pixel) carries no information; leave it centred, unscaled.
         return cls(features.mean(axis=0), np.where(std > 1e-12, std, 1.0))
@@ -446,6 +615,14 @@ def prepare(source: str | Path | Dataset, *, target: str | int | None = None,
 
     ``options`` go to a generated set's function (n, noise, seed, ...). ``standardization``
     (from a project file) replaces the statistics that would be measured on the training rows."""
+    _check_task(task)
+    if isinstance(validation, (bool, np.bool_)) or not isinstance(validation, (int, float)):
+        raise DataError(f"the validation fraction must be a number in [0, 1), not "
+                        f"{shown(validation)}")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) \
+            or not 0 <= seed <= MAX_SEED:
+        raise DataError(f"the split seed must be a whole number from 0 to {MAX_SEED}, not "
+                        f"{shown(seed)}")
     options = dict(options or {})
     if isinstance(source, Dataset):
         data = source
@@ -459,12 +636,15 @@ def prepare(source: str | Path | Dataset, *, target: str | int | None = None,
             raise DataError(f"'{source}' is a named data set: target and feature columns apply to "
                             "CSV files only")
         data = by_name(str(source), **options)
+    if task != "auto" and task != data.task:  # (a CSV file was read for the task asked)
+        raise DataError(f"'{data.name}' is a {data.task} data set: it cannot be read for "
+                        f"{task} (only a CSV file's target column can be read either way)")
     train, val = split(data, validation, seed)
     scaler = None
     if standardization is not None:
         scaler = Standardizer.from_dict(standardization, data.n_features)
     elif standardize:
-        scaler = Standardizer.fit(train.features)
+        scaler = Standardizer.fit(train.features, train.feature_names)
     if scaler is not None:
         train = replace(train, features=scaler.apply(train.features))
         if val is not None:

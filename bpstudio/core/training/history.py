@@ -89,68 +89,119 @@ class StepStats:
         return f"<StepStats step {self.step} loss {self.loss:.6g}>"
 
 
+class _Points:
+    """Everything a History holds, replaced as a whole: see History."""
+
+    __slots__ = ("stride", "rows", "pending", "val_stride", "val_points")
+
+    def __init__(self, stride: int, rows: dict[str, list], pending: list[StepStats],
+                 val_stride: int, val_points: list[tuple[int, float, float]]):
+        self.stride = stride
+        self.rows = rows
+        self.pending = pending
+        self.val_stride = val_stride
+        self.val_points = val_points  # (step, loss, accuracy): one append per point
+
+
+_COLUMNS = ("step", "epoch", "loss", "accuracy", "elapsed", "grad_norms", "update_ratios")
+
+
 class History:
     """Per-step statistics kept for the project file, thinned for long runs: a step is kept when
     it is a multiple of ``stride``; when more than ``max_points`` are kept, every other one is
     dropped and the stride doubles. Which steps survive depends on step numbers only, so a resumed
-    run ends with the same history as an unbroken one."""
+    run ends with the same history as an unbroken one.
+
+    An exception (a KeyboardInterrupt) may land anywhere in :meth:`record`, and the history is
+    then saved as it is: so every change is either one append (a point is in, or not) or a new
+    set of points computed aside and put in place with one assignment, and recording a step
+    that is already in does nothing (the Trainer records again a step cut short)."""
 
     def __init__(self, parameter_names: tuple[str, ...], max_points: int = 1000):
         if max_points < 2:
             raise TrainingError("a history needs room for at least 2 points")
         self.parameter_names = parameter_names
         self.max_points = max_points
-        self.stride = 1
-        self.val_stride = 1
-        self.rows: dict[str, list] = {k: [] for k in ("step", "epoch", "loss", "accuracy",
-                                                      "elapsed", "grad_norms", "update_ratios")}
         # The last points, still raw (their StepStats: squares |w|^2, |g|^2, |delta w|^2 and
         # what scores the accuracy). Thinned as they come, but worked out in bulk when the
         # history is read or PENDING of them wait: per point, that is a fraction of the cost,
         # and points thinned out before that cost nothing.
-        self._pending: list[StepStats] = []
-        self.val_rows: dict[str, list] = {k: [] for k in ("step", "loss", "accuracy")}
+        self._points = _Points(1, {k: [] for k in _COLUMNS}, [], 1, [])
+
+    # Read-only views of the points (from_tree, which builds a history, sets them whole).
+    @property
+    def stride(self) -> int:
+        return self._points.stride
+
+    @property
+    def rows(self) -> dict[str, list]:
+        return self._points.rows
+
+    @property
+    def val_stride(self) -> int:
+        return self._points.val_stride
+
+    @property
+    def val_rows(self) -> dict[str, list]:
+        points = self._points.val_points
+        return {"step": [p[0] for p in points], "loss": [p[1] for p in points],
+                "accuracy": [p[2] for p in points]}
 
     def __len__(self) -> int:
         self._materialize()
-        return len(self.rows["step"])
+        return len(self._points.rows["step"])
+
+    def last_step(self) -> int:
+        """The last step recorded (0 for none)."""
+        points = self._points
+        if points.pending:
+            return points.pending[-1].step
+        return points.rows["step"][-1] if points.rows["step"] else 0
 
     def record(self, s: StepStats) -> None:
-        if s.step % self.stride == 0:
-            pending = self._pending
+        points = self._points
+        pending, steps = points.pending, points.rows["step"]
+        last = pending[-1].step if pending else (steps[-1] if steps else 0)
+        if s.step % points.stride == 0 and s.step > last:
             pending.append(s)
-            if len(pending) + len(self.rows["step"]) > self.max_points:
-                while len(pending) + len(self.rows["step"]) > self.max_points:
-                    self.stride *= 2
-                    self._thin(self.rows, self.stride)
-                    pending[:] = [p for p in pending if p.step % self.stride == 0]
-            if len(pending) >= self.PENDING:
+            if len(points.pending) + len(points.rows["step"]) > self.max_points:
+                self._points = points = self._thinned(points)
+            if len(points.pending) >= self.PENDING:
                 self._materialize()
-        if s.val_loss is not None and s.step % self.val_stride == 0:
-            rows = self.val_rows
-            rows["step"].append(s.step)
-            rows["loss"].append(s.val_loss)
-            rows["accuracy"].append(math.nan if s.val_accuracy is None else s.val_accuracy)
-            if len(rows["step"]) > self.max_points:
-                self.val_stride *= 2
-                self._thin(rows, self.val_stride)
+                points = self._points
+        if s.val_loss is not None and s.step % points.val_stride == 0 \
+                and (not points.val_points or points.val_points[-1][0] < s.step):
+            accuracy = math.nan if s.val_accuracy is None else s.val_accuracy
+            points.val_points.append((s.step, s.val_loss, accuracy))
+            if len(points.val_points) > self.max_points:
+                stride = points.val_stride * 2
+                kept = [p for p in points.val_points if p[0] % stride == 0]
+                self._points = _Points(points.stride, points.rows, points.pending, stride, kept)
+
+    def _thinned(self, points: _Points) -> _Points:
+        stride, rows, pending = points.stride, points.rows, points.pending
+        while len(pending) + len(rows["step"]) > self.max_points:
+            stride *= 2
+            keep = [i for i, step in enumerate(rows["step"]) if step % stride == 0]
+            rows = {key: [values[i] for i in keep] for key, values in rows.items()}
+            pending = [p for p in pending if p.step % stride == 0]
+        return _Points(stride, rows, pending, points.val_stride, points.val_points)
 
     PENDING = 64
 
     def _materialize(self) -> None:
-        """Work out the pending points and append them to the rows."""
-        pending = self._pending
+        """Work out the pending points and add them to the rows (in new lists, put in place
+        together with the emptied pending list)."""
+        points = self._points
+        pending = list(points.pending)
         if not pending:
             return
-        self._pending = []
-        rows = self.rows
-        rows["step"].extend(s.step for s in pending)
-        rows["epoch"].extend(s.epoch for s in pending)
-        rows["loss"].extend(s.loss for s in pending)
-        rows["elapsed"].extend(s.elapsed for s in pending)
+        added: dict[str, list] = {
+            "step": [s.step for s in pending], "epoch": [s.epoch for s in pending],
+            "loss": [s.loss for s in pending], "elapsed": [s.elapsed for s in pending]}
         squares = np.array([s._squares for s in pending])
-        rows["grad_norms"].extend(np.sqrt(squares[:, 1]))
-        rows["update_ratios"].extend(_ratios(squares[:, 0], squares[:, 2]))
+        added["grad_norms"] = list(np.sqrt(squares[:, 1]))
+        added["update_ratios"] = list(_ratios(squares[:, 0], squares[:, 2]))
         accuracy = [math.nan if s._accuracy is None else s._accuracy for s in pending]
         # Score batches of the same shape together (an epoch's last batch may be shorter).
         groups: dict[tuple, list[int]] = {}
@@ -164,12 +215,9 @@ class History:
             targets = np.array([pending[i]._scored[2] for i in members])
             for i, score in zip(members, rule(predictions, targets)):
                 accuracy[i] = float(score)
-        rows["accuracy"].extend(accuracy)
-
-    def _thin(self, rows: dict[str, list], stride: int) -> None:
-        keep = [i for i, step in enumerate(rows["step"]) if step % stride == 0]
-        for key, values in rows.items():
-            rows[key] = [values[i] for i in keep]
+        added["accuracy"] = accuracy
+        rows = {key: values + added[key] for key, values in points.rows.items()}
+        self._points = _Points(points.stride, rows, [], points.val_stride, points.val_points)
 
     def column(self, key: str) -> np.ndarray:
         """One statistic as an array: step, epoch, loss, accuracy, elapsed (points,), or
@@ -182,6 +230,7 @@ class History:
     def to_tree(self) -> dict[str, Any]:
         """A tree of dicts with number, string and array leaves, for the project file."""
         norms, ratios = self.column("grad_norms"), self.column("update_ratios")
+        val = self.val_rows
         return {
             "parameters": ",".join(self.parameter_names),
             "stride": self.stride, "max_points": self.max_points,
@@ -189,9 +238,9 @@ class History:
             "grad_norm": {n: norms[:, i].copy() for i, n in enumerate(self.parameter_names)},
             "update_ratio": {n: ratios[:, i].copy() for i, n in enumerate(self.parameter_names)},
             "validation": {"stride": self.val_stride,
-                           "step": np.array(self.val_rows["step"], dtype=np.int64),
-                           "loss": np.array(self.val_rows["loss"], dtype=np.float64),
-                           "accuracy": np.array(self.val_rows["accuracy"], dtype=np.float64)},
+                           "step": np.array(val["step"], dtype=np.int64),
+                           "loss": np.array(val["loss"], dtype=np.float64),
+                           "accuracy": np.array(val["accuracy"], dtype=np.float64)},
         }
 
     @classmethod
@@ -203,7 +252,7 @@ class History:
                 raise TrainingError("the saved training history is for the parameters "
                                     f"{', '.join(saved_names)}, not {', '.join(parameter_names)}")
             history = cls(parameter_names, int(tree["max_points"]))
-            history.stride = int(tree["stride"])
+            stride = int(tree["stride"])
             steps = np.asarray(tree["step"], dtype=np.int64)
             n = len(steps)
             cols = {key: np.asarray(tree[key], dtype=np.float64)
@@ -214,15 +263,17 @@ class History:
                 for key in ("grad_norm", "update_ratio"))
             if any(len(c) != n for c in (*cols.values(), norms, ratios)):
                 raise TrainingError("the saved training history has columns of different lengths")
-            history.rows = {"step": [int(s) for s in steps],
-                            **{key: [float(v) for v in col] for key, col in cols.items()},
-                            "grad_norms": list(norms), "update_ratios": list(ratios)}
+            rows = {"step": [int(s) for s in steps],
+                    **{key: [float(v) for v in col] for key, col in cols.items()},
+                    "grad_norms": list(norms), "update_ratios": list(ratios)}
             val = tree["validation"]
-            history.val_stride = int(val["stride"])
-            history.val_rows = {
-                "step": [int(s) for s in np.asarray(val["step"], dtype=np.int64)],
-                **{key: [float(v) for v in np.asarray(val[key], dtype=np.float64)]
-                   for key in ("loss", "accuracy")}}
+            val_columns = [np.asarray(val["step"], dtype=np.int64)] + [
+                np.asarray(val[key], dtype=np.float64) for key in ("loss", "accuracy")]
+            if len({len(c) for c in val_columns}) != 1:
+                raise TrainingError("the saved validation history has columns of different "
+                                    "lengths")
+            val_points = [(int(a), float(b), float(c)) for a, b, c in zip(*val_columns)]
+            history._points = _Points(stride, rows, [], int(val["stride"]), val_points)
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, TrainingError):
                 raise

@@ -15,11 +15,13 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import BPStudioError
+from ..ops.base import shown
+from .errors import TrainingError
 
 
-class OptimizerError(BPStudioError, ValueError):
-    """A bad optimiser name, hyperparameter or saved state."""
+class OptimizerError(TrainingError):
+    """A bad optimiser name, hyperparameter or saved state (a TrainingError: a Trainer given a
+    bad optimiser option refuses to train)."""
 
 
 class ParameterVector:
@@ -83,15 +85,19 @@ class ParameterVector:
 
 
 def _positive(name: str, value: Any, allow_zero: bool = False, below_one: bool = False) -> float:
+    # Numbers only: float() would take True for 1 and the text "0.9" for 0.9.
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                     np.floating)):
+        raise OptimizerError(f"{name} must be a number, not {shown(value)}")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise OptimizerError(f"{name} must be a number, not {value!r}") from None
+    except OverflowError:  # a whole number beyond the float range
+        number = float("inf")
     if not np.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
         raise OptimizerError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, "
-                             f"not {value!r}")
+                             f"not {shown(value)}")
     if below_one and number >= 1:
-        raise OptimizerError(f"{name} must be below 1, not {value!r}")
+        raise OptimizerError(f"{name} must be below 1, not {shown(value)}")
     return number
 
 
@@ -212,6 +218,8 @@ class SGD(Optimizer):
                  nesterov: bool = False):
         super().__init__(lr, weight_decay)
         self.momentum = _positive("momentum", momentum, allow_zero=True, below_one=True)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise OptimizerError(f"nesterov must be true or false, not {shown(nesterov)}")
         self.nesterov = bool(nesterov)
         if self.nesterov and self.momentum == 0:
             raise OptimizerError("Nesterov momentum needs momentum > 0")

@@ -27,7 +27,8 @@ from .errors import DivergenceError, TrainingError
 from ..errors import BPStudioError
 from .history import History, StepStats, score_batch
 from ..graph import Graph, Node, NodeRef
-from .optim import Optimizer, OptimizerError, ParameterVector, make_optimizer
+from .optim import OPTIMIZERS, Optimizer, OptimizerError, ParameterVector, make_optimizer
+from ..ops.base import domain_text, outside_domain, shown
 from ..project import Project
 
 FEATURES = "features"
@@ -125,6 +126,58 @@ def _accuracy_rule(loss: Node, task: str, n_classes: int) -> Callable | None:
     return by_value
 
 
+# ------------------------------------------------------------------------------- arguments
+# Bounds on the Trainer's whole-number settings: more is surely a slip of the keyboard (or a
+# damaged project file), and a batch of 10**12 rows would be tried before failing.
+MAX_BATCH_SIZE = 1_000_000
+MAX_VALIDATE_EVERY = 10**9
+MAX_HISTORY_POINTS = 1_000_000
+MAX_SEED = datasets.MAX_SEED
+
+
+def _whole(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TrainingError(f"{name} must be a whole number, not {shown(value)}")
+    if not low <= value <= high:
+        raise TrainingError(f"{name} must be from {low:,} to {high:,}, not {shown(value)}")
+
+
+def _real(name: str, value: Any, zero_allowed: bool) -> None:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                     np.floating)):
+        raise TrainingError(f"{name} must be a number, not {shown(value)}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # a whole number beyond the float range
+        finite = False
+    if not (finite and (value >= 0 if zero_allowed else value > 0)):
+        raise TrainingError(f"{name} must be a finite number {'>=' if zero_allowed else '>'} 0, "
+                            f"not {shown(value)}")
+
+
+def _check_arguments(graph: Any, optimizer: Any, lr: Any, batch_size: Any, seed: Any,
+                     weight_decay: Any, validate_every: Any, bindings: Any,
+                     optimizer_options: Any, history_points: Any) -> None:
+    """Refuse a Trainer argument of the wrong type or out of range, naming it, before anything
+    is built: the values come from scripts, the command line and project files, and a bool
+    taken for 1 or a NaN learning rate would otherwise train nonsense without an error."""
+    if not isinstance(graph, Graph):
+        raise TrainingError(f"graph must be a Graph, not {type(graph).__name__}")
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
+        raise TrainingError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not "
+                            f"{shown(optimizer)}")
+    _real("lr", lr, zero_allowed=False)
+    _real("weight_decay", weight_decay, zero_allowed=True)
+    _whole("batch_size", batch_size, 1, MAX_BATCH_SIZE)
+    _whole("seed", seed, 0, MAX_SEED)
+    _whole("validate_every", validate_every, 0, MAX_VALIDATE_EVERY)
+    _whole("history_points", history_points, 2, MAX_HISTORY_POINTS)
+    for name, mapping in (("bindings", bindings), ("optimizer_options", optimizer_options)):
+        if mapping is not None and not (isinstance(mapping, Mapping)
+                                        and all(isinstance(k, str) for k in mapping)):
+            raise TrainingError(f"{name} must map names to values, not {shown(mapping)}")
+
+
 # ----------------------------------------------------------------------------------- trainer
 class Trainer:
     """Trains a graph's parameters to lower its loss on a data set.
@@ -144,6 +197,8 @@ class Trainer:
                  weight_decay: float = 0.0, validate_every: int = 50,
                  bindings: Mapping[str, str] | None = None, loss: NodeRef | None = None,
                  optimizer_options: Mapping[str, Any] | None = None, history_points: int = 1000):
+        _check_arguments(graph, optimizer, lr, batch_size, seed, weight_decay, validate_every,
+                         bindings, optimizer_options, history_points)
         if isinstance(data, str):
             data = datasets.prepare(data, seed=seed)
         elif isinstance(data, Dataset):
@@ -152,13 +207,6 @@ class Trainer:
         if not isinstance(data, TrainingData):
             raise TrainingError(f"data must be TrainingData, a Dataset or a data set name, not "
                                 f"{type(data).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or batch_size < 1:
-            raise TrainingError(f"batch size must be a whole number >= 1, not {batch_size!r}")
-        if isinstance(validate_every, bool) or not isinstance(validate_every, (int, np.integer)) \
-                or validate_every < 0:
-            raise TrainingError(f"validate_every must be a whole number >= 0, not "
-                                f"{validate_every!r}")
         if len(data.train) == 0:
             raise TrainingError("the training data has no rows")
         self.graph = graph
@@ -177,7 +225,7 @@ class Trainer:
         # The plan is compiled only after the parameters are packed (see _pack), so that the
         # engine computes with the packed arrays; the graph is checked here instead.
         self._order = graph.topological_order([self.loss_node])
-        graph.check([self.loss_node])
+        shapes = graph.check([self.loss_node])
         self._inputs = [n for n in self._order if n.spec.source == "input"]
         self.bindings = bind_inputs(graph, self._inputs, self.loss_node, bindings)
         self._train_feeds = _feed_arrays(data.train, self._inputs, self.bindings)
@@ -189,6 +237,7 @@ class Trainer:
         self._target = graph.nodes[loss_edges[1].src] if len(loss_edges) > 1 else None
         self._accuracy = (_accuracy_rule(self.loss_node, data.task, data.train.n_classes)
                           if self._target is not None else None)
+        self._check_targets(shapes)
 
         self.parameter_names = self._ordered_parameters()
         if not self.parameter_names:
@@ -206,8 +255,14 @@ class Trainer:
         self.last: StepStats | None = None
         # Why a resumed run could not go on where it stopped (see from_project), or None.
         self.restart_reason: str | None = None
+        self._running = False         # a run() is in progress (stop() only speaks to it)
         self._stop_requested = False
         self._epoch_rows: tuple[int, np.ndarray] | None = None
+        # A step's results waiting to be put in place (see _settle): the optimiser state, the
+        # update count, the step count, the elapsed time, the statistics and whether the step
+        # validates.
+        self._pending: tuple[dict[str, np.ndarray], int, int, float, StepStats, bool] | None \
+            = None
 
     # ------------------------------------------------------------------------------ set-up
     def _ordered_parameters(self) -> tuple[str, ...]:
@@ -228,6 +283,7 @@ class Trainer:
         nodes = [self.graph.node(n) for n in self.parameter_names]
         self.vector = ParameterVector.pack({n.name: n.value for n in nodes})
         self._table = np.empty((3, self.vector.size))  # weights, gradients, updates
+        self._rows = tuple(self._table)  # (views made once, not every step)
         self.vector.move_to(self._table[0])
         self._flat_table = self._table.reshape(-1)
         self._squared = np.empty(self._table.size)
@@ -247,6 +303,48 @@ class Trainer:
         # The engine delivers every gradient in the table's second row, most of them written
         # there by the op that computes them: no copy per step.
         self.engine.place_gradients(self.vector.split(self._table[1]))
+
+    def _check_targets(self, shapes: Mapping[str, tuple]) -> None:
+        """Refuse data whose targets the loss does not take (its target port's domain: any
+        finite number for mse, 0 to 1 for bce, class indices below the number of logits for
+        softmax_ce), before any step: a bce on targets of 3 trains to a negative loss without
+        an error. Checked where a target input feeds the loss's target port directly; a
+        target computed by ops from the data is not the data as given."""
+        spec = self.loss_node.spec
+        port = spec.target_port()
+        edge = self.graph.input_edges(self.loss_node)[spec.target_input]
+        source = self.graph.nodes[edge.src]
+        if source.spec.source != "input" or self.bindings.get(source.name) != TARGET:
+            return
+        classes = None
+        if port.domain == "label":
+            logits = shapes.get(self.graph.input_edges(self.loss_node)[0].src, ())
+            classes = logits[-1] if logits and isinstance(logits[-1], int) else None
+        loss, domain = self.loss_node, port.domain
+        for part, feeds, rows in (("training", self._train_feeds, self.data.train),
+                                  ("validation", self._val_feeds, self.data.validation)):
+            if feeds is None:
+                continue
+            values = feeds[source.name]
+            bad = outside_domain(domain, values, classes)
+            if not bad.any():
+                continue
+            count = int(bad.reshape(len(values), -1).any(axis=1).sum())
+            raise DataError(
+                f"the loss {loss.label} takes targets that are {domain_text(domain, classes)} "
+                f"(at its port '{port.name}'), but the target column '{rows.target_name}' of "
+                f"'{rows.name}' holds {float(values[bad][0]):g} ({count} of {len(values)} "
+                f"{part} rows){self._target_hint(domain, classes)}")
+
+    def _target_hint(self, domain: str, classes: int | None) -> str:
+        task, n_classes = self.data.task, self.data.train.n_classes
+        if task != CLASSIFICATION and domain in ("unit", "label"):
+            return "; the data is a regression: use an mse loss"
+        if domain == "unit" and n_classes > 2:
+            return f"; the data has {n_classes} classes: use softmax_ce"
+        if domain == "label" and classes is not None and n_classes > classes:
+            return f"; the data has {n_classes} classes but the logits have {classes} columns"
+        return ""
 
     def _structure(self) -> tuple:
         """What must not change under a trainer: the nodes the loss depends on, their ops and
@@ -294,8 +392,10 @@ class Trainer:
         return self._epoch_rows
 
     def stop(self) -> None:
-        """Ask a running :meth:`run` to stop after the current step (safe from another thread)."""
-        self._stop_requested = True
+        """Ask the run in progress to stop after its current step (safe from another thread).
+        Between runs it does nothing: a stop never reaches a run that starts later."""
+        if self._running:
+            self._stop_requested = True
 
     def run(self, steps: int | None = None, epochs: float | None = None) -> Iterator[StepStats]:
         """Train for ``steps`` steps or ``epochs`` passes over the data, yielding each step's
@@ -303,19 +403,26 @@ class Trainer:
         if (steps is None) == (epochs is None):
             raise TrainingError("give either steps or epochs")
         if steps is None:
-            if not (isinstance(epochs, (int, float)) and math.isfinite(epochs) and epochs > 0):
-                raise TrainingError(f"epochs must be a number > 0, not {epochs!r}")
+            _real("epochs", epochs, zero_allowed=False)
             steps = max(1, int(round(epochs * self.steps_per_epoch)))
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise TrainingError(f"steps must be a whole number >= 1, not {steps!r}")
+        if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer)) \
+                or steps < 1:
+            raise TrainingError(f"steps must be a whole number >= 1, not {shown(steps)}")
+        self._settle()
         self._check_graph_unchanged()
         end = self.step + int(steps)
+        self._stop_requested = False  # (a request that came too late for the last run)
+        self._running = True
         try:
             while self.step < end and not self._stop_requested:
                 stats = self._train_step(validate=self.step + 1 == end)
                 yield stats
         finally:
+            self._running = False
             self._stop_requested = False
+            # A run ended by an exception mid-step (Ctrl+C) still leaves a whole step to
+            # whoever reads the trainer next (step, last, history), not only to to_project.
+            self._settle()
 
     def fit(self, steps: int | None = None, epochs: float | None = None) -> StepStats | None:
         """Run to the end and return the last step's statistics."""
@@ -331,9 +438,11 @@ class Trainer:
         # row) gives every norm, and one test tells whether the loss, the gradients and the
         # update are all finite before anything changes. (Finite |w|^2 and |delta w|^2 bound
         # every entry by ~1e154, so the new weights are finite too.)
+        if self._pending is not None:  # a step an exception cut short: finish it first
+            self._settle()
         started = time.perf_counter()
         engine, optimizer = self.engine, self.optimizer
-        weights, grads, update = self._table
+        weights, grads, update = self._rows
         epoch, k = divmod(self.step, self._steps_per_epoch)
         order = self._epoch_rows
         if order is None or order[0] != epoch:
@@ -347,25 +456,49 @@ class Trainer:
         squares, total = self._sum_squares()
         if not math.isfinite(loss + total):
             raise self._divergence()
-        optimizer.commit(state)
-        weights -= update
+        # The new weights, computed aside in the update's row (its norm is in `squares`):
+        # nothing the trainer keeps has changed yet.
+        np.subtract(weights, update, out=update)
         scored = None
         if self._accuracy is not None:
             # Copies: the engine reuses its arrays on the next step (the feeds are ours).
             target = feeds.get(self._target.name)
             scored = (self._accuracy, engine.value(self._prediction).copy(),
                       engine.value(self._target).copy() if target is None else target)
-        self.step += 1
+        step = self.step + 1
         step_seconds = time.perf_counter() - started
-        self.elapsed += step_seconds
-        stats = StepStats(self.step, self.step / self._steps_per_epoch, loss, squares,
-                          self.parameter_names, self.elapsed, step_seconds, scored)
-        if self._val_feeds is not None and (validate or (self.validate_every
-                                                         and self.step % self.validate_every == 0)):
-            stats.val_loss, stats.val_accuracy = self.evaluate()
-        self.history.record(stats)
-        self.last = stats
+        elapsed = self.elapsed + step_seconds
+        stats = StepStats(step, step / self._steps_per_epoch, loss, squares,
+                          self.parameter_names, elapsed, step_seconds, scored)
+        validate = self._val_feeds is not None and (
+            validate or bool(self.validate_every and step % self.validate_every == 0))
+        # Published with one assignment: from here on the step happens, even if an exception
+        # lands in what follows (see _settle).
+        self._pending = (state, optimizer.t + 1, step, elapsed, stats, validate)
+        self._settle()
         return stats
+
+    def _settle(self) -> None:
+        """Put in place what the last step computed, if an exception (a KeyboardInterrupt)
+        cut it short: its weights, optimiser state, update count, step count and elapsed time
+        all at once, then its validation and history point. Every part can be done again
+        with the same result, so whatever was done before the interruption is simply done
+        once more; :meth:`to_project`, :meth:`run` and the next step call this first, so a
+        saved project is always the state after a whole number of steps."""
+        pending = self._pending
+        if pending is None:
+            return
+        state, t, step, elapsed, stats, validate = pending
+        self.optimizer.state.update(state)
+        self.optimizer.t = t
+        weights, _, new_weights = self._rows
+        np.copyto(weights, new_weights)  # (computed in the update's row)
+        self.step, self.elapsed = step, elapsed
+        if validate and stats.val_loss is None:
+            stats.val_loss, stats.val_accuracy = self.evaluate()
+        self.history.record(stats)  # (records a step once, however often it is asked)
+        self.last = stats
+        self._pending = None
 
     def _sum_squares(self) -> tuple[np.ndarray, float]:
         """Per parameter: |w|^2 (before the update), |g|^2 and |delta w|^2, as the rows of one
@@ -449,6 +582,7 @@ class Trainer:
     # ------------------------------------------------------------------ settings and files
     def settings(self) -> dict[str, Any]:
         """The JSON training settings saved in a project file."""
+        self._settle()
         return {
             "optimizer": self.optimizer.name, "lr": self.optimizer.lr,
             "weight_decay": self.optimizer.weight_decay,
@@ -461,6 +595,7 @@ class Trainer:
 
     def to_project(self, description: str = "") -> Project:
         """The graph with everything needed to resume this training exactly."""
+        self._settle()
         return Project(self.graph, description, self.settings(), self.optimizer.state_dict(),
                        self.history.to_tree() if len(self.history) else None)
 

@@ -8,6 +8,7 @@ itself, so the graph stays the one source of truth and every edit can be undone.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import deque
@@ -18,6 +19,7 @@ from PySide6.QtGui import QKeyEvent, QPixmapCache, QTransform, QUndoCommand, QUn
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsProxyWidget, QGraphicsScene,
                                QGraphicsSceneMouseEvent, QLineEdit)
 
+from bpstudio.core.errors import BPStudioError, GraphError
 from bpstudio.core.graph import Edge, Graph, GraphEvent
 
 from .. import commands
@@ -36,6 +38,37 @@ PICTURE_SLICE_S = 0.004
 # Changed nodes get new pictures once changes have paused this long (a running forward pass
 # changes values many times a second; pictures are only needed for zooming).
 PICTURE_REDRAW_DELAY_MS = 300
+
+
+# How long a refusal may be: a message quoting a whole pasted document helps nobody.
+MAX_REFUSAL_CHARS = 300
+_UNEXPLAINED = {RecursionError: "the data is nested too deeply",
+                OverflowError: "a number is too large",
+                MemoryError: "there is not enough memory for it"}
+
+
+def _is_explained(exc: BaseException) -> bool:
+    """Whether the error's own message is written for people: the project's errors, and the
+    ValueErrors of the GUI's own checks (a malformed clipboard)."""
+    return isinstance(exc, (BPStudioError, ValueError))
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """Why an edit was refused, from whatever the core raised: its message when it has one
+    for people, else what went wrong and the error's kind (the kind, so that a bug report
+    says which error it was)."""
+    if _is_explained(exc):
+        text = str(exc)
+    else:
+        what = next((text for kind, text in _UNEXPLAINED.items() if isinstance(exc, kind)),
+                    "an unexpected error")
+        text = f"{what} ({type(exc).__name__}: {exc})"
+        logging.getLogger(__name__).warning("an edit was refused by an unexpected error",
+                                            exc_info=exc)
+    text = " ".join(text.split()) or type(exc).__name__
+    if len(text) > MAX_REFUSAL_CHARS:
+        text = text[:MAX_REFUSAL_CHARS - 3] + "..."
+    return text
 
 
 class _RenameEdit(QLineEdit):
@@ -74,6 +107,7 @@ class GraphScene(QGraphicsScene):
         self.problems: dict[str, str] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self._locked = False
+        self.last_refusal: str | None = None  # why the last push was refused, if it was
         # A timer owned by the scene (not a bare singleShot), so it dies with the scene.
         self._validation_timer = QTimer(self)
         self._validation_timer.setSingleShot(True)
@@ -303,19 +337,42 @@ class GraphScene(QGraphicsScene):
         for item in self.node_items.values():
             item.set_locked(locked)
 
-    def push(self, command: QUndoCommand) -> bool:
-        """Apply an edit and put it on the undo stack, unless editing is locked or the graph
-        refuses the edit (then say why in the status bar and change nothing)."""
+    def push(self, edit: QUndoCommand | Callable[[], QUndoCommand | None],
+             refused: str | None = None) -> bool:
+        """The one place where an edit reaches the graph: apply it and put it on the undo
+        stack, unless editing is locked or the edit is refused; then say why (in
+        ``last_refusal`` and the status bar) and change nothing.
+
+        ``edit`` is an undo command, or a function that checks what was asked for and builds
+        one (or returns None: nothing to change). Whatever building or applying raises, of any
+        type, is a refusal: a kind of error the GUI has never heard of must not reach
+        sys.excepthook from a keystroke. A refusal while building reads "``refused``: why"
+        (just "why" when ``refused`` is None), one while applying "<command> refused: why".
+        Returns whether the edit was made."""
+        self.last_refusal = None
         if self._locked:
-            self.status_message.emit("Editing is locked while training runs")
+            self._refuse("Editing is locked while training runs")
             return False
+        command: QUndoCommand | None = None
         try:
+            command = edit() if callable(edit) else edit
+            if command is None:
+                return False
             command.apply_before_push()
-        except Exception as exc:  # a refused edit: say why, keep the graph and the stack as they were
-            self.status_message.emit(f"{command.text() or 'Edit'} refused: {exc}")
+        except Exception as exc:  # any: see above; the graph and the stack stay as they were
+            if command is not None:
+                prefix = f"{command.text() or 'Edit'} refused"
+            else:
+                prefix = refused if refused is not None or _is_explained(exc) else "Edit refused"
+            why = refusal_reason(exc)
+            self._refuse(f"{prefix}: {why}" if prefix else why)
             return False
         self.undo_stack.push(command)
         return True
+
+    def _refuse(self, message: str) -> None:
+        self.last_refusal = message
+        self.status_message.emit(message)
 
     # --------------------------------------------------------------------------- gestures
     def item_at(self, pos: QPointF) -> QGraphicsItem | None:
@@ -555,11 +612,17 @@ class GraphScene(QGraphicsScene):
         QTimer.singleShot(0, lambda: self.removeItem(proxy) if proxy.scene() is self else None)
         if not commit or node_id not in self.graph.nodes:
             return
-        problem = self.graph.name_problem(name, node_id)
-        if problem:
-            self.status_message.emit(f"Cannot rename: {problem}")
-        elif name != self.graph.nodes[node_id].name:
-            self.push(commands.RenameCommand(self.graph, node_id, name))
+        graph = self.graph
+
+        def rename() -> QUndoCommand | None:
+            problem = graph.name_problem(name, node_id)
+            if problem:
+                raise GraphError(problem)
+            if name == graph.nodes[node_id].name:
+                return None
+            return commands.RenameCommand(graph, node_id, name)
+
+        self.push(rename, refused="Cannot rename")
 
     # ------------------------------------------------------------------------------ views
     def nodes_rect(self, node_ids: list[str] | None = None) -> QRectF:
