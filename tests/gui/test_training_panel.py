@@ -109,14 +109,15 @@ def test_pause_continue_step_and_stop(qtbot, xor):
     wait_done(qtbot, panel)
     second = window.training_state()["training"]["progress"]["step"]
     assert second > first and panel.remaining == 0 and button(window, "Train")
-    # the continued run went on from the same optimiser state and history
+    # the continued run went on from the same optimiser state and history (thinned: a long
+    # history keeps every stride-th step, so the last kept one may be just before the end)
     history = window.training_state()["history"]
-    assert history["step"][0] < first < history["step"][-1] == second
+    assert history["step"][0] < first < history["step"][-1] <= second
+    assert second - history["step"][-1] < history["stride"]
 
     qtbot.mouseClick(button(window, "Step"), Qt.LeftButton)
     wait_done(qtbot, panel)
-    assert window.training_state()["training"]["progress"]["step"] == second + 1, \
-        (window.statusBar().currentMessage(), panel.message_label.text())
+    assert window.training_state()["training"]["progress"]["step"] == second + 1
     assert window.undo_stack.undoText() == "Train 1 step"
 
 
