@@ -86,12 +86,21 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
+def warm_up() -> None:
+    """Start the process that children fork from, so that the first run starts at once. Takes
+    a fraction of a second; call it from a thread (it is safe to call more than once)."""
+    context = _context()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver  # only where the platform has it
+        forkserver.ensure_running()
+
+
 class BackgroundRun:
     """Trains ``project`` on ``data`` for ``steps`` steps in a child process. Call
     :meth:`poll` (or :meth:`take_progress`) regularly: it collects what the child sent."""
 
     def __init__(self, project: Project, data: TrainingData, options: dict[str, Any], steps: int,
-                 publish_interval: float = 1 / 30, prediction_interval: float = 0.25,
+                 publish_interval: float = 1 / 30, prediction_interval: float = 0.5,
                  prediction_resolution: int = 80):
         self.steps = int(steps)
         self._context = _context()

@@ -11,6 +11,7 @@ continues where this one stopped.
 from __future__ import annotations
 
 import inspect
+import threading
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QFrame, Q
 
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.project import Project
-from bpstudio.core.training import datasets
+from bpstudio.core.training import background, datasets
 from bpstudio.core.training.datasets import TrainingData
 from bpstudio.core.training.optim import OPTIMIZERS
 from bpstudio.core.training.background import (DIVERGED, FAILED, PAUSED, BackgroundRun,
@@ -81,6 +82,9 @@ class TrainingPanel(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._poll)
+        # The process runs fork from is started now, off the window's thread, so that pressing
+        # Train does not wait for it.
+        threading.Thread(target=background.warm_up, name="bpstudio-warm-up", daemon=True).start()
 
     # ------------------------------------------------------------------------------ build
     def _build(self) -> None:
