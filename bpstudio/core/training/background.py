@@ -20,8 +20,11 @@ from __future__ import annotations
 import math
 import multiprocessing
 import queue
+import sys
 import time
 import traceback
+import types
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +89,20 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
+@contextmanager
+def _main_module_hidden():
+    """Hide the program's main module while a child starts. multiprocessing has each child
+    import it again (as ``__mp_main__``) for functions defined there; ours live in this module,
+    and the app's main module would bring the whole window (Qt, the plots) into every run, or
+    run a script that lacks a ``__name__`` guard once more."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 def warm_up() -> None:
     """Start the process that children fork from, so that the first run starts at once. Takes
     a fraction of a second; call it from a thread (it is safe to call more than once)."""
@@ -117,7 +134,8 @@ class BackgroundRun:
 
     # ---------------------------------------------------------------------------- control
     def start(self) -> None:
-        self._process.start()
+        with _main_module_hidden():
+            self._process.start()
 
     def pause(self) -> None:
         self._end(PAUSED)
