@@ -130,10 +130,12 @@ class GraphBuilder:
 
     # Layers --------------------------------------------------------------------------------
     def dense(self, x: Operand, fan_in: int, fan_out: int, name: str,
-              activation: str | None = None, init: str = "xavier_uniform") -> Node:
+              activation: str | None = None, init: str = "xavier_uniform",
+              scale: float = 0.1) -> Node:
         """x @ W + b (then an activation): the nodes of one fully connected layer, with
-        parameters named ``{name}.W`` and ``{name}.b``."""
-        w = self.parameter(f"{name}.W", shape=(fan_in, fan_out), init=init)
+        parameters named ``{name}.W`` and ``{name}.b``. ``scale`` is the initialiser's (the
+        standard deviation of "normal", the half-width of "uniform")."""
+        w = self.parameter(f"{name}.W", shape=(fan_in, fan_out), init=init, scale=scale)
         b = self.parameter(f"{name}.b", shape=(fan_out,), init="zeros")
         out = self.add(self.matmul(x, w, name=f"{name}.matmul"), b,
                        name=name if activation is None else f"{name}.z")

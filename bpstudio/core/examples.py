@@ -84,14 +84,15 @@ def two_moons() -> Project:
         "around the moons as the loss falls."))
 
 
-def _deep_stack(activation: str, init: str, description: str) -> Project:
+def _deep_stack(activation: str, init: str, description: str, scale: float = 0.1) -> Project:
     g = Graph(seed=0)
     h: Node = g.input("x", (2,))
     fan_in = 2
     for layer in range(1, DEEP_LAYERS + 1):
-        h = g.dense(h, fan_in, DEEP_WIDTH, f"layer{layer}", activation=activation, init=init)
+        h = g.dense(h, fan_in, DEEP_WIDTH, f"layer{layer}", activation=activation, init=init,
+                    scale=scale)
         fan_in = DEEP_WIDTH
-    logits = g.dense(h, fan_in, 1, "logits", init=init)
+    logits = g.dense(h, fan_in, 1, "logits", init=init, scale=scale)
     g.bce_logits(logits, g.input("y", (1,)), name="loss")
     return _project(g, description)
 
@@ -116,6 +117,21 @@ def deep_relu_he() -> Project:
         "stack's."))
 
 
+EXPLODING_SCALE = 1.5
+
+
+def deep_exploding() -> Project:
+    return _deep_stack("tanh", "normal", (
+        f"Exploding gradients: the same {DEEP_LAYERS}-layer stack of {DEEP_WIDTH} units, tanh "
+        f"this time, with every weight drawn from a normal distribution of standard deviation "
+        f"{EXPLODING_SCALE}: for {DEEP_WIDTH} inputs per unit that is about six times what "
+        "Xavier initialisation would pick. On the way back each layer multiplies the gradient by "
+        "its weight matrix, and these matrices stretch it, so the gradient grows layer by layer "
+        "and the first layers receive one a hundred times larger than the last: the mirror "
+        "image of deep_sigmoid.bpg, with deep_relu_he.bpg the healthy middle."),
+        scale=EXPLODING_SCALE)
+
+
 def iris_classifier() -> Project:
     g = Graph(seed=0)
     x = g.input("x", (4,))
@@ -138,6 +154,29 @@ def iris_classifier() -> Project:
         "label."), training)
 
 
+# What to try first, shown under each example's description.
+NEXT_STEPS: dict[str, str] = {
+    "single_neuron": "Press Backward (F6) and read d loss/d w = 0.4 on w and d loss/d b = 0.2 on "
+                     "b. Then set w to -0.5 in the inspector: the ReLU turns off and both "
+                     "gradients become 0.",
+    "fan_out": "Press Backward (F6): d receives 2 through each of its two wires, and its own "
+               "gradient is their sum, 4 = 2 * d. Run > Walk Through steps through it.",
+    "xor": "Choose the xor data set in the Training dock and press Train, then look at the "
+           "Prediction tab: the boundary bends around the corners.",
+    "two_moons": "Press Train in the Training dock (moons data) and watch the boundary curl "
+                 "around the moons in the Prediction tab.",
+    "deep_sigmoid": "Press Train and open the Gradients tab: the first layers' bars sit far "
+                    "below the last ones. Run > Compare Runs sets this stack beside "
+                    "deep_relu_he.",
+    "deep_relu_he": "Press Train and open the Gradients tab: every layer's bar stays in one "
+                    "band, from the input side to the loss.",
+    "deep_exploding": "Press Train with the sgd optimiser and open the Gradients tab: the "
+                      "bars grow towards the input side, the opposite of deep_sigmoid.",
+    "iris_classifier": "Press Train (the Iris data is already chosen) and watch the "
+                       "validation accuracy in the Loss tab.",
+}
+
+
 def _project(graph: Graph, description: str, training: dict | None = None,
              sample: dict | None = None) -> Project:
     apply_layout(graph)
@@ -155,5 +194,19 @@ EXAMPLES: dict[str, Callable[[], Project]] = {
     "two_moons": two_moons,
     "deep_sigmoid": deep_sigmoid,
     "deep_relu_he": deep_relu_he,
+    "deep_exploding": deep_exploding,
     "iris_classifier": iris_classifier,
 }
+
+
+def _with_next_step(stem: str, build: Callable[[], Project]) -> Callable[[], Project]:
+    def built() -> Project:
+        project = build()
+        project.description += f"\n\nNext step: {NEXT_STEPS[stem]}"
+        return project
+    built.__name__ = build.__name__
+    built.__doc__ = build.__doc__
+    return built
+
+
+EXAMPLES = {stem: _with_next_step(stem, build) for stem, build in EXAMPLES.items()}

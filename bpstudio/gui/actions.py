@@ -43,6 +43,8 @@ class Actions:
     backward: QAction
     clear_values: QAction
     wire_gradients: QAction
+    compare_runs: QAction
+    guided_tour: QAction
 
     def all(self) -> list[QAction]:
         return [getattr(self, f.name) for f in fields(self)]
@@ -113,6 +115,11 @@ def create_actions(window: QWidget, undo_stack: QUndoStack) -> Actions:
                              "Hide the values and gradients", QStyle.SP_DialogResetButton),
         wire_gradients=_action(window, "Colour &Wires by Gradient", [K("Ctrl+G")],
                                "Colour each wire by the size of the gradient it carries back"),
+        compare_runs=_action(window, "Compare &Runs…", [K("Ctrl+Shift+K")],
+                             "Train this graph beside a variant of it and overlay their curves"),
+        guided_tour=_action(window, "Guided &Tour…", [],
+                            "A short tour of three lessons: one neuron, a fan-out, vanishing "
+                            "gradients"),
     )
     actions.wire_gradients.setCheckable(True)
     for action in actions.all():

@@ -25,6 +25,8 @@ from .canvas.view import GraphView
 from .inspector import InspectorWidget
 from .palette import NodeSearchPopup, PaletteWidget
 from .run_view import RunView
+from .tour import open_tour
+from .training.comparison import open_comparison
 from .training.panel import TrainingPanel
 from .settings import Settings
 
@@ -76,6 +78,8 @@ class MainWindow(QMainWindow):
         self._bindings_timer.setSingleShot(True)
         self._bindings_timer.setInterval(0)
         self._bindings_timer.timeout.connect(self.training_panel.refresh_bindings)
+        self.comparison_window = None  # opened by Run > Compare Runs
+        self.tour_dialog = None        # opened by Help > Guided Tour
         self.search_popup = NodeSearchPopup(self)
         self._popup_scene_pos = QPointF()
 
@@ -153,6 +157,12 @@ class MainWindow(QMainWindow):
         run.addSeparator()
         run.addActions([self.training_panel.actions[k]
                         for k in ("train", "pause", "step", "stop", "reset")])
+        run.addSeparator()
+        run.addAction(a.compare_runs)
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(a.guided_tour)
+        self.help_menu = help_menu
         self.run_menu = run
 
         self.view.node_menu_actions = [a.rename, a.duplicate, a.copy, a.delete]
@@ -204,6 +214,8 @@ class MainWindow(QMainWindow):
         a.backward.triggered.connect(self.run_view.backward)
         a.clear_values.triggered.connect(self.run_view.clear)
         a.wire_gradients.toggled.connect(self.run_view.set_wire_gradients)
+        a.compare_runs.triggered.connect(lambda: open_comparison(self))
+        a.guided_tour.triggered.connect(lambda: open_tour(self))
         self.run_view.status_message.connect(self.show_status)
         self.training_panel.status_message.connect(self.show_status)
         self.training_panel.stats_changed.connect(lambda text: self.stats_label.setText(text))
@@ -444,6 +456,8 @@ class MainWindow(QMainWindow):
         self.settings.add_recent_file(path)
         if not is_bundled_example(path):  # dialogs should start in the person's folders
             self.settings.set_last_directory(str(path.parent))
+        if is_bundled_example(path):  # its description and a next step, in the side panel
+            self.inspector_dock.raise_()
         self.show_status(f"Opened {path.name}")
         return True
 

@@ -22,7 +22,8 @@ def test_every_example_file_is_committed_and_the_first_is_the_single_neuron():
     assert list(EXAMPLES)[0] == "single_neuron"
     assert "resources/examples/single_neuron.bpg" in (ROOT / "Makefile").read_text()
     assert sorted(p.stem for p in FOLDER.glob("*.bpg")) == sorted(EXAMPLES)
-    assert {"single_neuron", "fan_out", "xor", "two_moons", "deep_sigmoid", "deep_relu_he"} <= set(EXAMPLES)
+    assert {"single_neuron", "fan_out", "xor", "two_moons", "deep_sigmoid", "deep_relu_he",
+            "deep_exploding"} <= set(EXAMPLES)
 
 
 @pytest.mark.parametrize("stem", list(EXAMPLES))
@@ -43,8 +44,9 @@ def test_generate_script_writes_every_example(tmp_path):
 def test_example_is_valid_laid_out_and_described(stem):
     project = load(FOLDER / f"{stem}.bpg")
     g = project.graph
-    text = project.description
-    assert len(text) > 200 and "\n" not in text, "one paragraph"
+    about, _, next_step = project.description.partition("\n\nNext step: ")
+    assert len(about) > 200 and "\n" not in about, "one paragraph about it"
+    assert len(next_step) > 40 and "\n" not in next_step, "then one suggested next step"
     assert g.validate() == []
     loss = g.find("loss")
     assert loss is not None and g.sinks() == [loss]

@@ -93,6 +93,15 @@ def test_shipped_relu_he_stack_keeps_gradients_within_10x(seed):
     assert 0.1 <= stats.grad_norm("logits.W") / stats.grad_norm("layer1.W") <= 10
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_shipped_exploding_stack_grows_its_gradient_towards_the_input(seed):
+    trainer, stats = first_step(examples.deep_exploding().graph, seed)
+    norms = dict(zip(stats.parameter_names, stats.grad_norms))
+    assert norms["layer1.W"] >= 20 * norms["logits.W"]
+    weights = [norms[f"layer{i}.W"] for i in range(1, 11)]
+    assert sum(a > b for a, b in zip(weights, weights[1:])) >= 7  # growing layer by layer
+
+
 def test_grad_norms_and_update_ratios_are_what_they_say():
     g = mlp((2, 4, 1), "tanh", "bce_logits")
     trainer = Trainer(g, datasets.prepare("xor", validation=0.0), optimizer="sgd", lr=0.1,
