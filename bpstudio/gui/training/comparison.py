@@ -59,6 +59,12 @@ def layer_profile(history: dict[str, Any], last: int = 20) -> tuple[list[str], n
     return names, np.array(values)
 
 
+def _short(name: str) -> str:
+    """A layer's tick label: "layer3.W" -> "3", "logits.W" -> "logits"."""
+    name = name.removesuffix(".W")
+    return name.removeprefix("layer") if name.removeprefix("layer").isdigit() else name
+
+
 class ComparisonWindow(QDialog):
     """Two runs side by side. ``runs`` holds the two BackgroundRuns while they go on and
     ``histories`` the latest history of each."""
@@ -266,7 +272,7 @@ class ComparisonWindow(QDialog):
             self.profile_curves[k].setData(np.arange(len(profile))[keep], profile[keep])
             if k == 0:
                 axis = self.profile_plot.getAxis("bottom")
-                axis.setTicks([[(i, n.removesuffix(".W")) for i, n in enumerate(names)]])
+                axis.setTicks([[(i, _short(n)) for i, n in enumerate(names)]])
 
     def _update_buttons(self) -> None:
         self.run_button.setEnabled(not self.running)
