@@ -9,6 +9,14 @@ class GraphError(BPStudioError, ValueError):
     """An edit or a graph that does not make sense (cycle, unknown op, missing input, bad name)."""
 
 
+class WiringError(GraphError):
+    """A wire refused by :meth:`Graph.connect_all`; ``index`` is its place in the list given."""
+
+    def __init__(self, message: str, index: int):
+        super().__init__(message)
+        self.index = index
+
+
 class ShapeError(GraphError):
     """Shapes that cannot meet, e.g. inner dimensions of a matmul that differ."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import rules
 from .compare import project_differences
 from .graph import Graph
 
@@ -35,3 +36,10 @@ class Project:
         return not project_differences(self, other)
 
     __hash__ = None  # mutable content
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        # The description is checked like every edit of the graph: one a file could not hold
+        # is refused here, before a save would write it over the person's file.
+        if key == "description":
+            rules.check(rules.description_problem(value))
+        super().__setattr__(key, value)

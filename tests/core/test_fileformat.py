@@ -147,7 +147,7 @@ def test_loaded_graph_keeps_editing(tmp_path):
 def test_unsaveable_content_is_refused_and_nothing_written(tmp_path, content, message):
     project = trained_project()
     for key, value in content.items():
-        setattr(project, key, value)
+        object.__setattr__(project, key, value)  # past the checks a Project makes itself
     path = tmp_path / "p.bpg"
     path.write_bytes(b"previous")
     with pytest.raises(FileFormatError, match=message):
@@ -171,8 +171,11 @@ def test_deepest_saveable_tree_loads_back(tmp_path):
 
 
 def test_bad_position_is_refused_on_save(tmp_path):
+    """The editing API refuses it; a position set behind its back is caught by save."""
     g = EXAMPLES["single_neuron"]().graph
-    g.set_position("w", "top left")
+    with pytest.raises(bpstudio.GraphError, match="'w': position must be an \\(x, y\\) pair"):
+        g.set_position("w", "top left")
+    g.node("w").position = "top left"
     with pytest.raises(FileFormatError, match="node 'w': position must be an \\(x, y\\) pair"):
         save(g, tmp_path / "p.bpg")
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import rules
 from ..shapes import Shape
 
 SOURCES = "Sources"
@@ -47,6 +48,9 @@ def _parse_shape(value: Any) -> tuple[int, ...]:
         raise ValueError(f"{value!r} is not a shape (a list of whole numbers such as 3, 4)") from None
     if any(d < 1 for d in dims) or any(isinstance(d, bool) for d in value):
         raise ValueError(f"{value!r} is not a shape: every dimension must be a whole number >= 1")
+    problem = rules.shape_problem(dims)
+    if problem is not None:  # a project file could not hold it
+        raise ValueError(f"{value!r} is not a shape: {problem}")
     return dims
 
 
@@ -73,6 +77,8 @@ class Param:
                 number = float(value)
             except (TypeError, ValueError):
                 raise ValueError(f"{label} must be a number, not {value!r}") from None
+            except OverflowError:  # an int beyond a float's range
+                raise ValueError(f"{label} must be a finite number, not {value!r}") from None
             if not np.isfinite(number):
                 raise ValueError(f"{label} must be a finite number, not {value!r}")
             self._check_range(number, label)
