@@ -31,10 +31,11 @@ MAX_DEPTH = 200  # a document nested deeper than this is refused rather than rec
 class SchemaViolation(ValueError):
     """A document that does not match its schema; ``path`` says where (``nodes[3].params``)."""
 
-    def __init__(self, path: str, message: str):
+    def __init__(self, path: str, message: str, depth: int = 0):
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
         self.reason = message
+        self.depth = depth  # how many keys deep ``path`` goes
 
 
 def _type_of(value: Any) -> str:
@@ -185,15 +186,20 @@ class SchemaValidator:
             choices = [self._compile(option) for option in schema["anyOf"]]
 
             def any_of_test(value: Any, path: Path, depth: int) -> None:
-                reasons = []
+                failures = []
                 for choice in choices:
                     try:
                         choice(value, path, depth + 1)
                         return
                     except SchemaViolation as exc:
-                        reasons.append(exc.reason)
+                        failures.append(exc)
+                # A form that got past this value into its fields knew what the value was
+                # meant to be: its complaint names the field at fault.
+                deepest = max(failures, key=lambda exc: exc.depth)
+                if deepest.depth > _path_depth(path):
+                    raise deepest
                 raise _violation(path, "matches none of the allowed forms ("
-                                 + "; ".join(dict.fromkeys(reasons)) + ")")
+                                 + "; ".join(dict.fromkeys(f.reason for f in failures)) + ")")
             parts.append(any_of_test)
         parts += [test for test in (_string_test(schema), _number_test(schema),
                                     self._array_test(schema), self._object_test(schema))
@@ -264,8 +270,16 @@ def _path_text(path: Path) -> str:
     return text
 
 
+def _path_depth(path: Path) -> int:
+    depth = 0
+    while path is not None:
+        path = path[0]
+        depth += 1
+    return depth
+
+
 def _violation(path: Path, message: str) -> SchemaViolation:
-    return SchemaViolation(_path_text(path), message)
+    return SchemaViolation(_path_text(path), message, _path_depth(path))
 
 
 def _type_test(expected: str | list[str]) -> Check:
