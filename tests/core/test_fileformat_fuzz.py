@@ -43,7 +43,7 @@ def container(project: Project) -> bytes:
 
 def trained_xor() -> Project:
     project = xor()
-    project.training = {"optimizer": "sgd", "lr": 0.5, "bindings": {"x": "x", "y": "y"}}
+    project.training = {"optimizer": "sgd", "lr": 0.5, "bindings": {"x": "features", "y": "target"}}
     project.optimizer_state = {"velocity": {"hidden.W": np.ones((2, 4))}, "step": 3}
     project.history = {"loss": [0.7, 0.6, float("nan")], "grad_norm": {"hidden.W": np.arange(3.0)}}
     return project
