@@ -20,7 +20,10 @@ from .errors import GraphError
 # A name must be usable as an ONNX tensor name, a key of the NumPy export's weight file and a
 # word in generated code: ASCII letters, digits, _ . - and a letter or _ first.
 NAME_CHARACTERS = r"[A-Za-z_][A-Za-z0-9_.\-]*"
-NAME_PATTERN = f"^{NAME_CHARACTERS}$"  # JSON Schema (ECMA-262): $ matches only at the very end
+# For JSON Schema: "(?![\s\S])" means "end of text" in ECMA-262 and in Python alike, where
+# "$" also matches before a final newline in Python (and so in the jsonschema package): a name
+# "x\n" passed such a check and then broke the NumPy export's code.
+NAME_PATTERN = f"^{NAME_CHARACTERS}(?![\\s\\S])"
 MAX_NAME_LENGTH = 200
 MAX_ID_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 100_000
