@@ -429,6 +429,8 @@ class _Reader:
                 array = _read_npy(stream, size, at, kinds, max_count)
                 stream.fill(array)
                 surplus = len(stream.read(1))  # reading to the end also checks the zip's CRC
+        except FileFormatError:  # (a ValueError, which the zip errors include)
+            raise
         except _ZIP_ERRORS as exc:
             raise FileFormatError(f"entry '{name}' cannot be read: {exc}") from None
         if surplus or stream.count != size:
