@@ -11,8 +11,8 @@ Entries (all described in docs/file-format.md):
 Loading never executes anything from the file: JSON is parsed as data, an array's ``.npy``
 header is parsed (never evaluated as code) and checked against the entry's size before its bytes
 are read straight into the one array that keeps them, only entries with known names are read
-(there is no extraction to disk), and every entry's size and checksum is verified. Every problem with a file raises
-:class:`FileFormatError` naming the entry, node and field at fault.
+(there is no extraction to disk), and every entry's size and checksum is verified. Every
+problem with a file raises :class:`FileFormatError` naming the entry, node and field at fault.
 """
 
 from __future__ import annotations
