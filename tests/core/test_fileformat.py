@@ -323,6 +323,27 @@ def test_manifest_size_and_sha_must_agree(good):
             "manifest.json says")
 
 
+def test_an_array_larger_in_the_manifest_than_in_the_zip_is_refused_before_allocating(good,
+                                                                                       monkeypatch):
+    """The array is allocated from the manifest's size: a manifest (and header) claiming
+    1 GiB for an entry of a few bytes is refused on the sizes alone."""
+    document = json.loads(dict(read_entries(good))["graph.json"])
+    entry = document["nodes"][node_index(document, "W")]["value"]
+    header = npy(b"{'descr': '<f8', 'fortran_order': False, 'shape': (134217727,), }")
+    data = replace_entry(good, entry, header)
+
+    def claim(m):
+        m["entries"][entry]["size"] = len(header) + 134217727 * 8
+    empty = np.empty
+
+    def small_only(shape, *args, **kwargs):
+        assert np.prod(shape) < 2**20, f"allocated {shape} for a 129-byte entry"
+        return empty(shape, *args, **kwargs)
+    monkeypatch.setattr(np, "empty", small_only)
+    refused(edit_json(data, "manifest.json", claim, fix_manifest=False),
+            f"entry '{entry}' is {len(header)} bytes but manifest.json says")
+
+
 def node_index(document, name):
     return next(i for i, n in enumerate(document["nodes"]) if n["name"] == name)
 

@@ -422,6 +422,11 @@ class _Reader:
         size, limit = expected["size"], self.limits.max_entry_bytes
         if size > limit:
             raise FileFormatError(f"entry '{name}' is {size} bytes; at most {limit} are allowed")
+        if size != self.infos[name].file_size:
+            # The array is allocated from the manifest's size: it must be the size the zip
+            # directory gives, which the total cap was judged on (and the zip stream keeps to).
+            raise FileFormatError(f"entry '{name}' is {self.infos[name].file_size} bytes but "
+                                  f"{MANIFEST} says {size}")
         at = f"{where} (entry '{name}')"
         try:
             with self.archive.open(self.infos[name]) as entry:
