@@ -61,7 +61,11 @@ def replace_entry(data: bytes, entry: str, content: bytes, fix_manifest: bool = 
 NAMES = ["#1", "#2", "#99", "x", "y", "p", "loss", "hidden.W", "out", "a", "b", "relu", "input",
          "parameter", "constant", "matmul", "softmax", "mean", "shape", "init", "axis", "values/1.npy",
          "values/2.npy", "history/0.npy", "optimizer/0.npy", "training/0.npy", "$array", "$float",
-         "nan", "xavier_uniform", ""]
+         "nan", "xavier_uniform", "",
+         # keys the training code reads, so that mutations of the training tree reach it
+         "lr", "weight_decay", "optimizer_options", "momentum", "nesterov", "batch_size", "seed",
+         "data", "source", "n", "classes", "noise", "progress", "step", "t", "slots", "stride",
+         "max_points", "validation", "standardisation", "bindings", "features", "target", "self"]
 scalars = (st.none() | st.booleans() | st.integers(-3, 5) | st.integers()
            | st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(NAMES) | st.text(max_size=6))
 json_values = st.recursive(

@@ -159,6 +159,7 @@ def test_every_capped_field_loads_at_its_cap_and_is_refused_past_it(trained, fie
     ("training.loss", ["loss"], "training.loss: expected string"),
     ("training.standardisation", {"mean": [1.0]}, "missing required field 'std'"),
     ("training.optimizer_options", {"nesterov": "yes"}, "nesterov: expected boolean"),
+    ("training.optimizer_options", {"lr": 0.1}, "optimizer_options: unknown field 'lr'"),
     ("history.max_points", {"$float": "inf"}, "history.max_points: expected integer"),
     ("history.step", [{"$float": "inf"}], "history.step[0]: expected integer"),
     ("history.loss", ["x"], "history.loss"),
@@ -170,6 +171,25 @@ def test_a_mistyped_setting_is_refused_naming_the_field(trained, field, value, f
     with pytest.raises(FileFormatError, match=None) as info:
         loads(edit_json(trained, "graph.json", lambda d: at(d, field, value)))
     assert fragment in str(info.value)
+
+
+def test_whole_numbers_written_with_a_point_load_as_ints(trained):
+    """JSON Schema counts 32.0 as an integer; the training code is given 32."""
+    def edit(document):
+        document["training"].update(batch_size=8.0, seed=3.0)
+        document["training"]["data"].update(n=40.0)
+        document["optimizer_state"]["t"] = 5.0
+        document["history"]["max_points"] = 1000.0
+        document["history"]["step"] = [1.0, 2.0, 3.0, 4.0, 5.0]
+    project = loads(edit_json(trained, "graph.json", edit))
+    values = [project.training["batch_size"], project.training["seed"],
+              project.training["data"]["n"], project.optimizer_state["t"],
+              project.history["max_points"], *project.history["step"]]
+    assert values == [8, 3, 40, 5, 1000, 1, 2, 3, 4, 5]
+    assert all(type(v) is int for v in values)
+    assert type(project.training["lr"]) is float  # numbers the schema does not call whole stay
+    trainer = Trainer.from_project(project)
+    assert trainer.restart_reason is None and trainer.step == 5 and trainer.batch_size == 8
 
 
 @pytest.mark.parametrize("tree", ["optimizer_state", "history"])

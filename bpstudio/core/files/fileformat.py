@@ -67,6 +67,52 @@ MAX_HISTORY_POINTS = _schema_number("$defs", "history", "properties", "max_point
 # ... and this many numbers in all its arrays together (a series per parameter, two kinds).
 MAX_HISTORY_NUMBERS = 10_000_000
 
+def _whole_number_fields(schema: Any, defs: dict[str, Any], path: tuple[int, ...] = ()) -> Any:
+    """Where ``schema`` asks for whole numbers: True (this value), a dict of field -> the same
+    ("[]": every item of a list), or None. JSON Schema counts 32.0 as an integer, where the
+    training code wants an int: the loader turns such numbers into ints."""
+    if not isinstance(schema, dict) or id(schema) in path:  # (the tree refers to itself)
+        return None
+    path += (id(schema),)
+    if "$ref" in schema:
+        found = _whole_number_fields(defs[schema["$ref"].rsplit("/", 1)[1]], defs, path)
+        if found is not None:
+            return found
+    if schema.get("type") == "integer":
+        return True
+    fields: dict[str, Any] = {}
+    for option in schema.get("anyOf", []):
+        found = _whole_number_fields(option, defs, path)
+        if found is True:
+            return True
+        fields.update(found or {})
+    for key, sub in schema.get("properties", {}).items():
+        found = _whole_number_fields(sub, defs, path)
+        if found is not None:
+            fields[key] = found
+    if "items" in schema:
+        found = _whole_number_fields(schema["items"], defs, path)
+        if found is not None:
+            fields["[]"] = found
+    return fields or None
+
+
+def _as_whole_numbers(value: Any, fields: Any) -> Any:
+    """``value`` with the whole numbers ``fields`` marks made ints (32.0 becomes 32)."""
+    if fields is True:
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+    if isinstance(fields, dict) and isinstance(value, dict):
+        for key, inner in fields.items():
+            if key in value:
+                value[key] = _as_whole_numbers(value[key], inner)
+    elif isinstance(fields, dict) and isinstance(value, list) and "[]" in fields:
+        value[:] = [_as_whole_numbers(item, fields["[]"]) for item in value]
+    return value
+
+
+_GRAPH_DEFS = load_schema("graph")["$defs"]
+_WHOLE_NUMBERS = {key: _whole_number_fields(_GRAPH_DEFS[key], _GRAPH_DEFS) for key in TREES}
+
 # Migrations: MIGRATIONS[v] turns a version-v graph.json document into a version v + 1 one.
 # Loading an older file runs the chain from its version up to FORMAT_VERSION.
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -458,7 +504,11 @@ class _Reader:
             if key == "history":
                 reader = _TreeReader(self, TREE_FOLDERS[key], MAX_HISTORY_POINTS,
                                      MAX_HISTORY_NUMBERS)
-            trees[key] = None if document[key] is None else reader.decode(document[key], key)
+            if document[key] is not None:
+                trees[key] = _as_whole_numbers(reader.decode(document[key], key),
+                                               _WHOLE_NUMBERS[key])
+            else:
+                trees[key] = None
         return Project(graph, description=document["description"], training=trees["training"],
                        optimizer_state=trees["optimizer_state"], history=trees["history"])
 
