@@ -27,6 +27,7 @@ bench: setup
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/training.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/canvas.py
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/loading.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -19,7 +19,8 @@ from typing import Any, Callable
 import numpy as np
 
 from bpstudio.core.errors import BPStudioError
-from bpstudio.core.files.export_numpy import export_numpy
+from bpstudio.core.files.atomicfile import check_target
+from bpstudio.core.files.export_numpy import export_numpy, numpy_targets
 from bpstudio.core.files.export_onnx import export_onnx
 from bpstudio.core.files.fileformat import load, save
 from bpstudio.core.ops import GROUPS, REGISTRY
@@ -93,13 +94,19 @@ def add_info_command(sub: Subparsers) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     if not args.onnx and not args.numpy:
         raise BPStudioError("say what to export: --onnx OUT.onnx and/or --numpy OUT.py")
+    # Every output is checked before the file is read: a mistake in the last argument should
+    # not cost the wait for the first export.
+    if args.onnx:
+        check_target(args.onnx)
+    if args.numpy:
+        if not args.numpy.endswith(".py"):
+            raise BPStudioError(f"--numpy: '{args.numpy}' must end in .py")
+        numpy_targets(args.numpy)
     project = load(args.file)
     if args.onnx:
         export_onnx(project.graph, args.onnx, output=args.output, description=project.description)
         print(f"wrote {args.onnx}")
     if args.numpy:
-        if not args.numpy.endswith(".py"):
-            raise BPStudioError(f"--numpy: '{args.numpy}' must end in .py")
         export_numpy(project.graph, args.numpy, output=args.output, description=project.description)
         print(f"wrote {args.numpy} and {args.numpy[:-3]}.npz")
     return 0
@@ -177,6 +184,8 @@ def _summary(trainer: Any, stats: Any, done: int, seconds: float) -> dict[str, A
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        check_target(args.out)  # before the training, whose work a bad path would throw away
     project = load(args.file)
     saved = project.training or {}
     if args.data is not None:

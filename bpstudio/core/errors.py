@@ -14,6 +14,14 @@ class ParamError(GraphError):
     large to use (the message names the parameter)."""
 
 
+class WiringError(GraphError):
+    """A wire refused by :meth:`Graph.connect_all`; ``index`` is its place in the list given."""
+
+    def __init__(self, message: str, index: int):
+        super().__init__(message)
+        self.index = index
+
+
 class ShapeError(GraphError):
     """Shapes that cannot meet, e.g. inner dimensions of a matmul that differ."""
 

@@ -16,8 +16,9 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from . import rules
 from .builder import GraphBuilder
-from .errors import GraphError, ShapeError
+from .errors import GraphError, ShapeError, WiringError
 from .initializers import initialize
 from .ops import get_op
 from .model import Edge, GraphEvent, Node, NodeRef, Problem
@@ -25,7 +26,6 @@ from .ops.base import Op
 from .shapes import BATCH, Shape, format_shape
 
 
-_NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 # The most numbers a parameter draws from its shape (400 MB in float64): a shape typed by
 # mistake, such as 100000, 100000, gets a message instead of exhausting memory.
 MAX_DRAWN_SIZE = 50_000_000
@@ -138,8 +138,10 @@ class Graph(GraphBuilder):
         return [n for n in self.nodes.values() if n.spec.source == source]
 
     def unique_name(self, base: str) -> str:
-        """``base`` if free, else ``base_k`` for a free k."""
+        """``base`` if free, else ``base_k`` for a free k; never longer than a name may be (the
+        stem is shortened to make room for the suffix)."""
         taken = self._ids_by_name
+        base = base[:rules.MAX_NAME_LENGTH]
         if base not in taken:
             return base
         stem = re.sub(r"_\d+$", "", base)
@@ -147,22 +149,34 @@ class Graph(GraphBuilder):
         k = self._last_suffix.get(stem, 0)
         while True:
             k += 1
-            if f"{stem}_{k}" not in taken:
+            name = rules.truncated_name(stem, f"_{k}")
+            if name not in taken:
                 self._last_suffix[stem] = k
-                return f"{stem}_{k}"
+                return name
 
     # ---------------------------------------------------------------------------------- editing
     def add_node(self, op: str, name: str | None = None, params: dict[str, Any] | None = None,
-                 value: Any = None, position: Any = None, node_id: str | None = None) -> Node:
+                 value: Any = None, position: Any = None, node_id: str | None = None, *,
+                 stored_value: bool = False) -> Node:
         """Add a node of op ``op``. Parameters are checked against the op's typed parameters.
         A parameter node without ``value`` is initialised from its shape and initialiser; an
-        input node's ``value`` is its sample (rows, batch first), or None."""
+        input node's ``value`` is its sample (rows, batch first), or None.
+
+        With ``stored_value`` (for loaders), ``value`` must be a float64 array, and it becomes
+        the node's data as it is: not copied (a large array read from a file would otherwise
+        exist twice) and NaN or infinity kept (a diverged run is saved as it is)."""
         spec = get_op(op)
         name = self.unique_name(op) if name is None else self._check_name(name)
         if node_id is None:
             node_id = next(i for i in (f"#{k}" for k in self._ids) if i not in self.nodes)
-        elif node_id in self.nodes:
-            raise GraphError(f"node id '{node_id}' is already used")
+        else:
+            rules.check(rules.id_problem(node_id), f"{op} '{name}'")
+            if node_id in self.nodes:
+                raise GraphError(f"node id '{node_id}' is already used")
+        try:
+            position = rules.as_position(position)
+        except GraphError as exc:
+            raise GraphError(f"{op} '{name}': {exc}") from None
         given = dict(params or {})
         unknown = set(given) - {p.name for p in spec.params}
         if unknown:
@@ -171,7 +185,11 @@ class Graph(GraphBuilder):
         for key, raw in given.items():
             merged[key] = self._coerce(spec, name, key, raw)
         node = Node(node_id, op, name, merged, None, position)
-        if spec.source == "parameter":
+        if stored_value and spec.source in ("parameter", "constant"):
+            node.value = self._stored_array(node, value)
+            if spec.source == "parameter":
+                node.params["shape"] = node.value.shape
+        elif spec.source == "parameter":
             if value is None:
                 node.value = self._initial_value(node)
             else:
@@ -205,9 +223,14 @@ class Graph(GraphBuilder):
 
     def restore_node(self, node: Node) -> Node:
         """Put back a node removed earlier, with its id, name, parameters and value."""
+        rules.check(rules.id_problem(node.id), node.label)
         if node.id in self.nodes:
             raise GraphError(f"node id '{node.id}' is already used")
         self._check_name(node.name)
+        try:
+            node.position = rules.as_position(node.position)
+        except GraphError as exc:
+            raise GraphError(f"{node.label}: {exc}") from None
         self.nodes[node.id] = node
         self._out[node.id] = []
         self._ids_by_name[node.name] = node.id
@@ -221,16 +244,24 @@ class Graph(GraphBuilder):
             s, d = self.node(src), self.node(dst)
         except GraphError as exc:
             return str(exc)
+        reason = self._wire_problem(s, d, dst_port, src_port)
+        if reason is not None:
+            return reason
+        if not replacing and (d.id, dst_port) in self._edges:
+            return f"input '{dst_port}' of {d.label} is already connected"
+        if self._reaches(d.id, s.id):
+            return f"wiring {s.label} into {d.label} would close a cycle"
+        return None
+
+    @staticmethod
+    def _wire_problem(s: Node, d: Node, dst_port: Any, src_port: Any) -> str | None:
+        """What is wrong with a wire's ports on their own (before the graph is looked at)."""
         if src_port not in s.spec.outputs:
             return f"{s.label} has no output port '{src_port}'"
         if dst_port not in d.spec.input_names():
             return f"{d.label} has no input port '{dst_port}'"
         if s.id == d.id:
             return f"{s.label} cannot feed itself"
-        if not replacing and (d.id, dst_port) in self._edges:
-            return f"input '{dst_port}' of {d.label} is already connected"
-        if self._reaches(d.id, s.id):
-            return f"wiring {s.label} into {d.label} would close a cycle"
         return None
 
     def connect(self, src: NodeRef, dst: NodeRef, dst_port: str | None = None,
@@ -255,6 +286,89 @@ class Graph(GraphBuilder):
         self._out[edge.src].append(edge)
         self._emit(GraphEvent("edge_added", edge=edge))
         return edge
+
+    def connect_all(self, wires: Iterable[Edge]) -> list[Edge]:
+        """Add many wires at once, all or nothing (a file's wires, a pasted group's).
+
+        Each wire is checked as :meth:`connect` checks it, and all of them are checked for
+        cycles together by one pass over the whole graph, so wiring costs time in proportion to
+        nodes + wires whatever order the wires come in (per-wire cycle searches can make that
+        quadratic). A refusal raises :class:`WiringError` with the index of the wire at fault,
+        and leaves the graph unchanged."""
+        new: list[Edge] = []
+        filled: set[tuple[str, str]] = set()
+        for index, wire in enumerate(wires):
+            try:
+                s, d = self.node(wire.src), self.node(wire.dst)
+            except GraphError as exc:
+                raise WiringError(str(exc), index) from None
+            reason = self._wire_problem(s, d, wire.dst_port, wire.src_port)
+            key = (d.id, wire.dst_port)
+            if reason is None and (key in self._edges or key in filled):
+                reason = f"input '{wire.dst_port}' of {d.label} is already connected"
+            if reason is not None:
+                raise WiringError(reason, index)
+            filled.add(key)
+            new.append(Edge(s.id, d.id, wire.dst_port, wire.src_port))
+        closing = self._closing_wire(new)
+        if closing is not None:
+            edge = new[closing]
+            raise WiringError(f"wiring {self.nodes[edge.src].label} into "
+                              f"{self.nodes[edge.dst].label} would close a cycle", closing)
+        for edge in new:
+            self._edges[(edge.dst, edge.dst_port)] = edge
+            self._out[edge.src].append(edge)
+            self._emit(GraphEvent("edge_added", edge=edge))
+        return new
+
+    def _closing_wire(self, new: list[Edge]) -> int | None:
+        """The index of a wire of ``new`` that lies on a cycle of the graph with ``new`` added,
+        or None when there is no cycle (Kahn's algorithm over the whole graph, then a walk
+        back along unfinished nodes, which must come round to a node it has seen: that node
+        is on a cycle, and so is one of the new wires, the graph being acyclic without them)."""
+        added_out: dict[str, list[str]] = {}
+        added_in: dict[str, list[int]] = {}
+        pending = dict.fromkeys(self.nodes, 0)
+        for edge in self._edges.values():
+            pending[edge.dst] += 1
+        for index, edge in enumerate(new):
+            pending[edge.dst] += 1
+            added_out.setdefault(edge.src, []).append(edge.dst)
+            added_in.setdefault(edge.dst, []).append(index)
+        ready = [node_id for node_id, count in pending.items() if count == 0]
+        finished = 0
+        while ready:
+            node_id = ready.pop()
+            finished += 1
+            for dst in itertools.chain((e.dst for e in self._out[node_id]),
+                                       added_out.get(node_id, ())):
+                pending[dst] -= 1
+                if pending[dst] == 0:
+                    ready.append(dst)
+        if finished == len(pending):
+            return None
+
+        def step_back(node_id: str) -> tuple[str, int | None]:
+            """An unfinished node feeding ``node_id`` (one always exists), and the index of the
+            new wire from it (None for a wire already in the graph)."""
+            for edge in self._incoming(node_id):
+                if pending[edge.src]:
+                    return edge.src, None
+            index = next(i for i in added_in[node_id] if pending[new[i].src])
+            return new[index].src, index
+
+        node_id = next(i for i, count in pending.items() if count)
+        seen = set()
+        while node_id not in seen:
+            seen.add(node_id)
+            node_id, _ = step_back(node_id)
+        start = node_id  # on the cycle: go round it once more to find a new wire on it
+        while True:
+            node_id, index = step_back(node_id)
+            if index is not None:
+                return index
+            if node_id == start:  # cannot happen: the graph had no cycle before
+                raise AssertionError("a cycle made only of existing wires")
 
     def disconnect(self, edge: Edge) -> Edge:
         if self._edges.get((edge.dst, edge.dst_port)) != edge:
@@ -302,8 +416,12 @@ class Graph(GraphBuilder):
         self._emit(GraphEvent("node_changed", node=n, field="name"))
 
     def set_position(self, node: NodeRef, position: Any) -> None:
+        """Move a node on the canvas: ``position`` is a finite (x, y) pair, or None."""
         n = self.node(node)
-        n.position = position
+        try:
+            n.position = rules.as_position(position)
+        except GraphError as exc:
+            raise GraphError(f"{n.label}: {exc}") from None
         self._emit(GraphEvent("node_changed", node=n, field="position"))
 
     def reinitialize(self, seed: int | None = None) -> None:
@@ -401,15 +519,31 @@ class Graph(GraphBuilder):
                 yield edge
 
     def _reaches(self, start: str, goal: str) -> bool:
-        """Whether ``goal`` is downstream of ``start`` (iterative depth-first search)."""
-        seen, stack = set(), [start]
-        while stack:
-            node_id = stack.pop()
-            if node_id == goal:
-                return True
-            if node_id not in seen:
-                seen.add(node_id)
-                stack.extend(e.dst for e in self._out[node_id])
+        """Whether ``goal`` is downstream of ``start``.
+
+        Searches forward from ``start`` and backward from ``goal`` in turns, and stops as soon
+        as either search has nothing left: a path, if there is one, is then found by the side
+        that ran out. The cost is about twice the smaller of "what ``start`` feeds" and "what
+        feeds ``goal``", so that wiring a chain costs O(n log n) in any order (each wire joins
+        two pieces and is paid for by the smaller one), where a one-sided search is quadratic
+        when a chain is wired from its end back to its start."""
+        if start == goal:
+            return True
+        ahead, behind = {start}, {goal}
+        forward, backward = [start], [goal]
+        while forward and backward:
+            for edge in self._out[forward.pop()]:
+                if edge.dst in behind:
+                    return True
+                if edge.dst not in ahead:
+                    ahead.add(edge.dst)
+                    forward.append(edge.dst)
+            for edge in self._incoming(backward.pop()):
+                if edge.src in ahead:
+                    return True
+                if edge.src not in behind:
+                    behind.add(edge.src)
+                    backward.append(edge.src)
         return False
 
     def name_problem(self, name: str, node: NodeRef | None = None) -> str | None:
@@ -447,9 +581,7 @@ class Graph(GraphBuilder):
         return None
 
     def _check_name(self, name: str) -> str:
-        if not isinstance(name, str) or not _NAME_OK.match(name):
-            raise GraphError(f"'{name}' is not a valid node name: use letters, digits, _ . - "
-                             "and start with a letter or _")
+        rules.check(rules.name_problem(name))
         if self.find(name) is not None:
             raise GraphError(f"the name '{name}' is already used by another node")
         return name
@@ -476,6 +608,14 @@ class Graph(GraphBuilder):
                              f"{MAX_DRAWN_SIZE:,}")
 
     @staticmethod
+    def _stored_array(node: Node, value: Any) -> np.ndarray:
+        if not isinstance(value, np.ndarray) or value.dtype != np.float64:
+            raise GraphError(f"{node.label}: a stored value must be a float64 array")
+        if value.size == 0:  # as for any value: a file holding it would not load
+            raise GraphError(f"{node.label}: value must hold at least one number")
+        return value
+
+    @staticmethod
     def _as_array(node: Node, value: Any) -> np.ndarray:
         try:
             array = np.array(value, dtype=np.float64)
@@ -485,6 +625,7 @@ class Graph(GraphBuilder):
             raise GraphError(f"{node.label}: value must be finite numbers")
         if array.size == 0:  # no shape of a parameter may have a 0 dimension; a file would not load
             raise GraphError(f"{node.label}: value must hold at least one number")
+        rules.check(rules.shape_problem(array.shape), f"{node.label}: value")
         if node.spec.source == "input":
             return Graph._check_sample(node, array)
         return array

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from . import rules
 from .compare import project_differences
 from .errors import GraphError
 from .graph import Graph
@@ -54,3 +55,10 @@ class Project:
         return not project_differences(self, other)
 
     __hash__ = None  # mutable content
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        # The description is checked like every edit of the graph: one a file could not hold
+        # is refused here, before a save would write it over the person's file.
+        if key == "description":
+            rules.check(rules.description_problem(value))
+        super().__setattr__(key, value)

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
-from bpstudio.core.errors import GraphError
+from bpstudio.core import rules
+from bpstudio.core.errors import GraphError, WiringError
 from bpstudio.core.graph import Graph
+from bpstudio.core.model import Edge
 from bpstudio.core.ops import REGISTRY
 from bpstudio.core.ops.base import shown
 
@@ -69,6 +71,7 @@ def paste_command(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 
     scratch = Graph(seed=None)
     taken: set[str] = set()
     adds: dict[str, AddNodeCommand] = {}
+    scratch_ids: dict[str, str] = {}  # the copied ids are only keys for the wires
     for n in nodes:
         name = _unique(graph, n["name"], taken)
         taken.add(name)
@@ -80,18 +83,22 @@ def paste_command(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 
         if spec.source == "parameter" and value is not None:
             params.pop("shape", None)  # the value carries the shape
         try:
-            scratch.add_node(n["op"], name=name, params=params, value=value, node_id=n["id"])
+            made = scratch.add_node(n["op"], name=name, params=params, value=value,
+                                    position=position)
         except GraphError as exc:
             raise ValueError(f"pasted node {shown(n['name'])}: {exc}") from None
+        scratch_ids[n["id"]] = made.id
         adds[n["id"]] = AddNodeCommand(graph, n["op"], name=name, params=params, value=value,
                                        position=position, parent=macro)
     for e in edges:
         if e["src"] not in adds or e["dst"] not in adds:
             raise ValueError("pasted wire refers to a node that was not copied")
-        try:
-            scratch.connect(e["src"], e["dst"], e["dst_port"], e["src_port"])
-        except GraphError as exc:
-            raise ValueError(f"pasted wire: {exc}") from None
+    try:  # all the wires in one go: a long pasted chain costs no search per wire
+        scratch.connect_all([Edge(scratch_ids[e["src"]], scratch_ids[e["dst"]], e["dst_port"],
+                                  e["src_port"]) for e in edges])
+    except WiringError as exc:
+        raise ValueError(f"pasted wire: {exc}") from None
+    for e in edges:
         ConnectCommand(graph, adds[e["src"]], adds[e["dst"]], e["dst_port"], e["src_port"],
                        parent=macro)
     return macro
@@ -104,11 +111,13 @@ def pasted_node_ids(macro: QUndoCommand) -> list[str]:
 
 
 def _unique(graph: Graph, base: str, taken: set[str]) -> str:
+    """A name free in ``graph`` and not in ``taken``, no longer than a name may be (a long
+    name loses characters from its end to make room for the suffix)."""
     name = graph.unique_name(base)
     k = 1
     stem = name.rsplit("_", 1)[0] if name.rsplit("_", 1)[-1].isdigit() else name
     while name in taken or graph.find(name) is not None:
-        name = f"{stem}_{k}"
+        name = rules.truncated_name(stem, f"_{k}")
         k += 1
     return name
 
@@ -145,6 +154,11 @@ def _parse(text: str) -> dict[str, Any]:
         if pos is not None and not (isinstance(pos, list) and len(pos) == 2
                                     and all(_is_coordinate(c) for c in pos)):
             raise ValueError(f"copied node {name} has a malformed position")
+        if pos is not None:
+            try:  # JSON integers may be beyond a float's range; the offset adds floats
+                n["position"] = [float(c) for c in pos]
+            except OverflowError:
+                raise ValueError(f"copied node {name} has a position beyond any canvas") from None
         if n.get("params") is not None and not isinstance(n["params"], dict):
             raise ValueError(f"copied node {name} has malformed parameters")
         if n.get("value") is not None and not _is_array(n["value"]):

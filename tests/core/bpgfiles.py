@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import random
 import zipfile
 from typing import Any, Callable
 
@@ -60,7 +61,11 @@ def replace_entry(data: bytes, entry: str, content: bytes, fix_manifest: bool = 
 NAMES = ["#1", "#2", "#99", "x", "y", "p", "loss", "hidden.W", "out", "a", "b", "relu", "input",
          "parameter", "constant", "matmul", "softmax", "mean", "shape", "init", "axis", "values/1.npy",
          "values/2.npy", "history/0.npy", "optimizer/0.npy", "training/0.npy", "$array", "$float",
-         "nan", "xavier_uniform", ""]
+         "nan", "xavier_uniform", "",
+         # keys the training code reads, so that mutations of the training tree reach it
+         "lr", "weight_decay", "optimizer_options", "momentum", "nesterov", "batch_size", "seed",
+         "data", "source", "n", "classes", "noise", "progress", "step", "t", "slots", "stride",
+         "max_points", "validation", "standardisation", "bindings", "features", "target", "self"]
 scalars = (st.none() | st.booleans() | st.integers(-3, 5) | st.integers()
            | st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(NAMES) | st.text(max_size=6))
 json_values = st.recursive(
@@ -110,3 +115,50 @@ def mutate_json(document: Any, data: st.DataObject) -> Any:
         else:
             parent[last] = [target, target]
     return document
+
+
+# Chains whose wires come in a chosen order, for the tests of loading and wiring time.
+WIRE_ORDERS = ("forward", "reverse", "interleaved", "shuffled", "halving")
+
+
+def wire_order(count: int, order: str) -> list[int]:
+    """The order in which the ``count`` wires of a chain are made (wire k joins node k to node
+    k + 1): from the start, from the end, every other wire then the rest from the end (each of
+    those then joins two long pieces), shuffled, or pieces of two, four, eight... joined in turn
+    (every wire then joins two pieces of the same length)."""
+    if order == "forward":
+        return list(range(count))
+    if order == "reverse":
+        return list(range(count))[::-1]
+    if order == "interleaved":
+        return list(range(0, count, 2)) + list(range(1, count, 2))[::-1]
+    if order == "shuffled":
+        wires = list(range(count))
+        random.Random(count).shuffle(wires)
+        return wires
+    if order == "halving":
+        wires, step = [], 1
+        while step <= count:
+            wires += list(range(step - 1, count, 2 * step))
+            step *= 2
+        return wires
+    raise ValueError(order)
+
+
+def chain_file(nodes: int, order: str) -> bytes:
+    """A project file holding a chain of ``nodes`` nodes (an input, then relus) whose wires
+    are listed in ``order`` (see :func:`wire_order`)."""
+    ids = [f"#{k + 1}" for k in range(nodes)]
+    document = {
+        "description": "", "training": {}, "optimizer_state": None, "history": None,
+        "nodes": [{"id": ids[0], "op": "input", "name": "x", "params": {"shape": [1]},
+                   "position": None}]
+        + [{"id": ids[k], "op": "relu", "name": f"n{k}", "params": {}, "position": None}
+           for k in range(1, nodes)],
+        "edges": [{"src": ids[k], "src_port": "out", "dst": ids[k + 1], "dst_port": "x"}
+                  for k in wire_order(nodes - 1, order)],
+    }
+    manifest = {"format": "bpstudio-project", "format_version": 1, "app_version": "test",
+                "entries": {}}
+    return write_entries([("manifest.json", json.dumps(manifest).encode()),
+                          ("graph.json", json.dumps(document).encode())])

@@ -65,7 +65,8 @@ def test_export_a_chosen_output(tmp_path, capsys):
     (["export", XOR, "--onnx", "OUT", "--output", "nope"], "no node named 'nope'"),
     (["export", XOR, "--onnx", "OUT", "--output", "loss"], "bce 'loss' cannot be exported"),
     (["export", XOR, "--numpy", "OUT.txt"], "must end in .py"),
-    (["export", XOR, "--onnx", "/no/such/folder/m.onnx"], "No such file or directory"),
+    (["export", XOR, "--onnx", "/no/such/folder/m.onnx"],
+     "/no/such/folder/m.onnx: cannot write there: the folder '/no/such/folder' does not exist"),
 ])
 def test_user_mistakes_give_one_line_and_exit_2(tmp_path, capsys, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)

@@ -47,7 +47,11 @@ def test_every_example_matches_onnxruntime(tmp_path, path, batch):
              for n in graph.nodes_of("input")}
     onnx_out, ours = run_both(graph, model_path, feeds)
     assert onnx_out.shape == ours.shape
-    assert np.max(np.abs(onnx_out - ours)) < TOLERANCE
+    # float32: absolute for outputs up to 1, relative beyond (the exploding stack's reach 10).
+    # That stack's weights are drawn six times too large on purpose: a rounding difference
+    # between two float32 implementations grows by that gain at each of its ten layers.
+    tolerance = 1e-2 if path.stem == "deep_exploding" else TOLERANCE
+    assert np.max(np.abs(onnx_out - ours) / np.maximum(1.0, np.abs(ours))) < tolerance
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)

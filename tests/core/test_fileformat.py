@@ -143,11 +143,14 @@ def test_loaded_graph_keeps_editing(tmp_path):
     ({"history": {1: 2.0}}, "keys must be text"),
     ({"optimizer_state": {"s": np.array(["text"])}}, "arrays must hold numbers"),
     ({"description": 5}, "description must be text"),
+    ({"description": "d" * 100_001}, "description has 100,001 characters"),
+    ({"training": {"lr": "fast"}}, "training.lr: expected number"),
+    ({"training": {"data": {"source": "xor", "n": 10**9}}}, "training.data.n: must be <= 1000000"),
 ])
 def test_unsaveable_content_is_refused_and_nothing_written(tmp_path, content, message):
     project = trained_project()
     for key, value in content.items():
-        setattr(project, key, value)
+        object.__setattr__(project, key, value)  # past the checks a Project makes itself
     path = tmp_path / "p.bpg"
     path.write_bytes(b"previous")
     with pytest.raises(FileFormatError, match=message):
@@ -171,8 +174,11 @@ def test_deepest_saveable_tree_loads_back(tmp_path):
 
 
 def test_bad_position_is_refused_on_save(tmp_path):
+    """The editing API refuses it; a position set behind its back is caught by save."""
     g = EXAMPLES["single_neuron"]().graph
-    g.set_position("w", "top left")
+    with pytest.raises(bpstudio.GraphError, match="'w': position must be an \\(x, y\\) pair"):
+        g.set_position("w", "top left")
+    g.node("w").position = "top left"
     with pytest.raises(FileFormatError, match="node 'w': position must be an \\(x, y\\) pair"):
         save(g, tmp_path / "p.bpg")
 
@@ -317,6 +323,27 @@ def test_manifest_size_and_sha_must_agree(good):
             "manifest.json says")
 
 
+def test_an_array_larger_in_the_manifest_than_in_the_zip_is_refused_before_allocating(good,
+                                                                                       monkeypatch):
+    """The array is allocated from the manifest's size: a manifest (and header) claiming
+    1 GiB for an entry of a few bytes is refused on the sizes alone."""
+    document = json.loads(dict(read_entries(good))["graph.json"])
+    entry = document["nodes"][node_index(document, "W")]["value"]
+    header = npy(b"{'descr': '<f8', 'fortran_order': False, 'shape': (134217727,), }")
+    data = replace_entry(good, entry, header)
+
+    def claim(m):
+        m["entries"][entry]["size"] = len(header) + 134217727 * 8
+    empty = np.empty
+
+    def small_only(shape, *args, **kwargs):
+        assert np.prod(shape) < 2**20, f"allocated {shape} for a 129-byte entry"
+        return empty(shape, *args, **kwargs)
+    monkeypatch.setattr(np, "empty", small_only)
+    refused(edit_json(data, "manifest.json", claim, fix_manifest=False),
+            f"entry '{entry}' is {len(header)} bytes but manifest.json says")
+
+
 def node_index(document, name):
     return next(i for i, n in enumerate(document["nodes"]) if n["name"] == name)
 
@@ -340,6 +367,11 @@ def edit_node(name, edit):
     (edit_node("W", lambda n: n.pop("value")), ("'W'", "missing weights")),
     (edit_node("h", lambda n: n.update(value="values/1.npy")), ("'h'", "holds no value")),
     (edit_node("h", lambda n: n.update(name="bad name")), ("nodes[", "name", "does not have the expected form")),
+    (edit_node("h", lambda n: n.update(name="h\n")),
+     ("nodes[", "name", "does not have the expected form")),
+    (edit_node("h", lambda n: n.update(name="h" * 201)),
+     ("nodes[", "name", "at most 200 characters")),
+    (edit_node("h", lambda n: n.update(id="")), ("nodes[", "id", "at least 1 character")),
     (edit_node("h", lambda n: n.update(name="x")), ("'x'", "already used")),
     (edit_node("h", lambda n: n.update(id="#1")), ("node id '#1' is already used",)),
     (edit_node("h", lambda n: n.update(position=[1.0])), ("position",)),
@@ -426,7 +458,7 @@ def test_infinite_position_is_refused(good):
     data = edit_json(good, "graph.json", edit_node("h", lambda n: n.update(position=[12345.5, 0])))
     data = replace_entry(data, "graph.json", dict(read_entries(data))["graph.json"]
                          .replace(b"12345.5", b"1e400"))
-    refused(data, "('h')", "position must be two finite numbers")
+    refused(data, "('h')", "position must be finite")
 
 
 def test_huge_numbers_in_params_are_refused_cleanly(good):

@@ -7,22 +7,28 @@ check (schema, registry, wiring, arrays); the others exercise the container chec
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import tempfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bpstudio import FileFormatError, Project
+from bpstudio.cli import main
 from bpstudio.core.files import fileformat
 from bpstudio.core.examples import xor
 from bpstudio.core.files.fileformat import encode, loads
 from bpstudio.core.graph import MAX_SAMPLE_ROWS
 from bpstudio.core.ops import REGISTRY
+from bpstudio.core.training import datasets
+from bpstudio.core.training.trainer import Trainer
 
-from bpgfiles import mutate_json, read_entries, write_entries
+from bpgfiles import mutate_json, paths, read_entries, write_entries
 
 # Duplicated entry names are one of the mutations (zipfile warns when writing them), and NumPy's
 # header parser warns about the escape sequences that damaged header text may contain.
@@ -44,7 +50,7 @@ def container(project: Project) -> bytes:
 
 def trained_xor() -> Project:
     project = xor()
-    project.training = {"optimizer": "sgd", "lr": 0.5, "bindings": {"x": "x", "y": "y"}}
+    project.training = {"optimizer": "sgd", "lr": 0.5, "bindings": {"x": "features", "y": "target"}}
     project.optimizer_state = {"velocity": {"hidden.W": np.ones((2, 4))}, "step": 3}
     project.history = {"loss": [0.7, 0.6, float("nan")], "grad_norm": {"hidden.W": np.arange(3.0)}}
     return project
@@ -187,3 +193,106 @@ def test_npy_mutations(data):
         content = bytes(raw)
     entries = [(n, content if n == name else c) for n, c in ENTRIES]
     assert_valid_or_refused(write_entries(entries, fix_manifest=True))
+
+
+# ------------------------------------------------------ the training tree, through the CLI
+def trained_file() -> bytes:
+    """A project trained for a few steps: settings, optimiser state and history as the
+    training code writes them."""
+    project = xor()
+    trainer = Trainer(project.graph, datasets.prepare("xor", options={"n": 40}), lr=0.05,
+                      validate_every=2)
+    trainer.fit(steps=4)
+    return container(trainer.to_project("trained"))
+
+
+TRAINED_ENTRIES = read_entries(trained_file())
+
+
+# Values of each JSON type that pass a type check and then test the code behind it: bounds,
+# zeros, signs, the names it knows.
+NUDGES = {
+    int: st.sampled_from([0, 1, -1, 2, 3, 100, 10**6, 10**6 + 1, 2**31, 2**63, 10**12 + 1]),
+    float: st.sampled_from([0.0, -0.0, 0.5, 1.0, -1.0, 1e-300, 1e300, 0.999999, 1e-8]),
+    str: st.sampled_from(["", "x", "y", "loss", "adam", "sgd", "csv", "iris", "digits", "blobs",
+                          "spirals", "features", "target", "auto", "regression", "hidden.W",
+                          "/no/such.csv", "nan"]),
+    bool: st.booleans(),
+}
+
+
+def nudge_leaf(tree, data) -> None:
+    """Replace one number, string or boolean of ``tree`` by another of the same type."""
+    leaves = [path for path in paths(tree) if path and type(_at(tree, path)) in NUDGES]
+    if not leaves:
+        return
+    path = data.draw(st.sampled_from(leaves), label="leaf")
+    parent = _at(tree, path[:-1])
+    parent[path[-1]] = data.draw(NUDGES[type(parent[path[-1]])], label="nudged")
+
+
+def _at(tree, path):
+    for key in path:
+        tree = tree[key]
+    return tree
+
+
+@contextlib.contextmanager
+def memory_cap(extra: int):
+    """Address space limited to what the process has now plus ``extra`` bytes (where the
+    platform allows): a file that makes the CLI allocate more fails the test with a
+    MemoryError instead of exhausting the machine (a project asking for 10^9 rows did)."""
+    try:
+        import resource
+        with open("/proc/self/status") as f:
+            size = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, StopIteration):
+        yield
+        return
+    limit = size + extra if hard == resource.RLIM_INFINITY else min(size + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def cli(*argv: str) -> tuple[int, str]:
+    """Exit code and stderr of bpstudio-cli; any exception escaping main() fails the test."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()), \
+            memory_cap(2 * 2**30):
+        code = main(list(argv))
+    return code, err.getvalue()
+
+
+@fuzz(250)
+@given(st.data())
+def test_training_tree_mutations_end_in_one_line_through_the_cli(data):
+    """Whatever is done to the training settings, optimiser state or history, `info` and
+    `train` either work or end with exit 2 and one line on stderr (1 for a diverged run,
+    which also says why in one line); never a traceback."""
+    document = json.loads(dict(TRAINED_ENTRIES)["graph.json"])
+    tree = data.draw(st.sampled_from(["training", "training", "optimizer_state", "history"]))
+    for _ in range(data.draw(st.integers(1, 3), label="edits")):
+        if data.draw(st.booleans(), label="nudge"):
+            nudge_leaf(document[tree], data)
+        else:
+            document[tree] = mutate_json(document[tree], data)
+    text = json.dumps(document)
+    # Array entries a mutation no longer refers to are dropped, so that the edit itself is
+    # what the loader judges (not the leftover entry).
+    entries = [(name, text.encode() if name == "graph.json" else content)
+               for name, content in TRAINED_ENTRIES
+               if not name.endswith(".npy") or name.startswith("values/") or f'"{name}"' in text]
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "mutated.bpg")
+        with open(path, "wb") as f:
+            f.write(write_entries(entries, fix_manifest=True))
+        for argv in (["info", path], ["train", path, "--steps", "2", "--quiet"]):
+            code, err = cli(*argv)
+            event(f"{argv[0]}: exit {code}")
+            assert code in (0, 1, 2), (argv, code, err)
+            if code:
+                assert err.startswith("bpstudio-cli: error: ") and err.count("\n") == 1, err

@@ -10,6 +10,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QMessageBox
 
+import bpstudio
 from bpstudio.core.ops import REGISTRY
 from bpstudio.core.ops.base import ARITHMETIC, Op, Param, Port
 from bpstudio.gui import commands
@@ -188,6 +189,45 @@ def test_pasting_foreign_or_malformed_clipboard_data_is_refused_with_a_message(w
         assert "Cannot paste" in window.statusBar().currentMessage()
         assert snapshot(window.graph) == before
         assert window.undo_stack.count() == 0 and not window.is_modified
+
+
+def test_pasted_names_made_unique_stay_within_the_limit_and_the_file_reopens(window, tmp_path):
+    """Paste lengthens a taken name with a suffix; a name already at the 200-character limit
+    gives up characters instead of growing past it (it used to, and the saved file would not
+    open again)."""
+    from bpstudio.core import rules
+
+    g = window.graph
+    long = "w" * rules.MAX_NAME_LENGTH
+    node = g.add_node("parameter", name=long, params={"shape": (2,)}, position=(0.0, 0.0))
+    g.add_node("relu", name=long[:-2] + "_1", position=(0.0, 100.0))  # taken: the next suffix
+    window.scene.select_nodes([node.id])
+    key(window, Qt.Key_C, Qt.ControlModifier)
+    for _ in range(3):
+        key(window, Qt.Key_V, Qt.ControlModifier)
+    names = [n.name for n in g.nodes.values()]
+    assert len(names) == 5 and len(set(names)) == 5
+    assert all(rules.name_problem(name) is None for name in names), names
+    assert window.save_as(tmp_path / "long.bpg")
+    assert bpstudio.load(tmp_path / "long.bpg").graph.nodes.keys() == g.nodes.keys()
+
+
+def test_a_paste_at_a_position_beyond_the_canvas_is_refused(window, tmp_path):
+    from PySide6.QtCore import QMimeData
+
+    build_neuron(window)
+    before = snapshot(window.graph)
+    for position in (b"[1e308, 0]", b"[1e400, 0]", b"[1" + b"0" * 400 + b", 0]"):
+        data = QMimeData()
+        data.setData("application/x-bpstudio-nodes",
+                     b'{"format": "bpstudio-nodes", "nodes": [{"id": "#1", "op": "relu", '
+                     b'"name": "r", "position": ' + position + b'}], "edges": []}')
+        QGuiApplication.clipboard().setMimeData(data)
+        key(window, Qt.Key_V, Qt.ControlModifier)  # no canvas reaches that far
+        assert "Cannot paste" in window.statusBar().currentMessage()
+        assert "position" in window.statusBar().currentMessage()
+    assert snapshot(window.graph) == before
+    assert window.save_as(tmp_path / "far.bpg")
 
 
 def test_select_all_and_delete(window):

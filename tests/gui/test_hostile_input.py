@@ -206,7 +206,7 @@ def test_an_unheard_of_error_while_pasting_is_a_refusal_too(window, monkeypatch)
 
     data = QMimeData()
     data.setData(clipboard.MIME_TYPE, text.encode())
-    for where in ("add_node", "connect"):
+    for where in ("add_node", "connect_all"):  # (paste wires its scratch graph in one go)
         with monkeypatch.context() as patch:
             patch.setattr(Graph, where, fail)
             QGuiApplication.clipboard().setMimeData(data)

@@ -7,6 +7,7 @@ rename, the previous file is untouched; after it, the new one is complete.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -15,14 +16,43 @@ from typing import BinaryIO, Callable
 NEW_FILE_MODE = 0o644
 
 
+def check_target(path: str | os.PathLike[str]) -> str:
+    """Refuse a path that cannot be written, before any work is done for it: no file name, a
+    folder, a folder that does not exist or cannot be written in. The OSError names ``path``
+    as it was given. Returns the absolute path."""
+    given = os.fspath(path)
+    if isinstance(given, bytes):
+        given = os.fsdecode(given)
+    if not given:
+        raise FileNotFoundError(errno.ENOENT, "no file name given", given)
+    if given.endswith(("/", os.sep)) or os.path.isdir(given):
+        raise IsADirectoryError(errno.EISDIR, "is a folder: give the name of a file to write",
+                                given)
+    folder = os.path.dirname(given) or os.curdir
+    if not os.path.isdir(folder):
+        if os.path.exists(folder):
+            raise NotADirectoryError(errno.ENOTDIR, f"cannot write there: '{folder}' is not a "
+                                     "folder", given)
+        raise FileNotFoundError(errno.ENOENT, f"cannot write there: the folder '{folder}' does "
+                                "not exist", given)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, f"cannot write in the folder '{folder}'", given)
+    return os.path.abspath(given)
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> None:
     """Call ``write(stream)`` on a temporary file, then atomically replace ``path`` with it.
 
     An exception (or a kill) before the rename leaves ``path`` exactly as it was; the temporary
-    file is removed on an exception."""
-    target = os.path.abspath(os.fspath(path))
+    file is removed on an exception. A path that cannot be written is refused first (see
+    :func:`check_target`), and every OSError names ``path``, never the temporary file."""
+    given = os.fspath(path)
+    target = check_target(given)
     folder, base = os.path.split(target)
-    fd, temp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise _naming(exc, given) from None
     try:
         with os.fdopen(fd, "wb") as stream:
             write(stream)
@@ -34,13 +64,23 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
             mode = NEW_FILE_MODE  # mkstemp creates files readable by their owner only
         os.chmod(temp, mode)
         os.replace(temp, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(temp)
         except OSError:
             pass
+        if isinstance(exc, OSError):  # a full disk, a folder removed meanwhile...
+            raise _naming(exc, given) from None
         raise
     _fsync_folder(folder)
+
+
+def _naming(exc: OSError, path: str) -> OSError:
+    """The same error, about ``path`` (the person's file) rather than the temporary file."""
+    try:
+        return type(exc)(exc.errno, exc.strerror or str(exc), path)
+    except TypeError:  # an OSError subclass with its own constructor
+        return OSError(exc.errno, exc.strerror or str(exc), path)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

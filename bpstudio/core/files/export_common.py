@@ -3,6 +3,7 @@ computes."""
 
 from __future__ import annotations
 
+from .. import rules
 from ..errors import GraphError
 from ..graph import Graph
 from ..model import Node, NodeRef
@@ -27,3 +28,12 @@ def inference_output(graph: Graph, output: NodeRef | None = None) -> Node:
     if edge is None:
         raise ExportError(f"{end.label}: its first input is not connected")
     return graph.nodes[edge.src]
+
+
+def check_names(nodes: list[Node]) -> None:
+    """Refuse a node whose name breaks the rules the editing API keeps (one changed behind its
+    back): names become ONNX tensor names, weight file keys and words in generated code."""
+    for node in nodes:
+        problem = rules.name_problem(node.name)
+        if problem is not None:
+            raise ExportError(f"{node.op} node {node.id!r} cannot be exported: {problem}")

@@ -18,8 +18,8 @@ from typing import Callable
 
 import numpy as np
 
-from .atomicfile import atomic_write_bytes
-from .export_common import ExportError, inference_output
+from .atomicfile import atomic_write_bytes, check_target
+from .export_common import ExportError, check_names, inference_output
 from ..graph import Graph, Node, NodeRef
 from ..shapes import format_shape
 from ...version import __version__
@@ -89,6 +89,7 @@ def numpy_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
     """The module's source text and the arrays for its ``.npz``."""
     out_node = inference_output(graph, output)
     order = graph.topological_order([out_node])
+    check_names(order)
     graph.check([out_node])
     for node in order:
         if node.spec.source is None and node.op not in EXPRESSIONS:
@@ -182,16 +183,28 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
+def numpy_targets(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """The code file and the weights file beside it (``NAME.py``, ``NAME.npz``), once both are
+    known to be writable: refused before any work, naming ``path`` as it was given."""
+    given = os.fspath(path)
+    target = Path(given)
+    if given.endswith(("/", os.sep)) or target.suffix != ".py" or not target.stem:
+        what = ("a name before .py" if target.name.endswith(".py")
+                else "a name ending in .py")
+        raise ExportError(f"'{given}': the code file needs {what}, such as model.py")
+    weights_path = target.with_suffix(".npz")
+    check_target(given)
+    check_target(weights_path)
+    return target, weights_path
+
+
 def export_numpy(graph: Graph, path: str | os.PathLike[str], output: NodeRef | None = None,
                  description: str = "") -> None:
     """Write ``path`` (a .py module with ``predict``) and the weights beside it (.npz)."""
-    target = Path(path)
-    weights_path = target.with_suffix(".npz")
-    if weights_path == target:
-        raise ExportError(f"'{target}': the code file needs a name ending in .py")
+    target, weights_path = numpy_targets(path)
     source, weights = numpy_source(graph, weights_path.name, output, description)
     atomic_write_bytes(weights_path, npz_bytes(weights))
     atomic_write_bytes(target, source.encode("utf-8"))
 
 
-__all__ = ["EXPRESSIONS", "export_numpy", "numpy_source"]
+__all__ = ["EXPRESSIONS", "export_numpy", "numpy_source", "numpy_targets"]

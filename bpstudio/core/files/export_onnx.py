@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from .atomicfile import atomic_write_bytes
-from .export_common import ExportError, inference_output
+from .atomicfile import atomic_write_bytes, check_target
+from .export_common import ExportError, check_names, inference_output
 from ..graph import Graph, Node, NodeRef
 from ..shapes import BATCH
 from ...version import __version__
@@ -140,6 +140,7 @@ def to_onnx(graph: Graph, output: NodeRef | None = None,
 
     out_node = inference_output(graph, output)
     order = graph.topological_order([out_node])
+    check_names(order)
     shapes = graph.check([out_node])
     for node in order:
         if node.spec.source is None and node.op not in CONVERTERS:
@@ -176,6 +177,7 @@ def to_onnx(graph: Graph, output: NodeRef | None = None,
 def export_onnx(graph: Graph, path: str | os.PathLike[str], output: NodeRef | None = None,
                 description: str = "") -> None:
     """Write the ONNX model of ``graph`` up to ``output`` to ``path`` (atomically)."""
+    check_target(path)  # a path that cannot be written fails before the model is built
     model = to_onnx(graph, output, description)
     atomic_write_bytes(path, model.SerializeToString())
 

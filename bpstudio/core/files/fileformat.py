@@ -8,11 +8,11 @@ Entries (all described in docs/file-format.md):
 - ``values/<k>.npy``: the data of parameter and constant nodes;
 - ``training/<k>.npy``, ``optimizer/<k>.npy``, ``history/<k>.npy``: arrays inside those trees.
 
-Loading never executes anything from the file: JSON is parsed as data, arrays are read with
-``np.load(allow_pickle=False)`` after their header has been checked against their size, only
-entries with known names are read (there is no extraction to disk), and every entry's size and
-checksum is verified before it is parsed. Every problem with a file raises
-:class:`FileFormatError` naming the entry, node and field at fault.
+Loading never executes anything from the file: JSON is parsed as data, an array's ``.npy``
+header is parsed (never evaluated as code) and checked against the entry's size before its bytes
+are read straight into the one array that keeps them, only entries with known names are read
+(there is no extraction to disk), and every entry's size and checksum is verified. Every
+problem with a file raises :class:`FileFormatError` naming the entry, node and field at fault.
 """
 
 from __future__ import annotations
@@ -31,14 +31,16 @@ from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
-from .atomicfile import atomic_write
-from ..errors import FileFormatError, GraphError
+from .atomicfile import atomic_write, check_target
+from .. import rules
+from ..errors import FileFormatError, GraphError, WiringError
 from ..graph import Graph, Node
+from ..model import Edge
 from ..ops import REGISTRY
 from ..ops.base import Op
 from ..project import Project
 from ..sample import fill_default_sample
-from .schema import SchemaViolation, validator
+from .schema import SchemaViolation, load_schema, validator
 from ...version import __version__
 
 FORMAT_NAME = "bpstudio-project"
@@ -50,6 +52,67 @@ TREE_FOLDERS = {"training": "training", "optimizer_state": "optimizer", "history
 _ARRAY_ENTRY = re.compile(r"^(values|training|optimizer|history)/(0|[1-9][0-9]{0,8})\.npy$")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that saving the same project gives the same bytes
 MAX_TREE_DEPTH = 64
+_CHUNK = 1 << 20  # arrays are read from the zip in pieces of this many bytes
+
+
+def _schema_number(*path: str) -> int:
+    """A cap written in graph.schema.json, so that the code enforcing it reads the same number."""
+    node: Any = load_schema("graph")
+    for key in path:
+        node = node[key]
+    return node
+
+
+# The history: at most this many points per series (an array or a list)...
+MAX_HISTORY_POINTS = _schema_number("$defs", "history", "properties", "max_points", "maximum")
+# ... and this many numbers in all its arrays together (a series per parameter, two kinds).
+MAX_HISTORY_NUMBERS = 10_000_000
+
+def _whole_number_fields(schema: Any, defs: dict[str, Any], path: tuple[int, ...] = ()) -> Any:
+    """Where ``schema`` asks for whole numbers: True (this value), a dict of field -> the same
+    ("[]": every item of a list), or None. JSON Schema counts 32.0 as an integer, where the
+    training code wants an int: the loader turns such numbers into ints."""
+    if not isinstance(schema, dict) or id(schema) in path:  # (the tree refers to itself)
+        return None
+    path += (id(schema),)
+    if "$ref" in schema:
+        found = _whole_number_fields(defs[schema["$ref"].rsplit("/", 1)[1]], defs, path)
+        if found is not None:
+            return found
+    if schema.get("type") == "integer":
+        return True
+    fields: dict[str, Any] = {}
+    for option in schema.get("anyOf", []):
+        found = _whole_number_fields(option, defs, path)
+        if found is True:
+            return True
+        fields.update(found or {})
+    for key, sub in schema.get("properties", {}).items():
+        found = _whole_number_fields(sub, defs, path)
+        if found is not None:
+            fields[key] = found
+    if "items" in schema:
+        found = _whole_number_fields(schema["items"], defs, path)
+        if found is not None:
+            fields["[]"] = found
+    return fields or None
+
+
+def _as_whole_numbers(value: Any, fields: Any) -> Any:
+    """``value`` with the whole numbers ``fields`` marks made ints (32.0 becomes 32)."""
+    if fields is True:
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+    if isinstance(fields, dict) and isinstance(value, dict):
+        for key, inner in fields.items():
+            if key in value:
+                value[key] = _as_whole_numbers(value[key], inner)
+    elif isinstance(fields, dict) and isinstance(value, list) and "[]" in fields:
+        value[:] = [_as_whole_numbers(item, fields["[]"]) for item in value]
+    return value
+
+
+_GRAPH_DEFS = load_schema("graph")["$defs"]
+_WHOLE_NUMBERS = {key: _whole_number_fields(_GRAPH_DEFS[key], _GRAPH_DEFS) for key in TREES}
 
 # Migrations: MIGRATIONS[v] turns a version-v graph.json document into a version v + 1 one.
 # Loading an older file runs the chain from its version up to FORMAT_VERSION.
@@ -89,15 +152,22 @@ def save(graph_or_project: Graph | Project, path: str | os.PathLike[str]) -> Non
         project = graph_or_project
     else:
         raise TypeError(f"save() takes a Graph or a Project, not {type(graph_or_project).__name__}")
+    check_target(path)  # before the work of encoding: a bad path fails at once, naming itself
     entries = encode(project)
     atomic_write(path, lambda stream: _write_zip(stream, entries))
 
 
 def encode(project: Project) -> dict[str, bytes]:
-    """Every entry of the container, by name, manifest first."""
+    """Every entry of the container, by name, manifest first.
+
+    Refuses (FileFormatError) a project that :func:`load` would refuse: the document is checked
+    against the same schema, and the container against the default :class:`Limits`."""
     arrays: dict[str, bytes] = {}
+    problem = rules.description_problem(project.description)
+    if problem is not None:
+        raise FileFormatError(f"cannot save: {problem}")
     document: dict[str, Any] = {
-        "description": _check_str(project.description, "description"),
+        "description": project.description,
         "nodes": [],
         "edges": [],
     }
@@ -118,8 +188,13 @@ def encode(project: Project) -> dict[str, bytes]:
             continue
         writer = _TreeWriter(TREE_FOLDERS[key], arrays, key)
         document[key] = writer.encode(tree, key, 0)
+    try:
+        validator("graph").validate(document)
+    except SchemaViolation as exc:
+        raise FileFormatError(f"cannot save: {GRAPH}: {exc}") from None
     graph_json = json.dumps(document, indent=1, allow_nan=False).encode("utf-8")
     contents = {GRAPH: graph_json, **arrays}
+    _check_container(contents, DEFAULT_LIMITS)
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -139,10 +214,22 @@ def _write_zip(stream: BinaryIO, entries: dict[str, bytes]) -> None:
             archive.writestr(info, data)
 
 
-def _check_str(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise FileFormatError(f"cannot save: {what} must be text, not {type(value).__name__}")
-    return value
+def _check_container(contents: dict[str, bytes], limits: Limits) -> None:
+    """Refuse to write what loading refuses: too many entries, or entries beyond their caps."""
+    if len(contents) + 1 > limits.max_entries:
+        raise FileFormatError(f"cannot save: the project needs {len(contents) + 1} entries; a "
+                              f"project file holds at most {limits.max_entries}")
+    if len(contents[GRAPH]) > limits.max_json_bytes:
+        raise FileFormatError(f"cannot save: {GRAPH} would be {len(contents[GRAPH]):,} bytes; "
+                              f"at most {limits.max_json_bytes:,} are allowed")
+    for name, data in contents.items():
+        if len(data) > limits.max_entry_bytes:
+            raise FileFormatError(f"cannot save: entry '{name}' would be {len(data):,} bytes; at "
+                                  f"most {limits.max_entry_bytes:,} are allowed")
+    total = sum(len(data) for data in contents.values())
+    if total > limits.max_total_bytes:
+        raise FileFormatError(f"cannot save: the entries would be {total:,} bytes in all; at "
+                              f"most {limits.max_total_bytes:,} are allowed")
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
@@ -153,6 +240,11 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 
 def _encode_node(node: Node, index: int, arrays: dict[str, bytes]) -> dict[str, Any]:
     where = f"cannot save node '{node.name}'"
+    # The editing API keeps to these rules; a node changed behind its back is caught here,
+    # before the person's file is replaced by one that would not open.
+    for problem in (rules.name_problem(node.name), rules.id_problem(node.id)):
+        if problem is not None:
+            raise FileFormatError(f"cannot save node {node.id!r}: {problem}")
     spec = node.spec
     params = {}
     for p in spec.params:
@@ -176,16 +268,11 @@ def _encode_node(node: Node, index: int, arrays: dict[str, bytes]) -> dict[str, 
 
 
 def _encode_position(node: Node, where: str) -> list[float] | None:
-    if node.position is None:
-        return None
     try:
-        x, y = (float(v) for v in node.position)
-    except (TypeError, ValueError):
-        raise FileFormatError(f"{where}: position must be an (x, y) pair of numbers, "
-                              f"not {node.position!r}") from None
-    if not (math.isfinite(x) and math.isfinite(y)):
-        raise FileFormatError(f"{where}: position must be finite, not {node.position!r}")
-    return [x, y]
+        position = rules.as_position(node.position)
+    except GraphError as exc:
+        raise FileFormatError(f"{where}: {exc}") from None
+    return None if position is None else list(position)
 
 
 class _TreeWriter:
@@ -380,27 +467,64 @@ class _Reader:
     def _read_json(self, name: str, limit: int) -> Any:
         return _parse_json(self._read_entry(name, limit), name)
 
-    def _read_array(self, name: str, where: str, kinds: str) -> np.ndarray:
+    def _read_array(self, name: str, where: str, kinds: str,
+                    max_count: int | None = None) -> np.ndarray:
+        """The array in entry ``name``, read straight from the zip into the one array that
+        keeps it (so loading needs about the array's size in memory, not three times that).
+        Its header is checked first: allowed dtype, a plausible shape that accounts for exactly
+        the entry's size, at most ``max_count`` numbers. Size and checksum are checked as the
+        bytes go by."""
         if name not in self.unused:
             if name in self.entries:
                 raise FileFormatError(f"{where}: entry '{name}' is referred to twice")
             raise FileFormatError(f"{where}: entry '{name}' is not in the file")
         self.unused.discard(name)
-        data = self._read_entry(name, self.limits.max_entry_bytes)
-        return _parse_npy(data, f"{where} (entry '{name}')", kinds)
+        expected = self.entries[name]
+        size, limit = expected["size"], self.limits.max_entry_bytes
+        if size > limit:
+            raise FileFormatError(f"entry '{name}' is {size} bytes; at most {limit} are allowed")
+        if size != self.infos[name].file_size:
+            # The array is allocated from the manifest's size: it must be the size the zip
+            # directory gives, which the total cap was judged on (and the zip stream keeps to).
+            raise FileFormatError(f"entry '{name}' is {self.infos[name].file_size} bytes but "
+                                  f"{MANIFEST} says {size}")
+        at = f"{where} (entry '{name}')"
+        try:
+            with self.archive.open(self.infos[name]) as entry:
+                stream = _HashingReader(entry, name)
+                array = _read_npy(stream, size, at, kinds, max_count)
+                stream.fill(array)
+                surplus = len(stream.read(1))  # reading to the end also checks the zip's CRC
+        except FileFormatError:  # (a ValueError, which the zip errors include)
+            raise
+        except _ZIP_ERRORS as exc:
+            raise FileFormatError(f"entry '{name}' cannot be read: {exc}") from None
+        if surplus or stream.count != size:
+            raise FileFormatError(f"entry '{name}' is {'more than ' if surplus else ''}"
+                                  f"{stream.count} bytes but {MANIFEST} says {size}")
+        if stream.digest.hexdigest() != expected["sha256"]:
+            raise FileFormatError(f"entry '{name}' is damaged: its checksum does not match "
+                                  f"{MANIFEST}")
+        return array
 
     # --------------------------------------------------------------------------- the project
     def _build(self, document: dict[str, Any]) -> Project:
         graph = Graph()
         for index, raw in enumerate(document["nodes"]):
             self._add_node(graph, index, raw)
-        for index, raw in enumerate(document["edges"]):
-            self._add_edge(graph, index, raw)
+        self._add_edges(graph, document["edges"])
         self._add_sample(graph, document["sample"])
         trees = {}
         for key in TREES:
             reader = _TreeReader(self, TREE_FOLDERS[key])
-            trees[key] = None if document[key] is None else reader.decode(document[key], key)
+            if key == "history":
+                reader = _TreeReader(self, TREE_FOLDERS[key], MAX_HISTORY_POINTS,
+                                     MAX_HISTORY_NUMBERS)
+            if document[key] is not None:
+                trees[key] = _as_whole_numbers(reader.decode(document[key], key),
+                                               _WHOLE_NUMBERS[key])
+            else:
+                trees[key] = None
         return Project(graph, description=document["description"], training=trees["training"],
                        optimizer_state=trees["optimizer_state"], history=trees["history"])
 
@@ -438,44 +562,44 @@ class _Reader:
             at = f"{where} (entry '{raw['value']}')"
             if value.dtype.itemsize != 8:
                 raise FileFormatError(f"{at}: values must be float64, not {value.dtype}")
-            value = value.astype(np.float64, copy=False)  # native byte order
+            if not value.dtype.isnative:  # in place: a copy would need the memory twice
+                value = value.byteswap(inplace=True).view(value.dtype.newbyteorder("="))
             if spec.source == "parameter" and "shape" in params \
                     and tuple(params["shape"]) != value.shape:
                 raise FileFormatError(f"{at}: parameter 'shape' is {tuple(params['shape'])} but "
                                       f"the stored weights have shape {value.shape}")
         elif "value" in raw:
             raise FileFormatError(f"{where}: a {spec.name} node holds no value, but one is given")
-        position = None
-        if raw["position"] is not None:
+        position = raw["position"]
+        if position is not None:
             try:
-                position = tuple(float(v) for v in raw["position"])
-            except OverflowError:
-                position = (math.inf,)
-            if not all(math.isfinite(v) for v in position):
-                raise FileFormatError(f"{where}: position must be two finite numbers")
+                position = tuple(float(v) for v in position)
+            except OverflowError:  # an integer of hundreds of digits
+                position = (math.inf, math.inf)
         try:
-            # A finite placeholder of the right shape passes the graph's checks; the stored array
-            # (which may hold the NaNs of a diverged run) then goes in unchanged.
-            node = graph.add_node(raw["op"], name=raw["name"], params=params,
-                                  value=None if value is None else np.zeros(value.shape),
-                                  position=position, node_id=raw["id"])
+            # The stored array goes in as it is (it may hold the NaNs of a diverged run).
+            graph.add_node(raw["op"], name=raw["name"], params=params, value=value,
+                           position=position, node_id=raw["id"], stored_value=True)
         except (ValueError, TypeError, OverflowError) as exc:  # GraphError, or a number too large
             raise FileFormatError(f"{where}: {exc}") from None
-        if value is not None:
-            node.value = np.array(value, dtype=np.float64, copy=True)
 
-    def _add_edge(self, graph: Graph, index: int, raw: dict[str, Any]) -> None:
-        where = f"{GRAPH}: edges[{index}]"
-        for end in ("src", "dst"):
-            if raw[end] not in graph.nodes:
-                raise FileFormatError(f"{where}: '{end}' refers to node id '{raw[end]}', which "
-                                      "does not exist (dangling edge)")
-        src, dst = graph.nodes[raw["src"]], graph.nodes[raw["dst"]]
-        where = f"{where} ('{src.name}' -> '{dst.name}'.{raw['dst_port']})"
+    def _add_edges(self, graph: Graph, raws: list[dict[str, Any]]) -> None:
+        """Every wire at once: one pass over the graph looks for cycles, whatever the order of
+        the wires in the file (a search per wire can make loading quadratic)."""
+        wires = []
+        for index, raw in enumerate(raws):
+            for end in ("src", "dst"):
+                if raw[end] not in graph.nodes:
+                    raise FileFormatError(f"{GRAPH}: edges[{index}]: '{end}' refers to node id "
+                                          f"'{raw[end]}', which does not exist (dangling edge)")
+            wires.append(Edge(raw["src"], raw["dst"], raw["dst_port"], raw["src_port"]))
         try:
-            graph.connect(src, dst, raw["dst_port"], raw["src_port"])
-        except GraphError as exc:
-            raise FileFormatError(f"{where}: {exc}") from None
+            graph.connect_all(wires)
+        except WiringError as exc:
+            raw = raws[exc.index]
+            src, dst = graph.nodes[raw["src"]], graph.nodes[raw["dst"]]
+            raise FileFormatError(f"{GRAPH}: edges[{exc.index}] ('{src.name}' -> '{dst.name}'."
+                                  f"{raw['dst_port']}): {exc}") from None
 
 
 def _check_param(spec: type[Op], key: str, value: Any, where: str) -> Any:
@@ -505,8 +629,14 @@ def _check_param(spec: type[Op], key: str, value: Any, where: str) -> Any:
 
 
 class _TreeReader:
-    def __init__(self, reader: _Reader, folder: str):
+    """Turns a stored tree back into dicts, lists, numbers, strings and arrays. Each array may
+    hold at most ``max_count`` numbers, and all of them together ``max_total`` (checked from
+    their headers, before anything is allocated)."""
+
+    def __init__(self, reader: _Reader, folder: str, max_count: int | None = None,
+                 max_total: int | None = None):
         self.reader, self.folder = reader, folder
+        self.max_count, self.left = max_count, max_total
 
     def decode(self, value: Any, path: str) -> Any:
         if isinstance(value, list):
@@ -519,7 +649,13 @@ class _TreeReader:
                     or not _ARRAY_ENTRY.fullmatch(name):
                 raise FileFormatError(f"{GRAPH}: {path}: $array must name a {self.folder}/"
                                       f"<number>.npy entry, not {json.dumps(name)[:60]}")
-            return self.reader._read_array(name, f"{GRAPH}: {path}", "biufc")
+            cap = self.max_count
+            if self.left is not None:
+                cap = self.left if cap is None else min(cap, self.left)
+            array = self.reader._read_array(name, f"{GRAPH}: {path}", "biufc", cap)
+            if self.left is not None:
+                self.left -= array.size
+            return array
         if len(value) == 1 and "$float" in value:
             special = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
             if not isinstance(value["$float"], str) or value["$float"] not in special:
@@ -557,33 +693,83 @@ def _parse_json(data: bytes, name: str) -> Any:
         raise FileFormatError(f"entry '{name}' is not valid JSON: {str(exc)[:200]}") from None
 
 
-def _parse_npy(data: bytes, where: str, kinds: str) -> np.ndarray:
-    """Check a .npy header against the data that follows it before letting NumPy read it."""
-    buffer = io.BytesIO(data)
+class _HashingReader:
+    """A zip entry read through: counts and hashes every byte that goes by. A damaged zip
+    stream raises FileFormatError naming the entry."""
+
+    def __init__(self, stream: BinaryIO, name: str):
+        self.stream, self.name = stream, name
+        self.count = 0
+        self.digest = hashlib.sha256()
+
+    def _failed(self, exc: BaseException) -> FileFormatError:
+        return FileFormatError(f"entry '{self.name}' cannot be read: {exc}")
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data = self.stream.read(size)
+        except _ZIP_ERRORS as exc:
+            raise self._failed(exc) from None
+        self.count += len(data)
+        self.digest.update(data)
+        return data
+
+    def fill(self, array: np.ndarray) -> None:
+        """Read the array's bytes into it, a piece at a time (no second copy of the data)."""
+        if array.size == 0:
+            return
+        # (Bytes seen through NumPy: memoryview cannot cast big-endian or complex formats.)
+        view = memoryview(array.reshape(-1, order="A").view(np.uint8))
+        done = 0
+        while done < len(view):
+            try:
+                got = self.stream.readinto(view[done:done + _CHUNK])
+            except _ZIP_ERRORS as exc:
+                raise self._failed(exc) from None
+            if not got:
+                break  # shorter than its header says: the size check reports it
+            self.digest.update(view[done:done + got])
+            done += got
+            self.count += got
+
+
+def _read_npy(stream: _HashingReader, size: int, where: str, kinds: str,
+              max_count: int | None) -> np.ndarray:
+    """Parse a .npy header (NumPy parses its text as a literal; nothing is evaluated) and check
+    it before allocating: allowed dtype, a plausible shape, at most ``max_count`` numbers, and
+    exactly ``size`` bytes in the entry. Returns the empty array to fill."""
     try:
-        version = np.lib.format.read_magic(buffer)
+        version = np.lib.format.read_magic(stream)
         if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(buffer)
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
         elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(buffer)
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
         else:
             raise ValueError(f"unsupported .npy version {version}")
-    except Exception as exc:  # noqa: BLE001  NumPy tokenizes and evaluates the header text: any
-        # error it meets in a hostile header (TokenError, SyntaxError, ValueError...) means "bad".
+    except FileFormatError:  # the zip stream itself is damaged
+        raise
+    except Exception as exc:  # noqa: BLE001  NumPy tokenizes the header text: any error it
+        # meets in a hostile header (TokenError, SyntaxError, ValueError...) means "bad".
         raise FileFormatError(f"{where}: not a valid .npy array ({str(exc)[:200]})") from None
     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None \
             or dtype.kind not in kinds:
         raise FileFormatError(f"{where}: arrays of type {dtype} are not allowed here")
-    if len(shape) > 32 or any(d < 0 or d >= 2**31 for d in shape):
+    if len(shape) > rules.MAX_RANK or any(d < 0 or d > rules.MAX_DIMENSION for d in shape):
         raise FileFormatError(f"{where}: the array header gives an impossible shape {shape}")
     count = math.prod(shape)
-    if count * dtype.itemsize != len(data) - buffer.tell():
+    data_bytes = size - stream.count
+    if count * dtype.itemsize != data_bytes:
         raise FileFormatError(f"{where}: the array header says shape {shape} of {dtype}, which "
-                              f"does not match the {len(data) - buffer.tell()} bytes of data")
+                              f"does not match the {data_bytes} bytes of data")
+    if max_count is not None and count > max_count:
+        raise FileFormatError(f"{where}: the array holds {count:,} numbers; at most "
+                              f"{max_count:,} are allowed here")
     try:
-        return np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, EOFError, OSError, OverflowError, MemoryError) as exc:
-        raise FileFormatError(f"{where}: the array cannot be read ({str(exc)[:200]})") from None
+        flat = np.empty(count, dtype=dtype)
+    except MemoryError:
+        raise FileFormatError(f"{where}: not enough memory for an array of {count:,} numbers "
+                              f"of {dtype}") from None
+    return flat.reshape(shape, order="F" if fortran else "C")
 
 
 # ====================================================================================== migration

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import rules
 from ..errors import ParamError
 from ..shapes import Shape
 
@@ -199,6 +200,9 @@ def _parse_shape(value: Any, label: str) -> tuple[int, ...]:
     if big is not None:
         raise ParamError(f"{label}: every dimension must be at most {MAX_WHOLE}, not "
                          f"{shown(big)}")
+    problem = rules.shape_problem(dims)
+    if problem is not None:  # a project file could not hold it
+        raise ParamError(f"{label} is not a shape: {problem}")
     return dims
 
 

@@ -1,0 +1,64 @@
+"""Opening a file in the window takes work in proportion to its nodes and wires: laying out
+nodes without positions, making the scene's items, the first validation. Work is counted in
+calls (Python and C, so Qt's methods count too), not timed; benchmarks/loading.py gives the
+times."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from bpstudio import Graph, save
+
+
+def calls(work) -> int:
+    count = 0
+
+    def tally(frame, event, arg):
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(tally)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+def chain(nodes: int) -> Graph:
+    """An input feeding a chain of relus, and a side branch every tenth node (so that the
+    layout has more than one row); no positions, as a script saves them."""
+    g = Graph()
+    previous = g.add_node("input", name="x", params={"shape": (1,)})
+    for k in range(1, nodes):
+        op = "add" if k % 10 == 0 else "relu"
+        node = g.add_node(op, name=f"n{k}")
+        g.connect(previous, node, "a" if op == "add" else "x")
+        if op == "add":
+            g.connect(g.add_node("constant", name=f"c{k}", value=1.0), node, "b")
+        previous = node
+    return g
+
+
+def open_work(window, path) -> int:
+    window.new_file()
+    QApplication.processEvents()
+
+    def open_it() -> None:
+        assert window.open_file(path)
+        QApplication.processEvents()
+    return calls(open_it)
+
+
+def test_opening_a_file_is_linear_in_its_size(window, tmp_path):
+    small, large = tmp_path / "small.bpg", tmp_path / "large.bpg"
+    save(chain(300), small)
+    save(chain(600), large)
+    open_work(window, small)  # the first open builds caches (fonts, sprites) once
+    small_work = open_work(window, small)
+    large_work = open_work(window, large)
+    assert len(window.scene.node_items) == len(window.graph.nodes) == 600 + 59
+    assert large_work / small_work < 2.3, (small_work, large_work)
