@@ -43,6 +43,7 @@ class Actions:
     backward: QAction
     clear_values: QAction
     wire_gradients: QAction
+    check_gradients: QAction
 
     def all(self) -> list[QAction]:
         return [getattr(self, f.name) for f in fields(self)]
@@ -113,6 +114,9 @@ def create_actions(window: QWidget, undo_stack: QUndoStack) -> Actions:
                              "Hide the values and gradients", QStyle.SP_DialogResetButton),
         wire_gradients=_action(window, "Colour &Wires by Gradient", [K("Ctrl+G")],
                                "Colour each wire by the size of the gradient it carries back"),
+        check_gradients=_action(window, "Check &Gradients…", [K("F7")],
+                                "Compare backprop's gradients with nudging each weight, and "
+                                "nudge one weight by hand"),
     )
     actions.wire_gradients.setCheckable(True)
     for action in actions.all():
