@@ -551,8 +551,9 @@ class GradientCheckDialog(QDialog):
         self.predicted_label.setText(f"Gradient × nudge predicts: {predicted:+.6g}")
         gap = abs(actual - predicted)
         rel = gap / max(abs(actual), 1e-12)
+        # Past where the curve turns the actual change nears 0 and a percentage says nothing.
         self.gap_label.setText(f"Gap: {gap:.3g}" + (f" ({rel:.1%} of the actual change)"
-                                                     if d else ""))
+                                                     if d and rel < 10 else ""))
 
     def _shape(self, name: str) -> tuple[int, ...]:
         node = self.graph.find(name)
