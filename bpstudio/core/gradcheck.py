@@ -3,20 +3,42 @@
 Nudging every element of every parameter up and down by ``eps`` and re-running the forward pass
 costs two passes per element; backprop gets all of them from one backward sweep. The two should
 agree to about 1e-7 in float64: a larger gap means a wrong gradient rule.
+
+:func:`check_gradients` is the one routine behind :func:`compare_gradients`, :func:`gradcheck`,
+the window's gradient check view and scripts: it reports progress, can be stopped between two
+passes, and counts and times the nudging passes against one forward and backward pass, so that
+the cost of not having backprop is a measured number. :class:`Nudge` moves one element by hand
+and sets the loss's actual change beside the gradient's prediction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
 from .engine import Engine
+from .errors import GraphError
 from .graph import Graph, NodeRef
 
 # Gradients smaller than this are compared absolutely: their relative error is only noise.
 SMALL_GRADIENT = 1e-4
+# Verdicts on a relative error, for float64 and eps = 1e-5. Central differences are then off by
+# about eps**2 (truncation) plus 1e-16 / eps (rounding): around 1e-8 to 1e-10, so a correct rule
+# lands well below GOOD_BELOW. Between the two is what a kink (ReLU at 0, an absolute value) or a
+# badly scaled graph can give; above SUSPICIOUS_BELOW the rule is wrong.
+GOOD_BELOW = 1e-6
+SUSPICIOUS_BELOW = 1e-3
+GOOD, SUSPICIOUS, WRONG = "good", "suspicious", "wrong"
+
+
+def verdict(relative_error: float) -> str:
+    """"good", "suspicious" or "wrong" for one relative error (NaN or infinity: wrong)."""
+    if not np.isfinite(relative_error) or relative_error >= SUSPICIOUS_BELOW:
+        return WRONG
+    return GOOD if relative_error < GOOD_BELOW else SUSPICIOUS
 
 
 @dataclass
@@ -36,39 +58,122 @@ class GradientComparison:
         err = self.relative_error
         return float(err.max()) if err.size else 0.0
 
+    def verdicts(self) -> list[str]:
+        """One verdict per element, in flat (C) order."""
+        return [verdict(e) for e in self.relative_error.reshape(-1)]
 
-def compare_gradients(graph: Graph, feeds: Mapping[str, Any] | None = None, eps: float = 1e-5,
-                      output: NodeRef | None = None,
-                      inputs: Iterable[str] = ()) -> list[GradientComparison]:
-    """Backprop and central-difference gradients for every parameter (and the named inputs).
-    The output is reduced by summing when it is not a scalar."""
+
+@dataclass
+class CheckCost:
+    """What the check cost: brute-force nudging against one backprop pass."""
+    elements: int = 0                 # parameter elements checked
+    nudge_passes: int = 0             # forward passes made nudging (2 per element)
+    nudge_seconds: float = 0.0        # wall time of those passes
+    backprop_passes: int = 1          # backward passes backprop needed for every gradient
+    backprop_seconds: float = 0.0     # one forward and one backward pass (best of a few)
+
+    @property
+    def speedup(self) -> float:
+        """How many times longer the nudging took than forward + backward."""
+        return self.nudge_seconds / self.backprop_seconds if self.backprop_seconds else 0.0
+
+
+@dataclass
+class GradientCheck:
+    """The result of :func:`check_gradients`: one comparison per finished parameter (in plan
+    order), the cost, and whether it was stopped before the end."""
+    comparisons: list[GradientComparison] = field(default_factory=list)
+    cost: CheckCost = field(default_factory=CheckCost)
+    cancelled: bool = False
+    total_elements: int = 0           # what a complete check would cover
+
+
+# A first-call overhead (compiling, allocating the reused buffers) is not what a pass costs.
+_TIMING_REPEATS = 3
+
+
+def check_gradients(graph: Graph, feeds: Mapping[str, Any] | None = None, eps: float = 1e-5,
+                    output: NodeRef | None = None, inputs: Iterable[str] = (),
+                    names: Iterable[str] | None = None,
+                    progress: Callable[[int, int], None] | None = None,
+                    should_stop: Callable[[], bool] | None = None,
+                    on_comparison: Callable[[GradientComparison], None] | None = None
+                    ) -> GradientCheck:
+    """Backprop and central-difference gradients for the parameters ``names`` (default: all
+    that reach the output) and the named ``inputs``; the output is summed when not a scalar.
+
+    ``progress(done, total)`` is called with element counts after each element (keep it cheap);
+    ``should_stop()`` is asked before each element, and a True ends the check with the
+    parameters finished so far (``cancelled``); ``on_comparison`` receives each parameter's
+    comparison as soon as it is complete. The graph's parameter arrays are nudged in place and
+    restored exactly; a caller that keeps editing the graph meanwhile should pass a copy."""
     feeds = {k: np.array(v, dtype=np.float64) for k, v in (feeds or {}).items()}
     engine = Engine(graph, np.float64, output=output)
 
     def objective() -> float:
         return float(np.sum(engine.forward(feeds)))
 
-    objective()
-    engine.backward()
-    targets = dict(engine.parameters())
+    objective()  # compiles the plan and warms the engine's buffers before anything is timed
+    backprop_seconds = float("inf")
+    for _ in range(_TIMING_REPEATS):
+        start = time.perf_counter()
+        objective()
+        engine.backward()
+        backprop_seconds = min(backprop_seconds, time.perf_counter() - start)
+    params = engine.parameters()
+    if names is None:
+        targets = dict(params)
+    else:
+        targets = {}
+        for name in names:
+            if name not in params:
+                raise GraphError(f"'{name}' is not a parameter the output depends on")
+            targets[name] = params[name]
     for name in inputs:
         targets[name] = feeds[name]
     analytic_grads = {name: engine.grad(name).copy() for name in targets}
-    results = []
+    total = sum(a.size for a in targets.values())
+    result = GradientCheck(cost=CheckCost(backprop_seconds=backprop_seconds),
+                           total_elements=total)
+    cost = result.cost
+    done = 0
     for name, array in targets.items():
         numerical = np.zeros_like(array)
         flat, out = array.reshape(-1), numerical.reshape(-1)
         for k in range(flat.size):
+            if should_stop is not None and should_stop():
+                result.cancelled = True
+                break
+            start = time.perf_counter()
             original = flat[k]
             flat[k] = original + eps
             up = objective()
             flat[k] = original - eps
             down = objective()
             flat[k] = original  # exactly restored: the graph's weights are untouched
+            cost.nudge_seconds += time.perf_counter() - start
+            cost.nudge_passes += 2
             out[k] = (up - down) / (2 * eps)
-        results.append(GradientComparison(name, analytic_grads[name], numerical))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        if result.cancelled:
+            break
+        comparison = GradientComparison(name, analytic_grads[name], numerical)
+        cost.elements += array.size
+        result.comparisons.append(comparison)
+        if on_comparison is not None:
+            on_comparison(comparison)
     objective()  # leave the engine's values as they were before nudging
-    return results
+    return result
+
+
+def compare_gradients(graph: Graph, feeds: Mapping[str, Any] | None = None, eps: float = 1e-5,
+                      output: NodeRef | None = None,
+                      inputs: Iterable[str] = ()) -> list[GradientComparison]:
+    """Backprop and central-difference gradients for every parameter (and the named inputs).
+    The output is reduced by summing when it is not a scalar."""
+    return check_gradients(graph, feeds, eps, output, inputs).comparisons
 
 
 def gradcheck(graph: Graph, feeds: Mapping[str, Any] | None = None, eps: float = 1e-5,
@@ -77,3 +182,59 @@ def gradcheck(graph: Graph, feeds: Mapping[str, Any] | None = None, eps: float =
     gradient and the central-difference estimate."""
     return {c.name: c.max_relative_error
             for c in compare_gradients(graph, feeds, eps, output, inputs)}
+
+
+class Nudge:
+    """One parameter element moved by hand: how the loss actually changes against what its
+    backprop gradient predicts (gradient x nudge). They agree for small nudges and part as the
+    nudge grows, as fast as the loss curves.
+
+    Every number comes from an engine on ``graph``, whose element is moved in place and
+    restored exactly after each evaluation; give it a copy of a graph someone is editing."""
+
+    def __init__(self, graph: Graph, feeds: Mapping[str, Any] | None, name: str,
+                 index: int, output: NodeRef | None = None):
+        self.feeds = {k: np.array(v, dtype=np.float64) for k, v in (feeds or {}).items()}
+        self.engine = Engine(graph, np.float64, output=output)
+        params = self.engine.parameters()
+        if name not in params:
+            raise GraphError(f"'{name}' is not a parameter the output depends on")
+        self.name = name
+        self._flat = params[name].reshape(-1)
+        if not 0 <= index < self._flat.size:
+            raise GraphError(f"'{name}' has {self._flat.size} elements, not an element {index}")
+        self.index = index
+        self.original = float(self._flat[index])
+        self.base_loss = self._objective()
+        self.engine.backward()
+        self.gradient = float(self.engine.grad(name).reshape(-1)[index])
+
+    def _objective(self) -> float:
+        return float(np.sum(self.engine.forward(self.feeds)))
+
+    def actual_change(self, delta: float) -> float:
+        """loss(element + delta) - loss(element)."""
+        original = self._flat[self.index]
+        self._flat[self.index] = original + delta
+        try:
+            return self._objective() - self.base_loss
+        finally:
+            self._flat[self.index] = original
+
+    def predicted_change(self, delta: float) -> float:
+        """The first-order prediction: gradient x delta."""
+        return self.gradient * delta
+
+    def sweep(self, deltas: Iterable[float]) -> tuple[np.ndarray, np.ndarray]:
+        """(actual, predicted) changes for each delta."""
+        d = np.asarray(list(deltas), dtype=np.float64)
+        return np.array([self.actual_change(x) for x in d]), self.gradient * d
+
+    def parting_point(self, deltas: Iterable[float], tolerance: float = 0.1) -> float | None:
+        """The smallest |delta| among ``deltas`` where the prediction misses the actual change
+        by more than ``tolerance`` of it (None: they agree over the whole range)."""
+        d = np.asarray(list(deltas), dtype=np.float64)
+        actual, predicted = self.sweep(d)
+        scale = np.maximum(np.abs(actual), 1e-12)
+        apart = np.abs(actual - predicted) > tolerance * scale
+        return float(np.min(np.abs(d[apart]))) if apart.any() else None

@@ -45,6 +45,7 @@ class Actions:
     wire_gradients: QAction
     compare_runs: QAction
     guided_tour: QAction
+    check_gradients: QAction
 
     def all(self) -> list[QAction]:
         return [getattr(self, f.name) for f in fields(self)]
@@ -120,6 +121,9 @@ def create_actions(window: QWidget, undo_stack: QUndoStack) -> Actions:
         guided_tour=_action(window, "Guided &Tour…", [],
                             "A short tour of three lessons: one neuron, a fan-out, vanishing "
                             "gradients"),
+        check_gradients=_action(window, "Check &Gradients…", [K("F7")],
+                                "Compare backprop's gradients with nudging each weight, and "
+                                "nudge one weight by hand"),
     )
     actions.wire_gradients.setCheckable(True)
     for action in actions.all():

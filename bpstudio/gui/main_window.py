@@ -22,6 +22,7 @@ from .actions import Actions, create_actions
 from .canvas import theme
 from .canvas.scene import GraphScene
 from .canvas.view import GraphView
+from .gradcheck_view import GradientCheckDialog
 from .inspector import InspectorWidget
 from .palette import NodeSearchPopup, PaletteWidget
 from .run_view import RunView
@@ -154,6 +155,7 @@ class MainWindow(QMainWindow):
         run.addActions([a.forward, a.backward, a.clear_values])
         run.addSeparator()
         run.addAction(a.wire_gradients)
+        run.addAction(a.check_gradients)
         run.addSeparator()
         run.addActions([self.training_panel.actions[k]
                         for k in ("train", "pause", "step", "stop", "reset")])
@@ -216,6 +218,7 @@ class MainWindow(QMainWindow):
         a.wire_gradients.toggled.connect(self.run_view.set_wire_gradients)
         a.compare_runs.triggered.connect(lambda: open_comparison(self))
         a.guided_tour.triggered.connect(lambda: open_tour(self))
+        a.check_gradients.triggered.connect(self.open_gradient_check)
         self.run_view.status_message.connect(self.show_status)
         self.training_panel.status_message.connect(self.show_status)
         self.training_panel.stats_changed.connect(lambda text: self.stats_label.setText(text))
@@ -616,8 +619,23 @@ class MainWindow(QMainWindow):
         self.show_status(f"Exported {path.name}")
         return True
 
+    # --------------------------------------------------------------------- gradient check
+    def open_gradient_check(self) -> GradientCheckDialog:
+        """Show the gradient check (made on first use) and start checking."""
+        dialog = getattr(self, "gradient_check", None)
+        if dialog is None:
+            dialog = self.gradient_check = GradientCheckDialog(
+                self.scene, lambda: self.editing_locked, self)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        dialog.start_check()
+        return dialog
+
     # ------------------------------------------------------------------------ lifecycle
     def closeEvent(self, event: QCloseEvent) -> None:
+        if getattr(self, "gradient_check", None) is not None:
+            self.gradient_check.stop()
         self.training_panel.shutdown()  # the run's weights become an edit the prompt can save
         if not self.maybe_save_changes():
             event.ignore()

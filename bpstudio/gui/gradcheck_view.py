@@ -1,0 +1,615 @@
+"""The gradient check window (Run > Check Gradients…): backprop's gradient of every parameter
+element beside its central-difference estimate, with the cost of each side, and a nudge slider
+that moves one element and sets the loss's actual change beside the gradient's prediction.
+
+The numbers come from :mod:`bpstudio.core.gradcheck`, the same code the tests and scripts call.
+The check runs in a Python thread on a copy of the graph (nudging changes weights in place, and
+the person may keep editing); the thread hands its results over under a lock and the window
+takes them on a timer, so no Qt object is touched off the GUI thread.
+
+The nudge is a preview, not an edit: while the slider's handle is held, the document's weight
+is replaced (graph events let a live Forward/Backward follow it on the canvas), and letting go
+puts the original array back. It never reaches the undo stack, so nothing is left to undo and
+the document is not marked changed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
+                               QSlider, QSpinBox, QSplitter, QTableView, QVBoxLayout, QWidget)
+
+from bpstudio.core.errors import BPStudioError, FeedError
+from bpstudio.core.gradcheck import (GOOD, GOOD_BELOW, SUSPICIOUS, SUSPICIOUS_BELOW, WRONG,
+                                     CheckCost, GradientCheck, GradientComparison, Nudge,
+                                     check_gradients, verdict)
+from bpstudio.core.graph import Graph
+from bpstudio.core.sample import sample_feeds
+
+from .canvas.scene import GraphScene
+from .plots import style
+
+EPS = 1e-5
+POLL_MS = 50           # how often the window takes the worker's progress and results
+SLIDER_STEPS = 100     # the slider runs from -SLIDER_STEPS to +SLIDER_STEPS
+SWEEP_POINTS = 81      # points of the actual-versus-predicted curve over the slider's range
+RANGES = (0.01, 0.1, 0.5, 1.0, 3.0)
+DEFAULT_RANGE = 1.0
+# Pale fills with dark text, so the verdict reads in any palette; the word is in the cell too,
+# for those who do not tell the colours apart.
+VERDICT_FILL = {GOOD: QColor("#c9ecc9"), SUSPICIOUS: QColor("#ffe1a6"), WRONG: QColor("#f7b3b3")}
+VERDICT_TEXT = QColor("#1d1f24")
+COLUMNS = ("Parameter", "Element", "Backprop", "Central difference", "Relative error", "Verdict")
+
+
+def seconds_text(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def element_text(shape: tuple[int, ...], flat: int) -> str:
+    if not shape:
+        return "–"
+    return "[" + ", ".join(str(i) for i in np.unravel_index(flat, shape)) + "]"
+
+
+def prepare(graph: Graph) -> dict[str, np.ndarray]:
+    """The sample feeds, once the graph is known to run (else a BPStudioError saying why)."""
+    output = graph.default_output()
+    graph.check([output])
+    for node in graph.topological_order([output]):
+        if node.spec.source == "input" and node.value is None:
+            raise FeedError(f"input '{node.name}' has no sample rows: select it and add rows "
+                            "in the inspector")
+    return {k: v.copy() for k, v in sample_feeds(graph).items()}
+
+
+class CheckWorker:
+    """Runs :func:`check_gradients` in a thread on its own graph; :meth:`take` hands over what
+    arrived since the last call. Results are arrays the thread no longer touches."""
+
+    def __init__(self, graph: Graph, feeds: dict[str, np.ndarray], names: list[str] | None):
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._progress = (0, 0)
+        self._new: list[GradientComparison] = []
+        self._result: GradientCheck | None = None
+        self._error: str | None = None
+        self._thread = threading.Thread(target=self._run, args=(graph, feeds, names),
+                                        name="gradient-check", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self, graph: Graph, feeds: dict[str, np.ndarray], names: list[str] | None) -> None:
+        def progress(done: int, total: int) -> None:
+            self._progress = (done, total)  # one tuple assignment: read whole by the window
+
+        def arrived(comparison: GradientComparison) -> None:
+            with self._lock:
+                self._new.append(comparison)
+
+        try:
+            result = check_gradients(graph, feeds, EPS, names=names, progress=progress,
+                                     should_stop=self._stop.is_set, on_comparison=arrived)
+        except (BPStudioError, ValueError, ArithmeticError) as exc:
+            with self._lock:
+                self._error = str(exc)
+            return
+        with self._lock:
+            self._result = result
+
+    def take(self) -> tuple[tuple[int, int], list[GradientComparison], GradientCheck | None,
+                            str | None]:
+        """(done, total), the comparisons that arrived, the final result (once finished),
+        the error that ended it (if any)."""
+        with self._lock:
+            new, self._new = self._new, []
+            return self._progress, new, self._result, self._error
+
+
+class ComparisonModel(QAbstractTableModel):
+    """One row per parameter element: backprop, central difference, relative error, verdict."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rows: list[tuple[str, str, float, float, float, str]] = []
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows = []
+        self.endResetModel()
+
+    def add(self, comparison: GradientComparison) -> None:
+        shape = comparison.backprop.shape
+        backprop = comparison.backprop.reshape(-1)
+        numerical = comparison.numerical.reshape(-1)
+        errors = comparison.relative_error.reshape(-1)
+        if not backprop.size:
+            return
+        start = len(self._rows)
+        self.beginInsertRows(QModelIndex(), start, start + backprop.size - 1)
+        self._rows.extend((comparison.name, element_text(shape, k), float(backprop[k]),
+                           float(numerical[k]), float(errors[k]), verdict(float(errors[k])))
+                          for k in range(backprop.size))
+        self.endInsertRows()
+
+    def row(self, row: int) -> tuple[str, str, float, float, float, str]:
+        return self._rows[row]
+
+    def counts(self) -> dict[str, int]:
+        found = {GOOD: 0, SUSPICIOUS: 0, WRONG: 0}
+        for r in self._rows:
+            found[r[5]] += 1
+        return found
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole):
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row, col = self._rows[index.row()], index.column()
+        if role == Qt.DisplayRole:
+            if col in (2, 3):
+                return f"{row[col]:.8g}"
+            if col == 4:
+                return f"{row[4]:.2e}"
+            return row[col]
+        if role == Qt.TextAlignmentRole and col in (2, 3, 4):
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if col == 5 and role == Qt.BackgroundRole:
+            return QBrush(VERDICT_FILL[row[5]])
+        if col == 5 and role == Qt.ForegroundRole:
+            return QBrush(VERDICT_TEXT)
+        if role == Qt.ToolTipRole:
+            return (f"{row[0]}{row[1]}: backprop {row[2]:.12g}, central difference "
+                    f"{row[3]:.12g}, relative error {row[4]:.3e} ({row[5]})")
+        return None
+
+
+class GradientCheckDialog(QDialog):
+    """Run > Check Gradients…: the check table, its cost, and the nudge slider."""
+
+    def __init__(self, scene: GraphScene, is_locked: Callable[[], bool] = lambda: False,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Check Gradients")
+        self.setObjectName("gradient_check")
+        self.scene = scene
+        self._is_locked = is_locked
+        self.worker: CheckWorker | None = None
+        self.result: GradientCheck | None = None
+        self._started = 0.0
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._take_from_worker)
+        # the nudge
+        self.nudge: Nudge | None = None
+        self._nudge_version = -1          # the document's graph.version the probe was made at
+        self._nudge_graph: Graph | None = None
+        self._held: tuple[Graph, str, np.ndarray] | None = None  # (graph, node id, original)
+        self._build()
+
+    # ------------------------------------------------------------------------------ build
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            "Backprop gives every gradient from one backward pass. The check recomputes each "
+            "one the slow way: nudge one weight up and down by ε = 1e-5, run forward twice, and "
+            "divide the change in the loss by 2ε.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+
+        controls = QHBoxLayout()
+        self.scope_label = QLabel()
+        self.scope_label.setWordWrap(True)
+        controls.addWidget(self.scope_label, 1)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setFormat("%v / %m elements")
+        self.progress_bar.setMinimumWidth(220)
+        controls.addWidget(self.progress_bar)
+        self.check_button = QPushButton("Check Again")
+        self.check_button.setToolTip("Check the selected parameter nodes (all when none is "
+                                     "selected)")
+        self.check_button.clicked.connect(self.start_check)
+        controls.addWidget(self.check_button)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the check; the parameters finished so far stay")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_check)
+        controls.addWidget(self.cancel_button)
+        layout.addLayout(controls)
+
+        self.passes_label = QLabel()
+        self.timing_label = QLabel()
+        self.verdict_label = QLabel()
+        bold = QFont(self.font())
+        bold.setBold(True)
+        self.passes_label.setFont(bold)
+        for label in (self.passes_label, self.timing_label, self.verdict_label):
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            layout.addWidget(label)
+        thresholds = QLabel(
+            f"Relative error = |backprop − estimate| / max(|backprop|, |estimate|, 1e-4), in "
+            f"float64: good below {GOOD_BELOW:.0e}, suspicious below {SUSPICIOUS_BELOW:.0e}, "
+            "wrong from there up (a wrong gradient rule).")
+        thresholds.setWordWrap(True)
+        layout.addWidget(thresholds)
+
+        splitter = QSplitter(Qt.Vertical)
+        self.model = ComparisonModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Stretch)
+        self.table.selectionModel().currentRowChanged.connect(self._row_chosen)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self._build_nudge())
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout.addWidget(splitter, 1)
+        self.resize(980, 860)
+
+    def _build_nudge(self) -> QWidget:
+        box = QGroupBox("Nudge one weight")
+        outer = QHBoxLayout(box)
+        left = QVBoxLayout()
+        form = QFormLayout()
+        self.param_combo = QComboBox()
+        self.param_combo.currentIndexChanged.connect(self._param_chosen)
+        form.addRow("Parameter", self.param_combo)
+        self.element_spin = QSpinBox()
+        self.element_spin.valueChanged.connect(self._nudge_target_changed)
+        form.addRow("Element (flat index)", self.element_spin)
+        self.range_combo = QComboBox()
+        for r in RANGES:
+            self.range_combo.addItem(f"± {r:g}", r)
+        self.range_combo.setCurrentIndex(RANGES.index(DEFAULT_RANGE))
+        self.range_combo.currentIndexChanged.connect(self._nudge_target_changed)
+        form.addRow("Slider range", self.range_combo)
+        left.addLayout(form)
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setRange(-SLIDER_STEPS, SLIDER_STEPS)
+        self.slider.setPageStep(10)
+        self.slider.setTickPosition(QSlider.TicksBelow)
+        self.slider.setTickInterval(SLIDER_STEPS // 2)
+        self.slider.setToolTip("Hold and drag: the weight changes while you hold the handle and "
+                               "goes back to its value when you let go")
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.slider.sliderPressed.connect(self._slider_pressed)
+        self.slider.sliderReleased.connect(self._slider_released)
+        left.addWidget(self.slider)
+        hint = QLabel("Hold and drag the handle: the weight changes while you hold it and goes "
+                      "back to its value when you let go (not an edit: nothing to undo). The "
+                      "arrow keys preview a nudge without changing the document.")
+        hint.setWordWrap(True)
+        left.addWidget(hint)
+        self.nudge_label = QLabel()
+        self.actual_label = QLabel()
+        self.predicted_label = QLabel()
+        self.gap_label = QLabel()
+        self.parting_label = QLabel()
+        for label in (self.nudge_label, self.actual_label, self.predicted_label, self.gap_label,
+                      self.parting_label):
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            left.addWidget(label)
+        self.restore_label = QLabel()
+        self.restore_label.setWordWrap(True)
+        left.addWidget(self.restore_label)
+        left.addStretch(1)
+        outer.addLayout(left, 2)
+
+        self.plot = pg.PlotWidget(background=style.BACKGROUND)
+        self.plot.setMinimumSize(320, 220)
+        item = self.plot.getPlotItem()
+        item.showGrid(x=True, y=True, alpha=style.GRID_ALPHA)
+        item.setLabel("bottom", "nudge")
+        item.setLabel("left", "change in loss")
+        item.addLegend(offset=(8, 8), labelTextSize=style.LEGEND_SIZE)
+        self.actual_curve = item.plot([], [], name="actual change",
+                                      pen=pg.mkPen(style.TRAIN, width=2))
+        self.predicted_curve = item.plot([], [], name="gradient × nudge",
+                                         pen=pg.mkPen(style.VALIDATION, width=2,
+                                                      style=Qt.DashLine))
+        self.marker = pg.InfiniteLine(angle=90, movable=False,
+                                      pen=pg.mkPen(style.REFERENCE, width=1))
+        item.addItem(self.marker)
+        outer.addWidget(self.plot, 3)
+        return box
+
+    # -------------------------------------------------------------------------- the check
+    @property
+    def graph(self) -> Graph:
+        return self.scene.graph
+
+    def selected_parameters(self) -> list[str]:
+        graph = self.graph
+        return [graph.nodes[i].name for i in self.scene.selected_node_ids()
+                if i in graph.nodes and graph.nodes[i].spec.source == "parameter"]
+
+    def start_check(self) -> bool:
+        """Check the selected parameter nodes (all when none is selected) in the worker."""
+        self.cancel_check()
+        self.model.clear()
+        self.result = None
+        graph = self.graph
+        names = self.selected_parameters() or None
+        try:
+            feeds = prepare(graph)
+            copy = graph.copy()
+            if names is not None:  # selected, but not on the way to the loss: say so now
+                params = {n.name for n in copy.topological_order([copy.default_output()])
+                          if n.spec.source == "parameter"}
+                names = [n for n in names if n in params] or None
+        except BPStudioError as exc:
+            self.scope_label.setText(f"Cannot check: {exc}")
+            self.passes_label.setText("")
+            self.timing_label.setText("")
+            self.verdict_label.setText("")
+            return False
+        params = [n for n in copy.topological_order([copy.default_output()])
+                  if n.spec.source == "parameter" and (names is None or n.name in names)]
+        total = sum(int(np.asarray(n.value).size) for n in params)
+        which = (f"the {len(params)} selected parameter" + ("s" if len(params) != 1 else "")
+                 if names else f"all {len(params)} parameters")
+        self.scope_label.setText(f"Checking {which} ({total:,} elements). Select parameter "
+                                 "nodes on the canvas to check only those.")
+        self.progress_bar.setRange(0, max(total, 1))
+        self.progress_bar.setValue(0)
+        self.passes_label.setText(f"Nudging: 0 of {2 * total:,} forward passes so far…")
+        self.timing_label.setText("")
+        self.verdict_label.setText("")
+        self._fill_param_combo([n.name for n in params])
+        self.worker = CheckWorker(copy, feeds, names)
+        self._started = time.perf_counter()
+        self.worker.start()
+        self._poll.start()
+        self.cancel_button.setEnabled(True)
+        return True
+
+    def cancel_check(self) -> None:
+        if self.worker is not None and self.worker.running:
+            self.worker.stop()
+            self.worker.join(5.0)  # it stops before its next element: a few passes at most
+            self._take_from_worker()
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None and self.worker.running
+
+    def _take_from_worker(self) -> None:
+        worker = self.worker
+        if worker is None:
+            return
+        (done, total), new, result, error = worker.take()
+        for comparison in new:
+            self.model.add(comparison)
+        self.progress_bar.setValue(done)
+        if result is None and error is None:
+            if worker.running:
+                self.passes_label.setText(f"Nudging: {2 * done:,} of {2 * total:,} forward "
+                                          "passes so far…")
+                return
+            return  # finished between two looks: the next look has the result
+        self._poll.stop()
+        self.cancel_button.setEnabled(False)
+        self.worker = None
+        if error is not None:
+            self.scope_label.setText(f"The check stopped: {error}")
+            return
+        self.result = result
+        self._show_cost(result)
+        if self.table.currentIndex().row() < 0 and self.model.rowCount():
+            self.table.selectRow(0)
+
+    def _show_cost(self, result: GradientCheck) -> None:
+        cost: CheckCost = result.cost
+        stopped = (f"Cancelled after {cost.nudge_passes // 2:,} of {result.total_elements:,} "
+                   "elements. " if result.cancelled else "")
+        self.passes_label.setText(
+            f"{stopped}Nudging: {cost.nudge_passes:,} forward passes (2 × "
+            f"{cost.nudge_passes // 2:,} elements)  ·  Backprop: 1 forward + "
+            f"{cost.backprop_passes} backward pass for every gradient")
+        self.timing_label.setText(
+            f"Measured: nudging took {seconds_text(cost.nudge_seconds)}; one forward and "
+            f"backward pass took {seconds_text(cost.backprop_seconds)}, "
+            f"{cost.speedup:,.0f}× less.")
+        counts = self.model.counts()
+        self.verdict_label.setText(f"{counts[GOOD]:,} good  ·  {counts[SUSPICIOUS]:,} suspicious"
+                                   f"  ·  {counts[WRONG]:,} wrong")
+
+    # -------------------------------------------------------------------------- the nudge
+    def _fill_param_combo(self, names: list[str]) -> None:
+        current = self.param_combo.currentText()
+        self.param_combo.blockSignals(True)
+        self.param_combo.clear()
+        for name in names:
+            self.param_combo.addItem(name)
+        if current in names:
+            self.param_combo.setCurrentText(current)
+        self.param_combo.blockSignals(False)
+        self._param_chosen()
+
+    def _row_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            return
+        name, element = self.model.row(current.row())[:2]
+        index = self.param_combo.findText(name)
+        if index < 0:
+            return
+        self.param_combo.setCurrentIndex(index)
+        node = self.graph.find(name)
+        if node is not None and node.value is not None:
+            shape = np.asarray(node.value).shape
+            flat = (int(np.ravel_multi_index(tuple(int(i) for i in element.strip("[]")
+                                                   .split(",")), shape)) if shape else 0)
+            self.element_spin.setValue(flat)
+
+    def _param_chosen(self, *_args) -> None:
+        node = self.graph.find(self.param_combo.currentText())
+        size = int(np.asarray(node.value).size) if node is not None and node.value is not None \
+            else 1
+        self.element_spin.setRange(0, max(size - 1, 0))
+        self._nudge_target_changed()
+
+    def _nudge_target_changed(self, *_args) -> None:
+        if self._held is not None:
+            return
+        self.nudge = None
+        self.slider.blockSignals(True)
+        self.slider.setValue(0)
+        self.slider.blockSignals(False)
+        self._refresh_nudge()
+
+    def span(self) -> float:
+        return float(self.range_combo.currentData() or DEFAULT_RANGE)
+
+    def delta(self) -> float:
+        return self.slider.value() / SLIDER_STEPS * self.span()
+
+    def _probe(self) -> Nudge | None:
+        """The nudge on a copy of the document, made again when the document changed."""
+        graph = self.graph
+        if self._held is None and (self.nudge is None or graph is not self._nudge_graph
+                                   or graph.version != self._nudge_version):
+            self.nudge = None
+            name = self.param_combo.currentText()
+            if not name:
+                return None
+            try:
+                self.nudge = Nudge(graph.copy(), prepare(graph), name, self.element_spin.value())
+            except BPStudioError as exc:
+                self.nudge_label.setText(f"Cannot nudge: {exc}")
+                return None
+            self._nudge_graph, self._nudge_version = graph, graph.version
+            self._draw_sweep()
+        return self.nudge
+
+    def _draw_sweep(self) -> None:
+        if self.nudge is None:
+            return
+        deltas = np.linspace(-self.span(), self.span(), SWEEP_POINTS)
+        actual, predicted = self.nudge.sweep(deltas)
+        self.actual_curve.setData(deltas, actual)
+        self.predicted_curve.setData(deltas, predicted)
+        part = self.nudge.parting_point(deltas)
+        self.parting_label.setText(
+            "Over this range the prediction stays within 10% of the actual change."
+            if part is None else
+            f"They part (more than 10% apart) from a nudge of about ± {part:.3g}.")
+
+    def _refresh_nudge(self) -> None:
+        nudge = self._probe()
+        if nudge is None:
+            for label in (self.actual_label, self.predicted_label, self.gap_label):
+                label.setText("")
+            return
+        d = self.delta()
+        actual, predicted = nudge.actual_change(d), nudge.predicted_change(d)
+        self.marker.setValue(d)
+        self.nudge_label.setText(
+            f"{nudge.name}{element_text(self._shape(nudge.name), nudge.index)}: "
+            f"{nudge.original:.6g} {'+' if d >= 0 else '−'} {abs(d):.4g}  ·  "
+            f"gradient {nudge.gradient:.6g}  ·  loss {nudge.base_loss:.6g}")
+        self.actual_label.setText(f"Actual change of the loss: {actual:+.6g}")
+        self.predicted_label.setText(f"Gradient × nudge predicts: {predicted:+.6g}")
+        gap = abs(actual - predicted)
+        rel = gap / max(abs(actual), 1e-12)
+        # Past where the curve turns the actual change nears 0 and a percentage says nothing.
+        self.gap_label.setText(f"Gap: {gap:.3g}" + (f" ({rel:.1%} of the actual change)"
+                                                     if d and rel < 10 else ""))
+
+    def _shape(self, name: str) -> tuple[int, ...]:
+        node = self.graph.find(name)
+        return () if node is None or node.value is None else np.asarray(node.value).shape
+
+    def _slider_pressed(self) -> None:
+        nudge = self._probe()
+        node = self.graph.find(self.param_combo.currentText())
+        if nudge is None or node is None or self._is_locked():
+            return
+        self._held = (self.graph, node.id, node.value.copy())
+        self.restore_label.setText("Holding: the document's weight follows the slider.")
+
+    def _slider_moved(self, _value: int) -> None:
+        self._refresh_nudge()
+        if self._held is not None and self.nudge is not None:
+            graph, node_id, original = self._held
+            nudged = original.copy()
+            nudged.reshape(-1)[self.nudge.index] += self.delta()
+            # Not an undo command on purpose: a preview that letting go takes back.
+            graph.set_value(node_id, nudged)
+
+    def _slider_released(self) -> None:
+        held, self._held = self._held, None
+        if held is None:
+            return
+        graph, node_id, original = held
+        if node_id in graph.nodes:
+            graph.set_value(node_id, original)
+        # Our own two edits moved the version; the probe's copy is still the document.
+        self._nudge_version = graph.version
+        self.slider.blockSignals(True)
+        self.slider.setValue(0)
+        self.slider.blockSignals(False)
+        self.marker.setValue(0)
+        node = graph.nodes.get(node_id)
+        value = (f"{float(original.reshape(-1)[self.nudge.index]):.6g}"
+                 if self.nudge is not None else "")
+        self.restore_label.setText(f"Let go: {node.name if node else ''} is back to {value} "
+                                   "(no edit was made).")
+
+    # ------------------------------------------------------------------------ lifecycle
+    def stop(self) -> None:
+        """End the check and let go of a held nudge (the window closes, a document opens)."""
+        self._slider_released()
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker.join(5.0)
+            self.worker = None
+        self._poll.stop()
+        self.cancel_button.setEnabled(False)
+
+    def done(self, result: int) -> None:
+        self.stop()
+        super().done(result)
+
+    def closeEvent(self, event) -> None:
+        self.stop()
+        super().closeEvent(event)
