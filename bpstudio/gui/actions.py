@@ -43,6 +43,8 @@ class Actions:
     backward: QAction
     clear_values: QAction
     wire_gradients: QAction
+    walk_through: QAction
+    export_walk: QAction
 
     def all(self) -> list[QAction]:
         return [getattr(self, f.name) for f in fields(self)]
@@ -113,6 +115,10 @@ def create_actions(window: QWidget, undo_stack: QUndoStack) -> Actions:
                              "Hide the values and gradients", QStyle.SP_DialogResetButton),
         wire_gradients=_action(window, "Colour &Wires by Gradient", [K("Ctrl+G")],
                                "Colour each wire by the size of the gradient it carries back"),
+        walk_through=_action(window, "Wal&k Through…", [K("F7")],
+                             "Step through the forward and backward pass one node at a time"),
+        export_walk=_action(window, "&Walkthrough Page…", [],
+                            "Save every step of the walk as an HTML or Markdown handout"),
     )
     actions.wire_gradients.setCheckable(True)
     for action in actions.all():
