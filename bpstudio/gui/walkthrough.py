@@ -21,7 +21,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QScrollArea, QToolButton,
+                               QLabel, QLineEdit, QPushButton, QScrollArea, QStyle, QToolButton,
                                QVBoxLayout, QWidget)
 
 from bpstudio.core.errors import BPStudioError
@@ -77,14 +77,20 @@ class WalkthroughPanel(QWidget):
 
         controls = QHBoxLayout()
         self.buttons: dict[str, QToolButton] = {}
-        for name, text, tip, slot in (
-                ("start", "⏮ Start", "Jump to the first step (Home)", self.to_start),
-                ("back", "◀ Back", "Step back (Left)", self.step_back),
-                ("play", "▶ Play", "Play the steps at the chosen speed (Space)",
-                 self.toggle_play),
-                ("next", "Next ▶", "Step forward (Right)", self.step_forward),
-                ("end", "End ⏭", "Jump to the last step (End)", self.to_end)):
-            button = QToolButton(text=text, toolTip=tip)
+        style = self.style()
+        for name, text, icon, tip, slot in (
+                ("start", "Start", QStyle.SP_MediaSkipBackward, "Jump to the first step (Home)",
+                 self.to_start),
+                ("back", "Back", QStyle.SP_MediaSeekBackward, "Step back (Left)",
+                 self.step_back),
+                ("play", "Play", QStyle.SP_MediaPlay,
+                 "Play the steps at the chosen speed (Space)", self.toggle_play),
+                ("next", "Next", QStyle.SP_MediaSeekForward, "Step forward (Right)",
+                 self.step_forward),
+                ("end", "End", QStyle.SP_MediaSkipForward, "Jump to the last step (End)",
+                 self.to_end)):
+            button = QToolButton(text=text, toolTip=tip, icon=style.standardIcon(icon))
+            button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
             button.setFocusPolicy(Qt.NoFocus)  # the keys keep working after a click
             button.clicked.connect(slot)
             controls.addWidget(button)
@@ -431,7 +437,10 @@ class WalkthroughPanel(QWidget):
         self.buttons["next"].setEnabled(walk is not None and self.index < last)
         self.buttons["end"].setEnabled(walk is not None and self.index < last)
         self.buttons["play"].setEnabled(walk is not None)
-        self.buttons["play"].setText("⏸ Pause" if self.playing else "▶ Play")
+        play = self.buttons["play"]
+        play.setText("Pause" if self.playing else "Play")
+        play.setIcon(self.style().standardIcon(QStyle.SP_MediaPause if self.playing
+                                               else QStyle.SP_MediaPlay))
 
     # -------------------------------------------------------------------------- canvas
     def _paint(self, hidden: set[str]) -> None:
