@@ -46,6 +46,8 @@ class Actions:
     compare_runs: QAction
     guided_tour: QAction
     check_gradients: QAction
+    walk_through: QAction
+    export_walk: QAction
 
     def all(self) -> list[QAction]:
         return [getattr(self, f.name) for f in fields(self)]
@@ -124,6 +126,10 @@ def create_actions(window: QWidget, undo_stack: QUndoStack) -> Actions:
         check_gradients=_action(window, "Check &Gradients…", [K("F7")],
                                 "Compare backprop's gradients with nudging each weight, and "
                                 "nudge one weight by hand"),
+        walk_through=_action(window, "Wal&k Through…", [K("F8")],
+                             "Step through the forward and backward pass one node at a time"),
+        export_walk=_action(window, "&Walkthrough Page…", [],
+                            "Save every step of the walk as an HTML or Markdown handout"),
     )
     actions.wire_gradients.setCheckable(True)
     for action in actions.all():

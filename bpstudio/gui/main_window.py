@@ -29,6 +29,7 @@ from .run_view import RunView
 from .tour import open_tour
 from .training.comparison import open_comparison
 from .training.panel import TrainingPanel
+from .walkthrough import WalkthroughDock, WalkthroughPanel
 from .settings import Settings
 
 APP_NAME = "Backprop Studio"
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.training_dock.setMinimumWidth(420)
         self.tabifyDockWidget(self.inspector_dock, self.training_dock)
         self.inspector_dock.raise_()
+        self._build_walkthrough()
         # The bindings follow the graph, once an edit (or a macro of them) is complete.
         self._bindings_timer = QTimer(self)
         self._bindings_timer.setSingleShot(True)
@@ -132,6 +134,8 @@ class MainWindow(QMainWindow):
         export.addActions([a.export_onnx, a.export_numpy])
         export.addSeparator()
         export.addActions([a.export_png, a.export_svg])
+        export.addSeparator()
+        export.addAction(a.export_walk)
         file_menu.addSeparator()
         file_menu.addAction(a.quit)
 
@@ -150,12 +154,15 @@ class MainWindow(QMainWindow):
         view.addAction(self.palette_dock.toggleViewAction())
         view.addAction(self.inspector_dock.toggleViewAction())
         view.addAction(self.training_dock.toggleViewAction())
+        view.addAction(self.walkthrough_dock.toggleViewAction())
 
         run = bar.addMenu("&Run")
         run.addActions([a.forward, a.backward, a.clear_values])
         run.addSeparator()
         run.addAction(a.wire_gradients)
         run.addAction(a.check_gradients)
+        run.addSeparator()
+        run.addAction(a.walk_through)
         run.addSeparator()
         run.addActions([self.training_panel.actions[k]
                         for k in ("train", "pause", "step", "stop", "reset")])
@@ -219,6 +226,9 @@ class MainWindow(QMainWindow):
         a.compare_runs.triggered.connect(lambda: open_comparison(self))
         a.guided_tour.triggered.connect(lambda: open_tour(self))
         a.check_gradients.triggered.connect(self.open_gradient_check)
+        a.walk_through.triggered.connect(self.walk_through)
+        a.export_walk.triggered.connect(lambda: self.walkthrough.export_walk())
+        self.walkthrough.status_message.connect(self.show_status)
         self.run_view.status_message.connect(self.show_status)
         self.training_panel.status_message.connect(self.show_status)
         self.training_panel.stats_changed.connect(lambda text: self.stats_label.setText(text))
@@ -234,6 +244,28 @@ class MainWindow(QMainWindow):
         self.search_popup.chosen.connect(lambda op: self.add_node(op, self._popup_scene_pos))
         self.palette.op_activated.connect(
             lambda op: self.add_node(op, self.view.mapToScene(self.view.viewport().rect().center())))
+
+    # ------------------------------------------------------------------------ walkthrough
+    def _build_walkthrough(self) -> None:
+        self.walkthrough = WalkthroughPanel(self.scene, self)
+        dock = WalkthroughDock("Walkthrough", self)
+        dock.setObjectName("walkthrough_dock")
+        dock.setWidget(self.walkthrough)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
+                         | QDockWidget.DockWidgetClosable)
+        dock.setMinimumWidth(220)
+        self.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.tabifyDockWidget(self.inspector_dock, dock)
+        self.inspector_dock.raise_()
+        dock.closed.connect(self.walkthrough.stop)
+        self.walkthrough_dock = dock
+
+    def walk_through(self) -> bool:
+        """Show the Walkthrough dock and start at the first step (Run ▸ Walk Through…)."""
+        self.run_view.clear()  # the walk paints the canvas step by step
+        self.walkthrough_dock.show()
+        self.walkthrough_dock.raise_()
+        return self.walkthrough.start()
 
     # ---------------------------------------------------------------------------- status
     def show_status(self, message: str, timeout_ms: int = 8000) -> None:
@@ -289,6 +321,7 @@ class MainWindow(QMainWindow):
                     graph.set_position(node_id, pos)
         self.scene.set_graph(graph)
         self.run_view.graph_replaced()
+        self.walkthrough.stop()
         self.undo_stack.clear()
         self.path = path
         self.description = description
