@@ -163,3 +163,17 @@ def test_the_sample_table_edits_rows_and_refuses_bad_cells(qtbot, neuron):
     window.undo_stack.undo()
     assert window.graph.node("x").value.tolist() == [2.0]
     assert table.item(0, 0).text() == "2"
+
+
+def test_a_version_1_file_opens_with_a_drawn_sample_and_runs(qtbot, window):
+    from pathlib import Path
+
+    old = Path(__file__).parents[1] / "core" / "data" / "format_v1" / "xor.bpg"
+    assert window.open_file(old)
+    window.scene.select_nodes([window.graph.node("x").id])
+    table = window.inspector.findChild(QTableWidget, "sample")
+    assert table.rowCount() == 4 and table.columnCount() == 2  # drawn rows, shown to edit
+    key(window, Qt.Key_F6)
+    loss = item(window, "loss")
+    assert loss.value_text.startswith("= ") and np.isfinite(float(loss.value_text[2:]))
+    assert item(window, "hidden.W").grad_text.startswith("∇ (2, 4) mean")
