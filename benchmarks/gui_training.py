@@ -83,7 +83,6 @@ def in_window(app: QApplication, stem: str, steps: int, folder: Path) -> dict[st
     watch.stop()
     seconds = time.perf_counter() - started
     probe.stop()
-    steps_done = worker.steps_done
     redraws = panel.redraws - redraws_before
     window.undo_stack.setClean()
     window.close()
