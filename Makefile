@@ -28,6 +28,7 @@ bench: setup
 	$(PY) benchmarks/training.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/canvas.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/loading.py
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/gui_training.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
