@@ -92,6 +92,10 @@ def _reduce_mean(b: _Builder, node: Node, inputs: list[str], out: str) -> None:
         b.op("ReduceMean", inputs, out, keepdims=keepdims, axes=[axis])
 
 
+def _flatten(b: _Builder, node: Node, inputs: list[str], out: str) -> None:
+    b.op("Flatten", inputs, out, axis=1)  # keeps the batch axis, as the op does
+
+
 def _leaky_relu(b: _Builder, node: Node, inputs: list[str], out: str) -> None:
     b.op("LeakyRelu", inputs, out, alpha=float(node.params["alpha"]))
 
@@ -110,6 +114,8 @@ CONVERTERS: dict[str, Converter] = {
     "square": _square,
     "sum": _reduce_sum,
     "mean": _reduce_mean,
+    "transpose": _elementwise("Transpose"),  # without perm, Transpose reverses the axes
+    "flatten": _flatten,
     "relu": _elementwise("Relu"),
     "leaky_relu": _leaky_relu,
     "sigmoid": _elementwise("Sigmoid"),
