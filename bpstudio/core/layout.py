@@ -1,10 +1,10 @@
 """Layered left-to-right layout: a node's column is its depth (longest path from a source), and
 sources (inputs, parameters, constants) sit one column left of their nearest consumer, beside
 the node they feed rather than all in the first column; so do nodes that compute from weights
-alone (a transposed weight matrix), with the weights left of them. Within a column, nodes are ordered by
-alternate sweeps on the mean row of their inputs and of their consumers (the barycentre
-heuristic), which keeps wires short and mostly uncrossed. Positions are plain (x, y) pairs; the
-core stores them without reading them."""
+alone (a transposed weight matrix), with the weights left of them. Within a column, nodes are
+ordered by alternate sweeps on the mean row of their inputs and of their consumers (the
+barycentre heuristic), which keeps wires short and mostly uncrossed. Positions are plain (x, y)
+pairs; the core stores them without reading them."""
 
 from __future__ import annotations
 
