@@ -11,17 +11,18 @@ The scripting API (Qt-free)::
     bpstudio.save(trainer.to_project(), "model.bpg")
     project = bpstudio.load("model.bpg")
     imported = bpstudio.import_onnx("model.onnx")   # a model made elsewhere, as a graph
+    bpstudio.attach_loss(imported.graph, "softmax_ce")
 """
 
 from .core import (BPStudioError, Engine, FeedError, FileFormatError, Graph, GraphError,
-                   OnnxImportError, Project, ShapeError, compare_gradients, gradcheck, import_onnx,
-                   load, save)
+                   OnnxImportError, Project, ShapeError, attach_loss, compare_gradients, gradcheck,
+                   import_onnx, load, save)
 from .core import (DataError, Dataset, DivergenceError, StepStats, Trainer, TrainingData,
                    TrainingError, datasets, make_optimizer)
 from .version import __version__
 
 __all__ = ["BPStudioError", "Engine", "FeedError", "FileFormatError", "Graph", "GraphError",
-           "OnnxImportError", "Project", "ShapeError", "__version__", "compare_gradients",
-           "gradcheck", "import_onnx", "load", "save"]
+           "OnnxImportError", "Project", "ShapeError", "__version__", "attach_loss",
+           "compare_gradients", "gradcheck", "import_onnx", "load", "save"]
 __all__ += ["DataError", "Dataset", "DivergenceError", "StepStats", "Trainer", "TrainingData",
             "TrainingError", "datasets", "make_optimizer"]

@@ -2,11 +2,12 @@
 on it.
 
 The kernel lives here (graph model, op registry, builder, engine, gradient check, layout,
-project). Two rooms use it and never each other: ``training/`` (data sets, optimizers, the
-Trainer and its history) and ``files/`` (the project file format, atomic writes, exports, the
-ONNX import). The public API of all three is re-exported here.
+project, attaching a loss). Two rooms use it and never each other: ``training/`` (data sets,
+optimizers, the Trainer and its history) and ``files/`` (the project file format, atomic writes,
+exports, the ONNX import). The public API of all three is re-exported here.
 """
 
+from .attach import attach_loss
 from .engine import Engine
 from .errors import (BPStudioError, FeedError, FileFormatError, GraphError, OnnxImportError,
                      ShapeError)
@@ -24,7 +25,7 @@ from .training.trainer import DivergenceError, StepStats, Trainer, TrainingError
 
 __all__ = ["BPStudioError", "Edge", "Engine", "FORMAT_VERSION", "FeedError", "FileFormatError",
            "Graph", "GraphError", "GraphEvent", "Node", "OnnxImportError", "Problem", "Project",
-           "REGISTRY", "ShapeError", "compare_gradients", "get_op", "gradcheck",
+           "REGISTRY", "ShapeError", "attach_loss", "compare_gradients", "get_op", "gradcheck",
            "import_onnx", "load", "save"]
 __all__ += ["DataError", "Dataset", "DivergenceError", "OPTIMIZERS", "Optimizer", "OptimizerError",
             "StepStats", "Trainer", "TrainingData", "TrainingError", "datasets", "make_optimizer"]
