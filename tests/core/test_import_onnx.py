@@ -417,6 +417,23 @@ def test_constants_stay_untrained_and_integer_tensors_become_settings():
     assert not graph.nodes_of("parameter") and not graph.nodes_of("constant")
 
 
+def test_weights_listed_as_inputs_too_are_weights():
+    """Older exporters list every initializer among the graph's inputs as well."""
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(3)
+    model = make_model([n("MatMul", ["x", "W"])], [value_info("x", ["N", 3]),
+                                                   value_info("W", [3, 2])], "y",
+                       [initializer("W", normal(rng, 3, 2))], ir_version=3, opset=8)
+    graph = onnx_to_project(model).graph
+    assert [p.name for p in graph.nodes_of("parameter")] == ["W"]
+    assert [i.name for i in graph.nodes_of("input")] == ["x"]
+    x = normal(rng, 4, 3)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (expected,) = session.run(None, {"x": x})
+    assert max_difference(run_graph(onnx_to_project(model), {"x": x}), expected) <= TOLERANCE
+
+
 def test_an_initializer_used_twice_is_one_parameter():
     nodes = [n("Add", ["x", "b"], "h"), n("Mul", ["h", "b"], "y")]
     model = make_model(nodes, [value_info("x", ["N", 2])], "y", [initializer("b", [1.0, 2.0])])
@@ -486,6 +503,21 @@ def test_an_unsupported_operator_is_named():
     refused(model, r"^node 'conv1' \(Conv\) is not supported: bpstudio builds dense networks$")
 
 
+def test_names_from_the_file_are_quoted_short():
+    long = "conv/" * 2000
+    nodes = [helper.make_node("Conv", ["x", "W"], ["y"], name=long)]
+    model = make_model(nodes, [value_info("x", ["N", 1, 4, 4])], "y",
+                       [initializer("W", np.ones((1, 1, 3, 3)))])
+    with pytest.raises(OnnxImportError) as refusal:
+        onnx_to_project(model)
+    message = str(refusal.value)
+    assert message.startswith("node 'conv/conv/") and "...' (Conv) is not supported" in message
+    assert len(message) < 200
+    model = make_model([n("Relu", [long], "y")], [value_info(long, ["N", 2])], "y")
+    (x,) = onnx_to_project(model).graph.nodes_of("input")
+    assert x.name.startswith("conv.conv.") and len(x.name) == 100
+
+
 def test_an_operator_of_another_domain_is_named():
     node = helper.make_node("FusedGemm", ["x", "x"], ["y"], name="fused", domain="com.microsoft")
     graph = helper.make_graph([node], "t", [value_info("x", ["N", 2])],
@@ -503,6 +535,11 @@ def test_several_outputs_are_refused():
                        [value_info("x", ["N", 2])], ["a", "b"])
     refused(model, r"^the model has 2 outputs \('a', 'b'\): bpstudio imports a model with one "
             "output$")
+
+
+def test_a_model_without_output_is_refused():
+    refused(make_model([n("Relu", ["x"])], [value_info("x", ["N", 2])], []),
+            r"^the model has no output: it computes nothing$")
 
 
 def test_non_float_inputs_are_refused():

@@ -152,6 +152,10 @@ def test_add_loss_is_one_undoable_edit_and_then_train_trains(qtbot, window, open
     assert window.graph.default_output().op == "softmax_ce"
     qtbot.waitUntil(lambda: panel.loss_offer.isHidden(), timeout=TIMEOUT)
 
+    # the walkthrough works on it at once: the inputs, the new target too, have sample rows
+    assert window.run_view.forward() and window.run_view.backward()
+    assert "Cannot" not in window.statusBar().currentMessage()
+
     panel.length_spin.setValue(60)
     panel.lr_spin.setValue(0.02)
     qtbot.mouseClick(button(window, "Train"), Qt.LeftButton)
@@ -163,6 +167,12 @@ def test_add_loss_is_one_undoable_edit_and_then_train_trains(qtbot, window, open
     assert window.undo_stack.undoText() == "Train 60 steps"
     trained = {n.name: n.value for n in window.graph.nodes_of("parameter")}
     assert any(not np.allclose(weights[k], v) for k, v in trained.items())
+
+
+def test_the_imported_graph_runs_forward_on_its_sample(window, open_dialog):
+    window.open_file(MODEL)
+    assert window.run_view.forward()
+    assert "Cannot" not in window.statusBar().currentMessage()
 
 
 def test_regression_data_offer_mse(qtbot, window, open_dialog):

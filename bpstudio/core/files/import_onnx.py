@@ -39,6 +39,7 @@ from ..shapes import BATCH, Shape, format_shape
 # 'broadcast' attribute said whether to), which is what the registry's ops do.
 MIN_OPSET = 7
 MAX_NAME_LENGTH = 100
+SHOWN_NAME_LENGTH = 80  # characters of a name from the file quoted in a message
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-]+")
 
 # ONNX element types (TensorProto.DataType) whose values an input may hold: the engine computes
@@ -120,7 +121,7 @@ class _Importer:
             return value.node
         array = value.array
         if array.dtype.kind != "f":
-            raise self.fail(f"tensor '{tensor}' holds {array.dtype} values: only float tensors "
+            raise self.fail(f"tensor '{_q(tensor)}' holds {array.dtype} values: only float tensors "
                             "take part in the computation")
         op = "parameter" if value.trainable else "constant"
         params = {}
@@ -130,14 +131,14 @@ class _Importer:
             node = self.graph.add_node(op, name=self.name_for(value.tensor, "tensor"),
                                        params=params, value=array.astype(np.float64))
         except GraphError as exc:
-            raise self.fail(f"tensor '{value.tensor}': {exc}") from None
+            raise self.fail(f"tensor '{_q(value.tensor)}': {exc}") from None
         self.shapes[node.id] = tuple(node.value.shape)
         value.node = node
         return node
 
     def value(self, tensor: str) -> Value:
         if tensor not in self.values:
-            raise self.fail(f"tensor '{tensor}' is used before anything computes it")
+            raise self.fail(f"tensor '{_q(tensor)}' is used before anything computes it")
         return self.values[tensor]
 
     def static(self, tensor: str, what: str) -> np.ndarray:
@@ -173,7 +174,7 @@ class _Importer:
                 node = self.graph.add_node("input", name=self.name_for(info.name, "input"),
                                            params={"shape": shape})
             except GraphError as exc:
-                raise OnnxImportError(f"input '{info.name}': {exc}") from None
+                raise OnnxImportError(f"input '{_q(info.name)}': {exc}") from None
             self.shapes[node.id] = (BATCH,) + shape
             self.values[info.name] = node
         if len(batches) == 1:
@@ -181,7 +182,7 @@ class _Importer:
 
     @staticmethod
     def _input_dims(info: Any) -> list[Any]:
-        name = info.name
+        name = _q(info.name)
         if info.type.WhichOneof("value") != "tensor_type":
             raise OnnxImportError(f"input '{name}' is not a tensor: bpstudio feeds float inputs "
                                   "only")
@@ -237,11 +238,19 @@ def _inputs(node: Any) -> list[str]:
 
 
 def _op_label(node: Any) -> str:
-    return node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+    return _q(node.op_type if node.domain in ("", "ai.onnx")
+              else f"{node.domain}.{node.op_type}")
 
 
 def _node_label(node: Any) -> str:
-    return node.name or (node.output[0] if node.output else "?")
+    return _q(node.name or (node.output[0] if node.output else "?"))
+
+
+def _q(name: str) -> str:
+    """A name from the file as a message quotes it: whole, unless it is very long."""
+    if len(name) <= SHOWN_NAME_LENGTH:
+        return name
+    return name[:SHOWN_NAME_LENGTH - 3] + "..."
 
 
 def _type_name(elem: int) -> str:
@@ -301,7 +310,7 @@ def _gemm(imp: _Importer, node: Any, name: str) -> Value:
     for tensor, flag in ((inputs[0], "transA"), (inputs[1], "transB")):
         x = imp.operand(tensor)
         if len(imp.shape_of(x)) != 2:
-            raise imp.fail(f"Gemm multiplies matrices; '{tensor}' has shape "
+            raise imp.fail(f"Gemm multiplies matrices; '{_q(tensor)}' has shape "
                            f"{format_shape(imp.shape_of(x))}")
         if int(_attr(node, flag, 0)):
             x = imp.add("transpose", [x], imp.graph.unique_name(f"{x.name}.T"))
@@ -451,13 +460,13 @@ def _constant(imp: _Importer, node: Any, name: str) -> Value:
     for attribute in node.attribute:
         key = attribute.name
         if key == "value":
-            array = _tensor_array(onnx, attribute.t, f"constant '{node.output[0]}'")
+            array = _tensor_array(onnx, attribute.t, f"constant '{_q(node.output[0])}'")
         elif key in ("value_float", "value_floats"):
             array = np.asarray(onnx.helper.get_attribute_value(attribute), dtype=np.float32)
         elif key in ("value_int", "value_ints"):
             array = np.asarray(onnx.helper.get_attribute_value(attribute), dtype=np.int64)
         else:
-            raise imp.fail(f"a Constant given as '{key}' is not supported (give a tensor, "
+            raise imp.fail(f"a Constant given as '{_q(key)}' is not supported (give a tensor, "
                            "numbers or whole numbers)")
         return _Static(node.output[0], array, trainable=False)
     raise imp.fail("the Constant has no value")
@@ -513,7 +522,7 @@ def _tensor_array(onnx: Any, tensor: Any, what: str) -> np.ndarray:
     its dimensions say (so a hostile header cannot ask for a huge array)."""
     if tensor.data_location == _EXTERNAL:
         location = next((e.value for e in tensor.external_data if e.key == "location"), "?")
-        raise OnnxImportError(f"{what} keeps its data in an external file ('{location}'): "
+        raise OnnxImportError(f"{what} keeps its data in an external file ('{_q(location)}'): "
                               "bpstudio imports self-contained models only (save the model "
                               "with its weights inside)")
     if any(d < 0 for d in tensor.dims):
@@ -565,10 +574,10 @@ def _check_model(model: Any, onnx: Any, limits: Limits) -> None:
         raise OnnxImportError(f"the model has {count} operators and initializers; at most "
                               f"{limits.max_entries} are allowed")
     if len(graph.sparse_initializer):
-        raise OnnxImportError(f"initializer '{graph.sparse_initializer[0].values.name}' is "
+        raise OnnxImportError(f"initializer '{_q(graph.sparse_initializer[0].values.name)}' is "
                               "sparse: bpstudio imports dense tensors only")
-    tensors = [(t, f"initializer '{t.name}'") for t in graph.initializer]
-    tensors += [(a.t, f"constant '{n.output[0] if n.output else n.name}'")
+    tensors = [(t, f"initializer '{_q(t.name)}'") for t in graph.initializer]
+    tensors += [(a.t, f"constant '{_q(n.output[0] if n.output else n.name)}'")
                 for n in graph.node for a in n.attribute if a.HasField("t")]
     for tensor, what in tensors:  # before the checker, which would look for the files
         if tensor.data_location == _EXTERNAL:
@@ -580,8 +589,10 @@ def _check_model(model: Any, onnx: Any, limits: Limits) -> None:
         first = " ".join(str(exc).strip().splitlines()[:1]) or type(exc).__name__
         raise OnnxImportError(f"the model fails the ONNX checker: {first[:300]}") from None
     outputs = [o.name for o in graph.output]
+    if not outputs:
+        raise OnnxImportError("the model has no output: it computes nothing")
     if len(outputs) != 1:
-        names = ", ".join(f"'{n}'" for n in outputs[:5]) + (", ..." if len(outputs) > 5 else "")
+        names = ", ".join(f"'{_q(n)}'" for n in outputs[:5]) + (", ..." if len(outputs) > 5 else "")
         raise OnnxImportError(f"the model has {len(outputs)} outputs ({names}): bpstudio "
                               "imports a model with one output")
 
@@ -618,7 +629,7 @@ def _refuse_unsupported(nodes: list[Any]) -> None:
 def _describe(imp: _Importer, source: str, out: Node) -> str:
     model = imp.model
     graph = imp.graph
-    producer = " ".join(p for p in (model.producer_name, model.producer_version) if p)
+    producer = _q(" ".join(p for p in (model.producer_name, model.producer_version) if p))
     params = graph.nodes_of("parameter")
     numbers = sum(int(n.value.size) for n in params)
     ops = ", ".join(f"{op} x{k}" if k > 1 else op for op, k in imp.onnx_ops.items())
@@ -657,13 +668,13 @@ def onnx_to_project(model: Any, source: str = "(in memory)",
     _refuse_unsupported(nodes)
     for tensor in model.graph.initializer:
         if tensor.name in used and tensor.name not in imp.values:
-            array = _tensor_array(onnx, tensor, f"initializer '{tensor.name}'")
+            array = _tensor_array(onnx, tensor, f"initializer '{_q(tensor.name)}'")
             imp.values[tensor.name] = _Static(tensor.name, array,
                                               trainable=tensor.doc_string != CONSTANT_MARK)
     for node in nodes:
         imp.convert(node)
     if output not in imp.values:
-        raise OnnxImportError(f"the model's output '{output}' is computed by nothing")
+        raise OnnxImportError(f"the model's output '{_q(output)}' is computed by nothing")
     out = imp.operand(output)
     for node in imp.graph.nodes_of("input"):
         if node is not out and not imp.graph.output_edges(node):
