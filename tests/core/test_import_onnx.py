@@ -260,6 +260,15 @@ for _target, _shape in (([0, -1], (2, 3)), ([-1, 6], (2, 3)), ([0, 6], (3, 2)),
         return model, {"x": normal(rng, batch(rng), *shape)}
 
 
+@case("Reshape-allowzero-shape-from-Constant-ints")
+def _reshape_allowzero(rng):
+    shape = dims(rng, 2)
+    nodes = [helper.make_node("Constant", [], ["s"], value_ints=[-1, shape[0] * shape[1]]),
+             n("Reshape", ["x", "s"], allowzero=1)]
+    return (make_model(nodes, [value_info("x", ["N", *shape])], "y"),
+            {"x": normal(rng, batch(rng), *shape)})
+
+
 @case("Reshape-fixed-batch")
 def _reshape_fixed_batch(rng):
     """A model exported with a batch of 1 that reshapes to (1, -1): the 1 is the batch."""
@@ -628,6 +637,9 @@ def test_a_tensor_whose_data_does_not_fill_its_shape_is_refused():
     (lambda: make_model([n("Reshape", ["x", "s"])], [value_info("x", ["N", 6])], "y",
                         [initializer("s", [0, 2, 3], np.int64)]),
      r"reshapes \(N, 6\) to \(0, 2, 3\)"),
+    (lambda: make_model([n("Reshape", ["x", "s"], allowzero=1)], [value_info("x", ["N", 6])],
+                        "y", [initializer("s", [0, 6], np.int64)]),
+     r"^node 'reshape_node' \(Reshape\): reshapes to \(0, 6\) with allowzero: an empty axis"),
     (lambda: make_model([n("Flatten", ["x"], axis=2)], [value_info("x", ["N", 2, 3])], "y"),
      r"^node 'flatten_node' \(Flatten\): reshapes \(N, 2, 3\)"),
     (lambda: make_model([n("Flatten", ["x"], axis=0)], [value_info("x", ["N", 2])], "y"),
