@@ -10,15 +10,19 @@ The scripting API (Qt-free)::
     for stats in trainer.run(steps=1000): ...
     bpstudio.save(trainer.to_project(), "model.bpg")
     project = bpstudio.load("model.bpg")
+    imported = bpstudio.import_onnx("model.onnx")   # a model made elsewhere, as a graph
+    bpstudio.attach_loss(imported.graph, "softmax_ce")
 """
 
-from .core import (BPStudioError, Engine, FeedError, FileFormatError, Graph, GraphError, Project,
-                   ShapeError, compare_gradients, gradcheck, load, save)
+from .core import (BPStudioError, Engine, FeedError, FileFormatError, Graph, GraphError,
+                   OnnxImportError, Project, ShapeError, attach_loss, compare_gradients, gradcheck,
+                   import_onnx, load, save)
 from .core import (DataError, Dataset, DivergenceError, StepStats, Trainer, TrainingData,
                    TrainingError, datasets, make_optimizer)
 from .version import __version__
 
 __all__ = ["BPStudioError", "Engine", "FeedError", "FileFormatError", "Graph", "GraphError",
-           "Project", "ShapeError", "__version__", "compare_gradients", "gradcheck", "load", "save"]
+           "OnnxImportError", "Project", "ShapeError", "__version__", "attach_loss",
+           "compare_gradients", "gradcheck", "import_onnx", "load", "save"]
 __all__ += ["DataError", "Dataset", "DivergenceError", "StepStats", "Trainer", "TrainingData",
             "TrainingError", "datasets", "make_optimizer"]

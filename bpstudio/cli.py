@@ -18,11 +18,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from bpstudio.core.attach import LOSS_KINDS, attach_loss, loss_for_task, plan_loss
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.files.atomicfile import check_target
 from bpstudio.core.files.export_numpy import export_numpy, numpy_targets
 from bpstudio.core.files.export_onnx import export_onnx
 from bpstudio.core.files.fileformat import load, save
+from bpstudio.core.files.import_onnx import import_onnx, is_onnx_path
+from bpstudio.core.project import Project
 from bpstudio.core.ops import GROUPS, REGISTRY
 from bpstudio.core.shapes import format_shape
 from bpstudio.core.training import datasets
@@ -46,9 +49,14 @@ def add_ops_command(sub: Subparsers) -> None:
     sub.add_parser("ops", help="list every op in the registry").set_defaults(run=cmd_ops)
 
 
+def open_project(path: str) -> Project:
+    """A project file, or an ONNX model imported as one (by the .onnx suffix)."""
+    return import_onnx(path) if is_onnx_path(path) else load(path)
+
+
 # ----------------------------------------------------------------------------------------- info
 def cmd_info(args: argparse.Namespace) -> int:
-    project = load(args.file)
+    project = open_project(args.file)
     graph = project.graph
     shapes, problems = graph.infer_shapes()
     print(f"{args.file}: {len(graph.nodes)} nodes, {len(graph.edges)} edges")
@@ -85,8 +93,9 @@ def _show(value: object) -> str:
 
 def add_info_command(sub: Subparsers) -> None:
     parser = sub.add_parser("info", help="describe a project file: nodes, parameters, shapes, "
-                            "whether it is trained")
-    parser.add_argument("file", help="a .bpg project file")
+                            "whether it is trained; or what an ONNX model imports as (or why "
+                            "it cannot)")
+    parser.add_argument("file", help="a .bpg project file or a .onnx model")
     parser.set_defaults(run=cmd_info)
 
 
@@ -102,7 +111,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if not args.numpy.endswith(".py"):
             raise BPStudioError(f"--numpy: '{args.numpy}' must end in .py")
         numpy_targets(args.numpy)
-    project = load(args.file)
+    project = open_project(args.file)
     if args.onnx:
         export_onnx(project.graph, args.onnx, output=args.output, description=project.description)
         print(f"wrote {args.onnx}")
@@ -115,7 +124,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def add_export_command(sub: Subparsers) -> None:
     parser = sub.add_parser("export", help="export a project's inference graph to ONNX or to "
                             "NumPy code")
-    parser.add_argument("file", help="a .bpg project file")
+    parser.add_argument("file", help="a .bpg project file (or a .onnx model)")
     parser.add_argument("--onnx", metavar="OUT.onnx", help="write an ONNX model")
     parser.add_argument("--numpy", metavar="OUT.py", help="write a NumPy module with predict() "
                         "and its weights (OUT.npz)")
@@ -186,7 +195,7 @@ def _summary(trainer: Any, stats: Any, done: int, seconds: float) -> dict[str, A
 def cmd_train(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_target(args.out)  # before the training, whose work a bad path would throw away
-    project = load(args.file)
+    project = open_project(args.file)
     saved = project.training or {}
     if args.data is not None:
         split_seed = args.seed if args.seed is not None else saved.get("split_seed", 0)
@@ -201,6 +210,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         data = datasets.from_settings(saved)
     else:
         raise ValueError(f"{args.file} was never trained: say which data to use with --data")
+    _ensure_loss(project, args.loss, data.task)
     given = {"optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
              "seed": args.seed}
     overrides = {k: v for k, v in given.items() if v is not None}
@@ -268,12 +278,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 130 if interrupted else 0
 
 
+def _ensure_loss(project: Project, kind: str | None, task: str) -> None:
+    """An inference graph (an imported model) gets the loss ``kind``, or the one the data's
+    task calls for; said on stderr, since the saved project then holds it."""
+    graph = project.graph
+    if any(n.spec.is_loss for n in graph.nodes.values()):
+        if kind is not None:
+            raise ValueError("--loss adds a loss to a graph without one; this graph has one")
+        return
+    chosen = kind or loss_for_task(task)
+    added = plan_loss(graph, chosen).describe(graph)
+    attach_loss(graph, chosen)
+    why = f"the data are {LOSS_KINDS[chosen]}" if kind is None else "as asked"
+    print(f"bpstudio-cli: note: the graph had no loss: {added} ({why})", file=sys.stderr)
+
+
 def add_train_command(sub: Subparsers) -> None:
     train = sub.add_parser("train", help="train a project's graph on a data set",
                            description="Train FILE's graph. Without --data, the data set the "
                                        "project was trained on is used, and training resumes "
                                        "where it stopped.")
-    train.add_argument("file", metavar="FILE", help="a .bpg project")
+    train.add_argument("file", metavar="FILE", help="a .bpg project, or a .onnx model (imported "
+                       "first)")
     train.add_argument("--data", metavar="NAME|PATH.csv",
                        help="a data set (xor, moons, circles, spirals, blobs, sine, polynomial, "
                             "iris, digits) or a CSV file with a header row")
@@ -291,6 +317,9 @@ def add_train_command(sub: Subparsers) -> None:
     train.add_argument("--batch-size", type=_positive_int, metavar="B", help="rows per step (32)")
     train.add_argument("--seed", type=int, metavar="S",
                        help="seed of the batch order and validation split (0)")
+    train.add_argument("--loss", choices=tuple(LOSS_KINDS),
+                       help="for a graph without a loss (an imported model): the loss to add "
+                            "(default: softmax_ce for classes, mse for values)")
     train.add_argument("--out", metavar="TRAINED.bpg",
                        help="save the trained project here (weights, optimiser state, history)")
     train.add_argument("--quiet", action="store_true", help="print only the final metrics")
@@ -299,9 +328,38 @@ def add_train_command(sub: Subparsers) -> None:
     train.set_defaults(run=cmd_train)
 
 
+# --------------------------------------------------------------------------------------- import
+def cmd_import(args: argparse.Namespace) -> int:
+    if not args.out.endswith(".bpg"):
+        raise BPStudioError(f"--out: '{args.out}' must end in .bpg")
+    project = import_onnx(args.model)
+    graph = project.graph
+    print(f"imported {args.model}: {len(graph.nodes)} nodes, {len(graph.edges)} edges")
+    if args.loss is not None:
+        added = plan_loss(graph, args.loss).describe(graph)
+        attach_loss(graph, args.loss)
+        print(added)
+    save(project, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def add_import_command(sub: Subparsers) -> None:
+    parser = sub.add_parser("import", help="import an ONNX model as a project (its inference "
+                            "graph; --loss adds a loss to train it)")
+    parser.add_argument("model", metavar="MODEL.onnx", help="an ONNX model")
+    parser.add_argument("--out", metavar="MODEL.bpg", required=True,
+                        help="the project file to write")
+    parser.add_argument("--loss", choices=tuple(LOSS_KINDS),
+                        help="add this loss with a target input: softmax_ce for classes, mse "
+                             "for values")
+    parser.set_defaults(run=cmd_import)
+
+
 # ------------------------------------------------------------------------------------------ main
 SUBCOMMANDS: list[Callable[[Subparsers], None]] = [add_ops_command, add_info_command,
-                                                   add_export_command, add_train_command]
+                                                   add_export_command, add_train_command,
+                                                   add_import_command]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -93,6 +93,12 @@ class GraphBuilder:
              name: str | None = None) -> Node:
         return self.apply("mean", x, name=name, axis=axis, keepdims=keepdims)
 
+    def transpose(self, x: Operand, name: str | None = None) -> Node:
+        return self.apply("transpose", x, name=name)
+
+    def flatten(self, x: Operand, name: str | None = None) -> Node:
+        return self.apply("flatten", x, name=name)
+
     # Activations and functions ------------------------------------------------------------
     def relu(self, x: Operand, name: str | None = None) -> Node:
         return self.apply("relu", x, name=name)

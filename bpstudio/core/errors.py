@@ -33,3 +33,9 @@ class FeedError(GraphError):
 class FileFormatError(BPStudioError, ValueError):
     """A project file that cannot be read (or a project that cannot be written): the message
     names the entry, node or field at fault."""
+
+
+class OnnxImportError(FileFormatError):
+    """An ONNX model that cannot become a graph: an operator bpstudio does not build, several
+    outputs, weights kept outside the file, an opset out of range, a model that fails the ONNX
+    checker... The message names the node, tensor or input at fault."""

@@ -1,9 +1,10 @@
 """Layered left-to-right layout: a node's column is its depth (longest path from a source), and
 sources (inputs, parameters, constants) sit one column left of their nearest consumer, beside
-the node they feed rather than all in the first column. Within a column, nodes are ordered by
-alternate sweeps on the mean row of their inputs and of their consumers (the barycentre
-heuristic), which keeps wires short and mostly uncrossed. Positions are plain (x, y) pairs; the
-core stores them without reading them."""
+the node they feed rather than all in the first column; so do nodes that compute from weights
+alone (a transposed weight matrix), with the weights left of them. Within a column, nodes are
+ordered by alternate sweeps on the mean row of their inputs and of their consumers (the
+barycentre heuristic), which keeps wires short and mostly uncrossed. Positions are plain (x, y)
+pairs; the core stores them without reading them."""
 
 from __future__ import annotations
 
@@ -29,8 +30,14 @@ def layered_positions(graph: Graph, column_spacing: float = COLUMN_SPACING,
         for k, e in enumerate(edges):
             if e is not None:
                 consumers[e.src].append((n.id, 0.01 * (k - (len(edges) - 1) / 2)))
+    # Sources, and nodes no input feeds (what is computed from weights alone), are pulled
+    # right, next to their nearest consumer, consumers first.
+    fed = {n.id for n in order if n.spec.source == "input"}
+    for n in order:
+        if any(src in fed for src, _ in producers[n.id]):
+            fed.add(n.id)
     for n in reversed(order):
-        if not producers[n.id] and consumers[n.id]:
+        if (not producers[n.id] or n.id not in fed) and consumers[n.id]:
             depth[n.id] = min(depth[c] for c, _ in consumers[n.id]) - 1
     lowest = min(depth.values(), default=0)
     columns: dict[int, list[str]] = {}

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QStyle, QWidget
 class Actions:
     new: QAction
     open: QAction
+    import_onnx: QAction
     save: QAction
     save_as: QAction
     export_onnx: QAction
@@ -55,7 +56,7 @@ class Actions:
     def editing(self) -> list[QAction]:
         """The actions that change the graph (disabled while editing is locked)."""
         return [self.cut, self.paste, self.duplicate, self.delete, self.rename, self.add_node,
-                self.auto_layout, self.undo, self.redo, self.new, self.open]
+                self.auto_layout, self.undo, self.redo, self.new, self.open, self.import_onnx]
 
 
 def _action(parent: QWidget, text: str, shortcuts=(), tip: str = "",
@@ -82,7 +83,10 @@ def create_actions(window: QWidget, undo_stack: QUndoStack) -> Actions:
     redo.setIcon(window.style().standardIcon(QStyle.SP_ArrowForward))
     actions = Actions(
         new=_action(window, "&New", [K.New], "Start an empty graph", QStyle.SP_FileIcon),
-        open=_action(window, "&Open…", [K.Open], "Open a project file", QStyle.SP_DialogOpenButton),
+        open=_action(window, "&Open…", [K.Open], "Open a project file or an ONNX model",
+                     QStyle.SP_DialogOpenButton),
+        import_onnx=_action(window, "&Import ONNX…", [],
+                            "Open an ONNX model made elsewhere as a new graph"),
         save=_action(window, "&Save", [K.Save], "Save the project", QStyle.SP_DialogSaveButton),
         save_as=_action(window, "Save &As…", [K("Ctrl+Shift+S")], "Save the project under a new name"),
         export_onnx=_action(window, "&ONNX…", [], "Export the inference graph as an ONNX model"),

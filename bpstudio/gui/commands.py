@@ -14,6 +14,7 @@ from typing import Any, Union
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
+from bpstudio.core.attach import LossPlan
 from bpstudio.core.graph import Edge, Graph, Node
 
 _drag_ids = itertools.count(1)
@@ -319,6 +320,23 @@ def delete_command(graph: Graph, node_ids: list[str], edges: list[Edge],
             DisconnectCommand(graph, edge, parent=macro)
     for node_id in node_ids:
         RemoveNodeCommand(graph, node_id, parent=macro)
+    return macro
+
+
+def add_loss_command(graph: Graph, plan: LossPlan) -> MacroCommand:
+    """Attach a loss as one undo step, as ``core/attach.py`` planned it: add the target input
+    and the loss node, then wire the prediction and the target into the loss."""
+    from bpstudio.core.ops import get_op
+
+    macro = macro_command(f"Add {get_op(plan.kind).title}")
+    target = AddNodeCommand(graph, "input", name=plan.target_name,
+                            params={"shape": plan.target_shape}, value=plan.target_sample,
+                            position=plan.target_position, parent=macro)
+    loss = AddNodeCommand(graph, plan.kind, name=plan.loss_name, position=plan.loss_position,
+                          parent=macro)
+    prediction_port, target_port = plan.ports
+    ConnectCommand(graph, plan.prediction, loss, prediction_port, parent=macro)
+    ConnectCommand(graph, target, loss, target_port, parent=macro)
     return macro
 
 

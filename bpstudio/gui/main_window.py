@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGraphicsItem, QLabel, 
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.files.export_numpy import export_numpy
 from bpstudio.core.files.export_onnx import export_onnx
+from bpstudio.core.files.import_onnx import import_onnx, is_onnx_path
 from bpstudio.core.graph import Graph
 from bpstudio.core.layout import layered_positions
 from bpstudio.core.resources import resources_dir
@@ -34,6 +35,8 @@ from .settings import Settings
 
 APP_NAME = "Backprop Studio"
 FILE_FILTER = "Backprop Studio projects (*.bpg)"
+ONNX_FILTER = "ONNX models (*.onnx)"
+OPEN_FILTER = f"Projects and ONNX models (*.bpg *.onnx);;{FILE_FILTER};;{ONNX_FILTER}"
 
 
 def examples_dir() -> Path:
@@ -122,6 +125,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addActions([a.new, a.open])
+        file_menu.addAction(a.import_onnx)
         self.examples_menu = file_menu.addMenu("Open &Example")
         self.examples_menu.aboutToShow.connect(self._fill_examples_menu)
         self._fill_examples_menu()
@@ -198,6 +202,7 @@ class MainWindow(QMainWindow):
         a = self.actions
         a.new.triggered.connect(self.new_file)
         a.open.triggered.connect(lambda: self.open_file())
+        a.import_onnx.triggered.connect(lambda: self.import_onnx_file())
         a.save.triggered.connect(lambda: self.save())
         a.save_as.triggered.connect(lambda: self.save_as())
         a.export_onnx.triggered.connect(lambda: self.export_onnx())
@@ -473,10 +478,12 @@ class MainWindow(QMainWindow):
             return False
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Open project", self.settings.last_directory(),
-                                                  FILE_FILTER + ";;All files (*)")
+                                                  OPEN_FILTER + ";;All files (*)")
             if not path:
                 return False
         path = Path(path)
+        if is_onnx_path(path):
+            return self._open_onnx(path)
         from bpstudio import FileFormatError, load
 
         try:
@@ -495,6 +502,35 @@ class MainWindow(QMainWindow):
         if is_bundled_example(path):  # its description and a next step, in the side panel
             self.inspector_dock.raise_()
         self.show_status(f"Opened {path.name}")
+        return True
+
+    def import_onnx_file(self, path: str | Path | None = None) -> bool:
+        """File > Import ONNX: choose a model, which opens as a new, untitled graph."""
+        if not self.maybe_save_changes():
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Import ONNX model",
+                                                  self.settings.last_directory(),
+                                                  ONNX_FILTER + ";;All files (*)")
+            if not path:
+                return False
+        return self._open_onnx(Path(path))
+
+    def _open_onnx(self, path: Path) -> bool:
+        """An imported model opens untitled: Save then asks for a project (.bpg) name, so the
+        model file is never overwritten by a project."""
+        try:
+            project = import_onnx(path)
+        except (BPStudioError, ValueError, OSError) as exc:
+            QMessageBox.critical(self, "Cannot open file", f"Cannot import {path.name}:\n\n{exc}")
+            if not path.exists():
+                self.settings.remove_recent_file(path)
+            return False
+        self.set_graph(project.graph, path=None, description=project.description)
+        self.settings.add_recent_file(path)
+        self.settings.set_last_directory(str(path.parent))
+        self.show_status(f"Imported {path.name}: add a loss in the Training dock to train it, "
+                         "and save it as a project to keep it")
         return True
 
     def save(self) -> bool:

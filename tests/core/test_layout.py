@@ -28,3 +28,19 @@ def test_sources_sit_one_column_left_of_their_consumer_and_beside_it():
         assert positions[weight.id][0] == positions[edge.dst][0] - 240.0
         # beside its consumer, and below the wire coming from the previous layer (port b)
         assert 0 < positions[weight.id][1] - positions[edge.dst][1] <= ROW_SPACING
+
+
+def test_what_is_computed_from_weights_alone_sits_beside_its_consumer():
+    """A transposed weight (as an imported Gemm makes) is drawn next to the layer that uses it,
+    not in the second column with a wire across the whole graph."""
+    g = Graph()
+    h = g.input("x", (2,))
+    for k in range(3):
+        w = g.transpose(g.parameter(f"W{k}", shape=(2, 2)), name=f"W{k}.T")
+        h = g.tanh(g.matmul(h, w, name=f"mm{k}"))
+    positions = layered_positions(g)
+    for k in range(3):
+        weight, transposed, layer = (g.find(n) for n in (f"W{k}", f"W{k}.T", f"mm{k}"))
+        assert positions[transposed.id][0] == positions[layer.id][0] - 240.0
+        assert positions[weight.id][0] == positions[transposed.id][0] - 240.0
+    assert positions[g.find("x").id][0] < positions[g.find("mm0").id][0]

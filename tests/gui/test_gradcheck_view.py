@@ -127,8 +127,8 @@ def test_a_wrong_backward_shows_as_wrong(qtbot, window, broken_square_op):
     assert "3 wrong" in label_with(dialog, "wrong")
 
 
-def big_graph(window, size: int = 300) -> None:
-    """x (1 x size) @ W (size x size), summed: 90,000 weights, seconds of nudging."""
+def big_graph(window, size: int = 600) -> None:
+    """x (1 x size) @ W (size x size), summed: 360,000 weights, a minute of nudging."""
     g = Graph()
     x = g.input("x", (size,))
     g.set_value(x, np.linspace(-1, 1, size)[None, :])
@@ -142,7 +142,7 @@ def test_cancel_stops_a_long_check_and_the_window_keeps_answering(qtbot, window)
     run_menu_action(window, "Check Gradients…").trigger()
     dialog = check_window(window)
     bar = dialog.findChild(QProgressBar)
-    assert bar.maximum() == 90000
+    assert bar.maximum() == 360000
 
     # a probe: the longest gap between ticks of a 10 ms timer while the check runs
     gaps, last = [], [time.perf_counter()]
@@ -178,7 +178,7 @@ def test_cancel_stops_a_long_check_and_the_window_keeps_answering(qtbot, window)
     assert f"{2 * checked:,} forward passes" in passes
     assert table_rows(dialog) == []  # W was not finished: no half-checked rows
     W = window.graph.node("W").value
-    assert np.array_equal(W, np.random.default_rng(0).normal(size=(300, 300)))
+    assert np.array_equal(W, np.random.default_rng(0).normal(size=(600, 600)))
 
 
 def drag_slider(slider: QSlider, fraction: float) -> None:

@@ -58,6 +58,8 @@ EXPRESSIONS: dict[str, Callable[[Node, list[str]], str]] = {
     "square": lambda n, a: f"{a[0]} * {a[0]}",
     "sum": _reduce("sum"),
     "mean": _reduce("mean"),
+    "transpose": lambda n, a: f"np.transpose({a[0]})",
+    "flatten": lambda n, a: f"{a[0]}.reshape({a[0]}.shape[0], -1)",
     "relu": lambda n, a: f"np.maximum({a[0]}, 0.0)",
     "leaky_relu": lambda n, a: (f"np.where({a[0]} > 0.0, {a[0]}, "
                                 f"{float(n.params['alpha'])!r} * {a[0]})"),

@@ -24,6 +24,8 @@ from ...version import __version__
 if TYPE_CHECKING:
     import onnx
 
+# The doc_string of a constant node's initializer (files/import_onnx.py reads it).
+CONSTANT_MARK = "bpstudio:constant"
 # Opset 17 with IR version 8: opened by every onnxruntime from 1.13 on (and by most other tools).
 OPSET = 17
 IR_VERSION = 8
@@ -49,8 +51,11 @@ class _Builder:
         self.nodes.append(node)
         return output
 
-    def initializer(self, name: str, array: np.ndarray) -> str:
-        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
+    def initializer(self, name: str, array: np.ndarray, doc: str = "") -> str:
+        tensor = self.onnx.numpy_helper.from_array(array, name)
+        if doc:
+            tensor.doc_string = doc
+        self.initializers.append(tensor)
         return name
 
     def scalar(self, stem: str, value: float) -> str:
@@ -92,6 +97,10 @@ def _reduce_mean(b: _Builder, node: Node, inputs: list[str], out: str) -> None:
         b.op("ReduceMean", inputs, out, keepdims=keepdims, axes=[axis])
 
 
+def _flatten(b: _Builder, node: Node, inputs: list[str], out: str) -> None:
+    b.op("Flatten", inputs, out, axis=1)  # keeps the batch axis, as the op does
+
+
 def _leaky_relu(b: _Builder, node: Node, inputs: list[str], out: str) -> None:
     b.op("LeakyRelu", inputs, out, alpha=float(node.params["alpha"]))
 
@@ -110,6 +119,8 @@ CONVERTERS: dict[str, Converter] = {
     "square": _square,
     "sum": _reduce_sum,
     "mean": _reduce_mean,
+    "transpose": _elementwise("Transpose"),  # without perm, Transpose reverses the axes
+    "flatten": _flatten,
     "relu": _elementwise("Relu"),
     "leaky_relu": _leaky_relu,
     "sigmoid": _elementwise("Sigmoid"),
@@ -155,7 +166,10 @@ def to_onnx(graph: Graph, output: NodeRef | None = None,
         if source == "input":
             inputs.append(_value_info(onnx_module, node.name, shapes[node.id]))
         elif source in ("parameter", "constant"):
-            b.initializer(node.name, np.asarray(node.value, dtype=np.float32))
+            # ONNX does not say which initializers are weights: a constant is marked, so that
+            # importing the model keeps it untrained.
+            b.initializer(node.name, np.asarray(node.value, dtype=np.float32),
+                          CONSTANT_MARK if source == "constant" else "")
         else:
             CONVERTERS[node.op](b, node, names, node.name)
     output_name = out_node.name

@@ -6,6 +6,7 @@ Importing the op modules registers their ops; the order here is the palette's or
 from ..errors import GraphError
 from . import sources  # noqa: F401  (registers input, parameter, constant)
 from . import arithmetic  # noqa: F401
+from . import reshaping  # noqa: F401  (transpose, flatten: what ONNX models need)
 from . import activations  # noqa: F401
 from . import losses  # noqa: F401
 from .base import GROUPS, REGISTRY, Context, Op, Param, Port, register

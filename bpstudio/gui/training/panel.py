@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QFrame, Q
                                QScrollArea, QSizePolicy, QSpinBox, QSplitter, QVBoxLayout,
                                QWidget)
 
+from bpstudio.core.attach import LOSS_KINDS, loss_for_task, plan_loss
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.project import Project
 from bpstudio.core.training import background, datasets
@@ -42,6 +43,11 @@ CSV_ITEM = "CSV file…"
 DEFAULT_DATA = "moons"
 _ERROR_STYLE = f"color: {theme.ERROR_BADGE.name()};"
 REDRAW_MS = 33  # the plots redraw from the newest progress about 30 times a second
+
+
+def _sentence(text: str) -> str:
+    """``text`` with a capital first letter (str.capitalize would lower the rest: 'N')."""
+    return text[:1].upper() + text[1:]
 
 
 def _spin(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
@@ -101,6 +107,7 @@ class TrainingPanel(QWidget):
         controls.addLayout(buttons)
         self.reset_button = QPushButton("Reset Weights")
         controls.addWidget(self.reset_button)
+        controls.addWidget(self._build_loss_offer())
         self.run_button.clicked.connect(lambda: self.train())
         self.pause_button.clicked.connect(self.pause)
         self.step_button.clicked.connect(self.step)
@@ -291,6 +298,7 @@ class TrainingPanel(QWidget):
         if generator is not None and "noise" in options and _index is not None:
             self.noise_spin.setValue(float(options["noise"].default))
         self._data_cache = None
+        self._refresh_loss_offer()
 
     def import_csv(self, dialog: CsvImportDialog | None = None) -> bool:
         """Choose a CSV file, its target and features in the import dialog."""
@@ -312,11 +320,13 @@ class TrainingPanel(QWidget):
             box.setVisible(False)
             self._data_form.labelForField(box).setVisible(False)
         self._data_cache = None
+        self._refresh_loss_offer()
         self.status_message.emit(f"Training data: {self.csv_choice['path']}")
         return True
 
     def refresh_bindings(self) -> None:
         """One row per input the loss depends on: which data column feeds it."""
+        self._refresh_loss_offer()
         while self.bindings_form.rowCount():
             self.bindings_form.removeRow(0)
         self.binding_combos = {}
@@ -339,6 +349,79 @@ class TrainingPanel(QWidget):
             combo.setToolTip(f"What the data feeds into input '{node.name}'")
             self.bindings_form.addRow(f"Input {node.name}", combo)
             self.binding_combos[node.name] = combo
+
+    # ---------------------------------------------------------------------- adding a loss
+    def _build_loss_offer(self) -> QWidget:
+        """Shown while the graph has no loss (an imported model computes predictions only):
+        the loss the chosen data call for, added by one button as one undoable edit."""
+        self.loss_offer = QFrame()
+        self.loss_offer.setObjectName("loss_offer")
+        self.loss_offer.setFrameShape(QFrame.StyledPanel)
+        row = QHBoxLayout(self.loss_offer)
+        row.setContentsMargins(6, 4, 6, 4)
+        self.loss_offer_label = QLabel()
+        self.loss_offer_label.setObjectName("loss_offer_text")
+        self.loss_offer_label.setWordWrap(True)
+        self.add_loss_button = QPushButton("Add Loss")
+        self.add_loss_button.setObjectName("add_loss")
+        self.add_loss_button.clicked.connect(lambda: self.add_loss())
+        row.addWidget(self.loss_offer_label, 1)
+        row.addWidget(self.add_loss_button)
+        self.loss_offer.setVisible(False)
+        return self.loss_offer
+
+    def loss_choice(self) -> tuple[str | None, str]:
+        """The loss kind the chosen data call for (softmax_ce for classes, mse for values) and
+        why; (None, why not) when the data cannot be read."""
+        try:
+            data = self.training_data().train
+        except (BPStudioError, ValueError, OSError) as exc:
+            return None, f"the data cannot be read: {exc}"
+        kind = loss_for_task(data.task)
+        return kind, f"the data '{data.name}' are {LOSS_KINDS[kind]}"
+
+    def _refresh_loss_offer(self) -> None:
+        graph = self.window.graph
+        wanted = (graph is not None and bool(graph.nodes)
+                  and not any(n.spec.is_loss for n in graph.nodes.values()))
+        self.loss_offer.setVisible(wanted)
+        if not wanted:
+            return
+        kind, why = self.loss_choice()
+        if kind is None:
+            text = f"This graph has no loss, so it cannot train yet; {why}."
+        else:
+            title = {"softmax_ce": "softmax cross-entropy", "mse": "mean squared error"}[kind]
+            text = (f"This graph has no loss, so it cannot train yet. {_sentence(why)}: add "
+                    f"{title} ({kind}) with a target input?")
+        self.loss_offer_label.setText(text)
+        self.add_loss_button.setToolTip(text)
+        self.add_loss_button.setEnabled(kind is not None and self.worker is None)
+
+    def add_loss(self) -> bool:
+        """Add the loss the data call for and its target input, as one undoable edit."""
+        if self.worker is not None:
+            return False
+        kind, why = self.loss_choice()
+        if kind is None:
+            self._show_problem(f"Cannot add a loss: {why}")
+            return False
+        graph = self.window.graph
+        plans = []
+
+        def build():  # inside push, so that a refusal is reported and changes nothing
+            plans.append(plan_loss(graph, kind))
+            return commands.add_loss_command(graph, plans[0])
+
+        if not self.window.scene.push(build, refused="Cannot add a loss"):
+            self._show_problem(self.window.scene.last_refusal or "Cannot add a loss")
+            return False
+        self.message_label.setText("")
+        self.message_label.setStyleSheet("")
+        self._refresh_loss_offer()
+        self.status_message.emit(f"{_sentence(plans[0].describe(graph))}, since {why}; "
+                                 "press Train")
+        return True
 
     # ------------------------------------------------------------------------- settings
     def _data_settings(self) -> tuple[str, dict[str, Any]]:
