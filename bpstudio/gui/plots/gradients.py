@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QWidget
 from . import style
 from .controls import DEFAULT_SMOOTHING, SmoothingControl
 from .panel import PlotPanel
-from .series import HistorySeries, as_series, log_ema, positive_or_nan
+from .series import HistorySeries, as_series, log_ema, positive_or_nan, smoothing_weight
 
 EMPTY = np.zeros(0)
 LEGEND_TEXT_MARGIN = 1.0
@@ -52,9 +52,7 @@ class _PerParameterPlot(PlotPanel):
 
     def set_smoothing(self, weight: float) -> None:
         """Moving-average weight in [0, 1) for every curve (of log10 values); 0 is raw."""
-        weight = float(weight)
-        if not 0.0 <= weight < 1.0:
-            raise ValueError(f"smoothing must be in [0, 1), not {weight}")
+        weight = smoothing_weight(weight)
         if weight != self._smoothing:
             self._smoothing = weight
             if self._series is not None:

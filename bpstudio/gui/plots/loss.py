@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QWidget
 from . import style
 from .controls import DEFAULT_SMOOTHING, SmoothingControl
 from .panel import PlotPanel
-from .series import HistorySeries, as_series, ema
+from .series import HistorySeries, as_series, ema, smoothing_weight
 
 EMPTY = np.zeros(0)
 
@@ -85,9 +85,7 @@ class _CurvesPlot(PlotPanel):
 
     def set_smoothing(self, weight: float) -> None:
         """Exponential moving average weight for the training curve, in [0, 1); 0 is raw."""
-        weight = float(weight)
-        if not 0.0 <= weight < 1.0:
-            raise ValueError(f"smoothing must be in [0, 1), not {weight}")
+        weight = smoothing_weight(weight)
         if weight != self._smoothing:
             self._smoothing = weight
             self.train.redraw(weight)

@@ -29,6 +29,15 @@ def positive_or_nan(values: Any) -> np.ndarray:
     return out
 
 
+def smoothing_weight(weight: Any) -> float:
+    """A moving-average weight as a float in [0, 1) (0 draws the raw values); ValueError
+    otherwise."""
+    weight = float(weight)
+    if not 0.0 <= weight < 1.0:
+        raise ValueError(f"smoothing must be in [0, 1), not {weight}")
+    return weight
+
+
 def ema(values: Any, weight: float) -> np.ndarray:
     """Exponential moving average: s_k = weight * s_(k-1) + (1 - weight) * v_k, divided by
     (1 - weight^k) so that the start is not pulled towards zero. Non-finite values are skipped
