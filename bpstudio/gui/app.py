@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 
 from PySide6.QtGui import QColor, QPalette
@@ -57,7 +58,14 @@ def release_clipboard() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A frozen bundle starts training processes by running this same executable: they must
+    # become workers here rather than open another window.
+    multiprocessing.freeze_support()
     argv = list(sys.argv if argv is None else argv)
+    if "--self-test" in argv[1:]:
+        from .selftest import run
+
+        return run([a for a in argv[1:] if not a.startswith("-")])
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("Backprop Studio")
     app.setOrganizationName("bpstudio")
