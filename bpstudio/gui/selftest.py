@@ -52,6 +52,17 @@ def _quiet_offscreen_warnings() -> None:
     qInstallMessageHandler(handler)
 
 
+def _check_icon() -> str:
+    """The icons are installed beside the examples: a package that lost them shows a blank
+    window icon, which no other check would notice."""
+    from .app import ICON_SIZES, app_icon
+
+    sizes = sorted(s.width() for s in app_icon().availableSizes())
+    if sizes != sorted(ICON_SIZES):
+        raise CheckFailed(f"icon sizes {sizes}, expected {list(ICON_SIZES)}")
+    return f"{len(sizes)} sizes"
+
+
 def _wait_until(app, condition: Callable[[], bool], timeout_s: float) -> bool:
     """Run the event loop until ``condition`` holds: the run's progress arrives by a timer."""
     deadline = time.monotonic() + timeout_s
@@ -232,6 +243,7 @@ def run(files: list[str] | None = None, out: TextIO | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bpstudio-self-test-") as folder:
         test = SelfTest(app, out, Path(folder))
+        test.check("icon", "bpstudio", _check_icon)
         for path in paths:
             test.project(path)
     seconds = time.monotonic() - started

@@ -30,6 +30,7 @@ def test_every_bundled_example_passes_every_check(tmp_path):
     result = self_test(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
+    assert lines[0] == "ok   icon bpstudio (6 sizes)"
     for path in sorted(examples_dir().glob("*.bpg")):
         for check in CHECKS:
             if path.stem == "fan_out" and check == "train":
