@@ -1,6 +1,7 @@
 """The desktop integration files are well-formed and agree with each other."""
 
 import configparser
+import re
 import runpy
 import shutil
 import subprocess
@@ -69,3 +70,17 @@ def test_the_icon_pngs_are_the_svg_rendered_at_each_size(tmp_path, qapp):
 
 def test_the_app_icon_offers_every_size(qapp):
     assert sorted(s.width() for s in app_icon().availableSizes()) == list(ICON_SIZES)
+
+
+def test_the_bundle_spec_leaves_out_no_qt_module_the_app_imports():
+    spec = (PACKAGING / "bpstudio.spec").read_text()
+    namespace: dict = {}
+    exec(spec.split("a = Analysis(")[0], {"SPECPATH": str(PACKAGING)}, namespace)
+    excluded = set(namespace["QT_UNUSED"]) | set(namespace["PY_UNUSED"])
+    assert "PySide6.QtWebEngineCore" in excluded and "PySide6.QtQuick" in excluded
+    source = PACKAGING.parent / "bpstudio"
+    imported = set()
+    for path in source.rglob("*.py"):
+        imported |= set(re.findall(r"(PySide6\.Qt\w+|pyqtgraph\.\w+)", path.read_text()))
+    assert imported, "the scan found no Qt imports at all"
+    assert not imported & excluded
