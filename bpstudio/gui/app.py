@@ -5,28 +5,14 @@ from __future__ import annotations
 import multiprocessing
 import sys
 
-from PySide6.QtGui import QColor, QIcon, QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from bpstudio.core.resources import resources_dir
 from bpstudio.version import __version__
 
 from .clipboard import MIME_TYPE
+from .icons import app_icon
 from .main_window import MainWindow
-
-
-ICON_SIZES = (16, 32, 48, 64, 128, 256)
-
-
-def app_icon() -> QIcon:
-    """The app's icon at every size packaging/make_icons.py renders: window managers and task
-    bars pick the nearest, which stays sharp where a scaled single image would blur."""
-    icon = QIcon()
-    for size in ICON_SIZES:
-        path = resources_dir() / "icons" / f"bpstudio-{size}.png"
-        if path.is_file():
-            icon.addFile(str(path))
-    return icon
 
 
 def dark_palette() -> QPalette:

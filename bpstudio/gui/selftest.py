@@ -55,7 +55,7 @@ def _quiet_offscreen_warnings() -> None:
 def _check_icon() -> str:
     """The icons are installed beside the examples: a package that lost them shows a blank
     window icon, which no other check would notice."""
-    from .app import ICON_SIZES, app_icon
+    from .icons import ICON_SIZES, app_icon
 
     sizes = sorted(s.width() for s in app_icon().availableSizes())
     if sizes != sorted(ICON_SIZES):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
-from bpstudio.gui.app import ICON_SIZES, app_icon
+from bpstudio.gui.icons import ICON_SIZES, app_icon
 
 PACKAGING = Path(__file__).resolve().parents[2] / "packaging"
 
