@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup system-deps bench clean
+.PHONY: run test setup system-deps bench package clean
 
 run: setup
 	$(PY) -m bpstudio resources/examples/single_neuron.bpg
@@ -30,5 +30,13 @@ bench: setup
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/loading.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/gui_training.py
 
+# A one-folder bundle in dist/bpstudio (slow: not part of `make test`), then its own self-test.
+package: setup
+	$(PY) -m pip install --quiet pyinstaller
+	$(PY) -m PyInstaller --noconfirm --clean --distpath dist --workpath build/pyinstaller \
+		packaging/bpstudio.spec
+	dist/bpstudio/bpstudio --self-test
+	@du -sh dist/bpstudio
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

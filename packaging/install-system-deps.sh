@@ -3,6 +3,9 @@
 # Offscreen (tests): EGL, GL, xkbcommon, fontconfig, dbus.
 # A real X11 window also needs the xcb set; without it Qt aborts with
 # "could not load the Qt platform plugin xcb".
+# Optional, for checking the desktop files (tests/core/test_packaging.py skips without them):
+#     sudo apt-get install -y desktop-file-utils appstream
+# They are not installed here: running and testing the app do not need them.
 set -u
 PACKAGES="libegl1 libgl1 libxkbcommon0 fontconfig libfontconfig1 libdbus-1-3 \
 libx11-xcb1 libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \

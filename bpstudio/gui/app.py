@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 
 from PySide6.QtGui import QColor, QPalette
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from bpstudio.version import __version__
 
 from .clipboard import MIME_TYPE
+from .icons import app_icon
 from .main_window import MainWindow
 
 
@@ -57,12 +59,20 @@ def release_clipboard() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A frozen bundle starts training processes by running this same executable: they must
+    # become workers here rather than open another window.
+    multiprocessing.freeze_support()
     argv = list(sys.argv if argv is None else argv)
+    if "--self-test" in argv[1:]:
+        from .selftest import run
+
+        return run([a for a in argv[1:] if not a.startswith("-")])
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("Backprop Studio")
     app.setOrganizationName("bpstudio")
     app.setApplicationVersion(__version__)
     style_application(app)
+    app.setWindowIcon(app_icon())
     app.aboutToQuit.connect(release_clipboard)
     window = MainWindow()
     window.show()

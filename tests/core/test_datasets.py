@@ -190,7 +190,8 @@ def test_installed_package_finds_the_bundled_data(tmp_path):
     wheel_dir, target, source = tmp_path / "wheel", tmp_path / "site", tmp_path / "source"
     # Build from a copy: an in-place build would leave build/ and *.egg-info in the checkout.
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "*.egg-info", "__pycache__", "tests", ".pytest_cache"))
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "tests",
+        ".pytest_cache"))
     # Built in isolation, as pip builds for users: the venv's own setuptools may be too old.
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
                     str(source), "-w", str(wheel_dir)],
