@@ -108,6 +108,8 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         self._locked = False
         self.set_graph(Graph(), path=None)
+        # After the empty document, which would clear a remembered CSV choice.
+        self.training_panel.restore_remembered(self.settings.training_settings())
 
     # ------------------------------------------------------------------------------ build
     def _dock(self, title: str, widget, area) -> QDockWidget:
@@ -710,4 +712,5 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.settings.save_window(self.saveGeometry(), self.saveState())
+        self.settings.set_training_settings(self.training_panel.remembered_settings())
         event.accept()

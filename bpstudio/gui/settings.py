@@ -1,7 +1,9 @@
-"""What the app remembers between runs (recent files, window geometry), kept in QSettings."""
+"""What the app remembers between runs (recent files, window geometry, the training dock's
+last choices), kept in QSettings."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -55,3 +57,16 @@ class Settings:
 
     def set_last_directory(self, folder: str) -> None:
         self.store.setValue("last_directory", folder)
+
+    def training_settings(self) -> dict:
+        """The training dock's last data set and options, as the panel wrote them."""
+        value = self.store.value("training/last", "")
+        try:  # kept as JSON text: an ini file would turn numbers into strings
+            settings = json.loads(value) if isinstance(value, str) and value else {}
+        except ValueError:
+            return {}
+        return settings if isinstance(settings, dict) else {}
+
+    def set_training_settings(self, settings: dict) -> None:
+        self.store.setValue("training/last", json.dumps(settings))
+        self.store.sync()
