@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 from bpstudio.version import __version__
 
 from .clipboard import MIME_TYPE
+from .crash import install_excepthook
 from .main_window import MainWindow
 
 
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     style_application(app)
     app.aboutToQuit.connect(release_clipboard)
     window = MainWindow()
+    install_excepthook(window)
     window.show()
     files = [a for a in argv[1:] if not a.startswith("-")]
     if files:
