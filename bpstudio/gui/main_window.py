@@ -31,6 +31,7 @@ from .tour import open_tour
 from .training.comparison import open_comparison
 from .training.panel import TrainingPanel
 from .walkthrough import WalkthroughDock, WalkthroughPanel
+from .recovery import AUTOSAVE_MS, Recovery, left_behind
 from .settings import Settings
 
 APP_NAME = "Backprop Studio"
@@ -110,6 +111,12 @@ class MainWindow(QMainWindow):
         self.set_graph(Graph(), path=None)
         # After the empty document, which would clear a remembered CSV choice.
         self.training_panel.restore_remembered(self.settings.training_settings())
+        self.recovery = Recovery(self.settings.state_dir() / "recovery")
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        self.offer_recovery()
 
     # ------------------------------------------------------------------------------ build
     def _dock(self, title: str, widget, area) -> QDockWidget:
@@ -554,15 +561,19 @@ class MainWindow(QMainWindow):
                 path += ".bpg"
         return self._save_to(Path(path))
 
-    def _save_to(self, path: Path) -> bool:
-        from bpstudio import save
+    def _project(self):
         from bpstudio.core.project import Project
 
         extras = self._project_extras
-        project = Project(self.graph, description=self.description,
-                          training=extras.get("training") or {},
-                          optimizer_state=extras.get("optimizer_state"),
-                          history=extras.get("history"))
+        return Project(self.graph, description=self.description,
+                       training=extras.get("training") or {},
+                       optimizer_state=extras.get("optimizer_state"),
+                       history=extras.get("history"))
+
+    def _save_to(self, path: Path) -> bool:
+        from bpstudio import save
+
+        project = self._project()
         try:
             save(project, path)
         except (BPStudioError, ValueError, OSError) as exc:
@@ -570,6 +581,7 @@ class MainWindow(QMainWindow):
             return False
         self.path = path
         self.undo_stack.setClean()
+        self.recovery.remove()  # the person's own file now holds this work
         self.settings.add_recent_file(path)
         self.settings.set_last_directory(str(path.parent))
         self._update_title()
@@ -713,4 +725,50 @@ class MainWindow(QMainWindow):
             return
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.set_training_settings(self.training_panel.remembered_settings())
+        self.autosave_timer.stop()
+        self.recovery.remove()  # a clean exit: nothing to recover
         event.accept()
+
+    # ------------------------------------------------------------------------- recovery
+    def autosave(self) -> bool:
+        """Write a modified document to this window's recovery file (the timer calls this)."""
+        if not self.is_modified:
+            self.recovery.remove()  # e.g. undone back to the saved state
+            return False
+        try:
+            self.recovery.write(self._project(), self.path)
+        except (BPStudioError, ValueError, OSError) as exc:
+            self.show_status(f"Cannot autosave: {exc}")
+            return False
+        return True
+
+    def offer_recovery(self) -> bool:
+        """At start: offer the work a crashed window left in the recovery folder."""
+        left = left_behind(self.recovery.folder)
+        if not left:
+            return False
+        newest = left[0]
+        name = newest.original.name if newest.original is not None else "an untitled graph"
+        answer = QMessageBox.question(
+            self, APP_NAME, f"Backprop Studio did not close properly last time. Restore the "
+            f"unsaved changes to {name}?", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+        restored = False
+        if answer == QMessageBox.Yes:
+            from bpstudio import FileFormatError, load
+
+            try:
+                project = load(newest.path)
+            except (FileFormatError, ValueError, OSError) as exc:
+                QMessageBox.critical(self, "Cannot restore", f"Cannot restore {name}:\n\n{exc}")
+            else:
+                extras = {"training": project.training,
+                          "optimizer_state": project.optimizer_state, "history": project.history}
+                self.set_graph(project.graph, path=newest.original,
+                               description=project.description, extras=extras)
+                self.undo_stack.resetClean()  # unsaved until the person saves it
+                self._update_title()
+                restored = True
+        newest.discard()  # offered once; any older ones are offered at the next starts
+        for item in left[1:]:
+            item.lock.unlock()
+        return restored

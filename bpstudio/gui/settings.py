@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 MAX_RECENT = 8
 
@@ -15,8 +15,18 @@ class Settings:
     """A thin, typed layer over QSettings. Tests pass their own QSettings (an ini file in a
     temporary folder) so that they never touch the user's."""
 
-    def __init__(self, store: QSettings | None = None):
+    def __init__(self, store: QSettings | None = None, state_dir: str | Path | None = None):
         self.store = store if store is not None else QSettings("bpstudio", "Backprop Studio")
+        if state_dir is None and store is not None:  # files the app keeps go beside its settings
+            state_dir = Path(store.fileName()).parent
+        self._state_dir = Path(state_dir) if state_dir is not None else None
+
+    def state_dir(self) -> Path:
+        """Where the app keeps files of its own (recovery files): the per-user data folder."""
+        if self._state_dir is not None:
+            return self._state_dir
+        folder = QStandardPaths.writableLocation(QStandardPaths.AppLocalDataLocation)
+        return Path(folder) if folder else Path.home() / ".bpstudio"
 
     def recent_files(self) -> list[str]:
         value = self.store.value("recent_files", [])
