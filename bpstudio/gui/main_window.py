@@ -31,6 +31,7 @@ from .tour import open_tour
 from .training.comparison import open_comparison
 from .training.panel import TrainingPanel
 from .walkthrough import WalkthroughDock, WalkthroughPanel
+from .welcome import WelcomePage
 from .recovery import AUTOSAVE_MS, Recovery, left_behind
 from .settings import Settings
 
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         self._locked = False
+        self.inspector.welcome = self._welcome_page
         self.set_graph(Graph(), path=None)
         # After the empty document, which would clear a remembered CSV choice.
         self.training_panel.restore_remembered(self.settings.training_settings())
@@ -728,6 +730,12 @@ class MainWindow(QMainWindow):
         self.autosave_timer.stop()
         self.recovery.remove()  # a clean exit: nothing to recover
         event.accept()
+
+    def _welcome_page(self) -> WelcomePage | None:
+        """The examples and recent files, while the graph is empty and untitled."""
+        if self.path is not None or self.graph is None or self.graph.nodes:
+            return None
+        return WelcomePage(self.settings.recent_files(), self.open_file)
 
     # ------------------------------------------------------------------------- recovery
     def autosave(self) -> bool:
