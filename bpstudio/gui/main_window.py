@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage, QPainter, QUndoStack
+from PySide6.QtGui import (QAction, QCloseEvent, QGuiApplication, QImage, QKeySequence,
+                           QPainter, QUndoStack)
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGraphicsItem, QLabel, QMainWindow,
                                QMessageBox, QToolBar)
 
@@ -31,7 +32,8 @@ from .tour import open_tour
 from .training.comparison import open_comparison
 from .training.panel import TrainingPanel
 from .walkthrough import WalkthroughDock, WalkthroughPanel
-from .welcome import WelcomePage
+from .help import AboutDialog, ShortcutsDialog
+from .welcome import WelcomePage, ordered_examples
 from .recovery import AUTOSAVE_MS, Recovery, left_behind
 from .settings import Settings
 
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
 
         self.actions: Actions = create_actions(self, self.undo_stack)
         self._build_menus()
+        self._build_help_menu()
         self._build_toolbar()
         self._connect()
         self.stats_label = QLabel()
@@ -191,6 +194,37 @@ class MainWindow(QMainWindow):
 
         self.view.node_menu_actions = [a.rename, a.duplicate, a.copy, a.delete]
         self.view.edge_menu_actions = [a.delete]
+
+    def _build_help_menu(self) -> None:
+        """Help: the examples, Keyboard Shortcuts and About, after the Guided Tour."""
+        self.help_examples_menu = self.help_menu.addMenu("&Examples")
+        for path in ordered_examples():
+            action = self.help_examples_menu.addAction(example_title(path))
+            action.triggered.connect(lambda _=False, p=path: self.open_file(p))
+        self.help_menu.addSeparator()
+        self.shortcuts_action = self.help_menu.addAction("&Keyboard Shortcuts…")
+        self.shortcuts_action.setShortcut(QKeySequence("Ctrl+/"))
+        self.addAction(self.shortcuts_action)
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        self.about_action = self.help_menu.addAction("&About Backprop Studio")
+        self.about_action.setMenuRole(QAction.AboutRole)
+        self.about_action.triggered.connect(self.show_about)
+        self.shortcuts_dialog = self.about_dialog = None
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Made afresh each time from the window's actions, so it cannot fall out of date."""
+        if self.shortcuts_dialog is not None:
+            self.shortcuts_dialog.close()
+        self.shortcuts_dialog = ShortcutsDialog(self)
+        self.shortcuts_dialog.show()
+        return self.shortcuts_dialog
+
+    def show_about(self) -> AboutDialog:
+        if self.about_dialog is None:
+            self.about_dialog = AboutDialog(self)
+        self.about_dialog.show()
+        self.about_dialog.raise_()
+        return self.about_dialog
 
     def _build_toolbar(self) -> None:
         a = self.actions
