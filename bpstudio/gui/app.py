@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -57,6 +60,19 @@ def release_clipboard() -> None:
         clipboard.clear()
 
 
+STARTUP_TIMING_ENV = "BPSTUDIO_STARTUP_T0"
+
+
+def report_startup(app: QApplication, started: str) -> None:
+    """Print the seconds from ``started`` (the time.time() at which the process was launched)
+    to now, the first idle turn of the event loop with the window shown, and quit."""
+    try:
+        print(f"startup {time.time() - float(started):.4f}", flush=True)
+    except ValueError:
+        print("startup ? (BPSTUDIO_STARTUP_T0 is not a time)", flush=True)
+    app.quit()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     app = QApplication.instance() or QApplication(argv)
@@ -71,4 +87,6 @@ def main(argv: list[str] | None = None) -> int:
     files = [a for a in argv[1:] if not a.startswith("-")]
     if files:
         window.open_file(files[0])
+    if os.environ.get(STARTUP_TIMING_ENV):  # benchmarks/startup.py: time to a live window
+        QTimer.singleShot(0, lambda: report_startup(app, os.environ[STARTUP_TIMING_ENV]))
     return app.exec()
