@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from bpstudio.version import __version__
 
+from . import appearance
 from .clipboard import MIME_TYPE
 from .crash import install_excepthook
 from .main_window import MainWindow
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     app.aboutToQuit.connect(release_clipboard)
     window = MainWindow()
     install_excepthook(window)
+    appearance.install(app, window.settings.appearance(), style_application)
     window.show()
     files = [a for a in argv[1:] if not a.startswith("-")]
     if files:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyqtgraph as pg
 from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import (QAction, QCloseEvent, QGuiApplication, QImage, QKeySequence,
-                           QPainter, QUndoStack)
+from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QGuiApplication, QImage,
+                           QKeySequence, QPainter, QUndoStack)
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGraphicsItem, QLabel, QMainWindow,
                                QMessageBox, QToolBar)
 
@@ -32,7 +33,9 @@ from .tour import open_tour
 from .training.comparison import open_comparison
 from .training.panel import TrainingPanel
 from .walkthrough import WalkthroughDock, WalkthroughPanel
+from . import appearance
 from .help import AboutDialog, ShortcutsDialog
+from .plots import style as plot_style
 from .welcome import WelcomePage, ordered_examples
 from .recovery import AUTOSAVE_MS, Recovery, left_behind
 from .settings import Settings
@@ -96,6 +99,7 @@ class MainWindow(QMainWindow):
         self.actions: Actions = create_actions(self, self.undo_stack)
         self._build_menus()
         self._build_help_menu()
+        self._build_appearance_menu()
         self._build_toolbar()
         self._connect()
         self.stats_label = QLabel()
@@ -210,6 +214,38 @@ class MainWindow(QMainWindow):
         self.about_action.setMenuRole(QAction.AboutRole)
         self.about_action.triggered.connect(self.show_about)
         self.shortcuts_dialog = self.about_dialog = None
+
+    def _build_appearance_menu(self) -> None:
+        """View > Appearance: follow the system, or always light or dark."""
+        view = [a.menu() for a in self.menuBar().actions() if a.text() == "&View"][0]
+        view.addSeparator()
+        menu = view.addMenu("A&ppearance")
+        group = QActionGroup(self)
+        self.appearance_actions = {}
+        current = self.settings.appearance()
+        for key, text in (("system", "&System"), ("light", "&Light"), ("dark", "&Dark")):
+            action = menu.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(key == current)
+            group.addAction(action)
+            action.triggered.connect(lambda _=False, k=key: self.set_appearance(k))
+            self.appearance_actions[key] = action
+        if appearance.mode() != current:  # the first window of a run takes the saved choice
+            appearance.apply(current)
+
+    def set_appearance(self, mode: str) -> None:
+        self.settings.set_appearance(mode)
+        self.appearance_actions[mode].setChecked(True)
+        appearance.apply(mode)
+
+    def refresh_appearance(self) -> None:
+        """Redraw the canvas and restyle the plots in the colours just chosen."""
+        for item in self.scene.items():
+            item.update()  # also drops an item's cached picture
+        self.view.resetCachedContent()
+        self.view.viewport().update()
+        for plot in self.findChildren(pg.PlotWidget):
+            plot_style.restyle_plot(plot)
 
     def show_shortcuts(self) -> ShortcutsDialog:
         """Made afresh each time from the window's actions, so it cannot fall out of date."""

@@ -80,3 +80,11 @@ class Settings:
     def set_training_settings(self, settings: dict) -> None:
         self.store.setValue("training/last", json.dumps(settings))
         self.store.sync()
+
+    def appearance(self) -> str:
+        """"system", "light" or "dark" (View > Appearance)."""
+        value = self.store.value("appearance", "system")
+        return value if value in ("system", "light", "dark") else "system"
+
+    def set_appearance(self, mode: str) -> None:
+        self.store.setValue("appearance", mode)

@@ -6,7 +6,7 @@ import sys
 
 from PySide6.QtWidgets import QApplication
 
-from bpstudio.gui import app
+from bpstudio.gui import app, appearance
 from bpstudio.gui.main_window import MainWindow, examples_dir
 
 
@@ -22,6 +22,8 @@ def run_main(monkeypatch, qtbot, settings, argv):
     monkeypatch.setattr(app, "style_application", lambda _app: None)  # keep the tests' look
     monkeypatch.setattr(QApplication, "exec", lambda self: 0)  # return instead of looping
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(appearance, "_app", None)  # later tests must not restyle this app
+    monkeypatch.setattr(appearance, "_dark_style", None)
     assert app.main(argv) == 0
     assert len(made) == 1 and made[0].isVisible()
     return made[0]
