@@ -246,6 +246,11 @@ class MainWindow(QMainWindow):
         self.view.viewport().update()
         for plot in self.findChildren(pg.PlotWidget):
             plot_style.restyle_plot(plot)
+        # The inspector writes theme colours into its labels: build its page again.
+        if self.inspector.node_id is not None:
+            self.inspector.show_node(self.inspector.node_id)
+        else:
+            self.inspector.set_description(self.inspector.description)
 
     def show_shortcuts(self) -> ShortcutsDialog:
         """Made afresh each time from the window's actions, so it cannot fall out of date."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtWidgets import QLabel
 
 from bpstudio.gui import appearance
 from bpstudio.gui.canvas import theme
@@ -49,6 +50,10 @@ def test_view_appearance_switches_the_canvas_and_plots_and_is_remembered(window,
     axis = window.training_panel.findChildren(pg.PlotWidget)[0].getPlotItem().getAxis("left")
     assert axis.textPen().color().lightness() < 100  # dark text on the light plot
     assert window.settings.appearance() == "light"
+    hint = [w for w in window.inspector.findChildren(QLabel) if w.isVisibleTo(window.inspector)
+            and "color:" in w.styleSheet()][0]  # "nothing selected", in the dim text colour
+    assert theme.NODE_DIM_TEXT.name() in hint.styleSheet()
+    assert theme.NODE_DIM_TEXT.name() == theme.LIGHT["NODE_DIM_TEXT"]
     # A new window (the next start) takes the choice.
     again = MainWindow(Settings(QSettings(window.settings.store.fileName(),
                                           QSettings.IniFormat)))
