@@ -96,3 +96,32 @@ def test_a_clean_exit_removes_the_recovery_file(qtbot, dialogs, tmp_path):
     dialogs.answer = QMessageBox.Discard
     assert window.close()
     assert not window.recovery.exists
+
+
+def test_a_file_whose_process_died_is_found_and_a_live_one_is_not(tmp_path):
+    """A real crash: another process writes its recovery file and dies holding the lock."""
+    import subprocess
+    import sys
+
+    from bpstudio.gui.recovery import Recovery, left_behind
+
+    folder = tmp_path / "recovery"
+    script = ("import os, sys\n"
+              "from pathlib import Path\n"
+              "from bpstudio.core.graph import Graph\n"
+              "from bpstudio.core.project import Project\n"
+              "from bpstudio.gui.recovery import Recovery\n"
+              "g = Graph(); g.add_node('input', name='kept')\n"
+              "r = Recovery(Path(sys.argv[1])); r.write(Project(g), Path('/x/mine.bpg'))\n"
+              "os._exit(3)  # no clean-up, as in a crash\n")
+    done = subprocess.run([sys.executable, "-c", script, str(folder)], timeout=60)
+    assert done.returncode == 3
+    live = Recovery(folder)
+    live.write(bpstudio.load(next(folder.glob("*.bpg"))), None)  # this process, still running
+    found = left_behind(folder)
+    assert len(found) == 1 and found[0].path != live.path
+    assert found[0].original.name == "mine.bpg"
+    assert bpstudio.load(found[0].path).graph.find("kept") is not None
+    found[0].discard()
+    assert live.exists and left_behind(folder) == []
+    live.remove()
