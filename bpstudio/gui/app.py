@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
+import time
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from bpstudio.version import __version__
 
+from . import appearance
 from .clipboard import MIME_TYPE
+from .crash import install_excepthook
 from .icons import app_icon
 from .main_window import MainWindow
 
@@ -58,6 +63,19 @@ def release_clipboard() -> None:
         clipboard.clear()
 
 
+STARTUP_TIMING_ENV = "BPSTUDIO_STARTUP_T0"
+
+
+def report_startup(app: QApplication, started: str) -> None:
+    """Print the seconds from ``started`` (the time.time() at which the process was launched)
+    to now, the first idle turn of the event loop with the window shown, and quit."""
+    try:
+        print(f"startup {time.time() - float(started):.4f}", flush=True)
+    except ValueError:
+        print("startup ? (BPSTUDIO_STARTUP_T0 is not a time)", flush=True)
+    app.quit()
+
+
 def main(argv: list[str] | None = None) -> int:
     # A frozen bundle starts training processes by running this same executable: they must
     # become workers here rather than open another window.
@@ -75,8 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     app.setWindowIcon(app_icon())
     app.aboutToQuit.connect(release_clipboard)
     window = MainWindow()
+    install_excepthook(window)
+    appearance.install(app, window.settings.appearance(), style_application)
     window.show()
     files = [a for a in argv[1:] if not a.startswith("-")]
     if files:
         window.open_file(files[0])
+    if os.environ.get(STARTUP_TIMING_ENV):  # benchmarks/startup.py: time to a live window
+        QTimer.singleShot(0, lambda: report_startup(app, os.environ[STARTUP_TIMING_ENV]))
     return app.exec()

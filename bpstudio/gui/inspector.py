@@ -101,6 +101,8 @@ class InspectorWidget(QWidget):
         self.sample_table: QTableWidget | None = None
         self.results_label: QLabel | None = None
         self.run_view: RunView | None = None  # where the values of the last pass come from
+        # What to show below "nothing selected" on an empty, untitled graph (the welcome page).
+        self.welcome: Callable[[], QWidget | None] | None = None
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet(_ERROR_STYLE)
@@ -152,6 +154,10 @@ class InspectorWidget(QWidget):
             about.setWordWrap(True)
             about.setTextInteractionFlags(Qt.TextSelectableByMouse)
             layout.addWidget(about)
+        elif text == NOTHING_SELECTED and self.welcome is not None:
+            welcome = self.welcome()
+            if welcome is not None:
+                layout.addWidget(welcome)
         layout.addStretch(1)
         self.error_label = QLabel()
         self.error_label.hide()

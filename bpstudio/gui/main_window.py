@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyqtgraph as pg
 from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage, QPainter, QUndoStack
+from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QGuiApplication, QImage,
+                           QKeySequence, QPainter, QUndoStack)
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGraphicsItem, QLabel, QMainWindow,
                                QMessageBox, QToolBar)
 
@@ -31,6 +33,11 @@ from .tour import open_tour
 from .training.comparison import open_comparison
 from .training.panel import TrainingPanel
 from .walkthrough import WalkthroughDock, WalkthroughPanel
+from . import appearance
+from .help import AboutDialog, ShortcutsDialog
+from .plots import style as plot_style
+from .welcome import WelcomePage, ordered_examples
+from .recovery import AUTOSAVE_MS, Recovery, left_behind
 from .settings import Settings
 
 APP_NAME = "Backprop Studio"
@@ -91,6 +98,8 @@ class MainWindow(QMainWindow):
 
         self.actions: Actions = create_actions(self, self.undo_stack)
         self._build_menus()
+        self._build_help_menu()
+        self._build_appearance_menu()
         self._build_toolbar()
         self._connect()
         self.stats_label = QLabel()
@@ -107,7 +116,16 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         self._locked = False
+        self.inspector.welcome = self._welcome_page
         self.set_graph(Graph(), path=None)
+        # After the empty document, which would clear a remembered CSV choice.
+        self.training_panel.restore_remembered(self.settings.training_settings())
+        self.recovery = Recovery(self.settings.state_dir() / "recovery")
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        self.offer_recovery()
 
     # ------------------------------------------------------------------------------ build
     def _dock(self, title: str, widget, area) -> QDockWidget:
@@ -180,6 +198,74 @@ class MainWindow(QMainWindow):
 
         self.view.node_menu_actions = [a.rename, a.duplicate, a.copy, a.delete]
         self.view.edge_menu_actions = [a.delete]
+
+    def _build_help_menu(self) -> None:
+        """Help: the examples, Keyboard Shortcuts and About, after the Guided Tour."""
+        self.help_examples_menu = self.help_menu.addMenu("&Examples")
+        for path in ordered_examples():
+            action = self.help_examples_menu.addAction(example_title(path))
+            action.triggered.connect(lambda _=False, p=path: self.open_file(p))
+        self.help_menu.addSeparator()
+        self.shortcuts_action = self.help_menu.addAction("&Keyboard Shortcuts…")
+        self.shortcuts_action.setShortcut(QKeySequence("Ctrl+/"))
+        self.addAction(self.shortcuts_action)
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        self.about_action = self.help_menu.addAction("&About Backprop Studio")
+        self.about_action.setMenuRole(QAction.AboutRole)
+        self.about_action.triggered.connect(self.show_about)
+        self.shortcuts_dialog = self.about_dialog = None
+
+    def _build_appearance_menu(self) -> None:
+        """View > Appearance: follow the system, or always light or dark."""
+        view = [a.menu() for a in self.menuBar().actions() if a.text() == "&View"][0]
+        view.addSeparator()
+        menu = view.addMenu("A&ppearance")
+        group = QActionGroup(self)
+        self.appearance_actions = {}
+        current = self.settings.appearance()
+        for key, text in (("system", "&System"), ("light", "&Light"), ("dark", "&Dark")):
+            action = menu.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(key == current)
+            group.addAction(action)
+            action.triggered.connect(lambda _=False, k=key: self.set_appearance(k))
+            self.appearance_actions[key] = action
+        if appearance.mode() != current:  # the first window of a run takes the saved choice
+            appearance.apply(current)
+
+    def set_appearance(self, mode: str) -> None:
+        self.settings.set_appearance(mode)
+        self.appearance_actions[mode].setChecked(True)
+        appearance.apply(mode)
+
+    def refresh_appearance(self) -> None:
+        """Redraw the canvas and restyle the plots in the colours just chosen."""
+        for item in self.scene.items():
+            item.update()  # also drops an item's cached picture
+        self.view.resetCachedContent()
+        self.view.viewport().update()
+        for plot in self.findChildren(pg.PlotWidget):
+            plot_style.restyle_plot(plot)
+        # The inspector writes theme colours into its labels: build its page again.
+        if self.inspector.node_id is not None:
+            self.inspector.show_node(self.inspector.node_id)
+        else:
+            self.inspector.set_description(self.inspector.description)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Made afresh each time from the window's actions, so it cannot fall out of date."""
+        if self.shortcuts_dialog is not None:
+            self.shortcuts_dialog.close()
+        self.shortcuts_dialog = ShortcutsDialog(self)
+        self.shortcuts_dialog.show()
+        return self.shortcuts_dialog
+
+    def show_about(self) -> AboutDialog:
+        if self.about_dialog is None:
+            self.about_dialog = AboutDialog(self)
+        self.about_dialog.show()
+        self.about_dialog.raise_()
+        return self.about_dialog
 
     def _build_toolbar(self) -> None:
         a = self.actions
@@ -552,15 +638,19 @@ class MainWindow(QMainWindow):
                 path += ".bpg"
         return self._save_to(Path(path))
 
-    def _save_to(self, path: Path) -> bool:
-        from bpstudio import save
+    def _project(self):
         from bpstudio.core.project import Project
 
         extras = self._project_extras
-        project = Project(self.graph, description=self.description,
-                          training=extras.get("training") or {},
-                          optimizer_state=extras.get("optimizer_state"),
-                          history=extras.get("history"))
+        return Project(self.graph, description=self.description,
+                       training=extras.get("training") or {},
+                       optimizer_state=extras.get("optimizer_state"),
+                       history=extras.get("history"))
+
+    def _save_to(self, path: Path) -> bool:
+        from bpstudio import save
+
+        project = self._project()
         try:
             save(project, path)
         except (BPStudioError, ValueError, OSError) as exc:
@@ -568,6 +658,7 @@ class MainWindow(QMainWindow):
             return False
         self.path = path
         self.undo_stack.setClean()
+        self.recovery.remove()  # the person's own file now holds this work
         self.settings.add_recent_file(path)
         self.settings.set_last_directory(str(path.parent))
         self._update_title()
@@ -710,4 +801,57 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.settings.save_window(self.saveGeometry(), self.saveState())
+        self.settings.set_training_settings(self.training_panel.remembered_settings())
+        self.autosave_timer.stop()
+        self.recovery.remove()  # a clean exit: nothing to recover
         event.accept()
+
+    def _welcome_page(self) -> WelcomePage | None:
+        """The examples and recent files, while the graph is empty and untitled."""
+        if self.path is not None or self.graph is None or self.graph.nodes:
+            return None
+        return WelcomePage(self.settings.recent_files(), self.open_file)
+
+    # ------------------------------------------------------------------------- recovery
+    def autosave(self) -> bool:
+        """Write a modified document to this window's recovery file (the timer calls this)."""
+        if not self.is_modified:
+            self.recovery.remove()  # e.g. undone back to the saved state
+            return False
+        try:
+            self.recovery.write(self._project(), self.path)
+        except (BPStudioError, ValueError, OSError) as exc:
+            self.show_status(f"Cannot autosave: {exc}")
+            return False
+        return True
+
+    def offer_recovery(self) -> bool:
+        """At start: offer the work a crashed window left in the recovery folder."""
+        left = left_behind(self.recovery.folder)
+        if not left:
+            return False
+        newest = left[0]
+        name = newest.original.name if newest.original is not None else "an untitled graph"
+        answer = QMessageBox.question(
+            self, APP_NAME, f"Backprop Studio did not close properly last time. Restore the "
+            f"unsaved changes to {name}?", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+        restored = False
+        if answer == QMessageBox.Yes:
+            from bpstudio import FileFormatError, load
+
+            try:
+                project = load(newest.path)
+            except (FileFormatError, ValueError, OSError) as exc:
+                QMessageBox.critical(self, "Cannot restore", f"Cannot restore {name}:\n\n{exc}")
+            else:
+                extras = {"training": project.training,
+                          "optimizer_state": project.optimizer_state, "history": project.history}
+                self.set_graph(project.graph, path=newest.original,
+                               description=project.description, extras=extras)
+                self.undo_stack.resetClean()  # unsaved until the person saves it
+                self._update_title()
+                restored = True
+        newest.discard()  # offered once; any older ones are offered at the next starts
+        for item in left[1:]:
+            item.lock.unlock()
+        return restored

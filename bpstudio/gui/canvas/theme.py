@@ -121,3 +121,31 @@ def value_font() -> QFont:
     font.setStyleHint(QFont.Monospace)
     font.setPointSizeF(8.0)
     return font
+
+
+# --- light and dark -----------------------------------------------------------------------------
+# The values above are the dark look. The light one changes these; a switch rewrites the QColor
+# objects in place, so that every module holding one of them (the plots' style) follows.
+LIGHT = {
+    "BACKGROUND": "#f6f7f9", "GRID_MINOR": "#eceef2", "GRID_MAJOR": "#dde1e7",
+    "NODE_BODY": "#ffffff", "NODE_BODY_LOCKED": "#eff0f3", "NODE_BORDER": "#aab0bb",
+    "NODE_SELECTED_BORDER": "#d08c00", "NODE_HIGHLIGHT_BORDER": "#0a84d0",
+    "NODE_TEXT": "#2a2e35", "NODE_DIM_TEXT": "#676d78", "NODE_VALUE_TEXT": "#2c7a3c",
+    "NODE_GRAD_TEXT": "#b85f16", "PORT_FILL": "#8a93a3", "PORT_CONNECTED_FILL": "#4a5160",
+    "PORT_BORDER": "#ffffff", "PORT_INVALID_TARGET": "#c3c8d0", "WIRE_COLOUR": "#7b8494",
+    "WIRE_SELECTED": "#d08c00", "WIRE_DRAGGING": "#4a5160",
+}
+DARK = {name: globals()[name].name(QColor.HexArgb) for name in LIGHT}
+_dark = True
+
+
+def set_dark(dark: bool) -> None:
+    """Switch the canvas colours to the dark (default) or the light look."""
+    global _dark
+    _dark = dark
+    for name, value in (DARK if dark else LIGHT).items():
+        globals()[name].setRgba(QColor(value).rgba())
+
+
+def is_dark() -> bool:
+    return _dark

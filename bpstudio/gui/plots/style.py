@@ -44,6 +44,43 @@ TICK_POINT_SIZE = 8.0
 LEFT_AXIS_WIDTH = 46  # the same in every plot, so that plots stacked in a tab line up
 
 
+# The plots' own colours in the light look; the ones shared with the canvas follow its switch.
+_LIGHT = {"AXIS": "#8a909c", "TRAIN": "#1f86cf", "MODEL": "#1f2328", "REFERENCE": "#676d78",
+          "LEGEND_BRUSH": "#c8ffffff", "LEGEND_PEN": "#c9cdd4"}
+_DARK = {name: globals()[name].name(QColor.HexArgb) for name in _LIGHT}
+_TITLE_DARK = QColor(TITLE_TEXT)
+
+
+def set_dark(dark: bool) -> None:
+    """Switch to the dark or light colours; :func:`restyle_plot` then applies them to a plot."""
+    global TITLE_TEXT
+    for name, value in (_DARK if dark else _LIGHT).items():
+        globals()[name].setRgba(QColor(value).rgba())
+    # The canvas draws node subtitles in this colour on the coloured header in both looks;
+    # plot titles sit on the plot's background instead.
+    TITLE_TEXT = QColor(_TITLE_DARK) if dark else QColor("#3a3f47")
+
+
+def restyle_plot(plot_widget: pg.PlotWidget) -> None:
+    """Give a plot made earlier the current colours: background, axes, labels, legends."""
+    plot_widget.setBackground(BACKGROUND)
+    for item in plot_widget.scene().items():
+        if isinstance(item, pg.AxisItem):
+            item.setPen(pg.mkPen(AXIS))
+            item.setTextPen(pg.mkPen(TEXT))
+            if item.label.isVisible() and item.labelText:
+                item.labelStyle = dict(item.labelStyle, color=TEXT.name())
+                item._updateLabel()
+        elif isinstance(item, pg.LegendItem):
+            item.setLabelTextColor(TEXT)
+            if item.opts.get("brush") is not None:
+                item.setBrush(LEGEND_BRUSH)
+            if item.opts.get("pen") is not None:
+                item.setPen(LEGEND_PEN)
+        elif isinstance(item, pg.PlotItem) and item.titleLabel.text:
+            item.setTitle(item.titleLabel.text, color=TITLE_TEXT.name(), size=TITLE_SIZE)
+
+
 def tick_font() -> QFont:
     font = QFont()
     font.setPointSizeF(TICK_POINT_SIZE)

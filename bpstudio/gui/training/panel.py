@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -275,6 +276,31 @@ class TrainingPanel(QWidget):
         for key, box in (("batch_size", self.batch_spin), ("seed", self.seed_spin)):
             if isinstance(training.get(key), int):
                 box.setValue(int(training[key]))
+
+    def remembered_settings(self) -> dict[str, Any]:
+        """The panel's choices, in the project file's form plus the run's length, for the next
+        start of the app (see :meth:`restore_remembered`)."""
+        source, options = self._data_settings()
+        settings: dict[str, Any] = dict(self.overrides(), data={"source": source, **options},
+                                        validation=round(self.validation_spin.value(), 4),
+                                        length=self.length_spin.value(),
+                                        unit=self.unit_combo.currentText())
+        settings.pop("bindings", None)  # they name nodes of one graph
+        return settings
+
+    def restore_remembered(self, settings: dict[str, Any]) -> None:
+        """Show the choices of the last session; a project's own settings replace them."""
+        data = settings.get("data") or {}
+        if data.get("source") == "csv" and not Path(str(data.get("path", ""))).is_file():
+            settings = {k: v for k, v in settings.items() if k != "data"}  # the file has gone
+        try:
+            self._load_settings(settings)
+        except (TypeError, ValueError):  # a hand-edited settings file: keep the defaults
+            return
+        if isinstance(settings.get("length"), int):
+            self.length_spin.setValue(settings["length"])
+        if settings.get("unit") in ("steps", "epochs"):
+            self.unit_combo.setCurrentText(settings["unit"])
 
     def _set_csv_item(self, path: str) -> None:
         label = f"CSV: {path.rsplit('/', 1)[-1]}"
