@@ -584,10 +584,11 @@ class TrainingPanel(QWidget):
         if worker.done:
             self._finish()
 
-    def _show_progress(self, p: Progress) -> None:
-        self.plots.show_history(p.history)
+    def _show_progress(self, p: Progress, curves: bool = True) -> None:
+        if curves:
+            self.plots.show_history(p.history)
+            self.redraws += 1
         self.plots.show_prediction(p.prediction)
-        self.redraws += 1
         self.progress.setMaximum(p.steps_planned)
         self.progress.setValue(p.steps_done)
         self.progress.setFormat(f"step {p.step} · {p.steps_done} of {p.steps_planned}")
@@ -612,8 +613,8 @@ class TrainingPanel(QWidget):
         worker = self.worker
         self._timer.stop()
         progress = worker.take_progress()
-        if progress is not None:
-            self._show_progress(progress)
+        if progress is not None:  # (the curves are drawn once, from the state the run leaves)
+            self._show_progress(progress, curves=not worker.result.steps_done)
         self.worker = None
         self._fold_settings(False)
         self.window.set_editing_locked(False)
