@@ -59,10 +59,20 @@ class Actions:
                 self.auto_layout, self.undo, self.redo, self.new, self.open, self.import_onnx]
 
 
+def _keys(shortcuts) -> list[QKeySequence]:
+    """The key sequences, each once: a platform's standard key (Quit, Redo) is often the same
+    as the explicit one listed beside it for other platforms."""
+    unique: dict[str, QKeySequence] = {}
+    for shortcut in shortcuts:
+        key = QKeySequence(shortcut)
+        unique.setdefault(key.toString(), key)
+    return list(unique.values())
+
+
 def _action(parent: QWidget, text: str, shortcuts=(), tip: str = "",
             icon: QStyle.StandardPixmap | None = None) -> QAction:
     action = QAction(text, parent)
-    keys = [QKeySequence(s) for s in shortcuts]
+    keys = _keys(shortcuts)
     if keys:
         action.setShortcuts(keys)
     if tip:
@@ -79,7 +89,7 @@ def create_actions(window: QWidget, undo_stack: QUndoStack) -> Actions:
     undo.setShortcuts([K(K.Undo)])
     undo.setIcon(window.style().standardIcon(QStyle.SP_ArrowBack))
     redo = undo_stack.createRedoAction(window, "Redo")
-    redo.setShortcuts([K("Ctrl+Shift+Z"), K(K.Redo)])
+    redo.setShortcuts(_keys([K("Ctrl+Shift+Z"), K.Redo]))
     redo.setIcon(window.style().standardIcon(QStyle.SP_ArrowForward))
     actions = Actions(
         new=_action(window, "&New", [K.New], "Start an empty graph", QStyle.SP_FileIcon),
