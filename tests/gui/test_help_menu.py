@@ -58,3 +58,10 @@ def test_about_names_the_version_and_the_licences(window):
                           ("ONNX", "Apache 2.0"), ("Iris", "CC BY 4.0")]:
         assert name in text and licence in text
     assert numpy.__version__ in text and pyqtgraph.__version__ in text
+
+
+def test_an_action_registers_each_key_once():
+    from bpstudio.gui.actions import _keys
+
+    keys = _keys(["Ctrl+Q", QKeySequence("Ctrl+Q"), "F5", "Ctrl+Q"])
+    assert [k.toString() for k in keys] == ["Ctrl+Q", "F5"]
