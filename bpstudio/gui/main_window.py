@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QMarginsF, QMimeData, QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QGuiApplication, QImage,
                            QKeySequence, QPainter, QUndoStack)
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGraphicsItem, QLabel, QMainWindow,
@@ -15,9 +15,11 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGraphicsItem, QLabel, 
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.files.export_numpy import export_numpy
 from bpstudio.core.files.export_onnx import export_onnx
+from bpstudio.core.files.fileformat import load, save
 from bpstudio.core.files.import_onnx import import_onnx, is_onnx_path
 from bpstudio.core.graph import Graph
 from bpstudio.core.layout import layered_positions
+from bpstudio.core.project import Project
 from bpstudio.core.resources import resources_dir
 
 from . import clipboard, commands
@@ -53,6 +55,13 @@ def examples_dir() -> Path:
 
 def example_title(path: Path) -> str:
     return path.stem.replace("_", " ").capitalize()
+
+
+def training_state_of(project: Project) -> dict:
+    """What the window keeps of a project beside its graph: its training settings, optimiser
+    state and history."""
+    return {"training": project.training, "optimizer_state": project.optimizer_state,
+            "history": project.history}
 
 
 def is_bundled_example(path: Path) -> bool:
@@ -464,8 +473,6 @@ class MainWindow(QMainWindow):
         if not ids:
             self.show_status("Select nodes to copy")
             return False
-        from PySide6.QtCore import QMimeData
-
         data = QMimeData()
         text = clipboard.copy_nodes(self.graph, ids)
         data.setData(clipboard.MIME_TYPE, text.encode("utf-8"))
@@ -570,17 +577,10 @@ class MainWindow(QMainWindow):
         path = Path(path)
         if is_onnx_path(path):
             return self._open_onnx(path)
-        from bpstudio import FileFormatError, load
-
-        try:
-            project = load(path)
-        except (FileFormatError, ValueError, OSError) as exc:
-            QMessageBox.critical(self, "Cannot open file", f"Cannot open {path.name}:\n\n{exc}")
-            if not path.exists():
-                self.settings.remove_recent_file(path)
+        project = self._read(load, path, "open")
+        if project is None:
             return False
-        extras = {"training": project.training, "optimizer_state": project.optimizer_state,
-                  "history": project.history}
+        extras = training_state_of(project)
         self.set_graph(project.graph, path=path, description=project.description, extras=extras)
         self.settings.add_recent_file(path)
         if not is_bundled_example(path):  # dialogs should start in the person's folders
@@ -602,15 +602,22 @@ class MainWindow(QMainWindow):
                 return False
         return self._open_onnx(Path(path))
 
+    def _read(self, reader, path: Path, verb: str) -> Project | None:
+        """``reader(path)``, or None after saying in a dialog why it failed (a file that has
+        gone also leaves the recent files)."""
+        try:
+            return reader(path)
+        except (BPStudioError, ValueError, OSError) as exc:
+            QMessageBox.critical(self, "Cannot open file", f"Cannot {verb} {path.name}:\n\n{exc}")
+            if not path.exists():
+                self.settings.remove_recent_file(path)
+            return None
+
     def _open_onnx(self, path: Path) -> bool:
         """An imported model opens untitled: Save then asks for a project (.bpg) name, so the
         model file is never overwritten by a project."""
-        try:
-            project = import_onnx(path)
-        except (BPStudioError, ValueError, OSError) as exc:
-            QMessageBox.critical(self, "Cannot open file", f"Cannot import {path.name}:\n\n{exc}")
-            if not path.exists():
-                self.settings.remove_recent_file(path)
+        project = self._read(import_onnx, path, "import")
+        if project is None:
             return False
         self.set_graph(project.graph, path=None, description=project.description)
         self.settings.add_recent_file(path)
@@ -638,9 +645,7 @@ class MainWindow(QMainWindow):
                 path += ".bpg"
         return self._save_to(Path(path))
 
-    def _project(self):
-        from bpstudio.core.project import Project
-
+    def _project(self) -> Project:
         extras = self._project_extras
         return Project(self.graph, description=self.description,
                        training=extras.get("training") or {},
@@ -648,8 +653,6 @@ class MainWindow(QMainWindow):
                        history=extras.get("history"))
 
     def _save_to(self, path: Path) -> bool:
-        from bpstudio import save
-
         project = self._project()
         try:
             save(project, path)
@@ -837,15 +840,12 @@ class MainWindow(QMainWindow):
             f"unsaved changes to {name}?", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
         restored = False
         if answer == QMessageBox.Yes:
-            from bpstudio import FileFormatError, load
-
             try:
                 project = load(newest.path)
-            except (FileFormatError, ValueError, OSError) as exc:
+            except (BPStudioError, ValueError, OSError) as exc:
                 QMessageBox.critical(self, "Cannot restore", f"Cannot restore {name}:\n\n{exc}")
             else:
-                extras = {"training": project.training,
-                          "optimizer_state": project.optimizer_state, "history": project.history}
+                extras = training_state_of(project)
                 self.set_graph(project.graph, path=newest.original,
                                description=project.description, extras=extras)
                 self.undo_stack.resetClean()  # unsaved until the person saves it
