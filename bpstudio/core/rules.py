@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import reprlib
 from typing import Any
 
 from .errors import GraphError
@@ -55,9 +56,35 @@ SCHEMA_DEFS: dict[str, dict[str, Any]] = {
 }
 
 
-def _shown(value: Any, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+SHOWN_LENGTH = 80  # characters of a value quoted in a message
+
+
+class _Shown(reprlib.Repr):
+    """reprlib's short repr, and a whole number of many digits by its size (Python refuses to
+    write out one of more than 4,300 digits, even inside a list)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother = 3, 40, 40
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = 4
+
+    def repr_int(self, x: int, level: int) -> str:
+        if abs(x) < 10**20:
+            return repr(x)
+        size = abs(x)
+        digits = int((size.bit_length() - 1) * math.log10(2)) + 1  # exact, or one short
+        digits += size >= 10**digits
+        return f"a whole number of {digits} digits"
+
+
+_SHOWN = _Shown()
+
+
+def shown(value: Any) -> str:
+    """``value`` as a message quotes it: short, whatever its size or nesting (``repr`` of a
+    deeply nested list recurses, and a 5,000-digit whole number has no ``repr`` at all)."""
+    text = _SHOWN.repr(value)  # (reprlib stands in for a repr that fails)
+    return text if len(text) <= SHOWN_LENGTH else text[:SHOWN_LENGTH - 3] + "..."
 
 
 def name_problem(name: Any) -> str | None:
@@ -65,10 +92,10 @@ def name_problem(name: Any) -> str | None:
     if not isinstance(name, str):
         return f"a node name must be text, not {type(name).__name__}"
     if len(name) > MAX_NAME_LENGTH:
-        return (f"the name {_shown(name)} has {len(name)} characters; a node name may have at "
+        return (f"the name {shown(name)} has {len(name)} characters; a node name may have at "
                 f"most {MAX_NAME_LENGTH}")
     if not _NAME.fullmatch(name):
-        return (f"{_shown(name)} is not a valid node name: use letters, digits, _ . - and "
+        return (f"{shown(name)} is not a valid node name: use letters, digits, _ . - and "
                 "start with a letter or _")
     return None
 
@@ -78,7 +105,7 @@ def id_problem(node_id: Any) -> str | None:
     if not isinstance(node_id, str):
         return f"a node id must be text, not {type(node_id).__name__}"
     if not 1 <= len(node_id) <= MAX_ID_LENGTH:
-        return (f"the node id {_shown(node_id)} has {len(node_id)} characters; an id has "
+        return (f"the node id {shown(node_id)} has {len(node_id)} characters; an id has "
                 f"1 to {MAX_ID_LENGTH}")
     return None
 
@@ -102,15 +129,15 @@ def as_position(position: Any) -> tuple[float, float] | None:
         x, y = position
     except (TypeError, ValueError):
         raise GraphError(f"position must be an (x, y) pair of numbers, not "
-                         f"{_shown(position)}") from None
+                         f"{shown(position)}") from None
     if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in (x, y)):
-        raise GraphError(f"position must be an (x, y) pair of numbers, not {_shown(position)}")
+        raise GraphError(f"position must be an (x, y) pair of numbers, not {shown(position)}")
     try:
         pair = (float(x), float(y))
     except OverflowError:  # an int too large for a float
-        raise GraphError(f"position must be finite, not {_shown(position)}") from None
+        raise GraphError(f"position must be finite, not {shown(position)}") from None
     if not (math.isfinite(pair[0]) and math.isfinite(pair[1])):
-        raise GraphError(f"position must be finite, not {_shown(position)}")
+        raise GraphError(f"position must be finite, not {shown(position)}")
     return pair
 
 

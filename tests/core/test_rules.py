@@ -111,3 +111,10 @@ def test_a_shape_is_allowed_exactly_when_the_schema_allows_it(dims):
         assert not allowed or not dims  # () is a shape to both; a list of nothing is allowed
     else:
         assert allowed
+
+
+@pytest.mark.parametrize("value", [(10**5000, 1), [[[[[[1]]]]]] * 3, "x" * 10**5])
+def test_a_refusal_quotes_any_value_without_failing_itself(value):
+    # (Python has no repr for a whole number of more than 4,300 digits.)
+    with pytest.raises(GraphError, match="position"):
+        rules.as_position(value)

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import math
 import numbers
-import reprlib
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from .. import rules
+from ..rules import shown  # re-exported: the GUI quotes values the same way
 from ..errors import ParamError
 from ..shapes import Shape
 
@@ -87,35 +87,6 @@ MAX_WHOLE = 2**31 - 1      # whole numbers: what a C int and a Qt spin box hold
 MAX_REAL = 1e100           # real numbers: far above any meaningful setting, far below overflow
 MAX_DIMS = 32              # dimensions of a shape, and the range of an axis (NumPy 1.x's limit)
 MAX_TEXT = 1000            # characters of a typed number or shape
-SHOWN_LENGTH = 80          # characters of a value quoted in a message
-
-
-class _Shown(reprlib.Repr):
-    """reprlib's short repr, and a whole number of many digits by its size (Python refuses to
-    write out one of more than 4,300 digits, even inside a list)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.maxlevel, self.maxstring, self.maxother = 3, 40, 40
-        self.maxlist = self.maxtuple = self.maxdict = self.maxset = 4
-
-    def repr_int(self, x: int, level: int) -> str:
-        if abs(x) < 10**20:
-            return repr(x)
-        size = abs(x)
-        digits = int((size.bit_length() - 1) * math.log10(2)) + 1  # exact, or one short
-        digits += size >= 10**digits
-        return f"a whole number of {digits} digits"
-
-
-_SHOWN = _Shown()
-
-
-def shown(value: Any) -> str:
-    """``value`` as a message quotes it: short, whatever its size or nesting (``repr`` of a
-    deeply nested list recurses, and a 5,000-digit whole number has no ``repr`` at all)."""
-    text = _SHOWN.repr(value)  # (reprlib stands in for a repr that fails)
-    return text if len(text) <= SHOWN_LENGTH else text[:SHOWN_LENGTH - 3] + "..."
 
 
 def _text(value: str, label: str) -> str:
