@@ -37,9 +37,12 @@ class Project:
     @sample.setter
     def sample(self, rows: Mapping[str, Any]) -> None:
         nodes = [self.graph.node(name) for name in rows]
-        for node in nodes:  # all checked before any is set
+        for node, value in zip(nodes, rows.values()):  # all checked before any is set
             if node.spec.source != "input":
                 raise GraphError(f"{node.label} is not an input: a sample holds rows for inputs")
+            problem = None if value is None else self.graph.value_problem(node, value)
+            if problem:
+                raise GraphError(problem)
         for node, value in zip(nodes, rows.values()):
             self.graph.set_value(node, value)
 

@@ -102,6 +102,9 @@ def test_project_sample_assignment_sets_the_inputs():
     assert project.graph.node("x").value.tolist() == [3.0, 4.0]
     with pytest.raises(GraphError):
         project.sample = {"w": [1.0, 2.0]}  # a parameter's value is one shape, fixed
+    with pytest.raises(GraphError, match="sample rows must have shape"):
+        project.sample = {"x": [5.0], "y": [[1.0, 2.0]]}  # y's rows are refused...
+    assert project.graph.node("x").value.tolist() == [3.0, 4.0]  # ...and x is left as it was
 
 
 def rewrite_graph_json(data: bytes, edit) -> bytes:
