@@ -27,12 +27,6 @@ from .shapes import BATCH
 
 FORWARD, BACKWARD = "forward", "backward"
 
-# Ops whose gradient is the incoming gradient times a local derivative, element by element:
-# for them (when no broadcasting is undone) the local derivative is an array of numbers of the
-# input's shape. Other ops (matmul, softmax, reductions along an axis) have a Jacobian, which
-# the walkthrough names by its formula only.
-ELEMENTWISE = frozenset({"relu", "leaky_relu", "sigmoid", "tanh", "exp", "log", "add",
-                         "subtract", "multiply", "divide", "power", "square"})
 
 
 @dataclass(frozen=True)
@@ -234,7 +228,7 @@ def _local_derivatives(step, engine: Engine) -> list[np.ndarray | None] | None:
     inputs = [engine.value(edge.src) for edge in engine.graph.input_edges(step.node)]
     # Per port: an input broadcast over the batch gets the sum of its local derivatives times
     # the gradients, which is not one number per element (unless one number comes in).
-    given = [value.size == 1 or (step.node.op in ELEMENTWISE and np.shape(x) == value.shape)
+    given = [value.size == 1 or (step.node.spec.elementwise and np.shape(x) == value.shape)
              for x in inputs]
     if not any(given):
         return None

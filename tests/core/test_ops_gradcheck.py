@@ -77,3 +77,32 @@ def test_gradcheck_catches_a_wrong_rule(monkeypatch):
     g = Graph()
     g.sum(g.tanh(g.parameter("w", value=[0.3, -1.2])))
     assert gradcheck(g)["w"] > 0.1
+
+
+def moves_only_its_own_element(op_name: str) -> bool:
+    """Whether nudging one element of the op's first input moves that output element alone."""
+    from bpstudio import Engine
+
+    op = REGISTRY[op_name]
+    rng = np.random.default_rng(0)
+    g = Graph()
+    g.apply(op_name, *[g.input(p.name, (4,)) for p in op.inputs], name="op")
+    feeds = {p.name: sample(p.domain, (2, 4), rng, away_from_zero=True) for p in op.inputs}
+    engine = Engine(g, output="op")
+    base = engine.forward(feeds)
+    first = op.inputs[0].name
+    nudged = {**feeds, first: feeds[first].copy()}
+    nudged[first][0, 1] += 1e-3
+    moved = engine.forward(nudged) != base
+    return base.shape == (2, 4) and bool(moved[0, 1]) and moved.sum() == 1
+
+
+@pytest.mark.parametrize("op", sorted(n for n, op in REGISTRY.items() if op.elementwise))
+def test_an_op_that_says_it_is_elementwise_is(op):
+    """The walkthrough shows local derivatives' numbers for these ops alone: each output
+    element must read only the same element of each input."""
+    assert moves_only_its_own_element(op)
+
+
+def test_softmax_is_not_elementwise_and_the_check_sees_it():
+    assert not REGISTRY["softmax"].elementwise and not moves_only_its_own_element("softmax")

@@ -13,6 +13,7 @@ N = BATCH
 
 class _Elementwise(Op):
     group = ACTIVATIONS
+    elementwise = True
     inputs = (Port("x"),)
     examples = (((N, 3),), ((N,),), ((2, 3),))
 
@@ -157,6 +158,7 @@ def softmax(x: np.ndarray, axis: int) -> np.ndarray:
 class Softmax(_Elementwise):
     name = "softmax"
     title = "Softmax"
+    elementwise = False  # each output depends on every input along the axis
     params = (Param("axis", "int", -1, "Axis along which the outputs sum to 1.",
                     minimum=-MAX_DIMS, maximum=MAX_DIMS - 1),)
     doc = "Turns scores into probabilities that sum to 1 along an axis."

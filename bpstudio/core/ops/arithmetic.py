@@ -31,6 +31,7 @@ def _product(ctx, key, grad, other, shape):
 
 class _Binary(Op):
     group = ARITHMETIC
+    elementwise = True
     inputs = (Port("a"), Port("b"))
     examples = BROADCAST_CASES
 
@@ -184,6 +185,7 @@ class Power(Op):
     name = "power"
     title = "Power"
     group = ARITHMETIC
+    elementwise = True
     inputs = (Port("x", domain="positive"),)
     params = (Param("exponent", "float", 2.0, "The fixed power p in x^p."),)
     doc = "Elementwise x^p for a fixed exponent p."
@@ -210,6 +212,7 @@ class Square(Op):
     name = "square"
     title = "Square"
     group = ARITHMETIC
+    elementwise = True
     inputs = (Port("x"),)
     doc = "Elementwise x^2."
     derivative = "d x^2/dx = 2x"

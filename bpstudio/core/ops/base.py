@@ -296,6 +296,9 @@ class Op:
     # source kind: "input", "parameter" or "constant"; None for ops that compute
     source: ClassVar[str | None] = None
     is_loss: ClassVar[bool] = False
+    # Whether the gradient is the incoming one times a local derivative, element by element
+    # (no Jacobian mixes elements): then the walkthrough can show that derivative's numbers.
+    elementwise: ClassVar[bool] = False
     # A loss's input port that takes the target (its index in ``inputs``): that port's domain
     # states which targets the loss takes. Every loss must name one (see register).
     target_input: ClassVar[int | None] = None
