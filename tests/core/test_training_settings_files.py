@@ -296,3 +296,10 @@ def test_a_valid_trained_file_still_trains_on(trained, tmp_path, capsys):
     assert main(["train", str(path), "--steps", "3", "--quiet", "--out", str(path)]) == 0
     assert "saved" in capsys.readouterr().out
     save(loads(path.read_bytes()), tmp_path / "again.bpg")  # and what it saved saves again
+
+
+def test_the_trainer_accepts_no_more_history_points_than_a_file_holds():
+    from bpstudio.core.files.fileformat import MAX_HISTORY_POINTS as FILE_LIMIT
+    from bpstudio.core.training.trainer import MAX_HISTORY_POINTS as TRAINER_LIMIT
+
+    assert TRAINER_LIMIT == FILE_LIMIT  # a run the trainer allows can always be saved

@@ -131,7 +131,7 @@ def _accuracy_rule(loss: Node, task: str, n_classes: int) -> Callable | None:
 # damaged project file), and a batch of 10**12 rows would be tried before failing.
 MAX_BATCH_SIZE = 1_000_000
 MAX_VALIDATE_EVERY = 10**9
-MAX_HISTORY_POINTS = 1_000_000
+MAX_HISTORY_POINTS = 100_000  # what a project file may hold (graph.schema.json)
 MAX_SEED = datasets.MAX_SEED
 
 
