@@ -50,7 +50,7 @@ BAD_ARGUMENTS = [
     ("seed", True, "seed must be a whole number, not True"),
     ("validate_every", -1, "validate_every must be from 0 to"),
     ("validate_every", False, "validate_every must be a whole number, not False"),
-    ("history_points", 1, "history_points must be from 2 to 1,000,000, not 1"),
+    ("history_points", 1, "history_points must be from 2 to 100,000, not 1"),
     ("history_points", np.float64(100), "history_points must be a whole number"),
     ("bindings", ["x", "t"], "bindings must map names to values, not ['x', 't']"),
     ("bindings", {1: "features"}, "bindings must map names to values"),
