@@ -83,3 +83,31 @@ def test_a_run_that_cannot_start_fails_with_the_reason():
     assert run.wait(TIMEOUT)
     assert run.result.outcome == FAILED and "no-such-optimizer" in run.result.message
     assert run.result.values == {} and run.result.steps_done == 0
+
+
+def test_a_prediction_is_sent_only_when_it_was_worked_out_again():
+    project = EXAMPLES["xor"]()
+    data = datasets.prepare("xor", options={"n": 80, "seed": 0}, seed=0)
+    run = BackgroundRun(project, data, {}, 3000, publish_interval=0.0, prediction_interval=3600)
+    run.start()
+    fields = []
+    while not run.done:
+        progress = run.take_progress()
+        if progress is not None:
+            fields.append(progress.prediction)
+    assert len(fields) > 2 and fields[-1] is not None  # the final picture comes
+    # (the window takes the newest message, so the first picture may be passed over)
+    assert sum(f is not None for f in fields[:-1]) <= 1  # and before it, at most the first
+
+
+def test_a_run_asked_for_no_prediction_sends_none():
+    project = EXAMPLES["xor"]()
+    data = datasets.prepare("xor", options={"n": 80, "seed": 0}, seed=0)
+    run = BackgroundRun(project, data, {}, 50, publish_interval=0.0, prediction_interval=None)
+    run.start()
+    seen = []
+    while not run.done:
+        progress = run.take_progress()
+        if progress is not None:
+            seen.append(progress.prediction)
+    assert seen and all(f is None for f in seen)

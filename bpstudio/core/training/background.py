@@ -52,7 +52,7 @@ class Progress:
     val_accuracy: float | None
     steps_per_second: float
     history: dict[str, Any] | None  # History.to_tree(): the curves
-    prediction: PredictionField | None = None
+    prediction: PredictionField | None = None  # a new field, or None: the last one still holds
 
     @property
     def seconds_left(self) -> float | None:
@@ -117,7 +117,7 @@ class BackgroundRun:
     :meth:`poll` (or :meth:`take_progress`) regularly: it collects what the child sent."""
 
     def __init__(self, project: Project, data: TrainingData, options: dict[str, Any], steps: int,
-                 publish_interval: float = 1 / 30, prediction_interval: float = 0.5,
+                 publish_interval: float = 1 / 30, prediction_interval: float | None = 0.5,
                  prediction_resolution: int = 80):
         self.steps = int(steps)
         self._context = _context()
@@ -223,7 +223,7 @@ class BackgroundRun:
 # -------------------------------------------------------------------------------- the child
 def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any], steps: int,
                     stop_event: Any, messages: Any, publish_interval: float,
-                    prediction_interval: float, resolution: int) -> None:
+                    prediction_interval: float | None, resolution: int) -> None:
     trainer: Trainer | None = None
     start_step = 0
     outcome, message, node, details = STOPPED, "", None, ""
@@ -233,13 +233,15 @@ def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any
         trainer = Trainer.from_project(project, data=data, **options)
         start_step = trainer.step
         next_publish = next_prediction = started
-        prediction = None
         for stats in trainer.run(steps=steps):
             if stop_event.is_set():
                 trainer.stop()
             now = time.perf_counter()
             if now >= next_publish:
-                if now >= next_prediction:
+                # A field goes out when it was just worked out: the window redraws the picture
+                # only when it can have changed.
+                prediction = None
+                if prediction_interval is not None and now >= next_prediction:
                     prediction = _prediction(trainer, resolution)
                     next_prediction = now + prediction_interval
                 messages.put(("progress", _progress(trainer, stats, start_step, steps, started,
@@ -253,8 +255,9 @@ def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any
         message = str(exc) if isinstance(exc, TrainingError) else f"{type(exc).__name__}: {exc}"
     if trainer is not None and stats is not None:
         try:
+            last = None if prediction_interval is None else _prediction(trainer, resolution)
             messages.put(("progress", _progress(trainer, stats, start_step, steps, started,
-                                                _prediction(trainer, resolution))))
+                                                last)))
         except Exception:  # a last picture is not worth hiding how the run ended
             pass
     result = RunResult(outcome, 0 if trainer is None else trainer.step - start_step,

@@ -219,9 +219,10 @@ class ComparisonWindow(QDialog):
                 legend.addItem(curve, label)
         steps = self.steps_spin.value()
         self.histories = [None, None]
+        # (no prediction fields: this window has no picture of them)
         self.runs = [BackgroundRun(Project(base.graph.copy(), base.description), data, options,
-                                   steps),
-                     BackgroundRun(b_project, data, b_options, steps)]
+                                   steps, prediction_interval=None),
+                     BackgroundRun(b_project, data, b_options, steps, prediction_interval=None)]
         for run in self.runs:
             run.start()
         self.status_label.setText(f"Training both for {steps} steps…")

@@ -588,7 +588,8 @@ class TrainingPanel(QWidget):
         if curves:
             self.plots.show_history(p.history)
             self.redraws += 1
-        self.plots.show_prediction(p.prediction)
+        if p.prediction is not None:  # sent when it changed, a couple of times a second
+            self.plots.show_prediction(p.prediction)
         self.progress.setMaximum(p.steps_planned)
         self.progress.setValue(p.steps_done)
         self.progress.setFormat(f"step {p.step} · {p.steps_done} of {p.steps_planned}")
