@@ -475,5 +475,5 @@ def test_an_edit_the_graph_refuses_never_reaches_the_undo_stack(window):
     assert "Rename and close a cycle refused" in window.statusBar().currentMessage()
 
     assert snapshot(window.graph) == before
-    assert window.undo_stack.count() == 0 and not window.isWindowModified()
+    assert window.undo_stack.count() == 0 and not window.is_modified
     assert_scene_matches_graph(window)

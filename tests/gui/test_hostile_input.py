@@ -52,7 +52,7 @@ def assert_refused(window, before, fragment: str) -> None:
     assert fragment in window.statusBar().currentMessage()
     assert len(label.text()) < 400
     assert snapshot(window.graph) == before
-    assert window.undo_stack.count() == 0 and not window.isWindowModified()
+    assert window.undo_stack.count() == 0 and not window.is_modified
     assert_scene_matches_graph(window)
 
 
@@ -191,7 +191,7 @@ def test_pasting_hostile_clipboard_content_is_refused_with_a_message(window, tex
     assert message.startswith("Cannot paste: ") and fragment in message, message
     assert len(message) < 400
     assert snapshot(window.graph) == before and ids
-    assert window.undo_stack.count() == 0 and not window.isWindowModified()
+    assert window.undo_stack.count() == 0 and not window.is_modified
     assert_scene_matches_graph(window)
 
 

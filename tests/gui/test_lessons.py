@@ -101,7 +101,11 @@ def test_the_guided_tour_walks_through_three_lessons(qtbot, window):
 
 @pytest.mark.parametrize("stem", ["single_neuron", "deep_exploding"])
 def test_an_example_opens_with_its_description_and_a_next_step(window, stem):
+    window.training_dock.raise_()  # another panel on top: opening a lesson brings the text back
+    QApplication.processEvents()
+    assert window.inspector_dock.visibleRegion().isEmpty()
     assert window.open_file(examples_dir() / f"{stem}.bpg")
-    assert window.inspector_dock.isVisible()
+    QApplication.processEvents()
+    assert not window.inspector_dock.visibleRegion().isEmpty()
     about = window.inspector.findChild(QLabel, "description")
     assert about is not None and "Next step: Press" in about.text()

@@ -139,8 +139,7 @@ def test_the_gradient_tab_slider_smooths_every_curve(plots, moons_run):
     plots.show_history(tree)
     moved = []
     plots.smoothing_changed.connect(moved.append)
-    plots.gradient_plot.smoothing_control.slider.setValue(50)
-    plots.set_smoothing(0.5)  # (not a person: no signal)
+    plots.gradient_plot.smoothing_control.slider.setValue(50)  # as a person drags it
     assert moved == [0.5]
     assert plots.smoothing == pytest.approx(0.5)
     assert plots.loss_plot.smoothing_slider.value() == 50
@@ -150,6 +149,8 @@ def test_the_gradient_tab_slider_smooths_every_curve(plots, moons_run):
     last = names_of(tree)[-1]
     np.testing.assert_allclose(shown(plots.ratio_plot.curve(last))[1],
                                np.log10(log_ema(tree["update_ratio"][last], 0.5)))
+    plots.set_smoothing(0.3)  # (not a person: no signal)
+    assert moved == [0.5] and plots.loss_plot.smoothing_slider.value() == 30
 
 
 def test_log_scale_check_box_switches_the_axis(plots, moons_run, qtbot):
@@ -451,7 +452,8 @@ def test_regression_prediction_is_a_curve_over_the_points(plots, sine_run):
     pred = plots.prediction_plot
     assert not pred.image.isVisible() and not pred.colorbar.isVisible()
     x, y = shown(pred.model_curve)
-    np.testing.assert_allclose(x, field.x) and np.testing.assert_allclose(y, field.values)
+    np.testing.assert_allclose(x, field.x)
+    np.testing.assert_allclose(y, field.values)
     train = pred.scatters[("train", "")]
     val = pred.scatters[("validation", "")]
     np.testing.assert_allclose(np.column_stack(train.getData()),

@@ -158,7 +158,9 @@ def test_the_sample_table_edits_rows_and_refuses_bad_cells(qtbot, neuron):
     assert window.undo_stack.undoText() == "Set sample of x"
     qtbot.mouseClick(window.inspector.add_row_button, Qt.LeftButton)
     assert window.graph.node("x").value.tolist() == [3.0, 0.0]
-    assert "Cannot run" not in status(window)  # y has one row, x two: the rerun says why
+    # y has one row, x two: the live rerun clears the values and says why
+    qtbot.waitUntil(lambda: "Values cleared" in status(window))
+    assert "batch" in status(window) and item(window, "z").value_text is None
     window.undo_stack.undo()
     window.undo_stack.undo()
     assert window.graph.node("x").value.tolist() == [2.0]

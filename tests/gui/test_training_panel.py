@@ -108,7 +108,8 @@ def test_pause_continue_step_and_stop(qtbot, xor):
     qtbot.mouseClick(button(window, "Stop"), Qt.LeftButton)
     wait_done(qtbot, panel)
     second = window.training_state()["training"]["progress"]["step"]
-    assert second > first and panel.remaining == 0 and button(window, "Train")
+    assert second > first and panel.remaining == 0
+    assert panel.run_button.text() == "Train" and panel.run_button.isEnabled()
     # the continued run went on from the same optimiser state and history (thinned: a long
     # history keeps every stride-th step, so the last kept one may be just before the end)
     history = window.training_state()["history"]
