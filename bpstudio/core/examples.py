@@ -7,11 +7,13 @@ Inputs are named ``x`` and targets ``y`` so that a trainer can bind them to a da
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 from .graph import Graph, Node
 from .layout import apply_layout
 from .project import Project
+from .resources import resources_dir
 from .sample import default_sample
 
 DEEP_LAYERS = 10
@@ -210,3 +212,16 @@ def _with_next_step(stem: str, build: Callable[[], Project]) -> Callable[[], Pro
 
 
 EXAMPLES = {stem: _with_next_step(stem, build) for stem, build in EXAMPLES.items()}
+
+
+def example_folder() -> Path:
+    """Where the bundled example files are."""
+    return resources_dir() / "examples"
+
+
+def example_files() -> list[Path]:
+    """The bundled example files in the order of :data:`EXAMPLES` (the lessons' order, the
+    single neuron first), any other files after them."""
+    rank = {stem: k for k, stem in enumerate(EXAMPLES)}
+    return sorted(example_folder().glob("*.bpg"), key=lambda p: (rank.get(p.stem, len(rank)),
+                                                                 p.stem))

@@ -20,7 +20,7 @@ from bpstudio.core.files.import_onnx import import_onnx, is_onnx_path
 from bpstudio.core.graph import Graph
 from bpstudio.core.layout import layered_positions
 from bpstudio.core.project import Project
-from bpstudio.core.resources import resources_dir
+from bpstudio.core.examples import example_files, example_folder
 
 from . import clipboard, commands
 from .actions import Actions, create_actions
@@ -38,7 +38,7 @@ from .walkthrough import WalkthroughDock, WalkthroughPanel
 from . import appearance
 from .help import AboutDialog, ShortcutsDialog
 from .plots import style as plot_style
-from .welcome import WelcomePage, ordered_examples
+from .welcome import WelcomePage, example_title
 from .recovery import AUTOSAVE_MS, Recovery, left_behind
 from .settings import Settings
 
@@ -48,13 +48,7 @@ ONNX_FILTER = "ONNX models (*.onnx)"
 OPEN_FILTER = f"Projects and ONNX models (*.bpg *.onnx);;{FILE_FILTER};;{ONNX_FILTER}"
 
 
-def examples_dir() -> Path:
-    """The bundled example projects."""
-    return resources_dir() / "examples"
-
-
-def example_title(path: Path) -> str:
-    return path.stem.replace("_", " ").capitalize()
+examples_dir = example_folder  # (the name the window's callers know it by)
 
 
 def training_state_of(project: Project) -> dict:
@@ -211,9 +205,7 @@ class MainWindow(QMainWindow):
     def _build_help_menu(self) -> None:
         """Help: the examples, Keyboard Shortcuts and About, after the Guided Tour."""
         self.help_examples_menu = self.help_menu.addMenu("&Examples")
-        for path in ordered_examples():
-            action = self.help_examples_menu.addAction(example_title(path))
-            action.triggered.connect(lambda _=False, p=path: self.open_file(p))
+        self._add_example_actions(self.help_examples_menu)
         self.help_menu.addSeparator()
         self.shortcuts_action = self.help_menu.addAction("&Keyboard Shortcuts…")
         self.shortcuts_action.setShortcut(QKeySequence("Ctrl+/"))
@@ -670,12 +662,16 @@ class MainWindow(QMainWindow):
 
     def _fill_examples_menu(self) -> None:
         self.examples_menu.clear()
-        files = sorted(examples_dir().glob("*.bpg"))
+        self.examples_menu.setEnabled(self._add_example_actions(self.examples_menu))
+
+    def _add_example_actions(self, menu) -> bool:
+        """One entry per bundled example, in the lessons' order; False when there is none."""
+        files = example_files()
         for path in files:
-            action = self.examples_menu.addAction(example_title(path))
+            action = menu.addAction(example_title(path))
             action.setData(str(path))
             action.triggered.connect(lambda _=False, p=path: self.open_file(p))
-        self.examples_menu.setEnabled(bool(files))
+        return bool(files)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()

@@ -232,13 +232,13 @@ def run(files: list[str] | None = None, out: TextIO | None = None) -> int:
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtWidgets import QApplication
 
-    from .main_window import examples_dir
+    from bpstudio.core.examples import example_files, example_folder
 
     _quiet_offscreen_warnings()
     app = QApplication.instance() or QApplication([sys.argv[0], "-platform", "offscreen"])
-    paths = [Path(f) for f in files] if files else sorted(examples_dir().glob("*.bpg"))
+    paths = [Path(f) for f in files] if files else example_files()
     if not paths:
-        print(f"FAIL examples: none found in {examples_dir()}", file=out)
+        print(f"FAIL examples: none found in {example_folder()}", file=out)
         return 1
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bpstudio-self-test-") as folder:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from bpstudio.core.resources import resources_dir
+from bpstudio.core.examples import example_folder
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -93,7 +93,7 @@ class TourDialog(QDialog):
         """Open lesson ``index`` (asking first about unsaved changes, as opening any file does)."""
         index = max(0, min(index, len(LESSONS) - 1))
         lesson = LESSONS[index]
-        if not self.window.open_file(resources_dir() / "examples" / f"{lesson.example}.bpg"):
+        if not self.window.open_file(example_folder() / f"{lesson.example}.bpg"):
             return False
         self.index = index
         self.title_label.setText(f"<b>{lesson.title}</b>")

@@ -9,22 +9,13 @@ from typing import Callable
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-from bpstudio.core.resources import resources_dir
+from bpstudio.core.examples import example_files
 
-# The order a newcomer meets them in: one neuron, then what grows out of it.
-EXAMPLE_ORDER = ["single_neuron", "xor", "fan_out", "two_moons", "iris_classifier",
-                 "deep_sigmoid", "deep_relu_he", "deep_exploding"]
 
 
 def example_title(path: Path) -> str:
+    """How menus and pages name an example file: ``two_moons.bpg`` -> "Two moons"."""
     return path.stem.replace("_", " ").capitalize()
-
-
-def ordered_examples() -> list[Path]:
-    """The bundled examples, in the order of :data:`EXAMPLE_ORDER`, any others after them."""
-    files = sorted((resources_dir() / "examples").glob("*.bpg"))
-    rank = {name: k for k, name in enumerate(EXAMPLE_ORDER)}
-    return sorted(files, key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
 
 
 class WelcomePage(QWidget):
@@ -41,7 +32,7 @@ class WelcomePage(QWidget):
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.example_buttons = [self._button(example_title(p), p, str(p), layout)
-                                for p in ordered_examples()]
+                                for p in example_files()]
         self.recent_buttons = []
         if recent:
             heading = QLabel("<b>Recent files</b>")

@@ -21,7 +21,7 @@ from bpstudio.core.errors import BPStudioError
 from bpstudio.core.files.fileformat import load
 from bpstudio.core.initializers import INITIALIZERS
 from bpstudio.core.project import Project
-from bpstudio.core.resources import resources_dir
+from bpstudio.core.examples import example_files
 from bpstudio.core.training.background import BackgroundRun, Progress
 from bpstudio.core.training.optim import OPTIMIZERS
 
@@ -94,7 +94,7 @@ class ComparisonWindow(QDialog):
         self.kind_combo.addItems([EXAMPLE, LEARNING_RATE, OPTIMIZER, INITIALIZER])
         self.kind_combo.currentTextChanged.connect(self._kind_changed)
         self.example_combo = QComboBox()
-        self._examples = {p.stem: p for p in sorted((resources_dir() / "examples").glob("*.bpg"))}
+        self._examples = {p.stem: p for p in example_files()}
         self.example_combo.addItems(list(self._examples))
         self.lr_spin = QDoubleSpinBox()
         self.lr_spin.setDecimals(5)
