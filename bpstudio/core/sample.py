@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from .errors import FeedError
 from .graph import MAX_SAMPLE_ROWS, Graph
+from .model import NodeRef
 from .shapes import BATCH
 
 
@@ -23,6 +25,22 @@ from .shapes import BATCH
 def sample_feeds(graph: Graph) -> dict[str, np.ndarray]:
     """Input node name -> its sample rows, for every input that has them."""
     return {n.name: n.value for n in graph.nodes_of("input") if n.value is not None}
+
+
+def runnable_sample(graph: Graph, output: NodeRef | None = None) -> dict[str, np.ndarray]:
+    """The sample rows of the inputs ``output`` (the graph's default one) needs, once the graph
+    is known to run it: otherwise GraphError with the validation message, or FeedError naming
+    an input without rows. What Forward, Backward and the gradient check run on."""
+    end = graph.default_output() if output is None else graph.node(output)
+    graph.check([end])
+    feeds = {}
+    for node in graph.topological_order([end]):
+        if node.spec.source == "input":
+            if node.value is None:
+                raise FeedError(f"input '{node.name}' has no sample rows: select it and add "
+                                "rows in the inspector")
+            feeds[node.name] = node.value
+    return feeds
 
 
 def default_sample(graph: Graph, rows: int = 4, seed: int = 0) -> dict[str, np.ndarray]:
@@ -75,4 +93,5 @@ def fill_default_sample(graph: Graph, rows: int = 4, seed: int = 0) -> None:
             graph.set_value(node, drawn[node.name])
 
 
-__all__ = ["MAX_SAMPLE_ROWS", "default_sample", "fill_default_sample", "sample_feeds"]
+__all__ = ["MAX_SAMPLE_ROWS", "default_sample", "fill_default_sample", "runnable_sample",
+           "sample_feeds"]

@@ -27,12 +27,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFormLayou
                                QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
                                QSlider, QSpinBox, QSplitter, QTableView, QVBoxLayout, QWidget)
 
-from bpstudio.core.errors import BPStudioError, FeedError
+from bpstudio.core.errors import BPStudioError
 from bpstudio.core.gradcheck import (GOOD, GOOD_BELOW, SUSPICIOUS, SUSPICIOUS_BELOW, WRONG,
                                      CheckCost, GradientCheck, GradientComparison, Nudge,
                                      check_gradients, verdict)
 from bpstudio.core.graph import Graph
-from bpstudio.core.sample import sample_feeds
+from bpstudio.core.sample import runnable_sample
 
 from .canvas.scene import GraphScene
 from .plots import style
@@ -66,13 +66,7 @@ def element_text(shape: tuple[int, ...], flat: int) -> str:
 
 def prepare(graph: Graph) -> dict[str, np.ndarray]:
     """The sample feeds, once the graph is known to run (else a BPStudioError saying why)."""
-    output = graph.default_output()
-    graph.check([output])
-    for node in graph.topological_order([output]):
-        if node.spec.source == "input" and node.value is None:
-            raise FeedError(f"input '{node.name}' has no sample rows: select it and add rows "
-                            "in the inspector")
-    return {k: v.copy() for k, v in sample_feeds(graph).items()}
+    return {k: v.copy() for k, v in runnable_sample(graph).items()}
 
 
 class CheckWorker:

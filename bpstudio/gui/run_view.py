@@ -16,10 +16,10 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from bpstudio.core.engine import Engine
-from bpstudio.core.errors import BPStudioError, FeedError
+from bpstudio.core.errors import BPStudioError
 from bpstudio.core.graph import Graph
 from bpstudio.core.model import GraphEvent
-from bpstudio.core.sample import sample_feeds
+from bpstudio.core.sample import runnable_sample
 
 from .canvas.scene import GraphScene
 
@@ -102,13 +102,9 @@ class RunView(QObject):
         self._rerun_timer.stop()
         try:
             output = graph.default_output()
-            graph.check([output])
-            for node in graph.topological_order([output]):
-                if node.spec.source == "input" and node.value is None:
-                    raise FeedError(f"input '{node.name}' has no sample rows: select it and add "
-                                    "rows in the inspector")
+            feeds = runnable_sample(graph, output)
             engine = Engine(graph, output=output)
-            loss = engine.forward(sample_feeds(graph))
+            loss = engine.forward(feeds)
             if mode == BACKWARD:
                 engine.backward(record_contributions=True)
         except BPStudioError as exc:
@@ -123,7 +119,7 @@ class RunView(QObject):
         self.mode, self.engine, self._has_grads = mode, engine, mode == BACKWARD
         self._set_culprit(None)
         self._show_values()
-        rows = next(iter(sample_feeds(graph).values()), np.zeros(1))
+        rows = next(iter(feeds.values()), np.zeros(1))
         what = "Forward and backward" if mode == BACKWARD else "Forward"
         if not quiet:
             self.status_message.emit(f"{what} on {len(rows)} sample row"

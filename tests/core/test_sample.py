@@ -140,3 +140,20 @@ def test_bad_samples_in_a_file_are_refused_naming_the_entry(tmp_path, edit, word
     data = rewrite_graph_json((tmp_path / "s.bpg").read_bytes(), edit)
     with pytest.raises(FileFormatError, match=words.replace("(", r"\(").replace(")", r"\)")):
         loads(data)
+
+
+def test_a_runnable_sample_is_what_the_output_needs_or_the_reason_it_cannot_run():
+    from bpstudio import FeedError
+    from bpstudio.core.sample import runnable_sample
+
+    project = EXAMPLES["single_neuron"]()
+    g = project.graph
+    assert set(runnable_sample(g)) == {"x", "y"}
+    assert set(runnable_sample(g, "z")) == {"x"}  # z needs x alone
+    g.set_value("y", None)
+    with pytest.raises(FeedError, match="input 'y' has no sample rows"):
+        runnable_sample(g)
+    assert set(runnable_sample(g, "a")) == {"x"}
+    g.disconnect(g.input_edge("loss", "target"))
+    with pytest.raises(GraphError, match="'loss'"):
+        runnable_sample(g)
