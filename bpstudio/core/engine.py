@@ -10,6 +10,7 @@ derivative and hands the products to its inputs, where contributions from every 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -56,6 +57,11 @@ DTYPES = (np.float32, np.float64)
 # silently cut to their real part.
 _NUMBER_KINDS = "biuf"
 _HELD = {"U": "text", "S": "bytes", "c": "complex numbers"}
+
+
+def _batch_shape(sample_shape: tuple) -> str:
+    """``(N, 3)``: formatted only for a message (a feed of every step is checked)."""
+    return format_shape(("N",) + tuple(sample_shape))
 
 
 class Engine:
@@ -184,9 +190,9 @@ class Engine:
 
     def _feed(self, node: Node, data: Any, batch: tuple[int, str] | None):
         sample_shape = node.params["shape"]
-        expected = format_shape(("N",) + tuple(sample_shape))
         if data is None:
-            raise FeedError(f"input '{node.name}' has no feed: give an array of shape {expected}")
+            raise FeedError(f"input '{node.name}' has no feed: give an array of shape "
+                            f"{_batch_shape(sample_shape)}")
         try:
             raw = np.asarray(data)
         except (TypeError, ValueError, OverflowError):
@@ -196,8 +202,8 @@ class Engine:
             raise FeedError(f"input '{node.name}': the feed holds {held}; give numbers")
         array = raw.astype(self.dtype, copy=False)
         if array.ndim != len(sample_shape) + 1 or array.shape[1:] != tuple(sample_shape):
-            raise FeedError(f"input '{node.name}': expected shape {expected}, got "
-                            f"{format_shape(array.shape)}")
+            raise FeedError(f"input '{node.name}': expected shape {_batch_shape(sample_shape)}, "
+                            f"got {format_shape(array.shape)}")
         if array.shape[0] == 0:
             # Every loss averages over the batch: an empty one has no mean (NaN forward, a
             # division by zero backward).
@@ -245,13 +251,14 @@ class Engine:
         self._grads = grads
         self._contributions = recorded
 
-    def contributions(self) -> dict[tuple[str, str], np.ndarray]:
+    def contributions(self) -> Mapping[tuple[str, str], np.ndarray]:
         """After ``backward(record_contributions=True)``: (node id, input port) -> the gradient
         that node handed back through that port (the gradient its wire carries). The
-        gradient of a value is the sum of the contributions on its outgoing wires."""
+        gradient of a value is the sum of the contributions on its outgoing wires. A read-only
+        view, valid until the next pass (a view rather than a copy: a caller asks per wire)."""
         if self._contributions is None:
             raise GraphError("run backward(record_contributions=True) first")
-        return dict(self._contributions)
+        return MappingProxyType(self._contributions)
 
     def place_gradients(self, targets: Mapping[str, np.ndarray]) -> None:
         """From the next backward on, deliver each named parameter's gradient in the given
