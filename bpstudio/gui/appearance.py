@@ -68,8 +68,10 @@ def apply(mode: str) -> bool:
     global _mode
     _mode = mode if mode in MODES else "system"
     dark = resolve(_mode)
+    before = style.drawing_colours()
     theme.set_dark(dark)
     style.set_dark(dark)
+    style.remember_switch(before)
     if _app is not None:
         _style_application(_app, dark)
     for widget in QApplication.topLevelWidgets():

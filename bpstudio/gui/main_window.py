@@ -241,8 +241,7 @@ class MainWindow(QMainWindow):
 
     def refresh_appearance(self) -> None:
         """Redraw the canvas and restyle the plots in the colours just chosen."""
-        for item in self.scene.items():
-            item.update()  # also drops an item's cached picture
+        self.scene.restyle()
         self.view.resetCachedContent()
         self.view.viewport().update()
         for plot in self.findChildren(pg.PlotWidget):

@@ -99,3 +99,28 @@ def test_the_app_itself_turns_light_when_installed(qapp, monkeypatch):
     finally:
         qapp.setPalette(palette)
         qapp.setStyleSheet(sheet)
+
+
+def test_curves_wires_and_shared_pens_made_before_a_switch_take_the_new_colours(window, qtbot):
+    from PySide6.QtGui import QColor
+
+    from bpstudio.gui.canvas.paint import PENS
+    from bpstudio.gui.main_window import examples_dir
+
+    assert window.open_file(examples_dir() / "single_neuron.bpg")
+    window.actions.backward.trigger()
+    edge = next(iter(window.scene.edge_items.values()))  # plain colour: no wire colouring
+    loss = window.training_panel.plots.loss_plot
+    dark_train = loss.train_curve.opts["pen"].color().name()
+    validation = loss.validation_curve.opts["symbolBrush"]
+    dark_validation = pg.mkBrush(validation).color().name()
+    appearance_entry(window, "Light").trigger()
+    wire = QColor(theme.LIGHT["WIRE_COLOUR"]).name()
+    assert PENS.wire.color().name() == wire and edge.colour.name() == wire
+    assert edge._pen.color().name() == wire
+    new_train = pg.mkPen(loss.train_curve.opts["pen"]).color().name()
+    assert new_train == style.TRAIN.name() != dark_train
+    new_validation = pg.mkBrush(loss.validation_curve.opts["symbolBrush"]).color().name()
+    assert new_validation == style.VALIDATION.name() != dark_validation
+    appearance_entry(window, "Dark").trigger()
+    assert pg.mkPen(loss.train_curve.opts["pen"]).color().name() == dark_train

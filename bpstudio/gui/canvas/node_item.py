@@ -130,6 +130,10 @@ class NodeItem(QGraphicsObject):
             if self.pos().x() != x or self.pos().y() != y:
                 self.setPos(float(x), float(y))
 
+    def restyle(self) -> None:
+        """Draw again in the theme's current colours (the zoom pictures hold the old ones)."""
+        self._look_changed()
+
     def refresh(self) -> None:
         """Re-read the node's name, op and parameters after a change."""
         spec = self.node.spec

@@ -110,6 +110,11 @@ class ErrorBadgeItem(QGraphicsItem):
 _SPRITES: dict[tuple[str, float, int], QPixmap] = {}
 
 
+def clear_port_sprites() -> None:
+    """Forget the drawn port circles (their border colour is the theme's)."""
+    _SPRITES.clear()
+
+
 def port_sprite(fill: QColor, radius: float, scale: float) -> QPixmap:
     """A port circle rendered at the device resolution of ``scale`` (zoom rounded to 1/64)."""
     step = max(1, round(scale * 64))

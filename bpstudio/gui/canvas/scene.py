@@ -25,8 +25,8 @@ from bpstudio.core.graph import Edge, Graph, GraphEvent
 from .. import commands
 from . import theme
 from .node_item import NodeItem
-from .paint import picture_scale
-from .port_item import PortItem
+from .paint import PENS, picture_scale
+from .port_item import PortItem, clear_port_sprites
 from .wire_items import DragWireItem, EdgeItem, WireLayerItem
 
 SCENE_EXTENT = 100_000.0  # the canvas is, for a person, endless
@@ -144,6 +144,18 @@ class GraphScene(QGraphicsScene):
         return layer
 
     # ------------------------------------------------------------------------- the graph
+    def restyle(self) -> None:
+        """Every item in the theme's current colours, after a switch of look: the shared pens
+        and port circles are made again, nodes drop their pictures, wires take new pens."""
+        PENS.__init__()
+        clear_port_sprites()
+        self.setBackgroundBrush(theme.BACKGROUND)
+        for node in self.node_items.values():
+            node.restyle()
+        for edge in self.edge_items.values():
+            edge.restyle()
+        self.wire_layer.update()
+
     def set_graph(self, graph: Graph) -> None:
         """Show ``graph``: drop every item and build one per node and per edge."""
         if self._unsubscribe is not None:

@@ -55,6 +55,7 @@ class EdgeItem(QGraphicsItem):
         self._hit = QPainterPath()
         self._bounds = QRectF()
         self._gradient: float | None = None
+        self._scale_max = 1.0
         self._colour = theme.WIRE_COLOUR
         self._pen = PENS.wire
         self.in_layer = True  # drawn by the wire layer: shown and not selected
@@ -100,7 +101,14 @@ class EdgeItem(QGraphicsItem):
     def set_gradient_magnitude(self, magnitude: float | None, scale_max: float = 1.0) -> None:
         """Colour the wire by the size of the gradient it carries (log scale up to
         ``scale_max``); None goes back to the plain colour."""
-        self._gradient = magnitude
+        if (magnitude, scale_max) == (self._gradient, self._scale_max):
+            return  # (every rerun sets every wire: most do not change)
+        self._gradient, self._scale_max = magnitude, scale_max
+        self.restyle()
+
+    def restyle(self) -> None:
+        """Take the pen for the current gradient from the theme's current colours."""
+        magnitude, scale_max = self._gradient, self._scale_max
         if magnitude is None or not math.isfinite(magnitude):
             self._colour = theme.WIRE_COLOUR
             self._pen = PENS.wire

@@ -7,7 +7,7 @@ global to the process and would restyle any other pyqtgraph view.
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QPen
 
 from ..canvas import theme
 
@@ -61,11 +61,58 @@ def set_dark(dark: bool) -> None:
     TITLE_TEXT = QColor(_TITLE_DARK) if dark else QColor("#3a3f47")
 
 
+# The colours curves and lines are drawn in that a switch of look changes, and what the last
+# switch turned each of them into (as RGB): a curve keeps its pen, so restyle_plot repaints it.
+_SWITCHING = ("TRAIN", "MODEL", "REFERENCE", "VALIDATION")
+_switched: dict[int, QColor] = {}
+
+
+def drawing_colours() -> dict[str, int]:
+    return {name: globals()[name].rgb() for name in _SWITCHING}
+
+
+def remember_switch(before: dict[str, int]) -> None:
+    """After a switch: map each drawing colour's old RGB to its new colour."""
+    _switched.clear()
+    for name, rgb in before.items():
+        if globals()[name].rgb() != rgb:
+            _switched[rgb] = QColor(globals()[name])
+
+
+def _switched_pen(pen: QPen) -> QPen | None:
+    """``pen`` in the colour its colour became at the last switch (alpha kept), or None."""
+    new = _switched.get(pen.color().rgb())
+    if new is None:
+        return None
+    pen = QPen(pen)
+    colour = QColor(new)
+    colour.setAlpha(pen.color().alpha())
+    pen.setColor(colour)
+    return pen
+
+
 def restyle_plot(plot_widget: pg.PlotWidget) -> None:
-    """Give a plot made earlier the current colours: background, axes, labels, legends."""
+    """Give a plot made earlier the current colours: background, axes, labels, legends, and
+    the curves and lines drawn in a colour that the switch changed."""
     plot_widget.setBackground(BACKGROUND)
     for item in plot_widget.scene().items():
-        if isinstance(item, pg.AxisItem):
+        if isinstance(item, pg.PlotDataItem):
+            pen = _switched_pen(pg.mkPen(item.opts["pen"]))
+            if pen is not None:
+                item.setPen(pen)
+            if item.opts.get("symbol") is not None:
+                pen = _switched_pen(pg.mkPen(item.opts["symbolPen"]))
+                if pen is not None:
+                    item.setSymbolPen(pen)
+                brush = pg.mkBrush(item.opts["symbolBrush"])
+                new = _switched.get(brush.color().rgb())
+                if new is not None:
+                    item.setSymbolBrush(QBrush(new))
+        elif isinstance(item, pg.InfiniteLine):
+            pen = _switched_pen(item.pen)
+            if pen is not None:
+                item.setPen(pen)
+        elif isinstance(item, pg.AxisItem):
             item.setPen(pg.mkPen(AXIS))
             item.setTextPen(pg.mkPen(TEXT))
             if item.label.isVisible() and item.labelText:
