@@ -122,5 +122,7 @@ def test_curves_wires_and_shared_pens_made_before_a_switch_take_the_new_colours(
     assert new_train == style.TRAIN.name() != dark_train
     new_validation = pg.mkBrush(loss.validation_curve.opts["symbolBrush"]).color().name()
     assert new_validation == style.VALIDATION.name() != dark_validation
+    for _sample, label in loss.legend.items:  # the legend's words as drawn, not only its box
+        assert f"color:{style.TEXT.name()}" in label.item.toHtml()
     appearance_entry(window, "Dark").trigger()
     assert pg.mkPen(loss.train_curve.opts["pen"]).color().name() == dark_train

@@ -119,7 +119,9 @@ def restyle_plot(plot_widget: pg.PlotWidget) -> None:
                 item.labelStyle = dict(item.labelStyle, color=TEXT.name())
                 item._updateLabel()
         elif isinstance(item, pg.LegendItem):
-            item.setLabelTextColor(TEXT)
+            item.setLabelTextColor(TEXT)  # (for entries added later)
+            for _sample, label in item.items:  # entries already there keep their own colour
+                label.setText(label.text, color=TEXT.name())
             if item.opts.get("brush") is not None:
                 item.setBrush(LEGEND_BRUSH)
             if item.opts.get("pen") is not None:
