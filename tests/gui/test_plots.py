@@ -126,9 +126,11 @@ def test_smoothing_changes_the_curve_and_zero_gives_the_raw_values(plots, moons_
     np.testing.assert_allclose(shown(plots.gradient_plot.curve(first))[1],
                                np.log10(log_ema(tree["grad_norm"][first], 0.8)))
 
+    plots.show_tab(LOSS_TAB)  # (the slider a person drags is on the tab in view)
     loss.smoothing_slider.setValue(0)
     np.testing.assert_allclose(shown(loss.train_curve)[1], tree["loss"])
     assert not loss.raw_curve.isVisible() and shown(loss.raw_curve)[0].size == 0
+    plots.show_tab(GRADIENTS_TAB)  # a hidden plot draws the new weight when it is shown
     np.testing.assert_allclose(shown(plots.gradient_plot.curve(first))[1],
                                log10_or_nan(tree["grad_norm"][first]))
 
@@ -481,6 +483,23 @@ def test_none_clears_every_plot(plots, moons_run):
     assert plots.loss_plot.message() == "no training history yet"
     assert plots.prediction_plot.message() == "no prediction to draw"
     plots.grab()
+
+
+def test_a_smoothing_change_redraws_a_hidden_plot_only_when_it_is_shown(plots, moons_run):
+    tree = moons_run[3]
+    plots.show_history(tree)
+    plots.show_tab(GRADIENTS_TAB)
+    first = names_of(tree)[0]
+    drawn = []
+    original = plots.gradient_plot._draw
+    plots.gradient_plot._draw = lambda series: (drawn.append(1), original(series))
+    plots.show_tab(LOSS_TAB)
+    plots.loss_plot.smoothing_slider.setValue(30)
+    assert drawn == []  # the gradient tab is hidden: nothing drawn there yet
+    plots.show_tab(GRADIENTS_TAB)
+    assert drawn == [1]
+    np.testing.assert_allclose(shown(plots.gradient_plot.curve(first))[1],
+                               np.log10(log_ema(tree["grad_norm"][first], 0.3)))
 
 
 def test_only_the_tab_on_show_is_redrawn_and_the_others_catch_up(plots, moons_run):

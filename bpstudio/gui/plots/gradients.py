@@ -15,9 +15,9 @@ from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QWidget
 
 from . import style
-from .controls import DEFAULT_SMOOTHING, SmoothingControl
+from .controls import SmoothingControl
 from .panel import PlotPanel
-from .series import HistorySeries, as_series, log_ema, positive_or_nan, smoothing_weight
+from .series import HistorySeries, as_series, log_ema, positive_or_nan
 
 EMPTY = np.zeros(0)
 LEGEND_TEXT_MARGIN = 1.0
@@ -42,21 +42,12 @@ class _PerParameterPlot(PlotPanel):
         self.names: tuple[str, ...] = ()
         self.colours: list = []
         self.curves: list[pg.PlotDataItem] = []
-        self._smoothing = DEFAULT_SMOOTHING
         self._series: HistorySeries | None = None
         self.show_history(None)
 
-    @property
-    def smoothing(self) -> float:
-        return self._smoothing
-
-    def set_smoothing(self, weight: float) -> None:
-        """Moving-average weight in [0, 1) for every curve (of log10 values); 0 is raw."""
-        weight = smoothing_weight(weight)
-        if weight != self._smoothing:
-            self._smoothing = weight
-            if self._series is not None:
-                self._draw(self._series)
+    def _redraw_smoothed(self) -> None:  # (every curve smooths log10 values)
+        if self._series is not None:
+            self._draw(self._series)
 
     def curve(self, name: str) -> pg.PlotDataItem:
         return self.curves[self.names.index(name)]

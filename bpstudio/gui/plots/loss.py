@@ -11,9 +11,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QWidget
 
 from . import style
-from .controls import DEFAULT_SMOOTHING, SmoothingControl
+from .controls import SmoothingControl
 from .panel import PlotPanel
-from .series import HistorySeries, as_series, ema, smoothing_weight
+from .series import HistorySeries, as_series, ema
 
 EMPTY = np.zeros(0)
 
@@ -53,7 +53,6 @@ class _CurvesPlot(PlotPanel):
     def __init__(self, title: str, legend_offset: tuple[float, float],
                  x_label: str | None = "step", parent: QWidget | None = None):
         super().__init__(title, x_label=x_label, parent=parent)
-        self._smoothing = DEFAULT_SMOOTHING
         self.train = SmoothedCurve(self.plot_item, style.TRAIN, "training")
         self.validation = pg.PlotDataItem(
             pen=pg.mkPen(style.VALIDATION, width=1.5), symbol="o", symbolSize=5,
@@ -79,16 +78,8 @@ class _CurvesPlot(PlotPanel):
     def validation_curve(self) -> pg.PlotDataItem:
         return self.validation
 
-    @property
-    def smoothing(self) -> float:
-        return self._smoothing
-
-    def set_smoothing(self, weight: float) -> None:
-        """Exponential moving average weight for the training curve, in [0, 1); 0 is raw."""
-        weight = smoothing_weight(weight)
-        if weight != self._smoothing:
-            self._smoothing = weight
-            self.train.redraw(weight)
+    def _redraw_smoothed(self) -> None:  # (the training curve smooths; validation does not)
+        self.train.redraw(self._smoothing)
 
     def show_history(self, history: Mapping[str, Any] | HistorySeries | None) -> None:
         """Draw a history tree (``History.to_tree()``), or clear with None."""

@@ -7,6 +7,8 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from . import style
+from .controls import DEFAULT_SMOOTHING
+from .series import smoothing_weight
 
 
 class PlotPanel(QWidget):
@@ -31,10 +33,36 @@ class PlotPanel(QWidget):
         self._message.setParentItem(self.view_box)
         self._message.anchor(itemPos=(0.5, 0.5), parentPos=(0.5, 0.5))
         self.redraw_count = 0
+        self._smoothing = DEFAULT_SMOOTHING
+        self._smoothing_unseen = False  # a new weight not drawn yet: the plot was hidden
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.plot_widget, 1)
+
+    @property
+    def smoothing(self) -> float:
+        return self._smoothing
+
+    def set_smoothing(self, weight: float) -> None:
+        """Moving-average weight in [0, 1) for the plot's smoothed curves; 0 is raw. A hidden
+        plot draws it when it is shown (a slider moves every plot's weight, on every tab)."""
+        weight = smoothing_weight(weight)
+        if weight != self._smoothing:
+            self._smoothing = weight
+            if self.isVisible():
+                self._redraw_smoothed()
+            else:
+                self._smoothing_unseen = True
+
+    def _redraw_smoothed(self) -> None:
+        """Draw the smoothed curves again at the current weight (plots that smooth say how)."""
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._smoothing_unseen:
+            self._smoothing_unseen = False
+            self._redraw_smoothed()
 
     def set_message(self, text: str) -> None:
         """Show ``text`` in the middle of the plot ("" hides it)."""
