@@ -184,11 +184,13 @@ class RunView(QObject):
         self._show_wire_gradients()
 
     def _drop_values(self) -> None:
+        if self.engine is None:  # nothing shown (every edit of a broken graph comes here)
+            return
         self.engine = None
         self._has_grads = False
         for item in self.scene.node_items.values():
             item.set_value_display(None, None)
-            item.refresh()  # back to the plain tooltip
+            item.reset_tooltip()
         for edge in self.scene.edge_items.values():
             edge.set_gradient_magnitude(None)
 

@@ -179,3 +179,19 @@ def test_a_version_1_file_opens_with_a_drawn_sample_and_runs(qtbot, window):
     loss = item(window, "loss")
     assert loss.value_text.startswith("= ") and np.isfinite(float(loss.value_text[2:]))
     assert item(window, "hidden.W").grad_text.startswith("∇ (2, 4) mean")
+
+
+def test_edits_of_a_broken_graph_leave_the_cleared_cards_alone(qtbot, neuron, monkeypatch):
+    from bpstudio.gui.canvas.node_item import NodeItem
+
+    window = neuron
+    key(window, Qt.Key_F6)
+    window.graph.disconnect(window.graph.input_edge("loss", "target"))
+    qtbot.waitUntil(lambda: item(window, "loss").value_text is None)
+    assert "d loss / d w" not in item(window, "w").toolTip()  # the plain tooltip is back
+    redrawn = []
+    monkeypatch.setattr(NodeItem, "_look_changed", lambda self: redrawn.append(self))
+    window.graph.set_value("w", 0.7)  # still broken: the live rerun clears nothing more
+    qtbot.wait(20)
+    # only the card whose value changed, and the one at fault (its problem badge)
+    assert {i.node.name for i in redrawn} <= {"w", "loss"}

@@ -136,10 +136,14 @@ class NodeItem(QGraphicsObject):
 
     def refresh(self) -> None:
         """Re-read the node's name, op and parameters after a change."""
+        self.reset_tooltip()
+        self._look_changed()
+
+    def reset_tooltip(self) -> None:
+        """The node's own description: its name, op, what the op does and its derivative."""
         spec = self.node.spec
         self.setToolTip(f"<b>{self.node.name}</b> ({spec.title})<br>{spec.doc}"
                         f"<br><i>{spec.derivative}</i>")
-        self._look_changed()
 
     def set_shape(self, shape: tuple | None) -> None:
         text = "" if shape is None else format_shape(shape)
