@@ -230,3 +230,14 @@ def test_the_bindings_are_shown_and_changeable(qtbot, xor):
     qtbot.mouseClick(button(xor, "Train"), Qt.LeftButton)
     assert not panel.running  # refused before it starts
     assert "Cannot train" in panel.message_label.text()
+
+
+def test_a_binding_chosen_by_hand_survives_edits_until_another_document_opens(qtbot, xor):
+    window, panel = xor, xor.training_panel
+    panel.binding_combos["x"].setCurrentText("target")
+    window.graph.set_param("hidden.W", "init", "he_normal")  # an edit: the rows are made again
+    qtbot.waitUntil(lambda: panel.binding_combos["x"] is not None)
+    qtbot.wait(10)
+    assert panel.binding_combos["x"].currentText() == "target"
+    assert window.open_file(examples_dir() / "two_moons.bpg")
+    assert panel.binding_combos["x"].currentText() == "features"  # its own, guessed afresh

@@ -238,6 +238,7 @@ class TrainingPanel(QWidget):
         self.csv_choice = None
         training = self.window.training_state().get("training") or {}
         self._load_settings(training)
+        self.binding_combos = {}  # another document: its own saved bindings, not these
         self.refresh_bindings()
         self.state_changed()
         self.message_label.setText("")
@@ -353,6 +354,8 @@ class TrainingPanel(QWidget):
     def refresh_bindings(self) -> None:
         """One row per input the loss depends on: which data column feeds it."""
         self._refresh_loss_offer()
+        # A choice made here and not yet used in a run outlives the edits around it.
+        chosen = {name: combo.currentText() for name, combo in self.binding_combos.items()}
         while self.bindings_form.rowCount():
             self.bindings_form.removeRow(0)
         self.binding_combos = {}
@@ -361,10 +364,13 @@ class TrainingPanel(QWidget):
             loss = graph.default_output()
             inputs = [n for n in graph.topological_order([loss]) if n.spec.source == "input"]
             saved = (self.window.training_state().get("training") or {}).get("bindings")
-            try:
-                guess = bind_inputs(graph, inputs, loss, saved)
-            except BPStudioError:
-                guess = bind_inputs(graph, inputs, loss, None)
+            if set(chosen) == {n.name for n in inputs}:
+                guess = chosen
+            else:
+                try:
+                    guess = bind_inputs(graph, inputs, loss, saved)
+                except BPStudioError:
+                    guess = bind_inputs(graph, inputs, loss, None)
         except BPStudioError:
             return
         for node in inputs:
@@ -475,14 +481,10 @@ class TrainingPanel(QWidget):
         key = repr((source, sorted(options.items()), validation, self.seed_spin.value()))
         if self._data_cache is not None and self._data_cache[0] == key:
             return self._data_cache[1]
-        if source == "csv":
-            data = datasets.prepare(options["path"], target=options.get("target"),
-                                    features=options.get("features"),
-                                    task=options.get("task", "auto"),
-                                    validation=validation, seed=self.seed_spin.value())
-        else:
-            data = datasets.prepare(source, options=options, validation=validation,
-                                    seed=self.seed_spin.value())
+        options = {key: value for key, value in options.items() if key != "source"}
+        data = datasets.from_settings({"data": {"source": source, **options},
+                                       "validation": validation,
+                                       "split_seed": self.seed_spin.value()})
         self._data_cache = (key, data)
         return data
 
