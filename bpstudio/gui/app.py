@@ -15,7 +15,7 @@ from bpstudio.version import __version__
 
 from . import appearance
 from .clipboard import MIME_TYPE
-from .crash import install_excepthook
+from .crash import default_log_path, install_excepthook
 from .icons import app_icon
 from .main_window import MainWindow
 
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setWindowIcon(app_icon())
     app.aboutToQuit.connect(release_clipboard)
     window = MainWindow()
-    install_excepthook(window)
+    install_excepthook(window, default_log_path(window.settings.state_dir()))
     appearance.install(app, window.settings.appearance(), style_application)
     window.show()
     files = [a for a in argv[1:] if not a.startswith("-")]

@@ -13,19 +13,20 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from bpstudio.version import __version__
+
+from .settings import app_data_dir
 
 LOG_NAME = "bpstudio.log"
 MAX_LOG_BYTES = 1_000_000  # past this the log starts again: only recent errors matter
 
 
-def default_log_path() -> Path:
-    """The log in the per-user application data folder (e.g. ~/.local/share/bpstudio/...)."""
-    folder = QStandardPaths.writableLocation(QStandardPaths.AppLocalDataLocation)
-    return Path(folder or Path.home() / ".bpstudio") / "logs" / LOG_NAME
+def default_log_path(folder: Path | None = None) -> Path:
+    """The log in ``folder`` (the app's per-user data folder when not given)."""
+    return (app_data_dir() if folder is None else folder) / "logs" / LOG_NAME
 
 
 def write_log(path: Path, details: str) -> bool:

@@ -11,6 +11,12 @@ from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 MAX_RECENT = 8
 
 
+def app_data_dir() -> Path:
+    """The per-user folder for the app's own files (e.g. ~/.local/share/bpstudio/...)."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.AppLocalDataLocation)
+    return Path(folder) if folder else Path.home() / ".bpstudio"
+
+
 class Settings:
     """A thin, typed layer over QSettings. Tests pass their own QSettings (an ini file in a
     temporary folder) so that they never touch the user's."""
@@ -23,10 +29,7 @@ class Settings:
 
     def state_dir(self) -> Path:
         """Where the app keeps files of its own (recovery files): the per-user data folder."""
-        if self._state_dir is not None:
-            return self._state_dir
-        folder = QStandardPaths.writableLocation(QStandardPaths.AppLocalDataLocation)
-        return Path(folder) if folder else Path.home() / ".bpstudio"
+        return self._state_dir if self._state_dir is not None else app_data_dir()
 
     def recent_files(self) -> list[str]:
         value = self.store.value("recent_files", [])

@@ -46,3 +46,13 @@ def test_a_missing_file_is_said_and_the_window_still_opens(monkeypatch, qtbot, s
     window = run_main(monkeypatch, qtbot, settings, ["bpstudio", str(tmp_path / "nope.bpg")])
     assert len(dialogs.errors) == 1 and "nope.bpg" in dialogs.errors[0]
     assert window.path is None
+
+
+def test_main_reports_errors_into_the_windows_own_folder_and_shows_the_icon(monkeypatch, qtbot,
+                                                                           settings, dialogs):
+    from bpstudio.gui import crash
+
+    window = run_main(monkeypatch, qtbot, settings, ["bpstudio"])
+    assert isinstance(sys.excepthook, crash.ErrorReporter)
+    assert sys.excepthook.log_path == window.settings.state_dir() / "logs" / crash.LOG_NAME
+    assert not QApplication.windowIcon().isNull()

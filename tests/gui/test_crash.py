@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -64,6 +65,11 @@ def test_an_unwritable_log_is_said_and_the_dialog_still_shows(window, monkeypatc
     assert len(shown[0]) < 1000  # the message is short: the rest is in the details
 
 
-def test_the_default_log_is_in_the_per_user_data_folder():
+def test_the_default_log_is_in_the_per_user_data_folder(tmp_path):
+    from PySide6.QtCore import QStandardPaths
+
     path = crash.default_log_path()
     assert path.name == "bpstudio.log" and path.parent.name == "logs"
+    folder = QStandardPaths.writableLocation(QStandardPaths.AppLocalDataLocation)
+    assert path.parent.parent == Path(folder)
+    assert crash.default_log_path(tmp_path) == tmp_path / "logs" / "bpstudio.log"
