@@ -129,10 +129,11 @@ class ComparisonModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._rows: list[tuple[str, str, float, float, float, str]] = []
+        self._flat: list[int] = []  # each row's element as an index into the flattened array
 
     def clear(self) -> None:
         self.beginResetModel()
-        self._rows = []
+        self._rows, self._flat = [], []
         self.endResetModel()
 
     def add(self, comparison: GradientComparison) -> None:
@@ -147,10 +148,14 @@ class ComparisonModel(QAbstractTableModel):
         self._rows.extend((comparison.name, element_text(shape, k), float(backprop[k]),
                            float(numerical[k]), float(errors[k]), verdict(float(errors[k])))
                           for k in range(backprop.size))
+        self._flat.extend(range(backprop.size))
         self.endInsertRows()
 
     def row(self, row: int) -> tuple[str, str, float, float, float, str]:
         return self._rows[row]
+
+    def flat_index(self, row: int) -> int:
+        return self._flat[row]
 
     def counts(self) -> dict[str, int]:
         found = {GOOD: 0, SUSPICIOUS: 0, WRONG: 0}
@@ -463,17 +468,12 @@ class GradientCheckDialog(QDialog):
     def _row_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not current.isValid():
             return
-        name, element = self.model.row(current.row())[:2]
+        name = self.model.row(current.row())[0]
         index = self.param_combo.findText(name)
         if index < 0:
             return
         self.param_combo.setCurrentIndex(index)
-        node = self.graph.find(name)
-        if node is not None and node.value is not None:
-            shape = np.asarray(node.value).shape
-            flat = (int(np.ravel_multi_index(tuple(int(i) for i in element.strip("[]")
-                                                   .split(",")), shape)) if shape else 0)
-            self.element_spin.setValue(flat)
+        self.element_spin.setValue(self.model.flat_index(current.row()))
 
     def _param_chosen(self, *_args) -> None:
         node = self.graph.find(self.param_combo.currentText())

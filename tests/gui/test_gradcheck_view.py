@@ -216,6 +216,7 @@ def test_nudge_prediction_agrees_small_parts_large_and_letting_go_restores(qtbot
     (param_combo,) = [c for c in combos if c.findText("hidden.W") >= 0]
     (range_combo,) = [c for c in combos if c.findText("± 3") >= 0]
     assert param_combo.currentText() == "hidden.W"
+    assert dialog.element_spin.value() == 1  # [0, 1] of a (2, 4) array
 
     node = window.graph.node("hidden.W")
     original = node.value.copy()
