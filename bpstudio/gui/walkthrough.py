@@ -59,7 +59,7 @@ class WalkthroughPanel(QWidget):
         self._painted = False
         self.setFocusPolicy(Qt.StrongFocus)
         self._play_timer = QTimer(self)
-        self._play_timer.timeout.connect(self._play_tick)
+        self._play_timer.timeout.connect(self.step_forward)
         # An edit arrives as several events: retrace once they are all in.
         self._retrace_timer = QTimer(self)
         self._retrace_timer.setSingleShot(True)
@@ -168,10 +168,6 @@ class WalkthroughPanel(QWidget):
     def graph(self):
         return self.scene.graph
 
-    @property
-    def active(self) -> bool:
-        return self.trace is not None
-
     def start(self) -> bool:
         """Trace the graph on its sample and go to the first step; False (with the reason in
         the panel and the status bar) when it cannot run."""
@@ -260,9 +256,6 @@ class WalkthroughPanel(QWidget):
     @property
     def playing(self) -> bool:
         return self._play_timer.isActive()
-
-    def _play_tick(self) -> None:
-        self.step_forward()
 
     def _stop_playing(self) -> None:
         if self._play_timer.isActive():
