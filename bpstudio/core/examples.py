@@ -29,7 +29,7 @@ def single_neuron() -> Project:
     z = g.add(wx, b, name="z")
     a = g.relu(z, name="a")
     g.mse(a, g.input("y"), name="loss")
-    return _project(g, sample={"x": [2.0], "y": [1.0]}, description=(
+    return _project("single_neuron", g, sample={"x": [2.0], "y": [1.0]}, description=(
         "One neuron, the smallest network there is. The input x is scaled by the weight w and "
         "shifted by the bias b (z = w*x + b), passed through a ReLU (a = relu(z)) and compared "
         "with the target y by a squared error, loss = (a - y)^2 averaged over the batch. Run it "
@@ -45,7 +45,7 @@ def fan_out() -> Project:
     d = g.sub(g.mul(w, x, name="wx"), g.input("y"), name="d")
     squared = g.mul(d, d, name="d_times_d")
     g.mean(squared, name="loss")
-    return _project(g, sample={"x": [2.0], "y": [1.0]}, description=(
+    return _project("fan_out", g, sample={"x": [2.0], "y": [1.0]}, description=(
         "A value used twice. The difference d = w*x - y feeds both inputs of one multiply, so "
         "loss = mean(d*d). Run it with x = 2 and y = 1: d = 1.5*2 - 1 = 2 and the loss is 4. "
         "On the way back d receives two gradients, one through each wire (2 each), "
@@ -62,7 +62,7 @@ def xor() -> Project:
     g.bce(p, g.input("y", (1,)), name="loss")
     corners = {"x": [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]],
                "y": [[0.0], [1.0], [1.0], [0.0]]}
-    return _project(g, sample=corners, description=(
+    return _project("xor", g, sample=corners, description=(
         "The XOR problem with a 2-4-1 network. No single straight line separates the points "
         "(0,0) and (1,1), labelled 0, from (0,1) and (1,0), labelled 1, so a network without a "
         "hidden layer cannot learn it. Four tanh units bend the input space until one sigmoid "
@@ -77,7 +77,7 @@ def two_moons() -> Project:
     h2 = g.dense(h1, 16, 16, "h2", activation="relu", init="he_normal")
     logits = g.dense(h2, 16, 1, "logits")
     g.bce_logits(logits, g.input("y", (1,)), name="loss")
-    return _project(g, (
+    return _project("two_moons", g, (
         "A classifier for the two-moons data set: two interleaved half circles of points in the "
         "plane, one class each, that no straight line separates. Two hidden layers of 16 ReLU "
         "units with He initialisation map the point x to one score; the loss is binary "
@@ -86,7 +86,8 @@ def two_moons() -> Project:
         "around the moons as the loss falls."))
 
 
-def _deep_stack(activation: str, init: str, description: str, scale: float = 0.1) -> Project:
+def _deep_stack(stem: str, activation: str, init: str, description: str,
+                scale: float = 0.1) -> Project:
     g = Graph(seed=0)
     h: Node = g.input("x", (2,))
     fan_in = 2
@@ -96,11 +97,11 @@ def _deep_stack(activation: str, init: str, description: str, scale: float = 0.1
         fan_in = DEEP_WIDTH
     logits = g.dense(h, fan_in, 1, "logits", init=init, scale=scale)
     g.bce_logits(logits, g.input("y", (1,)), name="loss")
-    return _project(g, description)
+    return _project(stem, g, description)
 
 
 def deep_sigmoid() -> Project:
-    return _deep_stack("sigmoid", "xavier_uniform", (
+    return _deep_stack("deep_sigmoid", "sigmoid", "xavier_uniform", (
         f"Vanishing gradients: a stack of {DEEP_LAYERS} layers of {DEEP_WIDTH} sigmoid units. "
         "The slope of a sigmoid is at most 1/4, and the backward pass multiplies one such slope "
         "per layer, so the gradient reaching the first layers is many times smaller than the "
@@ -110,7 +111,7 @@ def deep_sigmoid() -> Project:
 
 
 def deep_relu_he() -> Project:
-    return _deep_stack("relu", "he_normal", (
+    return _deep_stack("deep_relu_he", "relu", "he_normal", (
         f"The same {DEEP_LAYERS}-layer stack of {DEEP_WIDTH} units as deep_sigmoid.bpg, built "
         "from ReLU units with He initialisation. A ReLU's slope is exactly 1 wherever it is "
         "active, and He initialisation scales the weights so that the size of the signal "
@@ -123,7 +124,7 @@ EXPLODING_SCALE = 1.5
 
 
 def deep_exploding() -> Project:
-    return _deep_stack("tanh", "normal", (
+    return _deep_stack("deep_exploding", "tanh", "normal", (
         f"Exploding gradients: the same {DEEP_LAYERS}-layer stack of {DEEP_WIDTH} units, tanh "
         f"this time, with every weight drawn from a normal distribution of standard deviation "
         f"{EXPLODING_SCALE}: for {DEEP_WIDTH} inputs per unit that is about six times what "
@@ -145,7 +146,7 @@ def iris_classifier() -> Project:
     training = {"data": {"source": "iris"}, "validation": 0.2, "split_seed": 0,
                 "optimizer": "adam", "lr": 0.01, "batch_size": 16, "seed": 0,
                 "bindings": {"x": "features", "y": "target"}}
-    return _project(g, (
+    return _project("iris_classifier", g, (
         "A classifier for Fisher's Iris flowers, trained on the bundled Iris table: four "
         "measurements per flower (sepal and petal length and width, standardised) go through "
         "16 tanh units to three raw scores, one per species. The loss is softmax cross-entropy "
@@ -179,9 +180,11 @@ NEXT_STEPS: dict[str, str] = {
 }
 
 
-def _project(graph: Graph, description: str, training: dict | None = None,
+def _project(stem: str, graph: Graph, description: str, training: dict | None = None,
              sample: dict | None = None) -> Project:
+    """The example ``stem``: laid out, described (then its next step), with its sample."""
     apply_layout(graph)
+    description += f"\n\nNext step: {NEXT_STEPS[stem]}"
     project = Project(graph, description=description, training=dict(training or {}))
     # The larger networks get a small batch drawn to suit their inputs (see default_sample).
     project.sample = default_sample(graph, rows=8) if sample is None else sample
@@ -201,17 +204,6 @@ EXAMPLES: dict[str, Callable[[], Project]] = {
 }
 
 
-def _with_next_step(stem: str, build: Callable[[], Project]) -> Callable[[], Project]:
-    def built() -> Project:
-        project = build()
-        project.description += f"\n\nNext step: {NEXT_STEPS[stem]}"
-        return project
-    built.__name__ = build.__name__
-    built.__doc__ = build.__doc__
-    return built
-
-
-EXAMPLES = {stem: _with_next_step(stem, build) for stem, build in EXAMPLES.items()}
 
 
 def example_folder() -> Path:
