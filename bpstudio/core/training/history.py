@@ -160,10 +160,8 @@ class History:
 
     def record(self, s: StepStats) -> None:
         points = self._points
-        pending, steps = points.pending, points.rows["step"]
-        last = pending[-1].step if pending else (steps[-1] if steps else 0)
-        if s.step % points.stride == 0 and s.step > last:
-            pending.append(s)
+        if s.step % points.stride == 0 and s.step > self.last_step():
+            points.pending.append(s)
             if len(points.pending) + len(points.rows["step"]) > self.max_points:
                 self._points = points = self._thinned(points)
             if len(points.pending) >= self.PENDING:

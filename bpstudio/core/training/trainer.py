@@ -27,7 +27,7 @@ from .errors import DivergenceError, TrainingError
 from ..errors import BPStudioError
 from .history import History, StepStats, score_batch
 from ..graph import Graph, Node, NodeRef
-from .optim import OPTIMIZERS, Optimizer, OptimizerError, ParameterVector, make_optimizer
+from .optim import OPTIMIZERS, Optimizer, ParameterVector, make_optimizer
 from ..ops.base import domain_text, outside_domain, shown
 from ..project import Project
 
@@ -626,7 +626,7 @@ class Trainer:
             state = project.optimizer_state
             if state and state.get("name") == trainer.optimizer.name:
                 trainer.optimizer.load_state_dict(state)
-        except (TrainingError, OptimizerError) as exc:
+        except TrainingError as exc:  # (an OptimizerError is one)
             # The graph was edited after training (a parameter renamed, added or reshaped):
             # its weights still train, but the old curves and optimiser slots no longer fit.
             trainer = cls(project.graph, trainer.data, **options)

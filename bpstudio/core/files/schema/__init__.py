@@ -56,16 +56,6 @@ def _type_of(value: Any) -> str:
     return type(value).__name__
 
 
-def _matches_type(value: Any, expected: str) -> bool:
-    """JSON Schema's notion of types: every integer is a number, and so is 2.0 an integer."""
-    actual = _type_of(value)
-    if expected == "number":
-        return actual in ("integer", "number")
-    if expected == "integer" and actual == "number":
-        return value.is_integer()
-    return actual == expected
-
-
 def _join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
