@@ -160,35 +160,32 @@ class BackgroundRun:
 
     def poll(self) -> None:
         """Collect the child's messages; notice a child that died without a word."""
-        while self.result is None:
-            try:
-                kind, payload = self._messages.get_nowait()
-            except queue.Empty:
-                break
-            if kind == "progress":
-                self._latest = self.last_progress = payload
-            else:
-                self._finish(payload)
+        while self.result is None and self._receive(None):
+            pass
         if self.result is None and not self._process.is_alive() \
                 and self._process.exitcode is not None:
-            self._drain_after_exit()
+            # The queue's feeder may still be delivering the last messages of a clean exit.
+            deadline = time.monotonic() + 2.0
+            while self.result is None and time.monotonic() < deadline:
+                self._receive(0.05)
+            if self.result is None:
+                self.result = RunResult(FAILED, self.steps_done, 0,
+                                        message=f"the training process ended unexpectedly "
+                                                f"(exit code {self._process.exitcode})")
 
-    def _drain_after_exit(self) -> None:
-        # The queue's feeder may still be delivering the last messages of a clean exit.
-        deadline = time.monotonic() + 2.0
-        while self.result is None and time.monotonic() < deadline:
-            try:
-                kind, payload = self._messages.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            if kind == "progress":
-                self._latest = self.last_progress = payload
-            else:
-                self._finish(payload)
-        if self.result is None:
-            self.result = RunResult(FAILED, self.steps_done, 0,
-                                    message=f"the training process ended unexpectedly "
-                                            f"(exit code {self._process.exitcode})")
+    def _receive(self, timeout: float | None) -> bool:
+        """Take one message (waiting up to ``timeout`` seconds; None: not at all); False when
+        there was none."""
+        try:
+            kind, payload = (self._messages.get_nowait() if timeout is None
+                             else self._messages.get(timeout=timeout))
+        except queue.Empty:
+            return False
+        if kind == "progress":
+            self._latest = self.last_progress = payload
+        else:
+            self._finish(payload)
+        return True
 
     def _finish(self, result: RunResult) -> None:
         if result.outcome == STOPPED and self._ending == PAUSED:
