@@ -8,12 +8,10 @@ so a file of hundreds of megabytes previews as fast as a small one.
 from __future__ import annotations
 
 import codecs
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from .datasets import DataError
+from .datasets import DataError, csv_dialect, csv_rows
 
 PREVIEW_ROWS = 20
 # Enough for 20 rows of a very wide table (the 64 pixels of a digit take about 200 characters).
@@ -85,22 +83,14 @@ def read_preview(path: str | Path, rows: int = PREVIEW_ROWS,
     path = Path(path)
     label = path.name
     text, whole = _read_start(path, limit)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+    dialect = csv_dialect(text)
     found: list[tuple[int, tuple[str, ...]]] = []
     complete = whole
-    try:
-        for line, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(found) == rows + 1:
-                complete = False
-                break
-            found.append((line, tuple(row)))
-    except csv.Error as exc:
-        raise DataError(f"{label}: {exc}") from None
+    for line, row in csv_rows(text, label, dialect):
+        if len(found) == rows + 1:
+            complete = False
+            break
+        found.append((line, tuple(row)))
     if not found:
         raise DataError(f"{label} is empty")
     header = tuple(cell.strip() for cell in found[0][1])

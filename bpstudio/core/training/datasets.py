@@ -16,7 +16,7 @@ import io
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -355,6 +355,27 @@ def _number(cell: str) -> float | None:
         return None
 
 
+def csv_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+    """The CSV dialect of ``text``: its delimiter sniffed among comma, semicolon and tab from
+    the first 4096 characters (the excel dialect when that tells nothing)."""
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
+def csv_rows(text: str, label: str, dialect=None) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of every row of ``text`` that is not blank; DataError naming
+    ``label`` for a malformed table. Lazy, so a preview can stop after a few rows."""
+    reader = csv.reader(io.StringIO(text), dialect or csv_dialect(text))
+    try:
+        for line, row in enumerate(reader, start=1):
+            if any(cell.strip() for cell in row):
+                yield line, row
+    except csv.Error as exc:
+        raise DataError(f"{label}: {exc}") from None
+
+
 def load_csv(path: str | Path, target: str | int | None = None,
              features: Sequence[str | int] | None = None, task: str = "auto") -> Dataset:
     """Read a table with a header row. ``target`` is a column name or index (default: the last
@@ -379,15 +400,7 @@ def load_csv(path: str | Path, target: str | int | None = None,
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{label} is not UTF-8 text (byte {exc.start})") from None
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        rows = [(i, row) for i, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1)
-                if any(cell.strip() for cell in row)]
-    except csv.Error as exc:
-        raise DataError(f"{label}: {exc}") from None
+    rows = list(csv_rows(text, label))
     if not rows:
         raise DataError(f"{label} is empty")
     header_line, header = rows[0]
