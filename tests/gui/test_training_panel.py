@@ -241,3 +241,32 @@ def test_a_binding_chosen_by_hand_survives_edits_until_another_document_opens(qt
     assert panel.binding_combos["x"].currentText() == "target"
     assert window.open_file(examples_dir() / "two_moons.bpg")
     assert panel.binding_combos["x"].currentText() == "features"  # its own, guessed afresh
+
+
+@pytest.mark.parametrize("format_name, suffix", [("CSV of original plot data", ".csv"),
+                                                 ("Image File (PNG, TIF, JPG, ...)", ".png")])
+def test_a_plot_exports_from_its_context_menu(qtbot, xor, tmp_path, format_name, suffix):
+    window, panel = xor, xor.training_panel
+    panel.length_spin.setValue(60)
+    qtbot.mouseClick(button(window, "Train"), Qt.LeftButton)
+    wait_done(qtbot, panel)
+    window.training_dock.raise_()
+    loss = panel.plots.loss_plot
+    scene = loss.plot_widget.scene()
+    (export,) = [a for a in scene.contextMenu if a.text() == "Export..."]
+    scene.contextMenuItem = loss.view_box  # what a right-click on the plot leaves behind
+    export.trigger()
+    dialog = scene.exportDialog
+    assert dialog.isVisible()
+    formats = dialog.ui.formatList
+    (entry,) = [formats.item(i) for i in range(formats.count())
+                if formats.item(i).text() == format_name]
+    formats.setCurrentItem(entry)
+    qtbot.mouseClick(dialog.ui.exportBtn, Qt.LeftButton)
+    path = tmp_path / f"loss{suffix}"
+    dialog.currentExporter.fileDialog.fileSelected.emit(str(path))  # the file a person picks
+    assert path.exists() and path.stat().st_size > 0
+    if suffix == ".csv":
+        header = path.read_text().splitlines()[0]
+        assert "training" in header and len(path.read_text().splitlines()) > 60
+    dialog.close()
