@@ -198,7 +198,10 @@ def test_reset_weights_redraws_them_as_one_undo_step(qtbot, xor):
     assert window.training_state()["history"] is not None
 
 
-def test_a_csv_chosen_in_the_dialog_trains(qtbot, window, tmp_path, monkeypatch):
+def test_a_csv_chosen_in_the_dialog_trains(qtbot, window, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtTest import QTest
+
     path = tmp_path / "points.csv"
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 2))
@@ -207,11 +210,15 @@ def test_a_csv_chosen_in_the_dialog_trains(qtbot, window, tmp_path, monkeypatch)
     assert window.open_file(examples_dir() / "xor.bpg")
     panel = window.training_panel
 
-    def accept(dialog):
-        dialog.set_path(str(path))
-        dialog.accept()
-        return panel_module.CsvImportDialog.Accepted
-    monkeypatch.setattr(panel_module.CsvImportDialog, "exec", accept)
+    def fill_in_the_dialog():  # as a person does, in the real modal dialog
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, panel_module.CsvImportDialog)
+        dialog.path_edit.clear()
+        QTest.keyClicks(dialog.path_edit, str(path))
+        QTest.keyClick(dialog.path_edit, Qt.Key_Return)  # loads the file
+        assert dialog.import_button.isEnabled() and dialog.target() == "label"
+        qtbot.mouseClick(dialog.import_button, Qt.LeftButton)
+    QTimer.singleShot(0, fill_in_the_dialog)
     choose_data(panel, panel_module.CSV_ITEM)
     assert panel.data_combo.currentText() == "CSV: points.csv"
     panel.length_spin.setValue(20)
