@@ -264,3 +264,60 @@ def test_the_exported_walk_holds_the_engines_numbers(qtbot, window, tmp_path, mo
     for name in ("w", "d", "wx", "x"):
         assert f"d loss/d {name} = {np.asarray(engine.grad(name)).item():.4g}" in page
     assert "sum: d loss/d d = 4" in page and "Exported the walk" in window.statusBar().currentMessage()
+
+
+def panel_button(window, text: str):
+    from PySide6.QtWidgets import QPushButton
+
+    (found,) = [b for b in window.walkthrough.findChildren(QPushButton) if b.text() == text]
+    return found
+
+
+def test_practice_check_and_reveal_buttons(qtbot, neuron):
+    window = neuron
+    practice_on(window, qtbot)
+    press(window, qtbot, "Next", 9)
+    assert current(window) == "a"
+    window.walkthrough.answer.setText("0.2")
+    qtbot.mouseClick(panel_button(window, "Check"), Qt.LeftButton)
+    assert window.walkthrough.feedback.text().startswith("Right")
+    press(window, qtbot, "Next")
+    assert current(window) == "z"
+    qtbot.mouseClick(panel_button(window, "Reveal"), Qt.LeftButton)
+    assert window.walkthrough.feedback.text().startswith("Revealed")
+    assert "1 of 1 right" in window.walkthrough.score_label.text()  # a reveal scores nothing
+    assert item(window, "z").grad_text == "∇ 0.2"
+    press(window, qtbot, "Next")
+    assert current(window) != "z"  # and the walk goes on
+
+
+def test_play_walks_on_by_itself_and_pause_stops_it(qtbot, neuron):
+    window = neuron
+    window.walk_through()
+    window.walkthrough.speed.setCurrentIndex(window.walkthrough.speed.count() - 1)  # fastest
+    press(window, qtbot, "Play")
+    qtbot.waitUntil(lambda: "Step 4 of 16" in position(window), timeout=10_000)
+    press(window, qtbot, "Pause")
+    reached = position(window)
+    qtbot.wait(600)
+    assert position(window) == reached
+
+
+def test_the_panels_export_button_writes_the_page(qtbot, neuron, tmp_path, monkeypatch):
+    window = neuron
+    window.walk_through()
+    target = tmp_path / "walk.md"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(target), "")))
+    qtbot.mouseClick(panel_button(window, "Export Walk…"), Qt.LeftButton)
+    assert "0.4" in target.read_text(encoding="utf-8")  # d loss/d w
+
+
+def test_closing_the_dock_gives_the_canvas_back(qtbot, neuron):
+    window = neuron
+    window.walk_through()
+    press(window, qtbot, "End")
+    assert item(window, "w").grad_text == "∇ 0.4"
+    window.walkthrough_dock.close()
+    assert item(window, "w").grad_text is None and item(window, "w").value_text is None
+    assert not any(i.highlighted for i in window.scene.node_items.values())
