@@ -78,12 +78,14 @@ def test_layer_profile_reads_the_weights_in_order():
 
 
 def test_the_guided_tour_walks_through_three_lessons(qtbot, window):
-    window.actions.guided_tour.trigger()
+    (entry,) = [a for a in window.help_menu.actions() if a.text() == "Guided &Tour…"]
+    entry.trigger()
     tour = window.tour_dialog
     assert tour.isVisible() and window.path.stem == "single_neuron"
+    assert "x = 2" in tour.text_label.text() and "0.4 at w" in tour.text_label.text()
     qtbot.mouseClick(tour.show_button, Qt.LeftButton)
     item = window.scene.node_items[window.graph.node("w").id]
-    assert item.grad_text == "∇ 0.4"
+    assert item.grad_text == "∇ 0.4" and window.actions.wire_gradients.isChecked()
     qtbot.mouseClick(tour.next_button, Qt.LeftButton)
     assert window.path.stem == "fan_out" and tour.title_label.text().startswith("<b>2")
     qtbot.mouseClick(tour.show_button, Qt.LeftButton)
@@ -97,6 +99,8 @@ def test_the_guided_tour_walks_through_three_lessons(qtbot, window):
     assert window.comparison_window.running
     window.comparison_window.close()
     assert not window.comparison_window.running
+    qtbot.mouseClick(tour.next_button, Qt.LeftButton)  # "Close" on the last page
+    assert not tour.isVisible()
 
 
 @pytest.mark.parametrize("stem", ["single_neuron", "deep_exploding"])
