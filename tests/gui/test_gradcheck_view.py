@@ -107,6 +107,12 @@ def test_the_selected_parameter_alone(qtbot, xor):
     wait_finished(qtbot, dialog)
     assert {r[0] for r in table_rows(dialog)} == {"out.W"}
     assert "8 forward passes (2 × 4 elements)" in label_with(dialog, "forward passes")
+    # another selection, then Check Again: that parameter now
+    window.scene.select_nodes([window.graph.node("hidden.b").id])
+    qtbot.mouseClick(button(dialog, "Check Again"), Qt.LeftButton)
+    wait_finished(qtbot, dialog)
+    assert {r[0] for r in table_rows(dialog)} == {"hidden.b"}
+    assert "8 forward passes (2 × 4 elements)" in label_with(dialog, "forward passes")
 
 
 def test_a_wrong_backward_shows_as_wrong(qtbot, window, broken_square_op):
