@@ -84,10 +84,9 @@ class MainWindow(QMainWindow):
         self.run_view = RunView(self.scene, self)
         self.inspector.set_run_view(self.run_view)
         self.training_panel = TrainingPanel(self)
-        self.training_dock = self._dock("Training", self.training_panel, Qt.RightDockWidgetArea)
+        self.training_dock = self._dock("Training", self.training_panel, Qt.RightDockWidgetArea,
+                                        beside=self.inspector_dock)
         self.training_dock.setMinimumWidth(420)
-        self.tabifyDockWidget(self.inspector_dock, self.training_dock)
-        self.inspector_dock.raise_()
         self._build_walkthrough()
         # The bindings follow the graph, once an edit (or a macro of them) is complete.
         self._bindings_timer = QTimer(self)
@@ -131,14 +130,19 @@ class MainWindow(QMainWindow):
         self.offer_recovery()
 
     # ------------------------------------------------------------------------------ build
-    def _dock(self, title: str, widget, area) -> QDockWidget:
-        dock = QDockWidget(title, self)
+    def _dock(self, title: str, widget, area, beside: QDockWidget | None = None,
+              kind: type[QDockWidget] = QDockWidget) -> QDockWidget:
+        """A dock holding ``widget``, in ``area`` or as a tab behind ``beside``."""
+        dock = kind(title, self)
         dock.setObjectName(title.lower() + "_dock")
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
                          | QDockWidget.DockWidgetClosable)
         self.addDockWidget(area, dock)
         dock.setMinimumWidth(220)
+        if beside is not None:
+            self.tabifyDockWidget(beside, dock)
+            beside.raise_()  # the one that was there stays in front
         return dock
 
     def _build_menus(self) -> None:
@@ -339,15 +343,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------ walkthrough
     def _build_walkthrough(self) -> None:
         self.walkthrough = WalkthroughPanel(self.scene, self)
-        dock = WalkthroughDock("Walkthrough", self)
-        dock.setObjectName("walkthrough_dock")
-        dock.setWidget(self.walkthrough)
-        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
-                         | QDockWidget.DockWidgetClosable)
-        dock.setMinimumWidth(220)
-        self.addDockWidget(Qt.RightDockWidgetArea, dock)
-        self.tabifyDockWidget(self.inspector_dock, dock)
-        self.inspector_dock.raise_()
+        dock = self._dock("Walkthrough", self.walkthrough, Qt.RightDockWidgetArea,
+                          beside=self.inspector_dock, kind=WalkthroughDock)
         dock.closed.connect(self.walkthrough.stop)
         self.walkthrough_dock = dock
 

@@ -265,6 +265,7 @@ def test_a_plot_exports_from_its_context_menu(qtbot, xor, tmp_path, format_name,
     export.trigger()
     dialog = scene.exportDialog
     assert dialog.isVisible()
+    assert dialog.parent() is loss  # deleted with the plot, never left for the collector
     formats = dialog.ui.formatList
     (entry,) = [formats.item(i) for i in range(formats.count())
                 if formats.item(i).text() == format_name]

@@ -4,6 +4,7 @@ the times there is nothing to draw, and a count of redraws for benchmarks."""
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from . import style
@@ -35,6 +36,9 @@ class PlotPanel(QWidget):
         self.redraw_count = 0
         self._smoothing = DEFAULT_SMOOTHING
         self._smoothing_unseen = False  # a new weight not drawn yet: the plot was hidden
+        # pyqtgraph makes its export dialog on first use as a window of its own, with no parent:
+        # it would outlive the plot and be collected later, touching items Qt has deleted.
+        self.plot_widget.scene().contextMenu[0].triggered.connect(self._adopt_export_dialog)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -54,6 +58,12 @@ class PlotPanel(QWidget):
                 self._redraw_smoothed()
             else:
                 self._smoothing_unseen = True
+
+    def _adopt_export_dialog(self) -> None:
+        dialog = self.plot_widget.scene().exportDialog
+        if dialog is not None and dialog.parent() is None:
+            dialog.setParent(self, Qt.Window)  # still a window, now deleted with the plot
+            dialog.show()
 
     def _redraw_smoothed(self) -> None:
         """Draw the smoothed curves again at the current weight (plots that smooth say how)."""
