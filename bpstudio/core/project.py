@@ -20,6 +20,23 @@ from .graph import Graph
 from .sample import sample_feeds
 
 
+@dataclass(frozen=True)
+class TrainingState:
+    """What a project keeps beside its graph for training: its settings (data, optimiser,
+    bindings, standardisation), the optimiser's state and the history of the steps so far.
+    Replaced whole (a run, its undo, Reset Weights), never edited in place."""
+
+    training: dict[str, Any] = field(default_factory=dict)
+    optimizer_state: dict[str, Any] | None = None
+    history: dict[str, Any] | None = None
+
+    @property
+    def steps(self) -> int:
+        """How many steps the project has been trained for (0 for an untrained one)."""
+        progress = self.training.get("progress")
+        return int(progress.get("step", 0)) if isinstance(progress, dict) else 0
+
+
 @dataclass
 class Project:
     graph: Graph
@@ -45,6 +62,15 @@ class Project:
                 raise GraphError(problem)
         for node, value in zip(nodes, rows.values()):
             self.graph.set_value(node, value)
+
+    @property
+    def training_state(self) -> TrainingState:
+        return TrainingState(dict(self.training or {}), self.optimizer_state, self.history)
+
+    @training_state.setter
+    def training_state(self, state: TrainingState) -> None:
+        self.training = dict(state.training or {})
+        self.optimizer_state, self.history = state.optimizer_state, state.history
 
     @property
     def is_trained(self) -> bool:

@@ -59,8 +59,8 @@ class _PerParameterPlot(PlotPanel):
         self.redraw_count += 1
         if series is None or not len(series):
             self._series = None
-            for curve in self.curves:
-                curve.setData(EMPTY, EMPTY)
+            if self.names:  # the curves (and legend) of another history go with it
+                self._make_curves(())
             self.set_message(self.EMPTY_MESSAGE)
             return
         self._series = series
