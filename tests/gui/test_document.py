@@ -133,7 +133,8 @@ def trigger_menu_entry(menu, text: str) -> None:
     raise AssertionError(f"no entry '{text}' in {[a.text() for a in menu.actions()]}")
 
 
-def test_another_document_brings_its_own_data_not_the_last_ones_csv(qtbot, window, tmp_path):
+def test_another_document_brings_its_own_data_not_the_last_ones_csv(qtbot, window, tmp_path,
+                                                                   dialogs):
     path = tmp_path / "customers.csv"
     rng = np.random.default_rng(0)
     rows = ["a,b,label"] + [f"{p:.4f},{q:.4f},{int(p * q > 0)}"
@@ -164,7 +165,10 @@ def test_another_document_brings_its_own_data_not_the_last_ones_csv(qtbot, windo
     assert window.document.training_state.steps == 10
     assert "CSV" not in panel.message_label.text()
 
+    window.activateWindow()  # (a person clicks back into the window after the dialog)
+    qtbot.waitUntil(window.isActiveWindow)
     key(window, Qt.Key_N, Qt.ControlModifier)  # File > New
+    assert window.path is None and not window.graph.nodes, (window.path, dialogs.questions)
     assert panel.data_combo.currentText() == "moons" and panel.message_label.text() == ""
 
 
