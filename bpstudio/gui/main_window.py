@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QMarginsF, QMimeData, QPointF, QRect, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QGuiApplication, QImage,
-                           QKeySequence, QPainter)
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGraphicsItem, QLabel, QMainWindow,
+from PySide6.QtCore import QMimeData, QPointF, QRect, QSize, Qt, QTimer
+from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox, QToolBar)
 
 from bpstudio.core.errors import BPStudioError
@@ -25,6 +24,7 @@ from bpstudio.core.examples import example_files, example_folder
 from . import clipboard, commands
 from .actions import Actions, create_actions
 from .canvas import theme
+from .canvas.picture import write_picture
 from .canvas.scene import GraphScene
 from .canvas.view import GraphView
 from .document import LOCKED_MESSAGE, Document
@@ -39,7 +39,7 @@ from .walkthrough import WalkthroughDock, WalkthroughPanel
 from . import appearance
 from .help import AboutDialog, ShortcutsDialog
 from .plots import style as plot_style
-from .welcome import WelcomePage, example_title
+from .welcome import WelcomePage, example_title, recent_labels
 from .recovery import AUTOSAVE_MS, Recovery, left_behind
 from .settings import Settings
 
@@ -55,25 +55,6 @@ examples_dir = example_folder  # (the name the window's callers know it by)
 def is_bundled_example(path: Path) -> bool:
     """Whether ``path`` is one of the shipped examples, which Save must never overwrite."""
     return path.resolve().parent == examples_dir().resolve()
-
-
-def recent_labels(paths: list[str]) -> list[str]:
-    """Menu labels for recent files: the file's name, and where two share a name, as many of
-    their folders as it takes to tell them apart ("single_neuron.bpg — lessons/week1")."""
-    parts = [Path(p).parts for p in paths]
-    labels = []
-    for k, path in enumerate(parts):
-        name = path[-1] if path else ""
-        twins = [other for j, other in enumerate(parts) if j != k and other and other[-1] == name]
-        if not twins:
-            labels.append(name)
-            continue
-        depth = 1
-        while depth < len(path) - 1 and any(other[-1 - depth:-1] == path[-1 - depth:-1]
-                                            for other in twins):
-            depth += 1
-        labels.append(f"{name} — {'/'.join(path[-1 - depth:-1])}")
-    return labels
 
 
 class MainWindow(QMainWindow):
@@ -713,44 +694,10 @@ class MainWindow(QMainWindow):
             if path is None:
                 return False
         path = Path(path)
-        rect = self.scene.nodes_rect()
-        if rect.isNull():
+        ok = write_picture(self.scene, path, fmt, self.document.name)
+        if ok is None:
             self.show_status("The canvas is empty: nothing to export")
             return False
-        rect = rect.marginsAdded(QMarginsF(30, 30, 30, 30))
-        selected = self.scene.selectedItems()
-        self.scene.clearSelection()  # a picture of the graph, not of the selection
-        # Draw the items themselves, not their screen-resolution cached pictures.
-        cached = [(item, item.cacheMode()) for item in self.scene.node_items.values()]
-        for item, _mode in cached:
-            item.setCacheMode(QGraphicsItem.NoCache)
-        try:
-            if fmt == "svg":
-                from PySide6.QtSvg import QSvgGenerator
-
-                generator = QSvgGenerator()
-                generator.setFileName(str(path))
-                generator.setSize(rect.size().toSize())
-                generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
-                generator.setTitle(self.path.stem if self.path else "graph")
-                painter = QPainter(generator)
-                painter.fillRect(QRectF(0, 0, rect.width(), rect.height()), theme.BACKGROUND)
-                self.scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
-                ok = painter.end()
-            else:
-                scale = 2.0
-                image = QImage((rect.size() * scale).toSize(), QImage.Format_ARGB32)
-                image.fill(theme.BACKGROUND)
-                painter = QPainter(image)
-                painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
-                self.scene.render(painter, QRectF(image.rect()), rect)
-                painter.end()
-                ok = image.save(str(path), "PNG")
-        finally:
-            for item, mode in cached:
-                item.setCacheMode(mode)
-            for item in selected:
-                item.setSelected(True)
         if not ok:
             QMessageBox.critical(self, "Cannot export", f"Cannot write {path}")
             return False

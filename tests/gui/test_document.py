@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QApplication, QCheckBox, QPushButton
 from bpstudio import load
 from bpstudio.gui.welcome import example_title
 from bpstudio.gui.document import Document
-from bpstudio.gui.main_window import examples_dir, recent_labels
+from bpstudio.gui.main_window import examples_dir
+from bpstudio.gui.welcome import recent_labels
 from bpstudio.gui.training import panel as panel_module
 from bpstudio.gui.training.comparison import ComparisonWindow
 from bpstudio.gui.training.panel import RunSettings, TrainingPanel
