@@ -11,6 +11,7 @@ from typing import Collection
 
 import numpy as np
 
+from .number_text import number, pick
 from .trace import BackwardStep, ForwardStep, Step, Trace
 
 # Kinds of line: a heading, plain text, a line of arithmetic, and a warning (a gradient stops).
@@ -18,25 +19,6 @@ HEAD, TEXT, MATH, WARN = "head", "text", "math", "warn"
 HIDDEN = "?"
 
 Line = tuple[str, str]
-
-
-def pick(array: np.ndarray, batched: bool, row: int | None) -> np.ndarray:
-    """The part of ``array`` that belongs to sample ``row`` (all of it when ``row`` is None or
-    the array is not per sample: parameters, a loss averaged over the batch)."""
-    if row is None or not batched or array.ndim == 0 or row >= array.shape[0]:
-        return array
-    return array[row]
-
-
-def number(array: np.ndarray, batched: bool = False, row: int | None = None) -> str:
-    """One short text: the number itself, a few numbers, or the mean with the range."""
-    # (+ 0.0 turns a -0 from a blocked gradient into the 0 a reader expects)
-    a = np.asarray(pick(array, batched, row), dtype=np.float64) + 0.0
-    if a.size == 1:
-        return f"{a.item():.4g}"
-    if a.size <= 4:
-        return "[" + ", ".join(f"{v:.4g}" for v in a.ravel()) + "]"
-    return f"mean {a.mean():.4g} (min {a.min():.4g}, max {a.max():.4g}) over {a.size}"
 
 
 def title(step: Step) -> str:
