@@ -31,6 +31,10 @@ from bpstudio.core.ops import GROUPS, REGISTRY
 from bpstudio.core.shapes import format_shape
 from bpstudio.core.training import datasets
 from bpstudio.core.training.interface import model_interface
+from bpstudio.core.training.rows import TRAINING, VALIDATION, rows_to_run
+from bpstudio.core.trace import trace
+from bpstudio.core.trace_text import to_html, to_markdown
+from bpstudio.core.files.atomicfile import atomic_write_bytes
 from bpstudio.core.training.trainer import DivergenceError, Trainer
 from bpstudio.version import __version__
 
@@ -382,10 +386,58 @@ def add_import_command(sub: Subparsers) -> None:
     parser.set_defaults(run=cmd_import)
 
 
+# -------------------------------------------------------------------------------------- handout
+def _row_numbers(text: str) -> list[int]:
+    """ "1-8" or "3,7,12-14" (row numbers from 1) -> 0-based indices."""
+    indices: list[int] = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.strip().partition("-")
+            first, last = int(low), int(high or low)
+            if first < 1 or last < first:
+                raise ValueError
+            indices += range(first - 1, last)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of row numbers from 1, "
+                                         "such as 1-8 or 3,7,12") from None
+    return indices
+
+
+def cmd_handout(args: argparse.Namespace) -> int:
+    if not args.out.endswith((".md", ".html")):
+        raise BPStudioError(f"'{args.out}': the page ends in .md (Markdown) or .html")
+    check_target(args.out)
+    project = open_project(args.file)
+    rows = rows_to_run(project, args.rows, split=args.split)
+    walk = trace(project.graph, rows.feeds)
+    name = os.path.splitext(os.path.basename(args.file))[0]
+    render = to_markdown if args.out.endswith(".md") else to_html
+    atomic_write_bytes(args.out, render(walk, name, rows=rows.description,
+                                        graph=project.graph).encode("utf-8"))
+    print(f"wrote {args.out}: on {rows.description}")
+    return 0
+
+
+def add_handout_command(sub: Subparsers) -> None:
+    parser = sub.add_parser("handout", help="write the walkthrough of one forward and backward "
+                            "pass as a page (Markdown or HTML), with the graph drawn",
+                            description="A project with training data runs on real training "
+                                        "rows (the first 8, or --rows); a graph without data "
+                                        "on its sample, which the page calls random where it "
+                                        "is the default draw.")
+    parser.add_argument("file", help="a .bpg project file (or a .onnx model)")
+    parser.add_argument("out", metavar="OUT.md|OUT.html", help="the page to write")
+    parser.add_argument("--rows", type=_row_numbers, metavar="1-8",
+                        help="which rows of the data, numbered from 1 (e.g. 1-8 or 3,7,12)")
+    parser.add_argument("--split", choices=(TRAINING, VALIDATION), default=TRAINING,
+                        help="the rows' split (training)")
+    parser.set_defaults(run=cmd_handout)
+
+
 # ------------------------------------------------------------------------------------------ main
 SUBCOMMANDS: list[Callable[[Subparsers], None]] = [add_ops_command, add_info_command,
                                                    add_export_command, add_train_command,
-                                                   add_import_command]
+                                                   add_import_command, add_handout_command]
 
 
 class _Parser(argparse.ArgumentParser):
