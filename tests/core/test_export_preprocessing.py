@@ -137,3 +137,13 @@ def test_cli_exports_raw_rows_by_default_and_the_bare_graph_with_raw(tmp_path, c
 def test_a_project_without_data_exports_the_bare_graph():
     from bpstudio.core.examples import EXAMPLES
     assert model_interface(EXAMPLES["xor"]()) is None
+
+
+def test_a_project_whose_data_has_gone_says_so_and_exports_raw(tmp_path, capsys):
+    t = trained(CSV, tmp_path)
+    save(t.project, tmp_path / "p.bpg")
+    (tmp_path / "moons.csv").unlink()
+    assert main(["export", str(tmp_path / "p.bpg"), "--onnx", str(tmp_path / "a.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "moons.csv" in err and "--raw" in err and not (tmp_path / "a.onnx").exists()
+    assert main(["export", str(tmp_path / "p.bpg"), "--raw", "--onnx", str(tmp_path / "a.onnx")]) == 0

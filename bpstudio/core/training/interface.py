@@ -52,7 +52,13 @@ def model_interface(project: Project, output: NodeRef | None = None,
     """What an export of ``project`` (up to ``output``, by default the loss's prediction)
     expects and returns; None for a project without training data (its exports are the bare
     graph). ``data`` saves rebuilding the project's data when the caller has it."""
-    data = training_data(project) if data is None else data
+    if data is None:
+        try:
+            data = training_data(project)
+        except DataError as exc:
+            raise DataError(f"{exc}: an export reads the data the project was trained on for "
+                            "its names and standardisation (export the bare graph with raw, "
+                            "--raw on the command line, to do without)") from None
     if data is None:
         return None
     graph = project.graph
