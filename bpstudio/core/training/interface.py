@@ -37,7 +37,7 @@ def feature_input(project: Project) -> tuple[Node, Node]:
     loss = named if named is not None else (losses[0] if len(losses) == 1 else None)
     if loss is None:
         raise TrainingError("the project has no single loss to tell its features from its "
-                            "target: export it with raw=True")
+                            "target: export the bare graph (--raw)")
     inputs = [n for n in graph.topological_order([loss]) if n.spec.source == "input"]
     bindings = bind_inputs(graph, inputs, loss, saved.get("bindings"))
     features = [n for n in inputs if bindings[n.name] == FEATURES]
@@ -57,8 +57,8 @@ def model_interface(project: Project, output: NodeRef | None = None,
             data = training_data(project)
         except DataError as exc:
             raise DataError(f"{exc}: an export reads the data the project was trained on for "
-                            "its names and standardisation (export the bare graph with raw, "
-                            "--raw on the command line, to do without)") from None
+                            "its names and standardisation (export the bare graph, --raw on the "
+                            "command line, to do without)") from None
     if data is None:
         return None
     graph = project.graph
