@@ -58,7 +58,8 @@ def test_onnx_on_raw_rows_predicts_as_the_app(subject, tmp_path):
     out, session = run_onnx(tmp_path / "m.onnx", raw)
     app = app_probabilities(t)
     assert out.shape == app.shape
-    tolerance = 1e-2 if name == "deep_exploding" else TOLERANCE  # (float32 gain, see test_export_onnx)
+    # (the exploding stack's float32 gain: see test_export_onnx)
+    tolerance = 1e-2 if name == "deep_exploding" else TOLERANCE
     assert close(out, app) < tolerance
     assert np.max(np.abs(predict_raw(t.project.graph, interface, raw) - app)) < 1e-12
     assert session.get_inputs()[0].name == "features"
@@ -113,7 +114,8 @@ def test_a_bare_export_misses_the_standardisation(tmp_path):
     t = trained(CSV, tmp_path, steps=200)
     export_onnx(t.project.graph, tmp_path / "bare.onnx")
     out, session = run_onnx(tmp_path / "bare.onnx", t.raw_train.features)
-    assert session.get_inputs()[0].name == "x" and not onnx.load(tmp_path / "bare.onnx").metadata_props
+    assert session.get_inputs()[0].name == "x"
+    assert not onnx.load(tmp_path / "bare.onnx").metadata_props
     bare = accuracy_of(1.0 / (1.0 + np.exp(-out)), t.raw_train.targets)
     assert app_accuracy(t) > 0.8 and bare < app_accuracy(t) - 0.2
 
@@ -127,8 +129,10 @@ def test_cli_exports_raw_rows_by_default_and_the_bare_graph_with_raw(tmp_path, c
     assert "raw, in the data's own units" in said and "probability of class '1'" in said
     out, session = run_onnx(tmp_path / "a.onnx", t.raw_train.features)
     assert close(out, app_probabilities(t)) < TOLERANCE
-    assert close(run_numpy(tmp_path / "a.py", t.raw_train.features)[0], app_probabilities(t)) < 1e-10
-    assert main(["export", str(tmp_path / "p.bpg"), "--raw", "--onnx", str(tmp_path / "b.onnx")]) == 0
+    numpy_out = run_numpy(tmp_path / "a.py", t.raw_train.features)[0]
+    assert close(numpy_out, app_probabilities(t)) < 1e-10
+    bare = ["export", str(tmp_path / "p.bpg"), "--raw", "--onnx", str(tmp_path / "b.onnx")]
+    assert main(bare) == 0
     out, session = run_onnx(tmp_path / "b.onnx", t.data.train.features)
     assert session.get_inputs()[0].name == "x" and session.get_outputs()[0].name == "logits"
     assert np.max(np.abs(1.0 / (1.0 + np.exp(-out)) - app_probabilities(t))) < TOLERANCE
@@ -146,4 +150,5 @@ def test_a_project_whose_data_has_gone_says_so_and_exports_raw(tmp_path, capsys)
     assert main(["export", str(tmp_path / "p.bpg"), "--onnx", str(tmp_path / "a.onnx")]) == 2
     err = capsys.readouterr().err
     assert "moons.csv" in err and "--raw" in err and not (tmp_path / "a.onnx").exists()
-    assert main(["export", str(tmp_path / "p.bpg"), "--raw", "--onnx", str(tmp_path / "a.onnx")]) == 0
+    bare = ["export", str(tmp_path / "p.bpg"), "--raw", "--onnx", str(tmp_path / "a.onnx")]
+    assert main(bare) == 0

@@ -27,6 +27,7 @@ from .export_common import ExportError, check_names, inference_output
 from .export_numpy import interface_constants, npz_bytes
 from ..graph import Graph, Node, NodeRef
 from ..interface import SIGMOID, SOFTMAX, ModelInterface
+from ..shapes import format_shape
 from ...version import __version__
 
 
@@ -163,7 +164,8 @@ def torch_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
         attr = _attribute(_layer_name(d), attributes)
         fan_in, fan_out = np.shape(d.weight.value)
         init.append(f"self.{attr} = nn.Linear({fan_in}, {fan_out}, dtype=dtype)"
-                    f"  # '{d.matmul.name}' and '{d.add.name}': x @ {d.weight.name} + {d.bias.name}")
+                    f"  # '{d.matmul.name}' and '{d.add.name}': "
+                    f"x @ {d.weight.name} + {d.bias.name}")
         state[f"{attr}.weight"] = np.asarray(d.weight.value, dtype=np.float64).T.copy()
         state[f"{attr}.bias"] = np.asarray(d.bias.value, dtype=np.float64).copy()
         parameters += [f"    {d.weight.name!r}: ({attr + '.weight'!r}, True),",
@@ -217,8 +219,8 @@ def torch_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
     else:
         predict = "self.forward({0})"
     shows = interface.output_text() if featured else f"'{out_node.name}'"
-    arg_doc = "\n".join(f"        {arguments[n.id]}: input '{n.name}', shape (N, "
-                        f"{', '.join(str(d) for d in n.params['shape'])})" for n in inputs)
+    arg_doc = "\n".join(f"        {arguments[n.id]}: input '{n.name}', shape "
+                        f"{format_shape(('N',) + tuple(n.params['shape']))}" for n in inputs)
     if featured:
         arg_doc += f"\n        ({arguments[graph.node(interface.feature_input).id]}: " \
                    f"{interface.input_text()})"
@@ -283,7 +285,8 @@ def torch_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
         "",
         "",
         "def load(path=WEIGHTS_FILE, dtype=torch.float64):",
-        '    """The model with the trained weights from ``path`` (an .npz, read without pickle)."""',
+        '    """The model with the trained weights from ``path`` (an .npz, read without '
+        'pickle)."""',
         "    model = Model(dtype)",
         "    with np.load(path, allow_pickle=False) as archive:",
         "        state = {key: torch.from_numpy(archive[key]).to(dtype) for key in archive.files}",
