@@ -31,7 +31,8 @@ from bpstudio.core.ops import GROUPS, REGISTRY
 from bpstudio.core.shapes import format_shape
 from bpstudio.core.training import datasets
 from bpstudio.core.training.interface import model_interface
-from bpstudio.core.training.rows import TRAINING, VALIDATION, rows_to_run
+from bpstudio.core.training.datasets import DataError
+from bpstudio.core.training.rows import TRAINING, VALIDATION, parse_row_numbers, rows_to_run
 from bpstudio.core.trace import trace
 from bpstudio.core.trace_text import to_html, to_markdown
 from bpstudio.core.files.atomicfile import atomic_write_bytes
@@ -389,18 +390,10 @@ def add_import_command(sub: Subparsers) -> None:
 # -------------------------------------------------------------------------------------- handout
 def _row_numbers(text: str) -> list[int]:
     """ "1-8" or "3,7,12-14" (row numbers from 1) -> 0-based indices."""
-    indices: list[int] = []
     try:
-        for part in text.split(","):
-            low, _, high = part.strip().partition("-")
-            first, last = int(low), int(high or low)
-            if first < 1 or last < first:
-                raise ValueError
-            indices += range(first - 1, last)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a list of row numbers from 1, "
-                                         "such as 1-8 or 3,7,12") from None
-    return indices
+        return parse_row_numbers(text)
+    except DataError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_handout(args: argparse.Namespace) -> int:

@@ -2,7 +2,8 @@
 element beside its central-difference estimate, with the cost of each side, and a nudge slider
 that moves one element and sets the loss's actual change beside the gradient's prediction.
 
-The numbers come from :mod:`bpstudio.core.gradcheck`, the same code the tests and scripts call.
+The numbers come from :mod:`bpstudio.core.gradcheck`, the same code the tests and scripts call,
+on the rows :class:`~bpstudio.gui.rows.RunRows` gives (training rows once the project has data).
 The check runs in a Python thread on a copy of the graph (nudging changes weights in place, and
 the person may keep editing); the thread hands its results over under a lock and the window
 takes them through a :class:`RunController`, so no Qt object is touched off the GUI thread.
@@ -34,11 +35,11 @@ from bpstudio.core.gradcheck import (GOOD, GOOD_BELOW, SUSPICIOUS, SUSPICIOUS_BE
                                      CheckCost, GradientCheck, GradientComparison, Nudge,
                                      check_gradients, verdict)
 from bpstudio.core.graph import Graph
-from bpstudio.core.sample import runnable_sample
 
 from .canvas.scene import GraphScene
 from .document import Document
 from .plots import style
+from .rows import RowsToRun, RunRows
 from .training.run import RunController
 
 EPS = 1e-5
@@ -70,9 +71,13 @@ def element_text(shape: tuple[int, ...], flat: int) -> str:
     return "[" + ", ".join(str(i) for i in np.unravel_index(flat, shape)) + "]"
 
 
-def prepare(graph: Graph) -> dict[str, np.ndarray]:
-    """The sample feeds, once the graph is known to run (else a BPStudioError saying why)."""
-    return {k: v.copy() for k, v in runnable_sample(graph).items()}
+def prepare(rows: RunRows) -> tuple[dict[str, np.ndarray], RowsToRun]:
+    """The feeds to check on (copies: the worker keeps them) and what they are, once the graph
+    is known to run (else a BPStudioError saying why)."""
+    graph = rows.document.graph
+    graph.check([graph.default_output()])
+    chosen = rows.rows()
+    return {k: np.array(v, copy=True) for k, v in chosen.rows.feeds.items()}, chosen
 
 
 class CheckWorker:
@@ -223,11 +228,13 @@ class ComparisonModel(QAbstractTableModel):
 class GradientCheckDialog(QDialog):
     """Run > Check Gradients…: the check table, its cost, and the nudge slider."""
 
-    def __init__(self, document: Document, scene: GraphScene, parent: QWidget | None = None):
+    def __init__(self, document: Document, scene: GraphScene, parent: QWidget | None = None,
+                 rows: RunRows | None = None):
         super().__init__(parent)
         self.setWindowTitle("Check Gradients")
         self.setObjectName("gradient_check")
         self.document = document
+        self.rows = rows if rows is not None else RunRows(document, self)
         self.scene = scene  # (which nodes are selected: the ones to check)
         self.run = RunController(POLL_MS, self)
         self.run.progressed.connect(self._take)
@@ -402,7 +409,7 @@ class GradientCheckDialog(QDialog):
         graph = self.graph
         names = self.selected_parameters() or None
         try:
-            feeds = prepare(graph)
+            feeds, chosen = prepare(self.rows)
             copy = graph.copy()
             if names is not None:  # selected, but not on the way to the loss: say so now
                 params = {n.name for n in copy.topological_order([copy.default_output()])
@@ -419,8 +426,9 @@ class GradientCheckDialog(QDialog):
         total = sum(int(np.asarray(n.value).size) for n in params)
         which = (f"the {len(params)} selected parameter" + ("s" if len(params) != 1 else "")
                  if names else f"all {len(params)} parameters")
-        self.scope_label.setText(f"Checking {which} ({total:,} elements). Select parameter "
-                                 "nodes on the canvas to check only those.")
+        self.scope_label.setText(f"Checking {which} ({total:,} elements) on "
+                                 f"{chosen.rows.label}. Select parameter nodes on the canvas "
+                                 "to check only those.")
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(0)
         self.passes_label.setText(f"Nudging: 0 of {2 * total:,} forward passes so far…")
@@ -537,7 +545,8 @@ class GradientCheckDialog(QDialog):
             if not name:
                 return None
             try:
-                self.nudge = Nudge(graph.copy(), prepare(graph), name, self.element_spin.value())
+                feeds, _chosen = prepare(self.rows)
+                self.nudge = Nudge(graph.copy(), feeds, name, self.element_spin.value())
             except BPStudioError as exc:
                 self.nudge_label.setText(f"Cannot nudge: {exc}")
                 return None

@@ -1,10 +1,11 @@
-"""Forward and Backward in the window: the engine runs on the project's sample, and every node
+"""Forward and Backward in the window: the engine runs on the rows :class:`RunRows` gives (rows
+of the training data once the project has some, else the graph's sample), and every node
 shows its value (and after Backward its gradient) on the canvas, with the full arrays in its
 tooltip next to its op's local derivative; wires can be coloured by the gradient they carry.
 
 Once a pass has run, the values stay live: an edit of the graph or of the sample runs the same
 pass again as soon as the edit is done, so that changing a weight in the inspector shows its
-effect at once. When the graph stops being valid the values are cleared and the status bar says
+effect at once; so does choosing other rows. When the graph stops being valid the values are cleared and the status bar says
 which node is at fault; Clear Values ends the live display.
 """
 
@@ -19,9 +20,9 @@ from bpstudio.core.engine import Engine
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.graph import Graph
 from bpstudio.core.model import GraphEvent
-from bpstudio.core.sample import runnable_sample
 
 from .canvas.scene import GraphScene
+from .rows import RunRows
 
 FORWARD, BACKWARD = "forward", "backward"
 
@@ -54,9 +55,12 @@ class RunView(QObject):
     status_message = Signal(str)
     values_changed = Signal()
 
-    def __init__(self, scene: GraphScene, parent: QObject | None = None):
+    def __init__(self, scene: GraphScene, parent: QObject | None = None,
+                 rows: RunRows | None = None):
         super().__init__(parent)
         self.scene = scene
+        self.rows = rows if rows is not None else RunRows(scene.document, self)
+        self.ran_on = None                  # the RowsToRun of the last pass that ran
         self.mode: str | None = None        # the pass that is live: FORWARD, BACKWARD or None
         self.engine: Engine | None = None   # holds the values of the last pass that ran
         self.wire_gradients = False
@@ -68,6 +72,7 @@ class RunView(QObject):
         self._rerun_timer.setInterval(0)
         self._rerun_timer.timeout.connect(self._rerun)
         scene.graph_event.connect(self._on_graph_event)
+        self.rows.changed.connect(self._rows_changed)
 
     @property
     def graph(self) -> Graph:
@@ -104,9 +109,9 @@ class RunView(QObject):
         self._rerun_timer.stop()
         try:
             output = graph.default_output()
-            feeds = runnable_sample(graph, output)
+            chosen = self.rows.rows(output)
             engine = Engine(graph, output=output)
-            loss = engine.forward(feeds)
+            loss = engine.forward(chosen.rows.feeds)
             if mode == BACKWARD:
                 engine.backward(record_contributions=True)
         except BPStudioError as exc:
@@ -119,14 +124,13 @@ class RunView(QObject):
             self.values_changed.emit()
             return False
         self.mode, self.engine, self._has_grads = mode, engine, mode == BACKWARD
+        self.ran_on = chosen
         self._set_culprit(None)
         self._show_values()
-        rows = next(iter(feeds.values()), np.zeros(1))
         what = "Forward and backward" if mode == BACKWARD else "Forward"
-        if not quiet:
-            self.status_message.emit(f"{what} on {len(rows)} sample row"
-                                     + ("s" if len(rows) != 1 else "")
-                                     + f": {output.name} = {short_text(loss)}")
+        if not quiet or chosen.problem:
+            self.status_message.emit(f"{what} on {chosen.rows.label}: "
+                                     f"{output.name} = {short_text(loss)}")
         self.values_changed.emit()
         return True
 
@@ -242,6 +246,12 @@ class RunView(QObject):
         if self.mode is None or (event.kind == "node_changed" and event.field == "position"):
             return
         self._rerun_timer.start()
+
+    def _rows_changed(self) -> None:
+        # Other rows, or a run gave the project data: the values follow (the row picker says
+        # which rows they are).
+        if self.mode is not None:
+            self._rerun_timer.start()
 
     def _rerun(self) -> None:
         if self.mode is not None:

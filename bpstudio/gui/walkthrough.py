@@ -1,5 +1,6 @@
-"""The Walkthrough dock: step through one forward and one backward pass of the graph on its
-sample, node by node, with the chain rule spelled out at every step; a practice mode in which
+"""The Walkthrough dock: step through one forward and one backward pass of the graph on the rows
+:class:`~bpstudio.gui.rows.RunRows` gives (rows of the training data once the project has some,
+chosen in the panel's row picker; else the graph's sample), node by node, with the chain rule spelled out at every step; a practice mode in which
 the learner types each gradient before it is shown; and a handout of the whole walk.
 
 Everything shown comes from a :class:`~bpstudio.core.trace.Trace` (the engine's own numbers)
@@ -30,6 +31,7 @@ from bpstudio.core.trace import BackwardStep, ForwardStep, Trace, trace
 from bpstudio.core.trace_text import HEAD, MATH, WARN, describe, number, to_html, to_markdown
 
 from .canvas.scene import GraphScene
+from .rows import RowPicker, RowsToRun, RunRows
 
 SPEEDS = (("Slow (2 s)", 2000), ("Medium (1 s)", 1000), ("Fast (0.4 s)", 400))
 EVERY_NODE = "every node"
@@ -49,10 +51,13 @@ class WalkthroughDock(QDockWidget):
 class WalkthroughPanel(QWidget):
     status_message = Signal(str)
 
-    def __init__(self, scene: GraphScene, parent: QWidget | None = None):
+    def __init__(self, scene: GraphScene, parent: QWidget | None = None,
+                 rows: RunRows | None = None):
         super().__init__(parent)
         self.scene = scene
+        self.run_rows = rows if rows is not None else RunRows(scene.document, self)
         self.trace: Trace | None = None
+        self.ran_on: RowsToRun | None = None   # the rows the trace ran on
         self.index = 0
         self.answered: set[str] = set()   # practised nodes whose gradient is now shown
         self.score = Score()
@@ -66,6 +71,7 @@ class WalkthroughPanel(QWidget):
         self._retrace_timer.setInterval(0)
         self._retrace_timer.timeout.connect(self._retrace)
         scene.graph_event.connect(self._graph_event)
+        self.run_rows.changed.connect(self._rows_changed)
         self._build()
         self._show()
 
@@ -103,6 +109,9 @@ class WalkthroughPanel(QWidget):
         controls.addWidget(self.speed)
         controls.addStretch(1)
         layout.addLayout(controls)
+
+        self.rows_picker = RowPicker(self.run_rows, self)
+        layout.addWidget(self.rows_picker)
 
         rows = QHBoxLayout()
         self.rows_label = QLabel("Follow:")
@@ -189,16 +198,19 @@ class WalkthroughPanel(QWidget):
 
     def _retrace(self) -> bool:
         try:
-            walk = trace(self.graph)
+            chosen = self.run_rows.rows()
+            walk = trace(self.graph, chosen.rows.feeds)
         except (BPStudioError, ValueError) as exc:
-            self.trace = None
+            self.trace = self.ran_on = None
             self._unpaint()
             message = f"Cannot walk through this graph: {exc}"
             self.step_label.setText(html.escape(message))
             self.status_message.emit(message)
             self._show(keep_text=True)
             return False
-        self.trace = walk
+        self.trace, self.ran_on = walk, chosen
+        if chosen.problem:
+            self.status_message.emit(f"Walking through {chosen.rows.label}")
         self.index = min(self.index, len(walk.steps) - 1)
         self._fill_pickers()
         self._show()
@@ -207,6 +219,10 @@ class WalkthroughPanel(QWidget):
     def _graph_event(self, event) -> None:
         if self.trace is not None and not (event.kind == "node_changed"
                                            and event.field == "position"):
+            self._retrace_timer.start()
+
+    def _rows_changed(self) -> None:
+        if self.trace is not None:
             self._retrace_timer.start()
 
     @property
@@ -276,12 +292,18 @@ class WalkthroughPanel(QWidget):
 
     def _fill_pickers(self) -> None:
         rows = self.trace.rows
-        if self.row_picker.count() != rows + 1:
+        # Training rows are called by their number in the data, sample rows by their place.
+        indices = self.ran_on.rows.indices if self.ran_on is not None else None
+        numbers = [i + 1 for i in indices] if indices and len(indices) == rows \
+            else list(range(1, rows + 1))
+        items = [f"All {rows} rows (mean, min, max)"] + [f"Row {k}" for k in numbers]
+        if [self.row_picker.itemText(i) for i in range(self.row_picker.count())] != items:
+            chosen = self.row_picker.currentIndex()
             self.row_picker.blockSignals(True)
             self.row_picker.clear()
-            self.row_picker.addItem(f"All {rows} rows (mean, min, max)", -1)
-            for r in range(rows):
-                self.row_picker.addItem(f"Row {r + 1}", r)
+            for r, text in enumerate(items):
+                self.row_picker.addItem(text, r - 1)
+            self.row_picker.setCurrentIndex(chosen if 0 <= chosen < len(items) else 0)
             self.row_picker.blockSignals(False)
         for widget in (self.rows_label, self.row_picker):
             widget.setVisible(rows > 1)
@@ -351,7 +373,8 @@ class WalkthroughPanel(QWidget):
     def export_walk(self, path: str | Path | None = None) -> bool:
         """Save the walk of the current graph as an HTML or Markdown page (by the suffix)."""
         try:
-            walk = self.trace if self.trace is not None else trace(self.graph)
+            ran_on = self.ran_on if self.trace is not None else self.run_rows.rows()
+            walk = self.trace if self.trace is not None else trace(self.graph, ran_on.rows.feeds)
         except (BPStudioError, ValueError) as exc:
             self.status_message.emit(f"Cannot export the walk: {exc}")
             return False
@@ -368,11 +391,12 @@ class WalkthroughPanel(QWidget):
         path = Path(path)
         render = to_markdown if path.suffix == ".md" else to_html
         try:
-            path.write_text(render(walk, stem, self.row), encoding="utf-8")
+            path.write_text(render(walk, stem, self.row, rows=ran_on.rows.description,
+                                   graph=self.graph), encoding="utf-8")
         except OSError as exc:
             self.status_message.emit(f"Cannot write {path.name}: {exc}")
             return False
-        self.status_message.emit(f"Exported the walk to {path.name}")
+        self.status_message.emit(f"Exported the walk to {path.name}, on {ran_on.rows.label}")
         return True
 
     # ---------------------------------------------------------------------------- keys

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QLabel, QProgressBar, QPushBu
                                QStyle, QStyleOptionSlider, QTableView)
 
 from bpstudio import Graph, compare_gradients
-from bpstudio.core.sample import sample_feeds
+from bpstudio.core.training.rows import rows_to_run
 from bpstudio.gui.gradcheck_view import VERDICT_FILL
 from bpstudio.gui.main_window import examples_dir
 
@@ -77,7 +77,8 @@ def test_the_view_shows_what_compare_gradients_computes(qtbot, xor):
     dialog = check_window(window)
     wait_finished(qtbot, dialog)
 
-    expected = compare_gradients(window.graph, sample_feeds(window.graph))
+    # xor has training data: the check runs on its first 8 training rows
+    expected = compare_gradients(window.graph, rows_to_run(window.document.project).feeds)
     rows = table_rows(dialog)
     assert len(rows) == 17
     k = 0
@@ -215,14 +216,14 @@ def test_nudge_prediction_agrees_small_parts_large_and_letting_go_restores(qtbot
     wait_finished(qtbot, dialog)
     table = dialog.findChild(QTableView)
     rows = table_rows(dialog)
-    row = next(k for k, r in enumerate(rows) if r[0] == "hidden.W" and r[1] == "[0, 1]")
+    row = next(k for k, r in enumerate(rows) if r[0] == "hidden.W" and r[1] == "[1, 3]")
     rect = table.visualRect(table.model().index(row, 0))
     qtbot.mouseClick(table.viewport(), Qt.LeftButton, pos=rect.center())
     combos = dialog.findChildren(QComboBox)
     (param_combo,) = [c for c in combos if c.findText("hidden.W") >= 0]
     (range_combo,) = [c for c in combos if c.findText("± 3") >= 0]
     assert param_combo.currentText() == "hidden.W"
-    assert dialog.element_spin.value() == 1  # [0, 1] of a (2, 4) array
+    assert dialog.element_spin.value() == 7  # [1, 3] of a (2, 4) array
 
     node = window.graph.node("hidden.W")
     original = node.value.copy()
@@ -237,10 +238,10 @@ def test_nudge_prediction_agrees_small_parts_large_and_letting_go_restores(qtbot
     assert actual != 0 and predicted == pytest.approx(actual, rel=0.02)
     nudge = dialog.nudge
     assert predicted == pytest.approx(nudge.gradient * slider.value() / 100 * 0.01, rel=1e-5)
-    # while held, the document's weight is the nudged one: element [0, 1] alone moved
+    # while held, the document's weight is the nudged one: element [1, 3] alone moved
     held = window.graph.node("hidden.W").value
-    assert held[0, 1] != original[0, 1]
-    assert np.array_equal(np.delete(held.ravel(), 1), np.delete(original.ravel(), 1))
+    assert held[1, 3] != original[1, 3]
+    assert np.array_equal(np.delete(held.ravel(), 7), np.delete(original.ravel(), 7))
     release_slider(slider)
     assert np.array_equal(window.graph.node("hidden.W").value, original)
     assert window.graph.node("hidden.W").value.tobytes() == original.tobytes()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QToolButton
 
 from bpstudio import Engine, load
 from bpstudio.core.sample import sample_feeds
+from bpstudio.core.training.rows import rows_to_run
 from bpstudio.gui.main_window import examples_dir
 
 from guihelpers import key
@@ -177,11 +178,11 @@ def test_the_keyboard_drives_the_panel_and_home_still_frames_the_canvas(qtbot, n
 
 
 def test_several_rows_give_a_summary_and_a_row_to_follow(qtbot, window):
-    open_example(window, "xor")
+    open_example(window, "xor")  # a project with training data: it walks on 8 of its rows
     window.walk_through()
     picker = window.walkthrough.row_picker
-    assert picker.isVisible() and picker.count() == 5
-    assert picker.currentText().startswith("All 4 rows")
+    assert picker.isVisible() and picker.count() == 9
+    assert picker.currentText().startswith("All 8 rows")
     press(window, qtbot, "End")
     while current(window) != "p":
         press(window, qtbot, "Back")
@@ -191,7 +192,7 @@ def test_several_rows_give_a_summary_and_a_row_to_follow(qtbot, window):
     assert one_row != everything
     project = load(examples_dir() / "xor.bpg")
     engine = Engine(project.graph)
-    engine.forward(project.sample)
+    engine.forward(rows_to_run(project).feeds)
     engine.backward()
     assert f"d loss/d p = {engine.grad('p')[1].item():.4g}" in one_row
 

@@ -19,6 +19,27 @@ from ..sample import SampleRows, sample_rows
 
 TRAINING, VALIDATION = "training", "validation"
 DEFAULT_COUNT = 8
+# The most rows run by hand at once: a typed "1-999999999" must not build a list of a billion.
+MAX_ROWS = 1000
+ROW_NUMBERS_HELP = "row numbers from 1, such as 1-8 or 3,7,12"
+
+
+def parse_row_numbers(text: str) -> list[int]:
+    """ "1-8" or "3,7,12-14" (row numbers from 1, as a person types them) -> 0-based indices.
+    DataError saying what is wrong with the text otherwise."""
+    runs: list[tuple[int, int]] = []
+    try:
+        for part in str(text).split(","):
+            low, _, high = part.strip().partition("-")
+            first, last = int(low), int(high or low)
+            if first < 1 or last < first:
+                raise ValueError
+            runs.append((first, last))
+    except ValueError:
+        raise DataError(f"'{text}' is not a list of {ROW_NUMBERS_HELP}") from None
+    if sum(last - first + 1 for first, last in runs) > MAX_ROWS:
+        raise DataError(f"'{text}' asks for more than {MAX_ROWS} rows at once")
+    return [i for first, last in runs for i in range(first - 1, last)]
 
 
 def _span(indices: Sequence[int]) -> str:
@@ -79,4 +100,5 @@ def rows_to_run(project: Project, indices: Sequence[int] | None = None,
     return training_rows(project, indices, count, split, data)
 
 
-__all__ = ["DEFAULT_COUNT", "TRAINING", "VALIDATION", "rows_to_run", "training_rows"]
+__all__ = ["DEFAULT_COUNT", "MAX_ROWS", "ROW_NUMBERS_HELP", "TRAINING", "VALIDATION",
+           "parse_row_numbers", "rows_to_run", "training_rows"]
