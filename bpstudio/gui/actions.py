@@ -21,6 +21,7 @@ class Actions:
     save_as: QAction
     export_onnx: QAction
     export_numpy: QAction
+    export_torch: QAction
     export_png: QAction
     export_svg: QAction
     quit: QAction
@@ -48,6 +49,7 @@ class Actions:
     guided_tour: QAction
     check_gradients: QAction
     walk_through: QAction
+    choose_rows: QAction
     export_walk: QAction
 
     def all(self) -> list[QAction]:
@@ -103,8 +105,12 @@ def create_actions(window: QWidget, undo_stack: QUndoStack) -> Actions:
                             "Open an ONNX model made elsewhere as a new graph"),
         save=_action(window, "&Save", [K.Save], "Save the project", QStyle.SP_DialogSaveButton),
         save_as=_action(window, "Save &As…", [K("Ctrl+Shift+S")], "Save the project under a new name"),
-        export_onnx=_action(window, "&ONNX…", [], "Export the inference graph as an ONNX model"),
-        export_numpy=_action(window, "&NumPy code…", [], "Export a standalone predict() in NumPy"),
+        export_onnx=_action(window, "&ONNX…", [], "Export the trained model as an ONNX file"),
+        export_numpy=_action(window, "&NumPy Code…", [],
+                             "Export a standalone predict() in NumPy, with its weights"),
+        export_torch=_action(window, "P&yTorch Module…", [],
+                             "Export a torch.nn.Module, with its weights, to train further in "
+                             "PyTorch"),
         export_png=_action(window, "Canvas as &PNG…", [], "Save a picture of the canvas"),
         export_svg=_action(window, "Canvas as S&VG…", [], "Save the canvas as a vector drawing"),
         quit=_action(window, "&Quit", [K.Quit, K("Ctrl+Q")], "Quit Backprop Studio"),
@@ -146,6 +152,9 @@ def create_actions(window: QWidget, undo_stack: QUndoStack) -> Actions:
                                 "nudge one weight by hand"),
         walk_through=_action(window, "Wal&k Through…", [K("F8")],
                              "Step through the forward and backward pass one node at a time"),
+        choose_rows=_action(window, "Choose &Rows…", [K("Ctrl+Shift+R")],
+                            "Choose which rows of the training data Forward, Backward, the "
+                            "walkthrough and the gradient check run on"),
         export_walk=_action(window, "&Walkthrough Page…", [],
                             "Save every step of the walk as an HTML or Markdown handout"),
     )

@@ -12,8 +12,6 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox, QToolBar)
 
 from bpstudio.core.errors import BPStudioError
-from bpstudio.core.files.export_numpy import export_numpy
-from bpstudio.core.files.export_onnx import export_onnx
 from bpstudio.core.files.fileformat import load
 from bpstudio.core.files.import_onnx import import_onnx, is_onnx_path
 from bpstudio.core.graph import Graph
@@ -28,9 +26,11 @@ from .canvas.picture import write_picture
 from .canvas.scene import GraphScene
 from .canvas.view import GraphView
 from .document import LOCKED_MESSAGE, Document
+from .export_dialog import FORMATS, NUMPY, ONNX, TORCH, ExportDialog, ExportFormat, write_export
 from .gradcheck_view import GradientCheckDialog
 from .inspector import InspectorWidget
 from .palette import NodeSearchPopup, PaletteWidget
+from .rows import RowsDialog, RunRows
 from .run_view import RunView
 from .tour import TourDialog
 from .training.comparison import ComparisonWindow
@@ -71,7 +71,8 @@ class MainWindow(QMainWindow):
         self.palette_dock = self._dock("Nodes", self.palette, Qt.LeftDockWidgetArea)
         self.inspector = InspectorWidget(self.scene)
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
-        self.run_view = RunView(self.scene, self)
+        self.run_rows = RunRows(self.document, self)  # what every pass by hand runs on
+        self.run_view = RunView(self.scene, self, rows=self.run_rows)
         self.inspector.set_run_view(self.run_view)
         self.training_panel = TrainingPanel(self.document)
         self.addActions(list(self.training_panel.actions.values()))
@@ -82,6 +83,8 @@ class MainWindow(QMainWindow):
         self.comparison_window: ComparisonWindow | None = None  # Run > Compare Runs
         self.tour_dialog: TourDialog | None = None              # Help > Guided Tour
         self.gradient_check: GradientCheckDialog | None = None  # Run > Check Gradients
+        self.rows_dialog: RowsDialog | None = None              # Run > Choose Rows
+        self.export_dialog: ExportDialog | None = None          # File > Export > a model
         self.search_popup = NodeSearchPopup(self)
         self._popup_scene_pos = QPointF()
 
@@ -146,7 +149,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([a.save, a.save_as])
         export = file_menu.addMenu("&Export")
-        export.addActions([a.export_onnx, a.export_numpy])
+        export.addActions([a.export_onnx, a.export_numpy, a.export_torch])
         export.addSeparator()
         export.addActions([a.export_png, a.export_svg])
         export.addSeparator()
@@ -178,6 +181,7 @@ class MainWindow(QMainWindow):
         run.addAction(a.check_gradients)
         run.addSeparator()
         run.addAction(a.walk_through)
+        run.addAction(a.choose_rows)
         run.addSeparator()
         run.addActions([self.training_panel.actions[k]
                         for k in ("train", "pause", "step", "stop", "reset")])
@@ -281,8 +285,10 @@ class MainWindow(QMainWindow):
         a.import_onnx.triggered.connect(lambda: self.import_onnx_file())
         a.save.triggered.connect(lambda: self.save())
         a.save_as.triggered.connect(lambda: self.save_as())
-        a.export_onnx.triggered.connect(lambda: self.export_onnx())
-        a.export_numpy.triggered.connect(lambda: self.export_numpy())
+        a.export_onnx.triggered.connect(lambda: self.open_export_dialog(ONNX))
+        a.export_numpy.triggered.connect(lambda: self.open_export_dialog(NUMPY))
+        a.export_torch.triggered.connect(lambda: self.open_export_dialog(TORCH))
+        a.choose_rows.triggered.connect(lambda: self.open_rows_dialog())
         a.export_png.triggered.connect(lambda: self.export_image(fmt="png"))
         a.export_svg.triggered.connect(lambda: self.export_image(fmt="svg"))
         a.quit.triggered.connect(self.close)
@@ -335,7 +341,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------ walkthrough
     def _build_walkthrough(self) -> None:
-        self.walkthrough = WalkthroughPanel(self.scene, self)
+        self.walkthrough = WalkthroughPanel(self.scene, self, rows=self.run_rows)
         dock = self._dock("Walkthrough", self.walkthrough, Qt.RightDockWidgetArea,
                           beside=self.inspector_dock, kind=WalkthroughDock)
         dock.closed.connect(self.walkthrough.stop)
@@ -655,20 +661,49 @@ class MainWindow(QMainWindow):
             return None
         return Path(path if path.endswith(suffix) else path + suffix)
 
-    def export_onnx(self, path: str | Path | None = None) -> bool:
-        return self._export_graph(export_onnx, path, "Export ONNX", ".onnx", "ONNX models (*.onnx)")
+    def open_export_dialog(self, fmt: ExportFormat | str) -> ExportDialog:
+        """File > Export > ONNX…, NumPy Code…, PyTorch Module…: the dialog (window-modal, so
+        that the project cannot change under it) on the graph up to the selected node."""
+        fmt = FORMATS[fmt] if isinstance(fmt, str) else fmt
+        if self.export_dialog is not None:
+            self.export_dialog.close()
+        stem = self.path.stem if self.path else "graph"
+        folder = Path(self.settings.last_directory() or Path.cwd())
+        dialog = ExportDialog(fmt, self.document.project, self._export_output(),
+                              folder / f"{stem}{fmt.suffix}", self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.exported.connect(self._exported)
+        dialog.destroyed.connect(lambda: setattr(self, "export_dialog", None))
+        self.export_dialog = dialog
+        dialog.open()
+        return dialog
 
-    def export_numpy(self, path: str | Path | None = None) -> bool:
-        return self._export_graph(export_numpy, path, "Export NumPy code", ".py", "Python (*.py)")
+    def _exported(self, path: str, message: str) -> None:
+        self.settings.set_last_directory(str(Path(path).parent))
+        self.show_status(message)
 
-    def _export_graph(self, exporter, path: str | Path | None, title: str, suffix: str,
-                      file_filter: str) -> bool:
-        """Ask where (unless ``path`` is given) and export the graph up to the selected node."""
-        path = Path(path) if path else self._export_path(title, suffix, file_filter)
-        if path is None:
+    def export_onnx(self, path: str | Path, bare: bool = False) -> bool:
+        """Write the ONNX model to ``path`` without asking (scripts and tests): taking raw
+        rows once the project has training data, unless ``bare``."""
+        return self._export_to(ONNX, Path(path), bare)
+
+    def export_numpy(self, path: str | Path, bare: bool = False) -> bool:
+        return self._export_to(NUMPY, Path(path), bare)
+
+    def export_torch(self, path: str | Path, bare: bool = False) -> bool:
+        return self._export_to(TORCH, Path(path), bare)
+
+    def _export_to(self, fmt: ExportFormat, path: Path, bare: bool) -> bool:
+        try:
+            interface = write_export(fmt, self.document.project, path, self._export_output(),
+                                     bare)
+        except (BPStudioError, ValueError, OSError, ImportError) as exc:
+            QMessageBox.critical(self, "Cannot export", f"Cannot export {path.name}:\n\n{exc}\n\n"
+                                 "To export up to a given node, select it and export again.")
             return False
-        return self._run_export(lambda: exporter(self.graph, path, output=self._export_output()),
-                                path)
+        kind = "the bare graph" if interface is None else "taking raw rows"
+        self.show_status(f"Exported {path.name} ({kind})")
+        return True
 
     def _export_output(self) -> str | None:
         """The node to export: the selected one when exactly one is selected, else the graph's
@@ -676,15 +711,14 @@ class MainWindow(QMainWindow):
         ids = self.scene.selected_node_ids()
         return ids[0] if len(ids) == 1 else None
 
-    def _run_export(self, job, path: Path) -> bool:
-        try:
-            job()
-        except (BPStudioError, ValueError, OSError, ImportError) as exc:
-            QMessageBox.critical(self, "Cannot export", f"Cannot export {path.name}:\n\n{exc}\n\n"
-                                 "To export up to a given node, select it and export again.")
-            return False
-        self.show_status(f"Exported {path.name}")
-        return True
+    def open_rows_dialog(self) -> RowsDialog:
+        """Run > Choose Rows…: which rows of the training data the passes run on."""
+        if self.rows_dialog is None:
+            self.rows_dialog = RowsDialog(self.run_rows, self)
+        self.rows_dialog.show()
+        self.rows_dialog.raise_()
+        self.rows_dialog.activateWindow()
+        return self.rows_dialog
 
     def export_image(self, path: str | Path | None = None, fmt: str = "png") -> bool:
         """Save the nodes and wires (not the grid) as PNG or SVG."""
@@ -709,7 +743,8 @@ class MainWindow(QMainWindow):
         """Show the gradient check (made on first use) and start checking."""
         dialog = self.gradient_check
         if dialog is None:
-            dialog = self.gradient_check = GradientCheckDialog(self.document, self.scene, self)
+            dialog = self.gradient_check = GradientCheckDialog(self.document, self.scene, self,
+                                                               rows=self.run_rows)
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
