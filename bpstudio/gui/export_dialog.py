@@ -21,7 +21,7 @@ from typing import Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton,
-                               QVBoxLayout, QWidget)
+                               QStyle, QVBoxLayout, QWidget)
 
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.files.export_common import inference_output
@@ -32,7 +32,8 @@ from bpstudio.core.graph import Graph
 from bpstudio.core.interface import ModelInterface
 from bpstudio.core.project import Project
 from bpstudio.core.shapes import BATCH, format_shape
-from bpstudio.core.training.interface import model_interface
+from bpstudio.core.training.datasets import DataError
+from bpstudio.core.training.interface import model_interface, training_data
 
 BARE_TEXT = "Bare graph: no standardisation, raw scores"
 ERROR_STYLE = "color: #b03030;"
@@ -102,9 +103,14 @@ class ExportDialog(QDialog):
         self.interface: ModelInterface | None = None
         self.problem: str | None = None    # why the model with the preprocessing cannot be made
         try:
-            self.interface = model_interface(project, output)
-        except BPStudioError as exc:
-            self.problem = str(exc)
+            data = training_data(project)
+        except DataError as exc:  # the message names the file; the note says what it means
+            self.problem = f"the training data cannot be read ({exc})"
+        else:
+            try:
+                self.interface = model_interface(project, output, data=data)
+            except BPStudioError as exc:
+                self.problem = str(exc)
         self._build(start_path)
         self._show_interface()
 
@@ -152,19 +158,19 @@ class ExportDialog(QDialog):
         self.contract = QLabel(objectName="export_contract", wordWrap=True)
         self.contract.setTextFormat(Qt.RichText)
         self.contract.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.contract.setMinimumHeight(90)
         self.contract.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        layout.addWidget(self.contract, 1)
+        layout.addWidget(self.contract)
+        layout.addStretch(1)
 
         self.buttons = QDialogButtonBox()
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.AcceptRole)
+        self.export_button.setIcon(self.style().standardIcon(QStyle.SP_DialogSaveButton))
         self.export_button.setDefault(True)
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.Cancel)
         self.buttons.accepted.connect(self.export)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.bare_box.toggled.connect(self._show_interface)
-        self.resize(640, 320)
 
     def _why_bare(self) -> str:
         if self.problem is not None:
@@ -201,6 +207,15 @@ class ExportDialog(QDialog):
                               f"<p><b>Takes:</b> {e(takes)}</p><p><b>Returns:</b> {e(gives)}</p>")
         # Without the interface only the bare graph can be written, and the person says so.
         self.export_button.setEnabled(self.interface is not None or self.bare)
+        self._fit()
+
+    def _fit(self, width: int = 660) -> None:
+        """Tall enough for every wrapped line at the dialog's width (a longer text after the
+        box is ticked included)."""
+        width = max(width, self.width()) if self.isVisible() else width
+        needed = self.layout().totalHeightForWidth(width)
+        if not self.isVisible() or self.height() < needed:
+            self.resize(width, needed)
 
     def _files_text(self) -> str:
         text = self.path_edit.text().strip()

@@ -99,6 +99,7 @@ class RunView(QObject):
         """A new document: nothing shown, nothing live."""
         self.mode = None
         self.engine = None
+        self.ran_on = None
         self._has_grads = False
         self.culprit = None
         self._rerun_timer.stop()
@@ -124,11 +125,13 @@ class RunView(QObject):
             self.values_changed.emit()
             return False
         self.mode, self.engine, self._has_grads = mode, engine, mode == BACKWARD
-        self.ran_on = chosen
+        previous, self.ran_on = self.ran_on, chosen
         self._set_culprit(None)
         self._show_values()
         what = "Forward and backward" if mode == BACKWARD else "Forward"
-        if not quiet or chosen.problem:
+        # A live rerun speaks when the rows are not the ones the status bar last named.
+        other_rows = previous is None or previous.rows.label != chosen.rows.label
+        if not quiet or chosen.problem or other_rows:
             self.status_message.emit(f"{what} on {chosen.rows.label}: "
                                      f"{output.name} = {short_text(loss)}")
         self.values_changed.emit()

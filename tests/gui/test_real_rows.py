@@ -92,6 +92,9 @@ def test_the_row_picker_changes_the_rows_and_the_values_follow(qtbot, moons):
     chosen = engine_loss(window, [2, 6, 11])
     assert chosen != first
     qtbot.waitUntil(lambda: loss_card(window) == "= " + short_text(chosen), timeout=2000)
+    # and the status bar names the rows the canvas now shows
+    assert status(window) == f"Forward on rows 3, 7, 12 of moons, training split: loss = " \
+                             f"{short_text(chosen)}"
     dialog.findChild(QComboBox, "rows_split").setCurrentText("validation")
     assert picker_says(dialog) == "Passes run on rows 3, 7, 12 of moons, validation split."
     run_entry(window, "Forward")
