@@ -17,7 +17,7 @@ from bpstudio.core.files.fileformat import save
 from bpstudio.core.trace import trace
 from bpstudio.core.trace_text import to_html, to_markdown
 from bpstudio.core.training.datasets import DataError
-from bpstudio.core.training.rows import rows_to_run, training_rows
+from bpstudio.core.training.rows import MAX_ROWS, parse_row_numbers, rows_to_run, training_rows
 
 from trained_examples import trained
 
@@ -91,3 +91,18 @@ def test_cli_handout_on_real_rows_and_on_a_random_sample(moons, tmp_path, capsys
     assert main(["handout", str(tmp_path / "moons.bpg"), str(tmp_path / "r.md"),
                  "--rows", "900"]) == 2
     assert "row 900 is outside the training split's 160 rows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, indices", [("1-8", list(range(8))), ("3,7,12", [2, 6, 11]),
+                                           (" 5-6 , 9", [4, 5, 8]), ("4", [3])])
+def test_row_numbers_as_typed(text, indices):
+    assert parse_row_numbers(text) == indices
+
+
+@pytest.mark.parametrize("text, says", [("", "is not a list of row numbers from 1"),
+                                        ("0", "is not a list"), ("3-1", "is not a list"),
+                                        ("1,,2", "is not a list"), ("a-b", "is not a list"),
+                                        ("1-999999999", f"more than {MAX_ROWS} rows")])
+def test_row_numbers_that_make_no_sense_are_refused_by_name(text, says):
+    with pytest.raises(DataError, match=says):
+        parse_row_numbers(text)
