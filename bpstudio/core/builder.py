@@ -137,12 +137,18 @@ class GraphBuilder:
     # Layers --------------------------------------------------------------------------------
     def dense(self, x: Operand, fan_in: int, fan_out: int, name: str,
               activation: str | None = None, init: str = "xavier_uniform",
-              scale: float = 0.1) -> Node:
+              scale: float = 0.1, collapsed: bool = True) -> Node:
         """x @ W + b (then an activation): the nodes of one fully connected layer, with
-        parameters named ``{name}.W`` and ``{name}.b``. ``scale`` is the initialiser's (the
-        standard deviation of "normal", the half-width of "uniform")."""
+        parameters named ``{name}.W`` and ``{name}.b``, the product ``{name}.matmul``, the
+        pre-activation ``{name}.z`` and the output ``{name}`` (the sum itself when there is no
+        activation), gathered in a group (a layer) called ``name``, shown as one block while
+        ``collapsed``. ``scale`` is the initialiser's (the standard deviation of "normal", the
+        half-width of "uniform")."""
         w = self.parameter(f"{name}.W", shape=(fan_in, fan_out), init=init, scale=scale)
         b = self.parameter(f"{name}.b", shape=(fan_out,), init="zeros")
-        out = self.add(self.matmul(x, w, name=f"{name}.matmul"), b,
-                       name=name if activation is None else f"{name}.z")
-        return out if activation is None else self.apply(activation, out, name=name)
+        product = self.matmul(x, w, name=f"{name}.matmul")
+        z = self.add(product, b, name=name if activation is None else f"{name}.z")
+        out = z if activation is None else self.apply(activation, z, name=name)
+        members = [w, b, product, z] + ([] if activation is None else [out])
+        self.add_group(self.unique_group_name(name), members, collapsed=collapsed)
+        return out
