@@ -64,6 +64,17 @@ class GroupEditing:
     def members(self, group: GroupRef) -> list[Node]:
         return [self.nodes[i] for i in self.member_ids(group)]
 
+    def groups_within(self, node_ids: Iterable[str]) -> list[tuple[Group, list[str]]]:
+        """The groups all of whose nodes are among ``node_ids``, with their member ids: what a
+        copy of those nodes can carry along (a group cut in two by a selection is left out)."""
+        chosen = set(node_ids)
+        found = []
+        for g in self.groups.values():
+            ids = self.member_ids(g)
+            if chosen.issuperset(ids):
+                found.append((g, ids))
+        return found
+
     def unique_group_name(self, base: str) -> str:
         """``base`` if no group has it, else ``base_k`` for the first free k."""
         base = base[:rules.MAX_NAME_LENGTH]

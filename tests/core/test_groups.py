@@ -206,3 +206,10 @@ def test_grouping_finds_matmul_add_activation_and_leaves_shared_weights():
     (made,) = group_dense_layers(g2)
     layer = dense_layer(g2, made)
     assert (made.name, layer.activation, layer.fan_out) == ("layer1", "sigmoid", 3)
+
+
+def test_groups_within_a_selection_are_the_whole_ones():
+    g = mlp()
+    chosen = g.member_ids("layer1") + [g.node("logits.W").id]
+    assert [(x.name, ids) for x, ids in g.groups_within(chosen)] == [
+        ("layer1", g.member_ids("layer1"))]
