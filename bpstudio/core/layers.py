@@ -29,7 +29,6 @@ DEAD, SATURATED = "dead", "saturated"
 # that is |s - 1/2| > sqrt(0.225) (|z| > 3.64); for tanh, 1 - t^2 < 0.1, that is
 # |t| > sqrt(0.9) (|z| > 1.82). Tested on the output, which the forward pass already holds.
 SATURATION_FRACTION = 0.1
-_CENTRE = {"sigmoid": 0.5, "tanh": 0.0}
 _SATURATION_BOUND = {"sigmoid": math.sqrt(0.25 - 0.25 * SATURATION_FRACTION),
                      "tanh": math.sqrt(1.0 - SATURATION_FRACTION)}
 
@@ -198,18 +197,20 @@ def layer_health(activation: str | None, output: np.ndarray) -> Health | None:
 
 def health_fraction(activation: str, output: np.ndarray) -> float:
     """The fraction :func:`layer_health` reports: dead units for relu, saturated outputs for
-    sigmoid and tanh (NaN for an empty output)."""
-    a = np.asarray(output)
+    sigmoid and tanh (NaN for an empty output). Kept to a few NumPy calls: a trainer measures
+    every layer with it."""
+    a = output if isinstance(output, np.ndarray) else np.asarray(output, dtype=np.float64)
     if a.size == 0:
         return math.nan
     if activation == "relu":
+        if a.ndim != 2:  # one row per sample, one column per unit
+            a = a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
         # A ReLU's output is never below 0: a unit is dead when its largest output is 0.
-        rows = a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
-        alive = np.count_nonzero(rows.max(axis=0))
-        return 1.0 - alive / rows.shape[1]
-    centre = _CENTRE[activation]
-    shifted = np.abs(a - centre) if centre else np.abs(a)
-    return np.count_nonzero(shifted > _SATURATION_BOUND[activation]) / a.size
+        units = a.shape[1]
+        return (units - np.count_nonzero(a.max(axis=0))) / units
+    if activation == "sigmoid":
+        a = a - 0.5
+    return np.count_nonzero(np.abs(a) > _SATURATION_BOUND[activation]) / a.size
 
 
 def forward_health(graph: Graph, value: Callable[[Node], np.ndarray]) -> dict[str, Health]:
