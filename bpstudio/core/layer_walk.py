@@ -7,7 +7,9 @@ A walkthrough at a collapsed layer shows its four gradients at once rather than 
 :func:`layer_chain` reads every one of these arrays from a :class:`~bpstudio.core.trace.Trace`
 (the engine's values, gradients and contributions; f'(z) is the activation's local derivative
 as the trace records it), and :func:`describe_layer` words them for one row of the batch in
-the walkthrough's lines (see :mod:`.trace_text`). Nothing is recomputed here.
+the walkthrough's lines (see :mod:`.trace_text`). :func:`walk` is the trace's steps with each
+collapsed layer's ops folded into one :class:`LayerStep` per phase, so that a walk steps over a
+collapsed layer as one block and through an opened one op by op. Nothing is recomputed here.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 from .graph import Graph
 from .layers import DenseLayer, dense_layer
 from .model import GroupRef
-from .trace import Trace
+from .trace import BACKWARD, FORWARD, Step, Trace
 from .trace_text import HEAD, MATH, TEXT, Line, number
 
 # How each activation's local derivative reads, for the line f'(z) = ...
@@ -91,25 +93,103 @@ def _or_zeros(gradient: np.ndarray | None, like: np.ndarray) -> np.ndarray:
     return np.zeros_like(like) if gradient is None else gradient
 
 
+@dataclass(frozen=True)
+class LayerStep:
+    """A collapsed layer in a walk: its ops' steps of one phase, as one step."""
+
+    chain: LayerChain
+    phase: str                  # FORWARD or BACKWARD
+    node_ids: tuple[str, ...]   # the member steps it stands for, in the trace's order
+
+    @property
+    def node_id(self) -> str:
+        """The node a walk is "at" (for highlighting): the layer's output."""
+        return self.chain.layer.output.id
+
+    @property
+    def group_id(self) -> str:
+        return self.chain.layer.group.id
+
+    @property
+    def name(self) -> str:
+        return self.chain.name
+
+
+def walk(trace: Trace, graph: Graph) -> tuple[Step | LayerStep, ...]:
+    """The trace's steps, forward then backward, with each collapsed dense layer's steps of a
+    phase replaced by one LayerStep where the first of them stood. Other groups, and layers
+    opened on the canvas, keep their op-by-op steps."""
+    chains = {}
+    for group in graph.groups.values():
+        if group.collapsed and dense_layer(graph, group) is not None:
+            try:
+                chains[group.id] = layer_chain(trace, graph, group)
+            except KeyError:  # the pass did not go through this layer
+                continue
+    member_of = {node_id: group_id for group_id in chains
+                 for node_id in graph.member_ids(group_id)}
+    out: list[Step | LayerStep] = []
+    for phase, steps in ((FORWARD, trace.forward), (BACKWARD, trace.backward)):
+        covered: dict[str, list[str]] = {}
+        placed: dict[str, int] = {}
+        for step in steps:
+            group_id = member_of.get(step.node_id)
+            if group_id is None:
+                out.append(step)
+                continue
+            covered.setdefault(group_id, []).append(step.node_id)
+            if group_id not in placed:
+                placed[group_id] = len(out)
+                out.append(None)  # (filled below, once every member step is known)
+        for group_id, index in placed.items():
+            out[index] = LayerStep(chains[group_id], phase, tuple(covered[group_id]))
+    return tuple(out)
+
+
+def describe_layer_step(step: LayerStep, row: int | None = None) -> list[Line]:
+    """The walkthrough's lines for a layer step: its forward product, or its four gradients
+    in matrix form."""
+    if step.phase == FORWARD:
+        return _forward_lines(step.chain, row)
+    return [_heading(step.chain)] + _backward_lines(step.chain, row)
+
+
 def describe_layer(chain: LayerChain, row: int | None = None) -> list[Line]:
     """The walkthrough's lines for a collapsed layer, following sample ``row`` (None: all
     rows): the forward product, then the four gradients in matrix form."""
+    return _forward_lines(chain, row) + _backward_lines(chain, row)
+
+
+def _heading(chain: LayerChain) -> Line:
+    layer = chain.layer
+    return (HEAD, f"Layer: {chain.name} ({layer.fan_in} -> {layer.fan_out}, "
+                  f"{layer.activation or 'no activation'})")
+
+
+def _which(chain: LayerChain, row: int | None) -> str:
+    return "all rows" if row is None else f"row {row + 1} of {chain.rows}"
+
+
+def _forward_lines(chain: LayerChain, row: int | None) -> list[Line]:
     layer, r = chain.layer, row
-    L = chain.output_name
-    shape = f"{layer.fan_in} -> {layer.fan_out}"
-    act = layer.activation or "no activation"
-    which = "all rows" if r is None else f"row {r + 1} of {chain.rows}"
     lines: list[Line] = [
-        (HEAD, f"Layer: {chain.name} ({shape}, {act})"),
-        (TEXT, f"The whole layer at once, in matrix form, on {which}. X stacks the rows' "
-               f"inputs ({chain.rows} x {layer.fan_in}) and dL/dZ their gradients at z."),
+        _heading(chain),
+        (TEXT, f"The whole layer at once, in matrix form, on {_which(chain, r)}."),
         (MATH, f"x = {number(chain.x, True, r)}"),
         (MATH, f"z = x W + b = {number(chain.z, True, r)}"),
     ]
     if layer.activation is not None:
         lines.append((MATH, f"a = {layer.activation}(z) = {number(chain.a, True, r)}"))
-    lines += [
-        (TEXT, "Backward, from the gradient that reaches the layer's output:"),
+    return lines
+
+
+def _backward_lines(chain: LayerChain, row: int | None) -> list[Line]:
+    layer, r = chain.layer, row
+    L = chain.output_name
+    lines: list[Line] = [
+        (TEXT, f"Backward, from the gradient that reaches the layer's output, on "
+               f"{_which(chain, r)}. X stacks the rows' inputs ({chain.rows} x {layer.fan_in}) "
+               f"and dL/dZ their gradients at z ({chain.rows} x {layer.fan_out})."),
         (MATH, f"dL/da = d {L}/d {layer.output.name} = {number(chain.dl_da, True, r)}"),
     ]
     if chain.f_prime is not None:
@@ -118,10 +198,8 @@ def describe_layer(chain: LayerChain, row: int | None = None) -> list[Line]:
                   (MATH, f"dL/dz = dL/da ⊙ f'(z) = {number(chain.dl_dz, True, r)}")]
     else:
         lines.append((MATH, f"dL/dz = dL/da = {number(chain.dl_dz, True, r)}  (no activation)"))
-    lines += [
-        (MATH, f"dL/dW = Xᵀ dL/dZ ({layer.fan_in} x {layer.fan_out}, summed over the "
-               f"{chain.rows} rows) = {number(chain.dl_dw)}"),
-    ]
+    lines.append((MATH, f"dL/dW = Xᵀ dL/dZ ({layer.fan_in} x {layer.fan_out}, summed over the "
+                        f"{chain.rows} rows) = {number(chain.dl_dw)}"))
     if chain.dl_db is not None:
         lines.append((MATH, f"dL/db = Σ over rows of dL/dz = {number(chain.dl_db)}"))
     lines.append((MATH, f"dL/dx = dL/dz Wᵀ = {number(chain.dl_dx, True, r)}"))
@@ -130,4 +208,5 @@ def describe_layer(chain: LayerChain, row: int | None = None) -> list[Line]:
     return lines
 
 
-__all__ = ["LayerChain", "describe_layer", "layer_chain"]
+__all__ = ["LayerChain", "LayerStep", "describe_layer", "describe_layer_step", "layer_chain",
+           "walk"]

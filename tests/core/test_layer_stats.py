@@ -5,6 +5,7 @@ the history, saved and resumed; and the health of a forward pass, for the canvas
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -12,6 +13,8 @@ import pytest
 
 from bpstudio import Engine
 from bpstudio.core.examples import deep_sigmoid
+from bpstudio.core.files import fileformat
+from bpstudio.core.files.fileformat import encode, loads
 from bpstudio.core.graph import Graph
 from bpstudio.core.layers import (DEAD, SATURATED, Health, dense_layer, forward_health,
                                   health_fraction, layer_health)
@@ -121,10 +124,6 @@ def test_deep_sigmoid_shows_the_signal_shrinking_layer_by_layer():
 
 
 def test_the_history_of_layers_is_saved_and_resumed():
-    from bpstudio.core.files.fileformat import encode, loads
-    from bpstudio.core.files import fileformat
-    import io
-
     trainer = Trainer(network(), data(), optimizer="sgd", lr=0.01, batch_size=4, layer_every=2)
     trainer.fit(steps=5)
     buffer = io.BytesIO()

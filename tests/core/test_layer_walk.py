@@ -12,7 +12,8 @@ import pytest
 from bpstudio import Engine
 from bpstudio.core.examples import deep_sigmoid, xor
 from bpstudio.core.files.import_onnx import import_onnx
-from bpstudio.core.layer_walk import describe_layer, layer_chain
+from bpstudio.core.layer_walk import (LayerStep, describe_layer, describe_layer_step,
+                                      layer_chain, walk)
 from bpstudio.core.sample import sample_feeds
 from bpstudio.core.trace import trace
 from bpstudio.core.trace_text import number
@@ -89,3 +90,27 @@ def test_a_group_that_is_no_layer_is_refused():
     graph.add_group("odd", ["hidden.b", "hidden.z"])
     with pytest.raises(ValueError, match="'odd' is not a dense layer"):
         layer_chain(trace(graph), graph, "odd")
+
+
+def test_a_walk_steps_over_each_collapsed_layer_once_per_phase():
+    graph = deep_sigmoid().graph
+    graph.set_collapsed("layer2", False)  # opened: its ops are walked one by one
+    walk_trace = trace(graph)
+    steps = walk(walk_trace, graph)
+    layer_steps = [s for s in steps if isinstance(s, LayerStep)]
+    assert [(s.name, s.phase) for s in layer_steps if s.phase == "forward"][:2] == [
+        ("layer1", "forward"), ("layer3", "forward")]
+    assert len(layer_steps) == 2 * 10  # 11 layers, one of them opened
+    opened = {graph.node(n).id for n in ("layer2.W", "layer2.matmul", "layer2")}
+    assert opened <= {s.node_id for s in steps if not isinstance(s, LayerStep)}
+    covered = [i for s in layer_steps for i in s.node_ids]
+    assert len(covered) == len({(s.phase, i) for s in layer_steps for i in s.node_ids})
+    assert len(steps) == len(walk_trace.steps) - sum(len(s.node_ids) - 1 for s in layer_steps)
+    back = next(s for s in layer_steps if s.phase == "backward" and s.name == "layer1")
+    assert steps.index(back) > steps.index(next(s for s in layer_steps if s.phase == "backward"
+                                                and s.name == "layer3"))
+    lines = [text for _, text in describe_layer_step(back, row=0)]
+    assert lines[0].startswith("Layer: layer1") and any("dL/dW = Xᵀ dL/dZ" in t for t in lines)
+    forward = [t for _, t in describe_layer_step(layer_steps[0], row=0)]
+    assert any(t.startswith("z = x W + b") for t in forward)
+    assert not any("dL/d" in t for t in forward)
