@@ -26,7 +26,7 @@ from .datasets import CLASSIFICATION, DataError, Dataset, TrainingData
 from ..engine import Engine
 from .errors import DivergenceError, TrainingError
 from ..errors import BPStudioError
-from .history import History, StepStats, score_batch
+from .history import History, Layers, StepStats, score_batch
 from .layermeter import LayerMeter
 from ..graph import Graph, Node, NodeRef
 from .optim import OPTIMIZERS, Optimizer, ParameterVector, make_optimizer
@@ -387,7 +387,7 @@ class Trainer:
 
     # ----------------------------------------------------------------------------- running
     @property
-    def layers(self):
+    def layers(self) -> Layers:
         """The dense layers measured every step (names, and each one's parameters)."""
         return self._layer_meter.layers
 
