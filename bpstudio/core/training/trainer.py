@@ -471,11 +471,12 @@ class Trainer:
         engine.backward()  # fills the gradient row of the table (see _pack)
         _, state = optimizer.propose(weights, grads, out=update)
         squares, total = self._sum_squares()
-        step = self.step + 1
-        layer_figures = (self._layer_meter.measure() if self.layer_every and (
-            validate or step % self.layer_every == 0) else None)
         if not math.isfinite(loss + total):
             raise self._divergence()
+        step = self.step + 1
+        # (read before the next step reuses the engine's arrays)
+        layer_figures = (self._layer_meter.measure() if self.layer_every and (
+            validate or step % self.layer_every == 0) else None)
         # The new weights, computed aside in the update's row (its norm is in `squares`):
         # nothing the trainer keeps has changed yet.
         np.subtract(weights, update, out=update)
