@@ -19,6 +19,7 @@ from bpstudio.core.graph import Graph
 from bpstudio.core.layers import (DEAD, SATURATED, Health, dense_layer, forward_health,
                                   health_fraction, layer_health)
 from bpstudio.core.training.datasets import REGRESSION, Dataset
+from bpstudio.core.training.errors import TrainingError
 from bpstudio.core.training.history import History
 from bpstudio.core.training.trainer import Trainer
 
@@ -185,3 +186,17 @@ def test_the_layer_of_a_forward_pass_is_read_from_the_engine_values():
     layer = dense_layer(g, "tanh_layer")
     expected = float(np.mean(np.abs(engine.value(layer.output)) > math.sqrt(0.9)))
     assert forward_health(g, engine.value)[layer.group.id].fraction == expected
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, True, "5"])
+def test_a_bad_layer_every_is_refused_naming_it(value):
+    with pytest.raises(TrainingError, match="layer_every"):
+        Trainer(network(), data(), layer_every=value)
+
+
+def test_layer_every_is_a_saved_setting():
+    trainer = Trainer(network(), data(), optimizer="sgd", lr=0.01, batch_size=4, layer_every=7)
+    trainer.fit(steps=1)
+    project = trainer.to_project()
+    assert project.training["layer_every"] == 7
+    assert Trainer.from_project(project, data()).layer_every == 7
