@@ -38,7 +38,8 @@ class GroupEditing:
 
     # ---------------------------------------------------------------------------------- queries
     def group(self, ref: GroupRef) -> Group:
-        """The group for a Group, an id or a name; GraphError if there is none."""
+        """The group for a Group, an id (``#g3``: no name can look like one) or a name;
+        GraphError if there is none."""
         if isinstance(ref, Group):
             if self.groups.get(ref.id) is not ref:
                 raise GraphError(f"group '{ref.name}' is not in this graph")
@@ -114,7 +115,7 @@ class GroupEditing:
         """Make a group of these nodes (none of them in a group yet); emits group_added."""
         nodes = self._group_members(name, node_ids)
         if group_id is None:
-            group_id = next(i for i in (f"g{k}" for k in self._group_ids) if i not in self.groups)
+            group_id = next(i for i in (f"#g{k}" for k in self._group_ids) if i not in self.groups)
         else:
             rules.check(rules.id_problem(group_id), f"group '{name}'")
             if group_id in self.groups:

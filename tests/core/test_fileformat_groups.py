@@ -55,7 +55,7 @@ def test_groups_are_saved_and_read_back_with_their_collapsed_state():
     assert summary(again.graph) == summary(project.graph)
     assert not again.graph.group("layer3").collapsed and again.graph.group("head")
     document = json.loads(dict(read_entries(file_bytes(project)))["graph.json"])
-    assert document["groups"][0] == {"id": "g1", "name": "layer1", "collapsed": True,
+    assert document["groups"][0] == {"id": "#g1", "name": "layer1", "collapsed": True,
                                      "members": ["#2", "#3", "#4", "#5", "#6"]}
 
 
@@ -101,7 +101,7 @@ def test_the_migration_wants_the_wires_as_well_as_the_names():
      ("groups[1] ('layer2')", "already in the group 'layer1'")),
     (lambda gs: gs[0]["members"].append(gs[0]["members"][0]), ("listed twice",)),
     (lambda gs: gs[1].update(name="layer1"), ("groups[1]", "already used by another group")),
-    (lambda gs: gs[1].update(id="g1"), ("groups[1]", "group id 'g1' is already used")),
+    (lambda gs: gs[1].update(id="#g1"), ("groups[1]", "group id '#g1' is already used")),
     (lambda gs: gs[0].update(members=[]), ("groups[0].members", "at least 1 item")),
     (lambda gs: gs[0].update(collapsed="yes"), ("groups[0].collapsed", "expected boolean")),
     (lambda gs: gs[0].update(name="not a name"), ("groups[0].name",)),

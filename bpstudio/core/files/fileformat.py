@@ -164,7 +164,7 @@ def _recover_layer_groups(document: dict[str, Any]) -> dict[str, Any]:
         if z is not None and sources.get(out["id"]) != {z["id"]}:
             continue
         members = [w, b, matmul] + ([] if z is None else [z]) + [out]
-        groups.append({"id": f"g{len(groups) + 1}", "name": stem, "collapsed": True,
+        groups.append({"id": f"#g{len(groups) + 1}", "name": stem, "collapsed": True,
                        "members": [raw["id"] for raw in members]})
     return {**document, "groups": groups}
 
