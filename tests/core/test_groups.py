@@ -213,3 +213,35 @@ def test_groups_within_a_selection_are_the_whole_ones():
     chosen = g.member_ids("layer1") + [g.node("logits.W").id]
     assert [(x.name, ids) for x, ids in g.groups_within(chosen)] == [
         ("layer1", g.member_ids("layer1"))]
+
+
+def test_a_dense_plan_is_checked_before_anything_is_added():
+    g = mlp()
+    count = len(g.nodes)
+    plan = g.dense_plan(3, 2, activation="tanh", init="he_normal")
+    assert plan.name == "layer2"  # layer1 is taken
+    assert [(p.op, p.name) for p in plan.nodes] == [
+        ("parameter", "layer2.W"), ("parameter", "layer2.b"), ("matmul", "layer2.matmul"),
+        ("add", "layer2.z"), ("tanh", "layer2")]
+    assert plan.nodes[0].params["shape"] == (3, 2) and plan.nodes[1].params["shape"] == (2,)
+    for kwargs, message in ((dict(name="layer1"), "already used"),
+                            (dict(activation="softmax"), "one value to one value"),
+                            (dict(fan_in=0), "layer2"), (dict(init="nonsense"), "layer2")):
+        args = {"fan_in": 3, "fan_out": 2, **kwargs}
+        with pytest.raises(GraphError, match=message):
+            g.dense_plan(**args)
+    assert len(g.nodes) == count
+
+
+def test_a_dense_plan_carried_out_edit_by_edit_is_a_layer():
+    """As an editor's undo commands would: add each node, wire, then group."""
+    g = mlp()
+    plan = g.dense_plan(1, 4, activation="sigmoid")
+    made = [g.add_node(p.op, name=p.name, params=p.params) for p in plan.nodes]
+    g.connect("logits", made[plan.input[0]], plan.input[1])
+    for a, b, port in plan.wires:
+        g.connect(made[a], made[b], port)
+    g.add_group(plan.name, [n.id for n in made], collapsed=plan.collapsed)
+    layer = dense_layer(g, plan.name)
+    assert (layer.fan_in, layer.fan_out, layer.activation) == (1, 4, "sigmoid")
+    assert layer.output is made[plan.output] and layer.group.collapsed
