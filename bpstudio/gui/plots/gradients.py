@@ -375,8 +375,9 @@ class LayerHealthPlot(PlotPanel):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Layer health: dead or saturated units", y_label="%", parent=parent)
-        self.plot_item.setYRange(0, 100, padding=0.02)
+        self.plot_item.setYRange(-3, 103, padding=0)
         self.plot_item.enableAutoRange(y=False)
+        self.plot_item.getAxis("left").setTicks([[(v, str(v)) for v in (0, 25, 50, 75, 100)]])
         self.plot_item.setMouseEnabled(x=True, y=False)
         self.legend = style.make_legend(frame=False, verSpacing=-8, horSpacing=4)
         self.plot_item.layout.addItem(self.legend, 4, 1)
