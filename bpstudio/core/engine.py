@@ -333,6 +333,20 @@ class Engine:
             raise GraphError("run backward first")
         return self._grad_at(i)
 
+    def slot(self, ref: NodeRef) -> int:
+        """Where a node's value and gradient live in the current plan (for :meth:`value_at`
+        and :meth:`grad_at`, which a caller reading the same nodes every step uses to skip
+        the lookup by name)."""
+        return self._slot(ref)
+
+    def value_at(self, slot: int) -> np.ndarray:
+        """The value in ``slot`` of the plan from the last forward pass."""
+        return self._values[slot]
+
+    def grad_at(self, slot: int) -> np.ndarray:
+        """The gradient in ``slot`` of the plan from the last backward pass."""
+        return self._grad_at(slot)
+
     def _grad_at(self, slot: int) -> np.ndarray:
         g = self._grads[slot]
         return np.zeros_like(self._values[slot]) if g is None else g

@@ -36,6 +36,7 @@ def test_every_plot_in_view_keeps_a_readable_data_area(qtbot, window, size):
         for plot in shown:
             assert plot.view_box.height() >= READABLE, (key, type(plot).__name__,
                                                         plot.view_box.height())
+    assert len(panel.plots.gradient_plot.curves) == 11  # one per layer, drawn when shown
 
 
 @pytest.mark.parametrize("size", SIZES)

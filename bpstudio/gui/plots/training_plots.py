@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWid
 
 from bpstudio.core.training.prediction import PredictionField
 
-from .gradients import GradientBarPlot, GradientNormPlot, UpdateRatioPlot
+from .gradients import GradientBarPlot, GradientNormPlot, LayerHealthPlot, UpdateRatioPlot
 from .loss import AccuracyPlot, LossPlot
 from .prediction import PredictionPlot
 from .series import HistorySeries, as_series
@@ -45,7 +45,8 @@ def _column(*widgets_and_stretches: tuple[QWidget, int]) -> QScrollArea:
 
 class TrainingPlots(QWidget):
     """Tabs "Loss" (:class:`LossPlot` over :class:`AccuracyPlot`), "Gradients"
-    (:class:`GradientNormPlot`, :class:`GradientBarPlot`, :class:`UpdateRatioPlot`) and
+    (:class:`GradientNormPlot`, :class:`GradientBarPlot`, :class:`LayerHealthPlot`,
+    :class:`UpdateRatioPlot`) and
     "Prediction" (:class:`PredictionPlot`), sized for a dock about 450-600 px wide.
 
     Feed it with :meth:`show_history` (a ``History.to_tree()`` tree) and :meth:`show_prediction`
@@ -63,10 +64,13 @@ class TrainingPlots(QWidget):
         self.gradient_plot = GradientNormPlot()
         self.bar_plot = GradientBarPlot()
         self.ratio_plot = UpdateRatioPlot()
+        self.health_plot = LayerHealthPlot()
         self.prediction_plot = PredictionPlot()
         # Plots of the same steps zoom and pan together.
         self.accuracy_plot.plot_item.setXLink(self.loss_plot.plot_item)
         self.ratio_plot.plot_item.setXLink(self.gradient_plot.plot_item)
+        self.health_plot.plot_item.setXLink(self.gradient_plot.plot_item)
+        self.gradient_plot.mode_changed.connect(self.bar_plot.set_mode)
         # One smoothing for every curve, set from the slider of either tab.
         for plot in (self.loss_plot, self.gradient_plot):
             plot.smoothing_changed.connect(self.set_smoothing)
@@ -79,7 +83,7 @@ class TrainingPlots(QWidget):
         self.pages = {
             LOSS_TAB: _column((self.loss_plot, 3), (self.accuracy_plot, 2)),
             GRADIENTS_TAB: _column((self.gradient_plot, 6), (self.bar_plot, 3),
-                                   (self.ratio_plot, 3)),
+                                   (self.health_plot, 3), (self.ratio_plot, 3)),
             PREDICTION_TAB: _column((self.prediction_plot, 1))}
         for key, title in ((LOSS_TAB, "Loss"), (GRADIENTS_TAB, "Gradients"),
                            (PREDICTION_TAB, "Prediction")):
@@ -91,7 +95,8 @@ class TrainingPlots(QWidget):
         # Only the tab on show is drawn; the others catch up when they are shown. Drawing costs
         # the window's thread tens of milliseconds per tab, so a live run redraws a third as much.
         self._tab_plots = {LOSS_TAB: [self.loss_plot, self.accuracy_plot],
-                           GRADIENTS_TAB: [self.gradient_plot, self.bar_plot, self.ratio_plot],
+                           GRADIENTS_TAB: [self.gradient_plot, self.bar_plot, self.health_plot,
+                                           self.ratio_plot],
                            PREDICTION_TAB: [self.prediction_plot]}
         self._series = as_series(None)
         self._field: PredictionField | None = None
@@ -101,7 +106,7 @@ class TrainingPlots(QWidget):
     @property
     def history_plots(self) -> list:
         return [self.loss_plot, self.accuracy_plot, self.gradient_plot, self.bar_plot,
-                self.ratio_plot]
+                self.health_plot, self.ratio_plot]
 
     @property
     def plots(self) -> list:
