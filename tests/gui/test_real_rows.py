@@ -6,7 +6,6 @@ with the reason. Driven through the menu entries and the pickers' own fields."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QLineEdit
