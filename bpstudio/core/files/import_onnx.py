@@ -32,6 +32,7 @@ from ..errors import GraphError, OnnxImportError
 from ..graph import Graph, Node
 from ..layout import apply_layout
 from ..project import Project
+from ..regularfile import open_regular
 from ..sample import fill_default_sample
 from ..shapes import BATCH, Shape, format_shape
 
@@ -510,7 +511,7 @@ def _import_onnx() -> Any:
 
 def _read_bytes(path: str | os.PathLike[str], limits: Limits) -> bytes:
     limit = limits.max_entry_bytes
-    with open(path, "rb") as stream:
+    with open_regular(path) as stream:
         data = stream.read(limit + 1)  # never trust a size: read at most one byte past the cap
     if len(data) > limit:
         raise OnnxImportError(f"the file is larger than {limit} bytes, the most a model may hold")
