@@ -531,13 +531,15 @@ def _read_model(path: str | os.PathLike[str], onnx: Any,
     file's bytes are gone once the model is parsed."""
     limit = limits.max_entry_bytes
     with open_regular(path) as stream:
-        if os.fstat(stream.fileno()).st_size > limit:
+        size = os.fstat(stream.fileno()).st_size
+        if size > limit:
             raise OnnxImportError(f"the file is larger than {limit} bytes, the most a model "
                                   "may hold")
         problem = _checker_problem(onnx, _path_of(stream, path))
-        data = stream.read(limit + 1)  # never trust a size: read at most one byte past the cap
-    if len(data) > limit:
-        raise OnnxImportError(f"the file is larger than {limit} bytes, the most a model may hold")
+        # One byte past the size it has: a file that grew meanwhile is not read half.
+        data = stream.read(size + 1)
+    if len(data) > size:
+        raise OnnxImportError("the file changed while it was read: import it again")
     return _parse(onnx, data), problem
 
 
