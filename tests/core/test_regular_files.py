@@ -191,3 +191,28 @@ def test_every_kind_has_its_words():
     assert kind_of(stat.S_IFCHR) == kind_of(stat.S_IFBLK) == "a device"
     assert kind_of(stat.S_IFIFO) == "a pipe (FIFO)"
     assert kind_of(stat.S_IFSOCK) == "a socket"
+
+
+CSV_PREVIEW = """
+import sys
+from bpstudio.core.training.csvpreview import read_preview
+from bpstudio.core.training.datasets import DataError
+for path in sys.argv[1:]:
+    try:
+        read_preview(path)
+    except DataError as exc:
+        print(exc, flush=True)
+    else:
+        print("read it", flush=True)
+"""
+
+
+def test_the_csv_preview_of_the_import_dialog_refuses_it_too(tmp_path):
+    """The window's CSV dialog previews the file as it is typed: a FIFO froze it."""
+    kinds = ["fifo", "link-to-fifo", "/dev/zero", "link-to-zero", "folder"]
+    paths = [place(tmp_path, kind, ".csv") for kind in kinds]
+    result = run_child("-c", CSV_PREVIEW, *paths)
+    assert result.returncode == 0, result.stderr[-500:]
+    assert result.stdout.splitlines() == [f"cannot read {path}: is {KINDS[kind][1]}, not a file: "
+                                          "only regular files are read"
+                                          for path, kind in zip(paths, kinds)]
