@@ -4,7 +4,6 @@ delimiter, header, line numbers and default target, and only the first bytes of 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 
