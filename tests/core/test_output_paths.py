@@ -188,7 +188,7 @@ def test_every_output_argument_is_checked_before_the_command_runs(command, here,
     import bpstudio.cli as cli_module
     from bpstudio.cli import OutputPath
     parser = every_subcommand()[command]
-    outputs = [a for a in parser._actions if a.option_strings and a.metavar and "." in a.metavar
+    outputs = [a for a in parser._actions if a.metavar and "." in a.metavar
                and any(w in (a.help or "") for w in ("write", "save"))]  # OUT.onnx, MODEL.bpg...
     assert outputs or command == "info" or command == "ops"
     for action in outputs:
@@ -196,8 +196,9 @@ def test_every_output_argument_is_checked_before_the_command_runs(command, here,
     for name in ("load", "import_onnx", "open_project"):
         monkeypatch.setattr(cli_module, name, lambda *a, **k: pytest.fail("work started"))
     for action in outputs:
-        suffix = action.metavar[action.metavar.rindex("."):]
+        suffix = action.metavar.split("|")[0][action.metavar.index("."):]
         argv = {"import": [command, MODEL], "train": [command, XOR, "--steps", "1"],
-                "export": [command, XOR]}[command]
-        code, _out, err = cli(capsys, *argv, action.option_strings[0], f"missing/x{suffix}")
+                "export": [command, XOR], "handout": [command, XOR]}[command]
+        where = action.option_strings[:1]  # (none for a positional output)
+        code, _out, err = cli(capsys, *argv, *where, f"missing/x{suffix}")
         assert code == 2 and "the folder 'missing' does not exist" in err, err

@@ -31,6 +31,7 @@ from .fileformat import DEFAULT_LIMITS, Limits
 from .. import rules
 from ..errors import GraphError, OnnxImportError
 from ..graph import Graph, Node
+from ..layers import group_dense_layers
 from ..layout import apply_layout
 from ..project import Project
 from ..regularfile import open_regular
@@ -783,6 +784,7 @@ def _to_project(holder: list[Any], onnx: Any, source: str, limits: Limits,
     except GraphError as exc:
         raise OnnxImportError(str(exc)) from None
     unsampled = fill_default_sample(imp.graph)
+    group_dense_layers(imp.graph)  # (a Gemm, or MatMul + Add, then an activation: a layer)
     apply_layout(imp.graph)
     return Project(imp.graph, description=_describe(imp, source, out, unsampled))
 
