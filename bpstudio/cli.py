@@ -3,7 +3,9 @@
 Each subcommand is an ``add_<name>_command(subparsers)`` function that declares its arguments
 and sets ``run`` to the function doing the work; :func:`build_parser` calls them in turn. A
 user's mistake (a missing or damaged file, a bad node name) ends in one line on stderr and exit
-code 2, never a traceback.
+code 2, never a traceback. A file a command writes is declared with ``type=output_path(...)``:
+:func:`main` checks every such path before the command starts, so that a mistake in an output
+never costs the wait for an import or a training run.
 """
 
 from __future__ import annotations
@@ -40,6 +42,38 @@ from bpstudio.core.training.trainer import DivergenceError, Trainer
 from bpstudio.version import __version__
 
 Subparsers = argparse._SubParsersAction  # what add_subparsers() returns
+
+
+class OutputPath(str):
+    """A path given for a command to write, with the check that it can be (see main)."""
+
+    check: Callable[[str], object]
+
+
+def output_path(check: Callable[[str], object] = check_target) -> Callable[[str], OutputPath]:
+    """The argparse ``type`` of an output file: ``check(path)`` raises if it cannot be written
+    (check_target: a missing folder, a folder, a device in the way...)."""
+    def make(text: str) -> OutputPath:
+        path = OutputPath(text)
+        path.check = check
+        return path
+    return make
+
+
+def _suffixed(suffix: str, option: str,
+              then: Callable[[str], object] = check_target) -> Callable[[str], object]:
+    def check(path: str) -> object:
+        if not path.endswith(suffix):
+            raise BPStudioError(f"{option}: '{path}' must end in {suffix}")
+        return then(path)
+    return check
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every output path of the command line, checked before any work is done for it."""
+    for value in vars(args).values():
+        if isinstance(value, OutputPath):
+            value.check(value)
 
 
 # ------------------------------------------------------------------------------------------ ops
@@ -111,18 +145,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not args.onnx and not args.numpy and not args.torch:
         raise BPStudioError("say what to export: --onnx OUT.onnx, --numpy OUT.py and/or "
                             "--torch OUT.py")
-    # Every output is checked before the file is read: a mistake in the last argument should
-    # not cost the wait for the first export.
-    if args.onnx:
-        check_target(args.onnx)
-    if args.numpy:
-        if not args.numpy.endswith(".py"):
-            raise BPStudioError(f"--numpy: '{args.numpy}' must end in .py")
-        numpy_targets(args.numpy)
-    if args.torch:
-        if not args.torch.endswith(".py"):
-            raise BPStudioError(f"--torch: '{args.torch}' must end in .py")
-        torch_targets(args.torch)
     project = open_project(args.file)
     # A model trained on data takes raw rows and returns what the app shows, unless --raw.
     interface = None if args.raw else model_interface(project, args.output)
@@ -152,11 +174,15 @@ def add_export_command(sub: Subparsers) -> None:
                                         "(class probabilities, or values); --raw exports the "
                                         "bare graph.")
     parser.add_argument("file", help="a .bpg project file (or a .onnx model)")
-    parser.add_argument("--onnx", metavar="OUT.onnx", help="write an ONNX model")
-    parser.add_argument("--numpy", metavar="OUT.py", help="write a NumPy module with predict() "
-                        "and its weights (OUT.npz)")
-    parser.add_argument("--torch", metavar="OUT.py", help="write a torch.nn.Module and its "
-                        "weights (OUT.npz, loaded without pickle)")
+    parser.add_argument("--onnx", metavar="OUT.onnx", type=output_path(),
+                        help="write an ONNX model")
+    parser.add_argument("--numpy", metavar="OUT.py",
+                        type=output_path(_suffixed(".py", "--numpy", numpy_targets)),
+                        help="write a NumPy module with predict() and its weights (OUT.npz)")
+    parser.add_argument("--torch", metavar="OUT.py",
+                        type=output_path(_suffixed(".py", "--torch", torch_targets)),
+                        help="write a torch.nn.Module and its weights (OUT.npz, loaded without "
+                             "pickle)")
     parser.add_argument("--output", metavar="NODE", help="the node to compute (default: what the "
                         "loss compares with its target)")
     parser.add_argument("--raw", action="store_true", help="the bare graph: no standardisation "
@@ -224,8 +250,6 @@ def _summary(trainer: Any, stats: Any, done: int, seconds: float) -> dict[str, A
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    if args.out is not None:
-        check_target(args.out)  # before the training, whose work a bad path would throw away
     project = open_project(args.file)
     saved = project.training or {}
     if args.data is not None:
@@ -351,7 +375,7 @@ def add_train_command(sub: Subparsers) -> None:
     train.add_argument("--loss", choices=tuple(LOSS_KINDS),
                        help="for a graph without a loss (an imported model): the loss to add "
                             "(default: softmax_ce for classes, mse for values)")
-    train.add_argument("--out", metavar="TRAINED.bpg",
+    train.add_argument("--out", metavar="TRAINED.bpg", type=output_path(),
                        help="save the trained project here (weights, optimiser state, history)")
     train.add_argument("--quiet", action="store_true", help="print only the final metrics")
     train.add_argument("--json", action="store_true",
@@ -361,8 +385,6 @@ def add_train_command(sub: Subparsers) -> None:
 
 # --------------------------------------------------------------------------------------- import
 def cmd_import(args: argparse.Namespace) -> int:
-    if not args.out.endswith(".bpg"):
-        raise BPStudioError(f"--out: '{args.out}' must end in .bpg")
     project = import_onnx(args.model)
     graph = project.graph
     print(f"imported {args.model}: {len(graph.nodes)} nodes, {len(graph.edges)} edges")
@@ -380,6 +402,7 @@ def add_import_command(sub: Subparsers) -> None:
                             "graph; --loss adds a loss to train it)")
     parser.add_argument("model", metavar="MODEL.onnx", help="an ONNX model")
     parser.add_argument("--out", metavar="MODEL.bpg", required=True,
+                        type=output_path(_suffixed(".bpg", "--out")),
                         help="the project file to write")
     parser.add_argument("--loss", choices=tuple(LOSS_KINDS),
                         help="add this loss with a target input: softmax_ce for classes, mse "
@@ -396,10 +419,13 @@ def _row_numbers(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _page_target(path: str) -> object:
+    if not path.endswith((".md", ".html")):
+        raise BPStudioError(f"'{path}': the page ends in .md (Markdown) or .html")
+    return check_target(path)
+
+
 def cmd_handout(args: argparse.Namespace) -> int:
-    if not args.out.endswith((".md", ".html")):
-        raise BPStudioError(f"'{args.out}': the page ends in .md (Markdown) or .html")
-    check_target(args.out)
     project = open_project(args.file)
     rows = rows_to_run(project, args.rows, split=args.split)
     walk = trace(project.graph, rows.feeds)
@@ -419,7 +445,8 @@ def add_handout_command(sub: Subparsers) -> None:
                                         "on its sample, which the page calls random where it "
                                         "is the default draw.")
     parser.add_argument("file", help="a .bpg project file (or a .onnx model)")
-    parser.add_argument("out", metavar="OUT.md|OUT.html", help="the page to write")
+    parser.add_argument("out", metavar="OUT.md|OUT.html", type=output_path(_page_target),
+                        help="the page to write")
     parser.add_argument("--rows", type=_row_numbers, metavar="1-8",
                         help="which rows of the data, numbered from 1 (e.g. 1-8 or 3,7,12)")
     parser.add_argument("--split", choices=(TRAINING, VALIDATION), default=TRAINING,
@@ -452,6 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_outputs(args)
         code = args.run(args)
         sys.stdout.flush()  # here, not at exit, so that a closed pipe is caught below
         return code

@@ -9,15 +9,36 @@ that make sense for a graph that has none (for files from before samples existed
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .errors import FeedError
-from .graph import MAX_SAMPLE_ROWS, Graph
+from .graph import MAX_SAMPLE_ROWS, MAX_SAMPLE_SIZE, Graph
 from .model import NodeRef
-from .shapes import BATCH
+from .shapes import BATCH, format_shape
+
+
+def rows_that_fit(shape: tuple[int, ...], wanted: int) -> int:
+    """How many of ``wanted`` rows of ``shape`` a sample may hold: at most MAX_SAMPLE_ROWS, and
+    MAX_SAMPLE_SIZE numbers in all (0 when one row is already larger). A shape comes from a
+    file: it is a claim, weighed (in whole numbers, which do not overflow) before anything is
+    allocated for it."""
+    per_row = math.prod(int(d) for d in shape)
+    return max(0, min(wanted, MAX_SAMPLE_ROWS, MAX_SAMPLE_SIZE // max(per_row, 1)))
+
+
+def too_large_for_a_sample(node: Any) -> str | None:
+    """Why input ``node`` can hold no sample row (one row is larger than a sample may be), or
+    None when it can hold one."""
+    shape = tuple(node.params["shape"])
+    if rows_that_fit(shape, 1):
+        return None
+    return (f"input '{node.name}' has no sample rows: one row of shape {format_shape(shape)} "
+            f"holds {math.prod(shape):,} numbers, more than the {MAX_SAMPLE_SIZE:,} a sample may "
+            "hold")
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,8 +96,9 @@ def runnable_sample(graph: Graph, output: NodeRef | None = None) -> dict[str, np
     for node in graph.topological_order([end]):
         if node.spec.source == "input":
             if node.value is None:
-                raise FeedError(f"input '{node.name}' has no sample rows: select it and add "
-                                "rows in the inspector")
+                raise FeedError(too_large_for_a_sample(node)
+                                or f"input '{node.name}' has no sample rows: select it and "
+                                   "add rows in the inspector")
             feeds[node.name] = node.value
     return feeds
 
@@ -84,12 +106,19 @@ def runnable_sample(graph: Graph, output: NodeRef | None = None) -> dict[str, np
 def default_sample(graph: Graph, rows: int = 4, seed: int = 0) -> dict[str, np.ndarray]:
     """Rows for every input, drawn to suit the port each one feeds: class indices where a loss
     takes labels (below the class count the graph's shapes imply), 0 or 1 for probabilities,
-    positive numbers where only those make sense, else standard normal values."""
+    positive numbers where only those make sense, else standard normal values.
+
+    An input gets fewer rows where ``rows`` of its shape would be more than a sample holds
+    (see :func:`rows_that_fit`), and none where one row already is (it is left out of the
+    result; :func:`too_large_for_a_sample` says why)."""
     rng = np.random.default_rng(seed)
     shapes, _problems = graph.infer_shapes()
     sample = {}
     for node in graph.nodes_of("input"):
-        shape = (rows, *node.params["shape"])
+        fit = rows_that_fit(tuple(node.params["shape"]), rows)
+        if fit == 0:
+            continue
+        shape = (fit, *node.params["shape"])
         domain, classes = _consumer_domain(graph, node, shapes)
         if domain == "label":
             values = rng.integers(0, max(classes, 2), size=shape).astype(np.float64)
@@ -122,14 +151,21 @@ def _consumer_domain(graph: Graph, node: Any, shapes: dict[str, tuple]) -> tuple
     return "real", 0
 
 
-def fill_default_sample(graph: Graph, rows: int = 4, seed: int = 0) -> None:
+def fill_default_sample(graph: Graph, rows: int = 4, seed: int = 0) -> list[str]:
     """Give every input without a sample the default rows (the graph's editing API is used, so
-    listeners hear of it)."""
+    listeners hear of it). Returns why an input got none, for each that did not (its rows
+    would be larger than a sample may be)."""
     drawn = default_sample(graph, rows, seed)
+    left_without = []
     for node in graph.nodes_of("input"):
-        if node.value is None and node.name in drawn:
-            graph.set_value(node, drawn[node.name])
+        if node.value is None:
+            if node.name in drawn:
+                graph.set_value(node, drawn[node.name])
+            else:
+                left_without.append(too_large_for_a_sample(node) or node.name)
+    return left_without
 
 
-__all__ = ["MAX_SAMPLE_ROWS", "SampleRows", "default_sample", "fill_default_sample",
-           "runnable_sample", "sample_feeds", "sample_rows"]
+__all__ = ["MAX_SAMPLE_ROWS", "MAX_SAMPLE_SIZE", "SampleRows", "default_sample",
+           "fill_default_sample", "rows_that_fit", "runnable_sample", "sample_feeds",
+           "sample_rows", "too_large_for_a_sample"]

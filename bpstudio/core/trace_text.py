@@ -7,6 +7,7 @@ display (a mean, a minimum and a maximum over several numbers).
 from __future__ import annotations
 
 import html
+import re
 from typing import Collection
 
 import numpy as np
@@ -169,9 +170,12 @@ def to_markdown(trace: Trace, name: str = "graph", row: int | None = None,
                 rows: str | None = None, graph: Graph | None = None) -> str:
     """The whole walk as a Markdown page. ``rows`` says which rows the trace ran on (see
     :class:`~bpstudio.core.sample.SampleRows`); with ``graph`` the page starts with its
-    drawing (inline SVG, which Markdown passes through as HTML)."""
-    lines = [f"# Backpropagation, step by step: {name}", "",
-             _intro(trace, row, rows), ""]
+    drawing (inline SVG, which Markdown passes through as HTML). Every text in it (the file's
+    name, node names, the numbers, the rows' label) goes through :func:`markdown_text`, so that
+    none of it becomes markup."""
+    m = markdown_text
+    lines = [f"# Backpropagation, step by step: {m(name)}", "",
+             m(_intro(trace, row, rows)), ""]
     if graph is not None:
         lines += [trace_svg(graph, trace).rstrip("\n"), ""]
     for phase, steps in (("Forward pass", trace.forward), ("Backward pass", trace.backward)):
@@ -179,15 +183,36 @@ def to_markdown(trace: Trace, name: str = "graph", row: int | None = None,
         for step in steps:
             for kind, text in describe(step, trace, row):
                 if kind == HEAD:
-                    lines += [f"### {text}", ""]
-                elif kind == MATH:
-                    lines.append(f"    {text}")
+                    lines += [f"### {m(text)}", ""]
+                elif kind == MATH:  # an indented code block shows its text as it is
+                    lines.append(f"    {one_line(text)}")
                 elif kind == WARN:
-                    lines += ["", f"> **{text}**", ""]
+                    lines += ["", f"> **{m(text)}**", ""]
                 else:
-                    lines += ["", text, ""]
+                    lines += ["", m(text), ""]
             lines.append("")
     return "\n".join(_squeeze(lines)) + "\n"
+
+
+# CommonMark lets a backslash escape any ASCII punctuation, which then stands for itself.
+# These are the characters that start markup inside a line (emphasis, code, links, raw HTML,
+# entities, GitHub's tables and strike-through); _LINE_START those that start a block at the
+# beginning of one (headings, lists, quotes, rules, setext underlines).
+_INLINE = re.compile(r"([\\`*_\[\]<>&~|!])")
+_LINE_START = re.compile(r"^(\s*)([#+\-=>]|\d+(?=[.)]))")
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: every line break (CR, LF, and the others Unicode knows) a space,
+    so that a name cannot end the block it is in and start another."""
+    return " ".join(text.splitlines())
+
+
+def markdown_text(text: str) -> str:
+    """``text`` as Markdown that renders as exactly this text, on one line."""
+    line = _INLINE.sub(r"\\\1", one_line(text))
+    return _LINE_START.sub(lambda m: m.group(1) + (m.group(2) + "\\" if m.group(2).isdigit()
+                                                   else "\\" + m.group(2)), line)
 
 
 def to_html(trace: Trace, name: str = "graph", row: int | None = None,
@@ -242,5 +267,5 @@ def _squeeze(lines: list[str]) -> list[str]:
     return kept
 
 
-__all__ = ["HEAD", "HIDDEN", "MATH", "TEXT", "WARN", "describe", "explain", "number", "pick",
-           "title", "to_html", "to_markdown", "trace_svg"]
+__all__ = ["HEAD", "HIDDEN", "MATH", "TEXT", "WARN", "describe", "explain", "markdown_text",
+           "number", "one_line", "pick", "title", "to_html", "to_markdown", "trace_svg"]

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QFileDialog, Q
                                QVBoxLayout, QWidget)
 
 from bpstudio.core.errors import BPStudioError
+from bpstudio.core.files.atomicfile import atomic_write_bytes
 from bpstudio.core.practice import REL_TOL, Score, check_answer
 from bpstudio.core.trace import BackwardStep, ForwardStep, Trace, trace
 from bpstudio.core.trace_text import HEAD, MATH, WARN, describe, number, to_html, to_markdown
@@ -391,8 +392,8 @@ class WalkthroughPanel(QWidget):
         path = Path(path)
         render = to_markdown if path.suffix == ".md" else to_html
         try:
-            path.write_text(render(walk, stem, self.row, rows=ran_on.rows.description,
-                                   graph=self.graph), encoding="utf-8")
+            atomic_write_bytes(path, render(walk, stem, self.row, rows=ran_on.rows.description,
+                                            graph=self.graph).encode("utf-8"))
         except OSError as exc:
             self.status_message.emit(f"Cannot write {path.name}: {exc}")
             return False

@@ -4,11 +4,10 @@ delimiter, header, line numbers and default target, and only the first bytes of 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 
-from bpstudio.core.training import datasets
+from bpstudio.core.training import csvpreview, datasets
 from bpstudio.core.training.csvpreview import default_target, read_preview
 from bpstudio.core.training.datasets import DataError
 
@@ -67,7 +66,8 @@ def test_only_the_start_of_a_large_file_is_read(tmp_path, monkeypatch):
             read.append(len(data))
             return data
 
-    monkeypatch.setattr(Path, "open", lambda self, mode="r": CountingReader(io.FileIO(self, mode)))
+    monkeypatch.setattr(csvpreview, "open_regular",
+                        lambda path: CountingReader(io.FileIO(path, "rb")))
     preview = read_preview(path, rows=5, limit=len(head))
     assert [row for _, row in preview.rows] == [(str(i), str(i + 1), str(i % 2)) for i in range(5)]
     assert 0 < sum(read) <= len(head) + 1

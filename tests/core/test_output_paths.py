@@ -137,3 +137,68 @@ def test_train_into_a_missing_folder_fails_at_once_in_a_real_process(here):
     assert result.returncode == 2 and result.stdout == ""  # not one step trained
     assert result.stderr == ("bpstudio-cli: error: nowhere/trained.bpg: cannot write there: "
                              "the folder 'nowhere' does not exist\n")
+
+
+MODEL = str(ROOT / "tests" / "data" / "onnx" / "torch_mlp.onnx")
+
+
+def make_in(here: Path, what: str) -> None:
+    if what == "fifo":
+        os.mkfifo(here / "fifo.bpg")
+    elif what == "device":
+        os.symlink("/dev/null", here / "null.bpg")
+
+
+@pytest.mark.parametrize("out, made, message", [
+    ("missing/x.bpg", None, "missing/x.bpg: cannot write there: the folder 'missing' does not "
+                            "exist"),
+    ("missing/deeper/x.bpg", None, "the folder 'missing/deeper' does not exist"),
+    ("file.txt/x.bpg", None, "'file.txt' is not a folder"),
+    ("folder", None, "--out: 'folder' must end in .bpg"),
+    ("x.onnx", None, "--out: 'x.onnx' must end in .bpg"),
+    ("fifo.bpg", "fifo", "fifo.bpg: is a pipe (FIFO), not a file"),
+    ("null.bpg", "device", "null.bpg: is a device (it leads to '/dev/null'), not a file"),
+])
+def test_import_checks_its_output_before_importing(here, capsys, monkeypatch, out, made,
+                                                   message):
+    """(The whole import used to run first: 5.7-8.4 s on large models, then the refusal.)"""
+    import bpstudio.cli as cli_module
+    make_in(here, made)
+    before = sorted(os.listdir(here))
+    monkeypatch.setattr(cli_module, "import_onnx", lambda path: pytest.fail("imported"))
+    code, out_text, err = cli(capsys, "import", MODEL, "--out", out)
+    assert code == 2 and out_text == ""
+    assert err.startswith("bpstudio-cli: error: ") and err.count("\n") == 1
+    assert message in err
+    assert sorted(os.listdir(here)) == before
+
+
+def every_subcommand():
+    from bpstudio.cli import build_parser
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if a.dest == "command"]
+    return sub.choices
+
+
+@pytest.mark.parametrize("command", sorted(every_subcommand()))
+def test_every_output_argument_is_checked_before_the_command_runs(command, here, capsys,
+                                                                  monkeypatch):
+    """Whatever a command writes is declared as an output path, and a bad one stops the
+    command before its work: each in turn gets a missing folder."""
+    import bpstudio.cli as cli_module
+    from bpstudio.cli import OutputPath
+    parser = every_subcommand()[command]
+    outputs = [a for a in parser._actions if a.metavar and "." in a.metavar
+               and any(w in (a.help or "") for w in ("write", "save"))]  # OUT.onnx, MODEL.bpg...
+    assert outputs or command == "info" or command == "ops"
+    for action in outputs:
+        assert isinstance(action.type("x"), OutputPath), f"{command} {action.option_strings}"
+    for name in ("load", "import_onnx", "open_project"):
+        monkeypatch.setattr(cli_module, name, lambda *a, **k: pytest.fail("work started"))
+    for action in outputs:
+        suffix = action.metavar.split("|")[0][action.metavar.index("."):]
+        argv = {"import": [command, MODEL], "train": [command, XOR, "--steps", "1"],
+                "export": [command, XOR], "handout": [command, XOR]}[command]
+        where = action.option_strings[:1]  # (none for a positional output)
+        code, _out, err = cli(capsys, *argv, *where, f"missing/x{suffix}")
+        assert code == 2 and "the folder 'missing' does not exist" in err, err

@@ -228,7 +228,7 @@ def write_bytes(tmp_path, name: str, content: bytes):
 
 @pytest.mark.parametrize("make, words", [
     (lambda d: d / "missing.csv", ["cannot read", "missing.csv", "No such file"]),
-    (lambda d: d, ["cannot read", "directory"]),
+    (lambda d: d, ["cannot read", "is a folder, not a file"]),
     (lambda d: write_bytes(d, "noise.csv", bytes(range(256)) * 40), ["noise.csv", "not UTF-8"]),
     (lambda d: write_bytes(d, "image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\xff" * 99),
      ["image.csv", "not UTF-8"]),

@@ -4,6 +4,8 @@ export; checked against what the panel, the canvas and the engine say."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -322,3 +324,25 @@ def test_closing_the_dock_gives_the_canvas_back(qtbot, neuron):
     window.walkthrough_dock.close()
     assert item(window, "w").grad_text is None and item(window, "w").value_text is None
     assert not any(i.highlighted for i in window.scene.node_items.values())
+
+
+@pytest.mark.parametrize("what", ["link-to-dev-null", "link-to-a-page"])
+def test_the_export_writes_through_links_and_never_into_a_device(neuron, tmp_path, what):
+    """The page is written as every save is (atomically, to the file a link leads to); what is
+    not a regular file is refused in the status bar and left alone."""
+    window = neuron
+    window.walk_through()
+    target = tmp_path / "walk.md"
+    real = tmp_path / "real-walk.md"
+    if what == "link-to-dev-null":
+        os.symlink("/dev/null", target)
+    else:
+        real.write_text("old page")
+        os.symlink(real.name, target)
+    written = window.walkthrough.export_walk(target)
+    assert os.readlink(target) == ("/dev/null" if what == "link-to-dev-null" else real.name)
+    if what == "link-to-dev-null":
+        assert not written
+        assert "is a device" in window.statusBar().currentMessage()
+    else:
+        assert written and "d loss/d w = 0.4" in real.read_text(encoding="utf-8")

@@ -1,8 +1,14 @@
-"""Writing a file so that a crash never leaves it half-written.
+"""Writing a file so that a crash never leaves it half-written, and a save never destroys what
+it did not write.
 
 The new content goes to a temporary file in the target's folder (the same file system, so the
 final rename is atomic), is flushed and fsynced, and then renamed over the target. Until the
 rename, the previous file is untouched; after it, the new one is complete.
+
+The target is the file the path leads to: a symlink is followed, and the file it points to is
+the one replaced (in its own folder), so the link stays and the file it names gets the new
+content. Only a regular file is ever replaced: a device (``/dev/null``), a FIFO, a socket or a
+folder in the target's place is refused, never renamed over.
 """
 
 from __future__ import annotations
@@ -13,13 +19,16 @@ import stat
 import tempfile
 from typing import BinaryIO, Callable
 
+from ..regularfile import kind_of
+
 NEW_FILE_MODE = 0o644
 
 
 def check_target(path: str | os.PathLike[str]) -> str:
     """Refuse a path that cannot be written, before any work is done for it: no file name, a
-    folder, a folder that does not exist or cannot be written in. The OSError names ``path``
-    as it was given. Returns the absolute path."""
+    folder, a folder that does not exist or cannot be written in, something other than a
+    regular file in the way (a device, a FIFO...). The OSError names ``path`` as it was given.
+    Returns the absolute path of the file to replace: where ``path`` leads, through symlinks."""
     given = os.fspath(path)
     if isinstance(given, bytes):
         given = os.fsdecode(given)
@@ -28,7 +37,15 @@ def check_target(path: str | os.PathLike[str]) -> str:
     if given.endswith(("/", os.sep)) or os.path.isdir(given):
         raise IsADirectoryError(errno.EISDIR, "is a folder: give the name of a file to write",
                                 given)
-    folder = os.path.dirname(given) or os.curdir
+    _check_folder(os.path.dirname(given) or os.curdir, given)
+    target = os.path.realpath(given)
+    if os.path.dirname(target) != os.path.abspath(os.path.dirname(given)):
+        _check_folder(os.path.dirname(target), given)  # a symlink leads to another folder
+    _check_replaceable(target, given)
+    return target
+
+
+def _check_folder(folder: str, given: str) -> None:
     if not os.path.isdir(folder):
         if os.path.exists(folder):
             raise NotADirectoryError(errno.ENOTDIR, f"cannot write there: '{folder}' is not a "
@@ -37,7 +54,23 @@ def check_target(path: str | os.PathLike[str]) -> str:
                                 "not exist", given)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, f"cannot write in the folder '{folder}'", given)
-    return os.path.abspath(given)
+
+
+def _check_replaceable(target: str, given: str) -> None:
+    """Nothing, or a regular file, may be at ``target``: a rename would put a regular file in
+    the place of a device or a FIFO, which the person never asked to lose."""
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:  # a loop of symlinks, a name too long...
+        raise _naming(exc, given) from None
+    kind = "a loop of symlinks" if stat.S_ISLNK(mode) else kind_of(mode)
+    if kind is not None:
+        code = errno.EISDIR if kind == "a folder" else errno.EINVAL
+        where = "" if target == os.path.abspath(given) else f" (it leads to '{target}')"
+        raise OSError(code, f"is {kind}{where}, not a file: a save replaces regular files "
+                      "only", given)
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> None:
@@ -45,7 +78,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
 
     An exception (or a kill) before the rename leaves ``path`` exactly as it was; the temporary
     file is removed on an exception. A path that cannot be written is refused first (see
-    :func:`check_target`), and every OSError names ``path``, never the temporary file."""
+    :func:`check_target`), and every OSError names ``path``, never the temporary file. Through
+    a symlink, the file it leads to is replaced, in that file's folder."""
     given = os.fspath(path)
     target = check_target(given)
     folder, base = os.path.split(target)
@@ -63,6 +97,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
         except FileNotFoundError:
             mode = NEW_FILE_MODE  # mkstemp creates files readable by their owner only
         os.chmod(temp, mode)
+        _check_replaceable(target, given)  # again: the write may have taken a while
         os.replace(temp, target)
     except BaseException as exc:
         try:

@@ -39,6 +39,7 @@ from ..model import Edge
 from ..ops import REGISTRY
 from ..ops.base import Op
 from ..project import Project
+from ..regularfile import open_regular
 from ..sample import fill_default_sample
 from .schema import SchemaViolation, load_schema, validator
 from ...version import __version__
@@ -375,12 +376,13 @@ class _TreeWriter:
 
 # =========================================================================================== load
 def load(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Project:
-    """Read a project file. Every problem with its content raises :class:`FileFormatError`;
-    a file that cannot be opened at all raises the usual OSError."""
-    with open(path, "rb") as stream:
+    """Read a project file. Every problem with its content raises :class:`FileFormatError`
+    starting with the path; a file that cannot be opened at all, or a path that is not a
+    regular file (a device, a FIFO, a folder), raises OSError naming it."""
+    with open_regular(path) as stream:
         try:
             return _Reader(stream, limits).read()
-        except FileFormatError as exc:
+        except (FileFormatError, GraphError) as exc:
             raise FileFormatError(f"{os.fspath(path)}: {exc}") from None
 
 

@@ -28,11 +28,13 @@ import numpy as np
 
 from .export_onnx import CONSTANT_MARK
 from .fileformat import DEFAULT_LIMITS, Limits
+from .. import rules
 from ..errors import GraphError, OnnxImportError
 from ..graph import Graph, Node
 from ..layers import group_dense_layers
 from ..layout import apply_layout
 from ..project import Project
+from ..regularfile import open_regular
 from ..sample import fill_default_sample
 from ..shapes import BATCH, Shape, format_shape
 
@@ -129,12 +131,14 @@ class _Importer:
         if op == "parameter":  # what Reset Weights draws from: Xavier for matrices, 0 for biases
             params = {"init": "xavier_uniform" if array.ndim >= 2 else "zeros"}
         try:
+            # (The graph keeps its own float64 copy: converting here first would make two.)
             node = self.graph.add_node(op, name=self.name_for(value.tensor, "tensor"),
-                                       params=params, value=array.astype(np.float64))
+                                       params=params, value=array)
         except GraphError as exc:
             raise self.fail(f"tensor '{_q(value.tensor)}': {exc}") from None
         self.shapes[node.id] = tuple(node.value.shape)
         value.node = node
+        value.array = node.value  # the file's copy goes: import memory stays near the weights'
         return node
 
     def value(self, tensor: str) -> Value:
@@ -180,6 +184,15 @@ class _Importer:
             self.values[info.name] = node
         if len(batches) == 1:
             self.fixed_batch = batches.pop()
+
+    def take_weights(self, used: set[str]) -> None:
+        """The values of the initializers the output uses, as arrays (no part of the model's
+        message is kept: see _to_project)."""
+        for tensor in self.model.graph.initializer:
+            if tensor.name in used and tensor.name not in self.values:
+                array = _tensor_array(self.onnx, tensor, f"initializer '{_q(tensor.name)}'")
+                self.values[tensor.name] = _Static(tensor.name, array,
+                                                   trainable=tensor.doc_string != CONSTANT_MARK)
 
     @staticmethod
     def _input_dims(info: Any) -> list[Any]:
@@ -509,13 +522,55 @@ def _import_onnx() -> Any:
     return onnx
 
 
-def _read_bytes(path: str | os.PathLike[str], limits: Limits) -> bytes:
+def _read_model(path: str | os.PathLike[str], onnx: Any,
+                limits: Limits) -> tuple[Any, str | None]:
+    """The model in the file at ``path`` (a regular file, at most ``limits.max_entry_bytes``),
+    and what the ONNX checker says of it (None: it passes).
+
+    The checker reads the file itself, while nothing else is in memory: handed a ModelProto it
+    would serialize it again and parse that copy (up to five times the file at once). The
+    file's bytes are gone once the model is parsed."""
     limit = limits.max_entry_bytes
-    with open(path, "rb") as stream:
-        data = stream.read(limit + 1)  # never trust a size: read at most one byte past the cap
-    if len(data) > limit:
-        raise OnnxImportError(f"the file is larger than {limit} bytes, the most a model may hold")
-    return data
+    with open_regular(path) as stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > limit:
+            raise OnnxImportError(f"the file is larger than {limit} bytes, the most a model "
+                                  "may hold")
+        problem = _checker_problem(onnx, _path_of(stream, path))
+        # One byte past the size it has: a file that grew meanwhile is not read half.
+        data = stream.read(size + 1)
+    if len(data) > size:
+        raise OnnxImportError("the file changed while it was read: import it again")
+    return _parse(onnx, data), problem
+
+
+def _path_of(stream: Any, path: str | os.PathLike[str]) -> str:
+    """A path to the very file ``stream`` has open (it may have been replaced since), where the
+    system has one; else ``path``."""
+    same = f"/proc/self/fd/{stream.fileno()}"
+    return same if os.path.exists(same) else os.fspath(path)
+
+
+def _parse(onnx: Any, data: bytes) -> Any:
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except Exception as exc:  # noqa: BLE001  (protobuf's DecodeError, or a RuntimeError)
+        raise OnnxImportError(f"not an ONNX model (it cannot be parsed: {str(exc)[:200]})") \
+            from None
+    return model
+
+
+def _checker_problem(onnx: Any, model: Any) -> str | None:
+    """The first line of what ``onnx.checker`` (with shape inference) finds wrong with
+    ``model`` (a ModelProto, its bytes, or a path to its file), or None."""
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as exc:  # noqa: BLE001  (ValidationError, InferenceError, and the C++
+        # layer's own errors: whatever the checker raises, the model did not pass)
+        first = " ".join(str(exc).strip().splitlines()[:1]) or type(exc).__name__
+        return f"the model fails the ONNX checker: {first[:300]}"
+    return None
 
 
 def _tensor_array(onnx: Any, tensor: Any, what: str) -> np.ndarray:
@@ -552,6 +607,19 @@ def _tensor_array(onnx: Any, tensor: Any, what: str) -> np.ndarray:
 
 
 def _opset(model: Any, onnx: Any) -> int:
+    """The opset of the default domain. A domain listed twice is refused: the checker and
+    onnxruntime read the last entry, so an importer reading another would run a different
+    model (Softmax changed meaning at opset 13) without a word."""
+    listed: dict[str, list[str]] = {}
+    for entry in model.opset_import:
+        domain = "ai.onnx" if entry.domain in ("", "ai.onnx") else entry.domain
+        listed.setdefault(domain, []).append(f"'{_q(entry.domain)}' {entry.version}")
+    for domain, entries in listed.items():
+        if len(entries) > 1:
+            which = " (the default)" if domain == "ai.onnx" else ""
+            raise OnnxImportError(f"opset_import lists the domain '{_q(domain)}'{which} "
+                                  f"{len(entries)} times ({', '.join(entries[:4])}): which "
+                                  "opset the model means is ambiguous")
     versions = [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")]
     if not versions:
         raise OnnxImportError("the model names no ONNX opset (it is not an ONNX model, or an "
@@ -568,7 +636,8 @@ def _opset(model: Any, onnx: Any) -> int:
     return opset
 
 
-def _check_model(model: Any, onnx: Any, limits: Limits) -> None:
+def _check_model(model: Any, onnx: Any, limits: Limits,
+                 checker: Callable[[], str | None]) -> None:
     graph = model.graph
     count = len(graph.node) + len(graph.initializer)
     if count > limits.max_entries:
@@ -583,12 +652,9 @@ def _check_model(model: Any, onnx: Any, limits: Limits) -> None:
     for tensor, what in tensors:  # before the checker, which would look for the files
         if tensor.data_location == _EXTERNAL:
             _tensor_array(onnx, tensor, what)  # raises, naming the tensor and its file
-    try:
-        onnx.checker.check_model(model, full_check=True)
-    except Exception as exc:  # noqa: BLE001  (ValidationError, InferenceError, and the C++
-        # layer's own errors: whatever the checker raises, the model did not pass)
-        first = " ".join(str(exc).strip().splitlines()[:1]) or type(exc).__name__
-        raise OnnxImportError(f"the model fails the ONNX checker: {first[:300]}") from None
+    problem = checker()
+    if problem is not None:
+        raise OnnxImportError(problem)
     outputs = [o.name for o in graph.output]
     if not outputs:
         raise OnnxImportError("the model has no output: it computes nothing")
@@ -627,15 +693,26 @@ def _refuse_unsupported(nodes: list[Any]) -> None:
                                   "supported: bpstudio builds dense networks")
 
 
-def _describe(imp: _Importer, source: str, out: Node) -> str:
+SHOWN_IN_A_LIST = 10  # names a description lists before "and N more"
+MAX_DOC_LENGTH = 2000  # characters of the model's own doc_string kept in the description
+
+
+def _listed(items: list[str], most: int = SHOWN_IN_A_LIST) -> str:
+    """``items`` joined, the first ``most`` of them when there are more: a description the
+    importer writes must fit the limit every description keeps, whatever the model holds."""
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most:,} more" if len(items) > most else "")
+
+
+def _describe(imp: _Importer, source: str, out: Node, unsampled: list[str]) -> str:
     model = imp.model
     graph = imp.graph
     producer = _q(" ".join(p for p in (model.producer_name, model.producer_version) if p))
     params = graph.nodes_of("parameter")
     numbers = sum(int(n.value.size) for n in params)
-    ops = ", ".join(f"{op} x{k}" if k > 1 else op for op, k in imp.onnx_ops.items())
-    inputs = ", ".join(f"'{n.name}' {format_shape(imp.shapes[n.id])}"
-                       for n in graph.nodes_of("input"))
+    ops = _listed([f"{op} x{k}" if k > 1 else op for op, k in imp.onnx_ops.items()], 30)
+    inputs = _listed([f"'{n.name}' {format_shape(imp.shapes[n.id])}"
+                      for n in graph.nodes_of("input")])
     text = (f"Imported from the ONNX model {source} (made by {producer or 'an unnamed producer'}, "
             f"opset {imp.opset}, IR version {model.ir_version}). Its {sum(imp.onnx_ops.values())} "
             f"operators ({ops or 'none'}) became {len(graph.nodes)} nodes; "
@@ -645,11 +722,19 @@ def _describe(imp: _Importer, source: str, out: Node) -> str:
             "It computes predictions: to train it, add the loss the data call for "
             "(softmax cross-entropy for classes, mean squared error for values).")
     if imp.left_out:
-        text += " Inputs the output does not use were left out: " + ", ".join(
-            f"'{n}'" for n in imp.left_out) + "."
+        text += (f" {len(imp.left_out):,} input{'s' if len(imp.left_out) != 1 else ''} the "
+                 "output does not use " + ("were" if len(imp.left_out) != 1 else "was")
+                 + " left out: " + _listed([f"'{_q(n)}'" for n in imp.left_out]) + ".")
+    for reason in unsampled[:SHOWN_IN_A_LIST]:
+        text += f" The {reason}: feed it from data to run it."
+    if len(unsampled) > SHOWN_IN_A_LIST:
+        text += f" {len(unsampled) - SHOWN_IN_A_LIST:,} more inputs have no sample rows either."
     about = (model.doc_string or model.graph.doc_string).strip()
     if about:
-        text += "\n\n" + (about if len(about) <= 2000 else about[:1997] + "...")
+        text += "\n\n" + (about if len(about) <= MAX_DOC_LENGTH
+                           else about[:MAX_DOC_LENGTH - 3] + "...")
+    if len(text) > rules.MAX_DESCRIPTION_LENGTH:  # (cannot happen with the caps above)
+        text = text[:rules.MAX_DESCRIPTION_LENGTH - 3] + "..."
     return text
 
 
@@ -659,20 +744,31 @@ def onnx_to_project(model: Any, source: str = "(in memory)",
     """The graph of an ``onnx.ModelProto``, laid out and described, with a sample to run it
     on by hand. Raises :class:`OnnxImportError` naming what cannot be imported."""
     onnx = _import_onnx()
+    return _to_project([model], onnx, source, limits, lambda: _checker_problem(onnx, model),
+                       owned=False)
+
+
+def _to_project(holder: list[Any], onnx: Any, source: str, limits: Limits,
+                checker: Callable[[], str | None], owned: bool) -> Project:
+    """The import of the model in ``holder`` (a list of one, so that no caller keeps a
+    reference to it). An ``owned`` model is the importer's to take apart: once its weights are
+    read, the rest is copied into a small model and the original, with the file's copy of
+    every weight, is freed (protobuf frees a message's memory only with the whole message)."""
+    model = holder.pop()
     opset = _opset(model, onnx)
-    _check_model(model, onnx, limits)
-    nodes = _needed(model)
+    _check_model(model, onnx, limits, checker)
     imp = _Importer(onnx, model, opset, source)
     output = model.graph.output[0].name
-    used = _used_tensors(nodes, output)
+    used = _used_tensors(_needed(model), output)
     imp.add_inputs(used)
-    _refuse_unsupported(nodes)
-    for tensor in model.graph.initializer:
-        if tensor.name in used and tensor.name not in imp.values:
-            array = _tensor_array(onnx, tensor, f"initializer '{_q(tensor.name)}'")
-            imp.values[tensor.name] = _Static(tensor.name, array,
-                                              trainable=tensor.doc_string != CONSTANT_MARK)
-    for node in nodes:
+    _refuse_unsupported(_needed(model))
+    imp.take_weights(used)
+    if owned:
+        del model.graph.initializer[:]
+        imp.model = onnx.ModelProto()
+        imp.model.CopyFrom(model)
+        model = imp.model
+    for node in _needed(model):
         imp.convert(node)
     if output not in imp.values:
         raise OnnxImportError(f"the model's output '{_q(output)}' is computed by nothing")
@@ -687,10 +783,10 @@ def onnx_to_project(model: Any, source: str = "(in memory)",
         imp.graph.check([out])
     except GraphError as exc:
         raise OnnxImportError(str(exc)) from None
-    fill_default_sample(imp.graph)
+    unsampled = fill_default_sample(imp.graph)
     group_dense_layers(imp.graph)  # (a Gemm, or MatMul + Add, then an activation: a layer)
     apply_layout(imp.graph)
-    return Project(imp.graph, description=_describe(imp, source, out))
+    return Project(imp.graph, description=_describe(imp, source, out, unsampled))
 
 
 def loads_onnx(data: bytes, source: str = "(in memory)",
@@ -700,23 +796,26 @@ def loads_onnx(data: bytes, source: str = "(in memory)",
         raise OnnxImportError(f"the model is larger than {limits.max_entry_bytes} bytes, the "
                               "most a model may hold")
     onnx = _import_onnx()
-    model = onnx.ModelProto()
-    try:
-        model.ParseFromString(data)
-    except Exception as exc:  # noqa: BLE001  (protobuf's DecodeError, or a RuntimeError)
-        raise OnnxImportError(f"not an ONNX model (it cannot be parsed: {str(exc)[:200]})") \
-            from None
-    return onnx_to_project(model, source, limits)
+    return _to_project([_parse(onnx, data)], onnx, source, limits,
+                       lambda: _checker_problem(onnx, data), owned=True)
 
 
 def import_onnx(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Project:
     """Read the ONNX model at ``path`` as a project (its graph laid out left to right and
     described). Every reason it cannot be imported raises :class:`OnnxImportError` (a
-    FileFormatError) starting with the path; a file that cannot be opened raises OSError."""
+    FileFormatError) starting with the path; a file that cannot be opened, or a path that is
+    not a regular file (a device, a FIFO, a folder), raises OSError naming it.
+
+    Memory stays near twice the file (the weights become float64): the checker and the parse
+    each hold one copy of the file at a time, and the parsed model is freed as the weights are
+    taken out of it."""
     try:
-        data = _read_bytes(path, limits)
-        return loads_onnx(data, f"'{os.path.basename(os.fspath(path))}'", limits)
-    except OnnxImportError as exc:
+        onnx = _import_onnx()
+        holder = list(_read_model(path, onnx, limits))
+        problem = holder.pop()
+        return _to_project(holder, onnx, f"'{os.path.basename(os.fspath(path))}'", limits,
+                           lambda: problem, owned=True)
+    except (OnnxImportError, GraphError) as exc:  # (a GraphError: whatever the graph refused)
         raise OnnxImportError(f"{os.fspath(path)}: {exc}") from None
 
 

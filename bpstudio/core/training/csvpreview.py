@@ -11,6 +11,7 @@ import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..regularfile import open_regular
 from .datasets import DataError, csv_dialect, csv_rows
 
 PREVIEW_ROWS = 20
@@ -50,7 +51,7 @@ def _read_start(path: Path, limit: int) -> tuple[str, bool]:
     """Up to ``limit`` bytes of the file as text, and whether that was the whole file."""
     label = path.name
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:  # a FIFO or a device would block or never end
             data = f.read(limit + 1)
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
