@@ -833,7 +833,7 @@ class MainWindow(QMainWindow):
         restored = False
         if answer == QMessageBox.Yes:
             try:
-                project = load(newest.path)
+                project = newest.load()  # (one that cannot be read is kept aside)
             except (BPStudioError, ValueError, OSError) as exc:
                 QMessageBox.critical(self, "Cannot restore", f"Cannot restore {name}:\n\n{exc}")
             else:
@@ -843,7 +843,10 @@ class MainWindow(QMainWindow):
                 self.undo_stack.resetClean()  # unsaved until the person saves it
                 self._update_title()
                 restored = True
-        newest.discard()  # offered once; any older ones are offered at the next starts
+        kept = newest.discard()  # offered once; any older ones are offered at the next starts
+        if kept is not None and answer != QMessageBox.Yes:
+            QMessageBox.critical(self, "Recovery file kept", f"The recovery file of {name} "
+                                 f"cannot be read, so it was not deleted: it is kept at {kept}")
         for item in left[1:]:
             item.lock.unlock()
         return restored
