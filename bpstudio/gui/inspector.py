@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QFrame,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
@@ -117,6 +117,13 @@ class InspectorWidget(QWidget):
         outer.addWidget(self._scroll)
         self._show_empty(NOTHING_SELECTED)
 
+        # A selection of many nodes changes once per node (Select All, Delete): the inspector
+        # follows it at once while it holds one node, and once the burst is over when more.
+        self._selection_timer = QTimer(self)
+        self._selection_timer.setSingleShot(True)
+        self._selection_timer.setInterval(0)
+        self._selection_timer.timeout.connect(self._show_selection)
+        self.selection_updates = 0  # (how often the selection was read: work, for the tests)
         scene.selectionChanged.connect(self._selection_changed)
         scene.validated.connect(self._update_status_lines)
         scene.graph_event.connect(self._graph_event)
@@ -165,16 +172,25 @@ class InspectorWidget(QWidget):
         self._scroll.setWidget(page)
 
     def _selection_changed(self) -> None:
+        if self._selection_timer.isActive():
+            return  # a burst of changes: shown once it is over
+        self._show_selection()
+
+    def _show_selection(self) -> None:
         # The scene announces a cleared selection while it is being destroyed with the window.
         if not shiboken6.isValid(self.scene) or not shiboken6.isValid(self) \
                 or self.scene.graph is None:
             return
+        self.selection_updates += 1
         ids = self.scene.selected_node_ids()
         if len(ids) == 1:
             if ids[0] != self.node_id:
                 self.show_node(ids[0])
         elif len(ids) > 1:
             self._show_empty(f"{len(ids)} nodes selected.")
+            # Reading the selection costs its size: while it is large, read it again only when
+            # the changes stop, not at each (that made Select All quadratic).
+            self._selection_timer.start()
         else:
             self._show_empty(NOTHING_SELECTED)
 
