@@ -40,8 +40,9 @@ def test_the_peak_memory_is_at_most_four_times_the_arrays(tmp_path, rows, column
     parsed = data.features.nbytes + data.targets.nbytes
     assert data.features.shape == (rows, columns)
     assert np.allclose(data.features, np.round(x, 6))
+    size = path.stat().st_size
     assert peak <= 4 * parsed, (f"peak {peak / 2**20:.1f} MiB for {parsed / 2**20:.1f} MiB of "
-                                f"arrays ({peak / parsed:.1f}x; file {path.stat().st_size / 2**20:.1f} MiB)")
+                                f"arrays ({peak / parsed:.1f}x; file {size / 2**20:.1f} MiB)")
 
 
 @pytest.mark.parametrize("at", [2, 3, 40, 3000])

@@ -52,7 +52,8 @@ def test_the_estimate_counts_every_element_and_makes_only_a_few_passes(monkeypat
     assert estimate.elements == elements and estimate.passes == 2 * elements
     assert counted.forward <= 1 + gc._TIMING_REPEATS and counted.backward == 0
     assert estimate.seconds == pytest.approx(estimate.passes * estimate.pass_seconds)
-    assert estimate.seconds_for(100) == pytest.approx(2 * min(100, elements) * estimate.pass_seconds)
+    assert estimate.seconds_for(100) == \
+        pytest.approx(2 * min(100, elements) * estimate.pass_seconds)
 
 
 @pytest.mark.parametrize("sample", [1, 3, 4, 10, 57, 200])
