@@ -14,7 +14,9 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from typing import Any, Callable
 
@@ -290,47 +292,94 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     last_print = started
-    stats, done, failure, interrupted = None, 0, None, False
-    try:
-        for stats in trainer.run(steps=total):
-            done += 1
-            now = time.perf_counter()
-            if not args.quiet and now - last_print >= PROGRESS_SECONDS and done < total:
-                last_print = now
-                rate = done / (now - started)
-                emit(_progress_line(stats, done, total, rate),
-                     {"event": "progress", "total_steps": total, "steps_per_second": rate,
-                      **stats.as_dict()})
-    except DivergenceError as exc:
-        failure = exc
-    except KeyboardInterrupt:
-        interrupted = True
-    seconds = time.perf_counter() - started
-    summary = _summary(trainer, trainer.last if failure is None else stats, done, seconds)
-    if args.out is not None:
-        save(trainer.to_project(project.description), args.out)
-        summary["saved"] = str(args.out)
-    summary["task"], summary["task_reason"] = data.task, reason
-    if failure is not None:
-        summary["error"] = str(failure)
-    if args.json:
-        print(json.dumps({"event": "done", **summary}), flush=True)
-    else:
-        parts = [f"trained {done} steps in {seconds:.1f} s"
-                 + (f" ({done / seconds:,.0f} steps/s)" if seconds > 0 else ""),
-                 f"loss {summary['loss']:.4g}" if summary["loss"] is not None else "",
-                 f"accuracy {_percent(summary['accuracy'])}"
-                 if summary["accuracy"] is not None else "",
-                 f"val_loss {summary['val_loss']:.4g}" if summary["val_loss"] is not None else "",
-                 f"val_accuracy {_percent(summary['val_accuracy'])}"
-                 if summary["val_accuracy"] is not None else ""]
-        print("  ".join(p for p in parts if p), flush=True)
+    stats, done, failure = None, 0, None
+    # From here on a signal that would end the program stops the training between steps and
+    # waits for the save: what was trained is saved whole, or the file is left as it was.
+    with Interruptions(on_first=trainer.stop) as interruptions:
+        try:
+            for stats in trainer.run(steps=total):
+                done += 1
+                now = time.perf_counter()
+                if not args.quiet and now - last_print >= PROGRESS_SECONDS and done < total:
+                    last_print = now
+                    rate = done / (now - started)
+                    emit(_progress_line(stats, done, total, rate),
+                         {"event": "progress", "total_steps": total, "steps_per_second": rate,
+                          **stats.as_dict()})
+        except DivergenceError as exc:
+            failure = exc
+        except KeyboardInterrupt:  # (where signals cannot be held: not the main thread)
+            interruptions.received.append(signal.SIGINT)
+        seconds = time.perf_counter() - started
+        summary = _summary(trainer, trainer.last if failure is None else stats, done, seconds)
         if args.out is not None:
-            print(f"saved {args.out}", flush=True)
-    if failure is not None:
-        print(f"bpstudio-cli: error: {failure}", file=sys.stderr)
-        return 1
-    return 130 if interrupted else 0
+            save(trainer.to_project(project.description), args.out)
+            summary["saved"] = str(args.out)
+        summary["task"], summary["task_reason"] = data.task, reason
+        if failure is not None:
+            summary["error"] = str(failure)
+        if interruptions.received:
+            summary["interrupted"] = interruptions.name
+        if args.json:
+            print(json.dumps({"event": "done", **summary}), flush=True)
+        else:
+            parts = [f"trained {done} steps in {seconds:.1f} s"
+                     + (f" ({done / seconds:,.0f} steps/s)" if seconds > 0 else ""),
+                     f"loss {summary['loss']:.4g}" if summary["loss"] is not None else "",
+                     f"accuracy {_percent(summary['accuracy'])}"
+                     if summary["accuracy"] is not None else "",
+                     f"val_loss {summary['val_loss']:.4g}"
+                     if summary["val_loss"] is not None else "",
+                     f"val_accuracy {_percent(summary['val_accuracy'])}"
+                     if summary["val_accuracy"] is not None else ""]
+            print("  ".join(p for p in parts if p), flush=True)
+            if args.out is not None:
+                print(f"saved {args.out}", flush=True)
+        if failure is not None:
+            print(f"bpstudio-cli: error: {failure}", file=sys.stderr)
+            return 1
+        if interruptions.received:
+            kept = (f"the {done} steps completed are saved in {args.out}"
+                    if args.out is not None
+                    else f"the {done} steps completed are not saved (no --out was given)")
+            print(f"bpstudio-cli: interrupted ({interruptions.name}) after {done} of {total} "
+                  f"steps; {kept}", file=sys.stderr)
+            return 128 + int(interruptions.received[0])
+        return 0
+
+
+class Interruptions:
+    """Hold the signals that would end the program (Ctrl-C, a hang-up, kill's default) while
+    work they must not cut is done; the first calls ``on_first`` (a request to stop early) and
+    all are recorded in ``received``. The handlers are restored on leaving. Where signals
+    cannot be handled (a thread other than the main one) it holds nothing."""
+
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                    if hasattr(signal, name))
+
+    def __init__(self, on_first: Callable[[], None] | None = None):
+        self.on_first = on_first
+        self.received: list[int] = []
+        self._previous: dict[int, Any] = {}
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.received[0]).name if self.received else ""
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        self.received.append(signum)
+        if len(self.received) == 1 and self.on_first is not None:
+            self.on_first()
+
+    def __enter__(self) -> "Interruptions":
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 def _ensure_loss(project: Project, kind: str | None, task: str) -> None:
@@ -483,6 +532,9 @@ def main(argv: list[str] | None = None) -> int:
         code = args.run(args)
         sys.stdout.flush()  # here, not at exit, so that a closed pipe is caught below
         return code
+    except KeyboardInterrupt:  # Ctrl-C before anything was worth keeping
+        print("bpstudio-cli: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # the reader went away (`bpstudio-cli info F | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -9,6 +9,11 @@ the window's gradient check view and scripts: it reports progress, can be stoppe
 passes, and counts and times the nudging passes against one forward and backward pass, so that
 the cost of not having backprop is a measured number. :class:`Nudge` moves one element by hand
 and sets the loss's actual change beside the gradient's prediction.
+
+On a large net a full check is long (two passes per element: a million elements is two million
+passes). :func:`estimate_check` says what it would cost before it starts, from the timing of a
+few passes, and ``check_gradients(..., sample=k)`` checks k elements drawn evenly over the
+parameters instead of all of them.
 """
 
 from __future__ import annotations
@@ -43,9 +48,12 @@ def verdict(relative_error: float) -> str:
 
 @dataclass
 class GradientComparison:
+    """Backprop's and the nudged gradient of one parameter: the whole array, or, for a sampled
+    check, the elements at the flat (C order) ``indices`` only, as 1-D arrays."""
     name: str
     backprop: np.ndarray
     numerical: np.ndarray
+    indices: np.ndarray | None = None  # None: every element
 
     @property
     def relative_error(self) -> np.ndarray:
@@ -92,21 +100,97 @@ class GradientCheck:
 _TIMING_REPEATS = 3
 
 
+@dataclass
+class CheckEstimate:
+    """What a gradient check would cost, said before it starts."""
+    elements: int                     # parameter (and input) elements a full check nudges
+    passes: int                       # forward passes it makes: 2 per element
+    pass_seconds: float               # one forward pass (best of a few)
+
+    @property
+    def seconds(self) -> float:
+        return self.passes * self.pass_seconds
+
+    def seconds_for(self, elements: int) -> float:
+        """The time of a check of ``elements`` sampled elements."""
+        return 2 * min(elements, self.elements) * self.pass_seconds
+
+
+def _targets(engine: Engine, feeds: Mapping[str, np.ndarray], names: Iterable[str] | None,
+             inputs: Iterable[str]) -> dict[str, np.ndarray]:
+    params = engine.parameters()
+    if names is None:
+        targets = dict(params)
+    else:
+        targets = {}
+        for name in names:
+            if name not in params:
+                raise GraphError(f"'{name}' is not a parameter the output depends on")
+            targets[name] = params[name]
+    for name in inputs:
+        targets[name] = feeds[name]
+    return targets
+
+
+def estimate_check(graph: Graph, feeds: Mapping[str, Any] | None = None,
+                   output: NodeRef | None = None, inputs: Iterable[str] = (),
+                   names: Iterable[str] | None = None) -> CheckEstimate:
+    """The cost of ``check_gradients`` with the same arguments, from a few timed forward
+    passes (never from the check itself)."""
+    feeds = {k: np.array(v, dtype=np.float64) for k, v in (feeds or {}).items()}
+    engine = Engine(graph, np.float64, output=output)
+    engine.forward(feeds)  # compiles the plan and warms the buffers
+    seconds = float("inf")
+    for _ in range(_TIMING_REPEATS):
+        start = time.perf_counter()
+        engine.forward(feeds)
+        seconds = min(seconds, time.perf_counter() - start)
+    elements = sum(a.size for a in _targets(engine, feeds, names, inputs).values())
+    return CheckEstimate(elements=elements, passes=2 * elements, pass_seconds=seconds)
+
+
+def sample_elements(sizes: Mapping[str, int], sample: int,
+                    seed: int = 0) -> dict[str, np.ndarray]:
+    """At most ``sample`` flat element indices per name, spread over the names in proportion
+    to their sizes (each name gets at least one while the sample allows), sorted, drawn without
+    repetition by a seeded generator: the same sample for the same arguments."""
+    total = sum(sizes.values())
+    if sample >= total:
+        return {name: np.arange(size) for name, size in sizes.items()}
+    rng = np.random.default_rng(seed)
+    names = [name for name, size in sizes.items() if size]
+    counts = {name: sizes[name] * sample // total for name in names}
+    if sample >= len(names):
+        for name in names:
+            counts[name] = max(counts[name], 1)
+    # what rounding down left over goes to the arrays with the most elements not drawn
+    for name in sorted(names, key=lambda n: sizes[n] - counts[n], reverse=True):
+        if sum(counts.values()) >= sample:
+            break
+        counts[name] += 1
+    while sum(counts.values()) > sample:  # (the at-least-one may have overshot)
+        counts[max(counts, key=counts.get)] -= 1
+    return {name: np.sort(rng.choice(sizes[name], counts[name], replace=False))
+            for name in names if counts[name]}
+
+
 def check_gradients(graph: Graph, feeds: Mapping[str, Any] | None = None, eps: float = 1e-5,
                     output: NodeRef | None = None, inputs: Iterable[str] = (),
                     names: Iterable[str] | None = None,
                     progress: Callable[[int, int], None] | None = None,
                     should_stop: Callable[[], bool] | None = None,
-                    on_comparison: Callable[[GradientComparison], None] | None = None
-                    ) -> GradientCheck:
+                    on_comparison: Callable[[GradientComparison], None] | None = None,
+                    sample: int | None = None, seed: int = 0) -> GradientCheck:
     """Backprop and central-difference gradients for the parameters ``names`` (default: all
     that reach the output) and the named ``inputs``; the output is summed when not a scalar.
 
     ``progress(done, total)`` is called with element counts after each element (keep it cheap);
     ``should_stop()`` is asked before each element, and a True ends the check with the
     parameters finished so far (``cancelled``); ``on_comparison`` receives each parameter's
-    comparison as soon as it is complete. The graph's parameter arrays are nudged in place and
-    restored exactly; a caller that keeps editing the graph meanwhile should pass a copy."""
+    comparison as soon as it is complete. ``sample`` checks that many elements (see
+    :func:`sample_elements`, seeded by ``seed``) instead of every one; its comparisons then hold
+    the sampled elements and their ``indices``. The graph's parameter arrays are nudged in place
+    and restored exactly; a caller that keeps editing the graph meanwhile should pass a copy."""
     feeds = {k: np.array(v, dtype=np.float64) for k, v in (feeds or {}).items()}
     engine = Engine(graph, np.float64, output=output)
 
@@ -120,27 +204,23 @@ def check_gradients(graph: Graph, feeds: Mapping[str, Any] | None = None, eps: f
         objective()
         engine.backward()
         backprop_seconds = min(backprop_seconds, time.perf_counter() - start)
-    params = engine.parameters()
-    if names is None:
-        targets = dict(params)
-    else:
-        targets = {}
-        for name in names:
-            if name not in params:
-                raise GraphError(f"'{name}' is not a parameter the output depends on")
-            targets[name] = params[name]
-    for name in inputs:
-        targets[name] = feeds[name]
+    targets = _targets(engine, feeds, names, inputs)
     analytic_grads = {name: engine.grad(name).copy() for name in targets}
-    total = sum(a.size for a in targets.values())
+    chosen = None
+    if sample is not None:
+        chosen = sample_elements({name: a.size for name, a in targets.items()}, max(0, sample),
+                                 seed)
+        targets = {name: a for name, a in targets.items() if name in chosen}
+    total = sum(a.size if chosen is None else len(chosen[name]) for name, a in targets.items())
     result = GradientCheck(cost=CheckCost(backprop_seconds=backprop_seconds),
                            total_elements=total)
     cost = result.cost
     done = 0
     for name, array in targets.items():
-        numerical = np.zeros_like(array)
-        flat, out = array.reshape(-1), numerical.reshape(-1)
-        for k in range(flat.size):
+        flat = array.reshape(-1)
+        indices = range(flat.size) if chosen is None else chosen[name]
+        out = np.zeros(len(indices))
+        for i, k in enumerate(indices):
             if should_stop is not None and should_stop():
                 result.cancelled = True
                 break
@@ -153,14 +233,18 @@ def check_gradients(graph: Graph, feeds: Mapping[str, Any] | None = None, eps: f
             flat[k] = original  # exactly restored: the graph's weights are untouched
             cost.nudge_seconds += time.perf_counter() - start
             cost.nudge_passes += 2
-            out[k] = (up - down) / (2 * eps)
+            out[i] = (up - down) / (2 * eps)
             done += 1
             if progress is not None:
                 progress(done, total)
         if result.cancelled:
             break
-        comparison = GradientComparison(name, analytic_grads[name], numerical)
-        cost.elements += array.size
+        if chosen is None:
+            comparison = GradientComparison(name, analytic_grads[name], out.reshape(array.shape))
+        else:
+            comparison = GradientComparison(name, analytic_grads[name].reshape(-1)[indices], out,
+                                            indices=indices)
+        cost.elements += len(out)
         result.comparisons.append(comparison)
         if on_comparison is not None:
             on_comparison(comparison)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QFrame,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
@@ -32,6 +32,7 @@ from .canvas.scene import GraphScene
 from .run_view import RunView, full_text
 
 EDITABLE_VALUE_SIZE = 64
+SAMPLE_PAGE_COLUMNS = 50  # columns of a sample shown at a time
 NOTHING_SELECTED = ("Select a node to see its parameters. Drag ops from the palette, or press "
                     "Tab on the canvas to search for one.")  # larger arrays are summarised, not typed in
 
@@ -117,6 +118,13 @@ class InspectorWidget(QWidget):
         outer.addWidget(self._scroll)
         self._show_empty(NOTHING_SELECTED)
 
+        # A selection of many nodes changes once per node (Select All, Delete): the inspector
+        # follows it at once while it holds one node, and once the burst is over when more.
+        self._selection_timer = QTimer(self)
+        self._selection_timer.setSingleShot(True)
+        self._selection_timer.setInterval(0)
+        self._selection_timer.timeout.connect(self._show_selection)
+        self.selection_updates = 0  # (how often the selection was read: work, for the tests)
         scene.selectionChanged.connect(self._selection_changed)
         scene.validated.connect(self._update_status_lines)
         scene.graph_event.connect(self._graph_event)
@@ -165,16 +173,25 @@ class InspectorWidget(QWidget):
         self._scroll.setWidget(page)
 
     def _selection_changed(self) -> None:
+        if self._selection_timer.isActive():
+            return  # a burst of changes: shown once it is over
+        self._show_selection()
+
+    def _show_selection(self) -> None:
         # The scene announces a cleared selection while it is being destroyed with the window.
         if not shiboken6.isValid(self.scene) or not shiboken6.isValid(self) \
                 or self.scene.graph is None:
             return
+        self.selection_updates += 1
         ids = self.scene.selected_node_ids()
         if len(ids) == 1:
             if ids[0] != self.node_id:
                 self.show_node(ids[0])
         elif len(ids) > 1:
             self._show_empty(f"{len(ids)} nodes selected.")
+            # Reading the selection costs its size: while it is large, read it again only when
+            # the changes stop, not at each (that made Select All quadratic).
+            self._selection_timer.start()
         else:
             self._show_empty(NOTHING_SELECTED)
 
@@ -259,11 +276,31 @@ class InspectorWidget(QWidget):
         table.setObjectName("sample")
         table.setSelectionMode(QAbstractItemView.SingleSelection)
         table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        table.horizontalHeader().setMinimumSectionSize(56)
         table.setMinimumHeight(90)
         table.setMaximumHeight(220)
         table.itemChanged.connect(self._sample_cell_edited)
         self.sample_table = table
+        self._sample_page = 0
         column.addWidget(table)
+        # A wide input (an image's pixels) is shown a page of columns at a time: a table column
+        # per feature would take the window minutes to lay out.
+        pages = QHBoxLayout()
+        self.previous_columns_button = QPushButton("◀")
+        self.previous_columns_button.setToolTip("Previous columns")
+        self.previous_columns_button.clicked.connect(lambda: self._turn_sample_page(-1))
+        self.next_columns_button = QPushButton("▶")
+        self.next_columns_button.setToolTip("Next columns")
+        self.next_columns_button.clicked.connect(lambda: self._turn_sample_page(1))
+        self.columns_label = QLabel()
+        self.columns_label.setObjectName("sample columns")
+        pages.addWidget(self.previous_columns_button)
+        pages.addWidget(self.columns_label, 1)
+        pages.addWidget(self.next_columns_button)
+        self._sample_pages = QWidget()
+        self._sample_pages.setLayout(pages)
+        pages.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self._sample_pages)
         buttons = QHBoxLayout()
         self.add_row_button = QPushButton("Add Row")
         self.add_row_button.clicked.connect(self._add_sample_row)
@@ -275,25 +312,44 @@ class InspectorWidget(QWidget):
         column.addLayout(buttons)
         return box
 
+    def _sample_columns(self) -> tuple[int, int, int]:
+        """(first, end, width): the columns of the sample's page shown, of ``width`` in all."""
+        shape = tuple(self.scene.graph.nodes[self.node_id].params["shape"])
+        width = int(np.prod(shape)) if shape else 1
+        pages = max(1, -(-width // SAMPLE_PAGE_COLUMNS))
+        self._sample_page = min(max(self._sample_page, 0), pages - 1)
+        first = self._sample_page * SAMPLE_PAGE_COLUMNS
+        return first, min(width, first + SAMPLE_PAGE_COLUMNS), width
+
+    def _turn_sample_page(self, step: int) -> None:
+        self._sample_page += step
+        self._load_sample()
+
     def _load_sample(self) -> None:
         table = self.sample_table
         node = self.scene.graph.nodes[self.node_id]
         shape = tuple(node.params["shape"])
-        width = int(np.prod(shape)) if shape else 1
+        first, end, width = self._sample_columns()
         rows = [] if node.value is None else node.value.reshape(len(node.value), width)
         table.blockSignals(True)
         table.clear()
-        table.setColumnCount(width)
+        table.setColumnCount(end - first)
         table.setRowCount(len(rows))
         if shape:
+            at = np.unravel_index(np.arange(first, end), shape)
             table.setHorizontalHeaderLabels(
-                [f"{node.name}[{', '.join(map(str, idx))}]" for idx in np.ndindex(*shape)])
+                [f"{node.name}[{', '.join(str(int(i[k])) for i in at)}]"
+                 for k in range(end - first)])
         else:
             table.setHorizontalHeaderLabels([node.name])
         for r, row in enumerate(rows):
-            for c, number in enumerate(row):
+            for c, number in enumerate(row[first:end]):
                 table.setItem(r, c, QTableWidgetItem(f"{number:.6g}"))
         table.blockSignals(False)
+        self._sample_pages.setVisible(width > SAMPLE_PAGE_COLUMNS)
+        self.columns_label.setText(f"columns {first + 1:,}–{end:,} of {width:,}")
+        self.previous_columns_button.setEnabled(first > 0)
+        self.next_columns_button.setEnabled(end < width)
         locked = self.document.locked
         self.add_row_button.setEnabled(not locked and len(rows) < MAX_SAMPLE_ROWS)
         self.remove_row_button.setEnabled(not locked and len(rows) > 0)
@@ -318,20 +374,22 @@ class InspectorWidget(QWidget):
             return
         node = self.scene.graph.nodes[self.node_id]
         text = cell.text().strip()
+        first = self._sample_columns()[0]
+        column = first + cell.column()
         try:
             number = float(text)
             if not np.isfinite(number):
                 raise ValueError
         except ValueError:
             self._refuse(f"{node.label}: sample row {cell.row() + 1}, column "
-                         f"{cell.column() + 1}: {text!r} is not a finite number")
+                         f"{column + 1}: {text!r} is not a finite number")
             self._load_sample()
             return
         rows = self._sample_rows()
         flat = rows.reshape(len(rows), -1)
-        if flat[cell.row(), cell.column()] == number:
+        if flat[cell.row(), column] == number:
             return
-        flat[cell.row(), cell.column()] = number
+        flat[cell.row(), column] = number
         self._push_sample(rows)
 
     def _add_sample_row(self) -> None:

@@ -834,14 +834,17 @@ class MainWindow(QMainWindow):
         restored = False
         if answer == QMessageBox.Yes:
             try:
-                project = load(newest.path)
+                project = newest.load()  # (one that cannot be read is kept aside)
             except (BPStudioError, ValueError, OSError) as exc:
                 QMessageBox.critical(self, "Cannot restore", f"Cannot restore {name}:\n\n{exc}")
             else:
                 # unsaved until the person saves it
                 self.document.replace(project, newest.original, modified=True)
                 restored = True
-        newest.discard()  # offered once; any older ones are offered at the next starts
+        kept = newest.discard()  # offered once; any older ones are offered at the next starts
+        if kept is not None and answer != QMessageBox.Yes:
+            QMessageBox.critical(self, "Recovery file kept", f"The recovery file of {name} "
+                                 f"cannot be read, so it was not deleted: it is kept at {kept}")
         for item in left[1:]:
             item.lock.unlock()
         return restored

@@ -5,21 +5,35 @@ or a clean exit. A file left there by a window that is gone is offered at the ne
 Each window holds a lock beside its recovery file, so a second copy of the app running at the
 same time does not offer (or delete) the first one's work: only a stale lock, whose process has
 ended, marks a file as left by a crash.
+
+A recovery file that cannot be read (written by a newer version, damaged) is never deleted: it
+is moved aside, into the folder's ``unreadable`` subfolder, and the person is told where.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QLockFile
 
+from bpstudio.core.errors import BPStudioError
 from bpstudio.core.files import fileformat
 from bpstudio.core.project import Project
 
 AUTOSAVE_MS = 2 * 60 * 1000
+UNREADABLE = "unreadable"  # the subfolder where recovery files that cannot be read are kept
+
+
+class UnreadableRecovery(BPStudioError):
+    """A recovery file that cannot be read; it was kept at :attr:`kept`."""
+
+    def __init__(self, message: str, kept: Path):
+        super().__init__(message)
+        self.kept = kept
 
 
 @dataclass
@@ -28,11 +42,49 @@ class Left:
     path: Path
     original: Path | None
     lock: QLockFile
+    read: bool = field(default=False)        # loaded: its work can be let go
+    kept: Path | None = field(default=None)  # where it was moved, being unreadable
 
-    def discard(self) -> None:
-        for path in (self.path, self.path.with_suffix(".json")):
-            path.unlink(missing_ok=True)
+    def load(self) -> Project:
+        """The document. One that cannot be read is moved aside (see :meth:`set_aside`) and
+        :class:`UnreadableRecovery` says why and where it is."""
+        try:
+            project = fileformat.load(self.path)
+        except (BPStudioError, ValueError, OSError) as exc:
+            kept = self.set_aside()
+            raise UnreadableRecovery(f"{exc}\n\nThe recovery file is kept at {kept}",
+                                     kept) from None
+        self.read = True
+        return project
+
+    def set_aside(self) -> Path:
+        """Move the file (and its note of the original) into the ``unreadable`` subfolder, under
+        a name no other takes; the place it is kept."""
+        if self.kept is None:
+            folder = self.path.parent / UNREADABLE
+            folder.mkdir(exist_ok=True)
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            kept = folder / f"{stamp}-{self.path.name}"
+            self.path.replace(kept)
+            note = self.path.with_suffix(".json")
+            if note.exists():
+                note.replace(kept.with_suffix(".json"))
+            self.kept = kept
+        return self.kept
+
+    def discard(self) -> Path | None:
+        """Let the file go (it was offered). Only a file that can be read is deleted; one that
+        cannot is moved aside, and the place it is kept returned."""
+        if self.kept is None and not self.read and self.path.exists():
+            try:
+                self.load()
+            except UnreadableRecovery:
+                pass
+        if self.kept is None:
+            for path in (self.path, self.path.with_suffix(".json")):
+                path.unlink(missing_ok=True)
         self.lock.unlock()  # which also removes the lock file
+        return self.kept
 
 
 class Recovery:

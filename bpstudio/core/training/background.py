@@ -13,14 +13,29 @@ the prepared data, the trainer's settings and the step count. The child rebuilds
 statistics, the prediction over the data's plane), and at the end a :class:`RunResult` with the
 weights and the state to save. ``pause()`` and ``stop()`` end the run between steps. Nothing
 crosses but plain data, and the child never sees the window.
+
+What can go wrong between two processes is handled here, so that no window has to:
+
+- The child's messages are read by a thread of the parent, so :meth:`BackgroundRun.poll` never
+  waits for a message that is still being written, nor for one cut off by a child that was
+  killed half-way through it (it only looks at what the thread has gathered).
+- The child sends now and then a :class:`Checkpoint` (the weights and state after a completed
+  step); a child that dies, or is killed because it did not stop in time, leaves those, so the
+  steps it completed are not lost.
+- The child watches the pipe its parent holds: when the parent is gone (killed, crashed) the
+  pipe closes and the child exits at once, instead of training on for no one.
+- The live extras (the prediction picture, the checkpoints) are paced by what they cost: each
+  takes at most a stated share of the run's time, so that on a large net they do not slow the
+  training they show (see :class:`_Pace`).
 """
 
 from __future__ import annotations
 
 import math
 import multiprocessing
-import queue
+import os
 import sys
+import threading
 import time
 import traceback
 import types
@@ -78,6 +93,19 @@ class RunResult:
     details: str = ""               # a failure's traceback, for its report
 
 
+@dataclass
+class Checkpoint:
+    """The state after a completed step, sent by the child now and then while it trains: what
+    a run that ends without a word (killed, crashed) still leaves to keep."""
+
+    step: int
+    steps_done: int
+    values: dict[str, np.ndarray]
+    training: dict[str, Any]
+    optimizer_state: dict[str, Any] | None
+    history: dict[str, Any] | None
+
+
 def _context() -> Any:
     """Fork from a clean server process where the platform has one (quick to start, and the
     child inherits nothing of the window's threads); spawn elsewhere."""
@@ -112,30 +140,117 @@ def warm_up() -> None:
         forkserver.ensure_running()
 
 
+# A live extra (a prediction picture, a checkpoint) takes at most this share of the child's time.
+EXTRA_SHARE = 0.1
+# How often a checkpoint is sent when it is cheap.
+CHECKPOINT_INTERVAL = 1.0
+# The picture of the final weights is drawn when one takes at most this long; a stop should
+# not wait seconds for a picture of a large net.
+FINAL_PICTURE_SECONDS = 0.25
+
+
+class _Pace:
+    """When to do an extra again: ``interval`` seconds after the last time, or later when it is
+    slow, so that the time it takes is at most ``share`` of the time that passes. After one
+    that took ``c`` seconds, the next waits ``c * (1 - share) / share`` (at least ``interval``)."""
+
+    def __init__(self, interval: float, share: float = EXTRA_SHARE):
+        self.interval = interval
+        self.share = share
+        self.cost = 0.0          # seconds the last one took
+        self.next = -math.inf    # due at once
+
+    def due(self, now: float) -> bool:
+        return now >= self.next
+
+    def done(self, began: float, ended: float) -> None:
+        self.cost = ended - began
+        self.next = ended + max(self.interval, self.cost * (1 - self.share) / self.share)
+
+
+class _Inbox:
+    """The child's messages, read from its pipe by a thread of their own: a reader that waits
+    is that thread, never the caller. Progress supersedes progress (a prediction it lacks is
+    taken over from the one it replaces), so what is kept stays small however long the caller
+    does not look."""
+
+    def __init__(self, connection: Any):
+        self._connection = connection
+        self._lock = threading.Lock()
+        self.progress: Progress | None = None     # the newest, not taken yet
+        self.last_progress: Progress | None = None
+        self.checkpoint: Checkpoint | None = None
+        self.result: RunResult | None = None
+        self.closed = threading.Event()           # the pipe ended: the child is gone
+        self._thread = threading.Thread(target=self._read, name="bpstudio-training-inbox",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                kind, payload = self._connection.recv()
+                with self._lock:
+                    if kind == "progress":
+                        if payload.prediction is None and self.progress is not None:
+                            payload.prediction = self.progress.prediction
+                        self.progress = self.last_progress = payload
+                    elif kind == "checkpoint":
+                        self.checkpoint = payload
+                    else:
+                        self.result = payload
+        except Exception:  # EOF, or a message cut off by a child that died while sending it
+            pass
+        finally:
+            self._connection.close()
+            self.closed.set()
+
+    def take(self) -> Progress | None:
+        with self._lock:
+            progress, self.progress = self.progress, None
+            return progress
+
+
 class BackgroundRun:
     """Trains ``project`` on ``data`` for ``steps`` steps in a child process. Call
-    :meth:`poll` (or :meth:`take_progress`) regularly: it collects what the child sent."""
+    :meth:`poll` (or :meth:`take_progress`) regularly: it collects what the child sent, and
+    returns at once whatever the child does.
+
+    However the run ends, :attr:`result` says how and holds what is kept: a run that ends by
+    itself, is paused or stopped carries the weights of its last step; one whose child died
+    (or was killed by :meth:`kill`, e.g. after a :meth:`wait` that timed out) carries those of
+    the newest :attr:`checkpoint`, and its message says from which step they are."""
 
     def __init__(self, project: Project, data: TrainingData, options: dict[str, Any], steps: int,
                  publish_interval: float = 1 / 30, prediction_interval: float | None = 0.5,
-                 prediction_resolution: int = 80):
+                 prediction_resolution: int = 80, checkpoint_interval: float = CHECKPOINT_INTERVAL):
         self.steps = int(steps)
         self._context = _context()
         self._stop_event = self._context.Event()
-        self._messages = self._context.Queue()
+        # Two one-way pipes: the child's messages, and one the child only watches: it closes
+        # when this process ends, however it ends.
+        receiving, sending = self._context.Pipe(duplex=False)
+        watched, self._alive = self._context.Pipe(duplex=False)
+        self._child_ends = (sending, watched)
+        self._inbox = _Inbox(receiving)
         self._process = self._context.Process(
             target=_train_in_child, name="bpstudio-training", daemon=True,
-            args=(project, data, dict(options), self.steps, self._stop_event, self._messages,
-                  publish_interval, prediction_interval, prediction_resolution))
+            args=(project, data, dict(options), self.steps, self._stop_event, sending,
+                  publish_interval, prediction_interval, prediction_resolution,
+                  checkpoint_interval, watched))
         self._ending: str | None = None
-        self._latest: Progress | None = None
-        self.last_progress: Progress | None = None
+        self._killed = False
         self.result: RunResult | None = None
 
     # ---------------------------------------------------------------------------- control
     def start(self) -> None:
         with _main_module_hidden():
             self._process.start()
+        for end in self._child_ends:  # the child has its own copies now
+            end.close()
+        self._inbox.start()
 
     def pause(self) -> None:
         self._end(PAUSED)
@@ -153,51 +268,67 @@ class BackgroundRun:
         return self.result is not None
 
     @property
+    def last_progress(self) -> Progress | None:
+        return self._inbox.last_progress
+
+    @property
+    def checkpoint(self) -> Checkpoint | None:
+        """The newest state after a completed step that the child sent (None before the first):
+        what is kept of a run whose child ends without a result."""
+        return self._inbox.checkpoint
+
+    @property
     def steps_done(self) -> int:
         if self.result is not None:
             return self.result.steps_done
         return self.last_progress.steps_done if self.last_progress else 0
 
     def poll(self) -> None:
-        """Collect the child's messages; notice a child that died without a word."""
-        while self.result is None and self._receive(None):
-            pass
-        if self.result is None and not self._process.is_alive() \
-                and self._process.exitcode is not None:
-            # The queue's feeder may still be delivering the last messages of a clean exit.
-            deadline = time.monotonic() + 2.0
-            while self.result is None and time.monotonic() < deadline:
-                self._receive(0.05)
-            if self.result is None:
-                self.result = RunResult(FAILED, self.steps_done, 0,
-                                        message=f"the training process ended unexpectedly "
-                                                f"(exit code {self._process.exitcode})")
+        """Collect what the child sent; notice a child that died without a word. Never waits
+        on the child."""
+        if self.result is not None:
+            return
+        result = self._inbox.result
+        if result is not None:
+            self._finish(result)
+        elif self._inbox.closed.is_set() or not self._process.is_alive():
+            # The pipe ends when the child does; a clean exit has sent its result before.
+            self._process.join(timeout=1.0)
+            self._inbox.closed.wait(timeout=1.0)
+            result = self._inbox.result
+            self._finish(result if result is not None else self._left_behind())
 
-    def _receive(self, timeout: float | None) -> bool:
-        """Take one message (waiting up to ``timeout`` seconds; None: not at all); False when
-        there was none."""
-        try:
-            kind, payload = (self._messages.get_nowait() if timeout is None
-                             else self._messages.get(timeout=timeout))
-        except queue.Empty:
-            return False
-        if kind == "progress":
-            self._latest = self.last_progress = payload
+    def _left_behind(self) -> RunResult:
+        """The result of a child that ended without one: what its newest checkpoint holds."""
+        code = self._process.exitcode
+        if self._killed:
+            how = "did not end in time and was stopped"
         else:
-            self._finish(payload)
-        return True
+            cause = (f"signal {-code}" if code is not None and code < 0
+                     else "still running" if code is None else f"exit code {code}")
+            how = f"ended unexpectedly ({cause})"
+        kept = self.checkpoint
+        if kept is None:
+            return RunResult(FAILED, 0, 0, message=f"the training process {how}; no step was "
+                                                   "completed, nothing is kept")
+        outcome = (self._ending or STOPPED) if self._killed else FAILED
+        return RunResult(outcome, kept.steps_done, kept.step, values=kept.values,
+                         training=kept.training, optimizer_state=kept.optimizer_state,
+                         history=kept.history,
+                         message=f"the training process {how}; the weights from step "
+                                 f"{kept.step} are kept")
 
     def _finish(self, result: RunResult) -> None:
         if result.outcome == STOPPED and self._ending == PAUSED:
             result.outcome = PAUSED
         self.result = result
         self._process.join(timeout=5)
+        self._alive.close()
 
     def take_progress(self) -> Progress | None:
         """The newest progress not taken yet, or None."""
         self.poll()
-        latest, self._latest = self._latest, None
-        return latest
+        return self._inbox.take()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Poll until the run has ended (True) or ``timeout`` seconds have passed (False)."""
@@ -208,28 +339,49 @@ class BackgroundRun:
                 return True
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            time.sleep(0.01)
+            self._inbox.closed.wait(0.01)
 
     def kill(self) -> None:
-        """End the child at once (the window is closing and cannot wait)."""
+        """End the child at once (the window is closing and cannot wait); the result then holds
+        the newest checkpoint (see :meth:`poll`)."""
         if self._process.is_alive():
+            self._killed = True
             self._process.kill()
             self._process.join(timeout=5)
+        self.poll()
 
 
 # -------------------------------------------------------------------------------- the child
+def _watch_parent(watched: Any) -> None:
+    """Exit the moment the parent is gone: its end of ``watched`` closes then (the parent never
+    writes to it, so the read returns only at that moment)."""
+    def wait_for_close() -> None:
+        try:
+            watched.recv_bytes()
+        except (EOFError, OSError):
+            pass
+        os._exit(1)
+    threading.Thread(target=wait_for_close, name="bpstudio-parent-watch", daemon=True).start()
+
+
 def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any], steps: int,
                     stop_event: Any, messages: Any, publish_interval: float,
-                    prediction_interval: float | None, resolution: int) -> None:
+                    prediction_interval: float | None, resolution: int,
+                    checkpoint_interval: float = CHECKPOINT_INTERVAL,
+                    watched: Any = None) -> None:
+    if watched is not None:
+        _watch_parent(watched)
     trainer: Trainer | None = None
     start_step = 0
     outcome, message, node, details = STOPPED, "", None, ""
     stats = None
     started = time.perf_counter()
+    picture = _Pace(prediction_interval if prediction_interval is not None else math.inf)
+    saving = _Pace(checkpoint_interval)
     try:
         trainer = Trainer.from_project(project, data=data, **options)
         start_step = trainer.step
-        next_publish = next_prediction = started
+        next_publish = started
         for stats in trainer.run(steps=steps):
             if stop_event.is_set():
                 trainer.stop()
@@ -238,38 +390,56 @@ def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any
                 # A field goes out when it was just worked out: the window redraws the picture
                 # only when it can have changed.
                 prediction = None
-                if prediction_interval is not None and now >= next_prediction:
+                if prediction_interval is not None and picture.due(now):
                     prediction = _prediction(trainer, resolution)
-                    next_prediction = now + prediction_interval
-                messages.put(("progress", _progress(trainer, stats, start_step, steps, started,
-                                                    prediction)))
-                next_publish = now + publish_interval
+                    picture.done(now, time.perf_counter())
+                messages.send(("progress", _progress(trainer, stats, start_step, steps, started,
+                                                     prediction)))
+                next_publish = time.perf_counter() + publish_interval
+            now = time.perf_counter()
+            if saving.due(now):
+                messages.send(("checkpoint", _checkpoint(trainer, start_step)))
+                saving.done(now, time.perf_counter())
         outcome = FINISHED if trainer.step - start_step >= steps else STOPPED
     except DivergenceError as exc:
         outcome, message, node = DIVERGED, str(exc), exc.node
+    except (BrokenPipeError, EOFError):  # the parent is gone: no one to tell
+        os._exit(1)
     except Exception as exc:  # reported to the window, which goes on
         outcome, details = FAILED, traceback.format_exc()
         message = str(exc) if isinstance(exc, TrainingError) else f"{type(exc).__name__}: {exc}"
     if trainer is not None and stats is not None:
         try:
-            last = None if prediction_interval is None else _prediction(trainer, resolution)
-            messages.put(("progress", _progress(trainer, stats, start_step, steps, started,
-                                                last)))
+            last = None
+            if prediction_interval is not None and picture.cost <= FINAL_PICTURE_SECONDS:
+                last = _prediction(trainer, resolution)
+            messages.send(("progress", _progress(trainer, stats, start_step, steps, started,
+                                                 last)))
+        except (BrokenPipeError, EOFError):
+            os._exit(1)
         except Exception:  # a last picture is not worth hiding how the run ended
             pass
     result = RunResult(outcome, 0 if trainer is None else trainer.step - start_step,
                        0 if trainer is None else trainer.step, message=message, node=node,
                        details=details)
     if trainer is not None and result.steps_done:
-        saved = trainer.to_project()
-        result.values = {name: trainer.graph.node(name).value.copy()
-                         for name in trainer.parameter_names}
-        result.training = saved.training
-        result.optimizer_state = saved.optimizer_state
-        result.history = saved.history
-    messages.put(("done", result))
+        kept = _checkpoint(trainer, start_step)
+        result.values, result.training = kept.values, kept.training
+        result.optimizer_state, result.history = kept.optimizer_state, kept.history
+    try:
+        messages.send(("done", result))
+    except (BrokenPipeError, EOFError):
+        os._exit(1)
     messages.close()
-    messages.join_thread()  # everything is delivered before the process ends
+
+
+def _checkpoint(trainer: Trainer, start_step: int) -> Checkpoint:
+    saved = trainer.to_project()
+    return Checkpoint(step=trainer.step, steps_done=trainer.step - start_step,
+                      values={name: trainer.graph.node(name).value.copy()
+                              for name in trainer.parameter_names},
+                      training=saved.training, optimizer_state=saved.optimizer_state,
+                      history=saved.history)
 
 
 def _prediction(trainer: Trainer, resolution: int) -> PredictionField | None:

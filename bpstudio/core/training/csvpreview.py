@@ -25,8 +25,8 @@ class CsvPreview:
     """The header and first data rows of a CSV file.
 
     ``rows`` pairs each row with its line number as :func:`load_csv` counts lines in its errors
-    (rows of the CSV reader, blank ones included), so a preview can label rows the way an error
-    names them. ``complete`` says whether the rows are all the file holds.
+    (the file's line where the row begins, blank lines and the lines inside quoted cells
+    counted), so a preview can label rows the way an error names them. ``complete`` says whether the rows are all the file holds.
     """
 
     path: str

@@ -10,13 +10,15 @@ rebuilt later from the file alone.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
+import itertools
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -364,16 +366,62 @@ def csv_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel
 
 
-def csv_rows(text: str, label: str, dialect=None) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) of every row of ``text`` that is not blank; DataError naming
-    ``label`` for a malformed table. Lazy, so a preview can stop after a few rows."""
-    reader = csv.reader(io.StringIO(text), dialect or csv_dialect(text))
+def csv_rows(text: str | Iterable[str], label: str,
+             dialect=None) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of every row that is not blank, from ``text`` (a string, or lines
+    of text); DataError naming ``label`` for a malformed table. The number is the file's line
+    where the row begins, counting the lines inside quoted cells (see :func:`cell_line` for a
+    cell's own). Lazy, so a preview can stop after a few rows."""
+    if isinstance(text, str):
+        dialect = dialect or csv_dialect(text)
+        text = io.StringIO(text)
+    reader = csv.reader(text, dialect or csv.excel)
     try:
-        for line, row in enumerate(reader, start=1):
+        begins = 1
+        for row in reader:
             if any(cell.strip() for cell in row):
-                yield line, row
+                yield begins, row
+            begins = reader.line_num + 1
     except csv.Error as exc:
-        raise DataError(f"{label}: {exc}") from None
+        raise DataError(f"{label}, line {reader.line_num}: {exc}") from None
+
+
+def cell_line(line: int, row: Sequence[str], column: int) -> int:
+    """The file's line of ``row[column]`` in a row that begins on ``line``: later by the line
+    breaks inside the quoted cells before it."""
+    return line + sum(cell.count("\n") for cell in row[:column])
+
+
+def _text_lines(path: Path, label: str, chunk: int = 1 << 16) -> Iterator[str]:
+    """The lines of a UTF-8 file (a byte order mark dropped, line ends made "\n", as
+    ``Path.read_text`` does), read a chunk at a time so that a file is never held whole. Bytes
+    that are not UTF-8 are refused by their offset in the file."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    newlines = io.IncrementalNewlineDecoder(decoder, translate=True)
+    offset, rest = 0, ""
+    with open(path, "rb") as f:
+        while True:
+            data = f.read(chunk)
+            pending = len(decoder.getstate()[0])
+            try:
+                text = newlines.decode(data, final=not data)
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{label} is not UTF-8 text (byte "
+                                f"{max(0, offset - pending + exc.start)})") from None
+            offset += len(data)
+            parts = (rest + text).split("\n")
+            rest = parts.pop()
+            for part in parts:
+                yield part + "\n"
+            if not data:
+                break
+    if rest:
+        yield rest
+
+
+# Rows parsed into one block of the feature array at a time: the array grows by blocks, so a
+# file is never held as text or as a list of rows.
+CSV_BLOCK_BYTES = 1 << 18
 
 
 def load_csv(path: str | Path, target: str | int | None = None,
@@ -385,7 +433,8 @@ def load_csv(path: str | Path, target: str | int | None = None,
     numbers mean classification; see :func:`_choose_task`, whose reason the Dataset keeps in
     ``task_reason``). Cells of both kinds of column that read as numbers must be finite, and
     each feature column must be one that can be standardised. Errors name the file, line and
-    column at fault."""
+    column at fault, and come at the row at fault: the file is read once, row by row, into
+    arrays (its peak memory a small multiple of theirs)."""
     _check_task(task)
     path = Path(path)
     label = path.name
@@ -397,13 +446,23 @@ def load_csv(path: str | Path, target: str | int | None = None,
         raise DataError(f"{label} is {size / 2**20:.0f} MB; the limit is "
                         f"{MAX_CSV_BYTES / 2**20:.0f} MB")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{label} is not UTF-8 text (byte {exc.start})") from None
-    rows = list(csv_rows(text, label))
-    if not rows:
+        return _read_csv(path, label, target, features, task)
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _read_csv(path: Path, label: str, target: str | int | None,
+              features: Sequence[str | int] | None, task: str) -> Dataset:
+    lines = _text_lines(path, label)
+    start: list[str] = []
+    for text in lines:  # the delimiter is sniffed from the first 4096 characters
+        start.append(text)
+        if sum(map(len, start)) >= 4096:
+            break
+    rows = csv_rows(itertools.chain(start, lines), label, csv_dialect("".join(start)))
+    header_line, header = next(rows, (0, None))
+    if header is None:
         raise DataError(f"{label} is empty")
-    header_line, header = rows[0]
     header = [h.strip() for h in header]
     if all(_number(h) is not None for h in header):
         raise DataError(f"{label}: line {header_line} must be a header naming the columns "
@@ -411,14 +470,7 @@ def load_csv(path: str | Path, target: str | int | None = None,
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
         raise DataError(f"{label}: column name '{dup}' appears twice in the header")
-    body = rows[1:]
-    if not body:
-        raise DataError(f"{label} has a header but no data rows")
     width = len(header)
-    for line, row in body:
-        if len(row) != width:
-            raise DataError(f"{label}, line {line}: {len(row)} cells, but the header names {width} "
-                            "columns")
 
     def column(ref: str | int, role: str) -> int:
         if isinstance(ref, int) and not isinstance(ref, bool):
@@ -440,95 +492,161 @@ def load_csv(path: str | Path, target: str | int | None = None,
                             "target")
     if not f_cols:
         raise DataError(f"{label}: there is no feature column besides the target '{header[t_col]}'")
+    target_name = header[t_col]
 
-    x = np.empty((len(body), len(f_cols)))
-    for r, (line, row) in enumerate(body):
-        for k, c in enumerate(f_cols):
-            cell = row[c].strip()
-            value = _number(cell)
-            if value is None or not math.isfinite(value):
-                what = "is empty" if not cell else f"'{cell[:40]}' is not a finite number"
-                raise DataError(f"{label}, line {line}, column '{header[c]}': {what}")
-            x[r, k] = value
+    # Each row goes into arrays as it is read: its features, its target as a number (NaN for
+    # text) and, for text, the code of its distinct value; and the line it begins on.
+    block_rows = max(1, CSV_BLOCK_BYTES // (8 * (len(f_cols) + 3)))
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    texts: dict[str, int] = {}
+    r = block_rows
+    rows_of: dict[int, list[str]] = {}  # the block's rows, to name a bad cell as it was written
+
+    def check_block() -> None:
+        """Refuse the first row of the block so far whose features are not all finite (a
+        whole block is checked at once; before any later row is refused, so that the first
+        fault in the file is the one named)."""
+        if blocks and r:
+            bad = ~np.isfinite(blocks[-1][0][:r]).all(axis=1)
+            if bad.any():
+                first = int(np.argmax(bad))
+                _refuse_features(label, header, f_cols, int(blocks[-1][3][first]),
+                                 rows_of[first])
+        rows_of.clear()
+
+    for line, row in rows:
+        if len(row) != width:
+            check_block()
+            raise DataError(f"{label}, line {line}: {len(row)} cells, but the header names {width} "
+                            "columns")
+        if r == block_rows:
+            check_block()
+            block = (np.empty((block_rows, len(f_cols))), np.empty(block_rows),
+                     np.empty(block_rows, dtype=np.int32), np.empty(block_rows, dtype=np.int64))
+            blocks.append(block)
+            r = 0
+        x, numbers, codes, starts = block
+        starts[r] = line
+        try:
+            x[r] = [row[c] for c in f_cols]
+        except ValueError:
+            check_block()
+            _refuse_features(label, header, f_cols, line, row)
+        rows_of[r] = row  # (its features are checked with the block's)
+        cell = row[t_col].strip()
+        where = f"{label}, line {cell_line(line, row, t_col)}, column '{target_name}'"
+        if not cell:
+            check_block()
+            raise DataError(f"{where}: the target is empty")
+        value = _number(cell)
+        if value is None:
+            numbers[r], codes[r] = math.nan, texts.setdefault(cell, len(texts))
+        elif not math.isfinite(value):
+            # A cell that reads as a number but is not a finite one (inf, nan, 1e999) is a bad
+            # number whatever the task, as in a feature column: never a class named "inf".
+            check_block()
+            raise DataError(f"{where}: '{cell[:40]}' is not a finite number")
+        else:
+            numbers[r], codes[r] = value, -1
+        r += 1
+    check_block()
+    if not blocks:
+        raise DataError(f"{label} has a header but no data rows")
+    x, numbers, codes, starts = (np.concatenate([b[k][:block_rows if b is not blocks[-1] else r]
+                                                 for b in blocks]) for k in range(4))
+    del blocks, block
 
     names = tuple(header[c] for c in f_cols)
-    problem = standardization_problem(x, names, label, [line for line, _ in body])
+    problem = standardization_problem(x, names, label, starts)
     if problem:
         raise DataError(problem)
-
-    target_name = header[t_col]
-    raw = [row[t_col].strip() for _, row in body]
-    numbers = [_number(cell) for cell in raw]
-    for (line, _), cell, value in zip(body, raw, numbers):
-        where = f"{label}, line {line}, column '{target_name}'"
-        if not cell:
-            raise DataError(f"{where}: the target is empty")
-        # A cell that reads as a number but is not a finite one (inf, nan, 1e999) is a bad
-        # number whatever the task, as in a feature column: never a class named "inf".
-        if value is not None and not math.isfinite(value):
-            raise DataError(f"{where}: '{cell[:40]}' is not a finite number")
+    text_of = list(texts)  # code -> the text
     if task == "auto":
-        task, reason = _choose_task(label, target_name, body, raw, numbers)
+        task, reason = _choose_task(label, target_name, numbers, codes, starts, text_of)
     else:
         reason = f"{task}, as asked"
     spec = {"source": "csv", "path": str(path), "target": target_name,
             "features": list(names), "task": task}
+    is_text = codes >= 0
     if task == REGRESSION:
-        text = next(((line, cell) for (line, _), cell, v in zip(body, raw, numbers)
-                     if v is None), None)
-        if text is not None:
-            raise DataError(f"{label}, line {text[0]}, column '{target_name}': '{text[1][:40]}' "
-                            "is not a finite number (a regression target must be numeric)")
-        y = np.array(numbers, dtype=np.float64)
+        if is_text.any():
+            i = int(np.argmax(is_text))
+            raise DataError(f"{label}, line {starts[i]}, column '{target_name}': "
+                            f"'{text_of[codes[i]][:40]}' is not a finite number (a regression "
+                            "target must be numeric)")
+        y = numbers
         class_names: tuple[str, ...] = ()
-    else:
-        if all(v is not None for v in numbers):  # classes in numeric order: 2 before 10
-            distinct = sorted(set(numbers))
-            class_names = tuple(f"{v:g}" for v in distinct)
-            index = {v: i for i, v in enumerate(distinct)}
-            y = np.array([index[v] for v in numbers], dtype=np.float64)
-        else:
-            class_names = tuple(sorted(set(raw)))
-            index = {v: i for i, v in enumerate(class_names)}
-            y = np.array([index[v] for v in raw], dtype=np.float64)
-        if len(class_names) < 2:
-            raise DataError(f"{label}: the target '{target_name}' has only one class")
+    elif not is_text.any():  # classes in numeric order: 2 before 10
+        del codes, is_text, starts  # (not needed any more: the memory goes to the classes)
+        distinct = np.unique(numbers)
+        class_names = tuple(f"{v:g}" for v in distinct)
+        numbers[:] = np.searchsorted(distinct, numbers)
+        y = numbers
+    else:  # classes named by their text (a number among them by its shortest form)
+        named = sorted(set(text_of) | {f"{v:g}" for v in np.unique(numbers[~is_text])})
+        index = {name: i for i, name in enumerate(named)}
+        by_code = np.array([index[t] for t in text_of], dtype=np.float64)
+        y = np.empty(len(numbers))
+        y[is_text] = by_code[codes[is_text]]
+        if not is_text.all():
+            y[~is_text] = [index[f"{v:g}"] for v in numbers[~is_text]]
+        class_names = tuple(named)
+    if task == CLASSIFICATION and len(class_names) < 2:
+        raise DataError(f"{label}: the target '{target_name}' has only one class")
     return Dataset(path.stem, x, y, task, names, target_name, class_names, spec, reason)
+
+
+def _refuse_features(label: str, header: list[str], f_cols: list[int], line: int,
+                     row: list[str]) -> None:
+    """The DataError for the first feature cell of ``row`` that is not a finite number."""
+    for c in f_cols:
+        cell = row[c].strip()
+        value = _number(cell)
+        if value is None or not math.isfinite(value):
+            what = "is empty" if not cell else f"'{cell[:40]}' is not a finite number"
+            raise DataError(f"{label}, line {cell_line(line, row, c)}, column '{header[c]}': "
+                            f"{what}")
+    raise DataError(f"{label}, line {line}: a feature cell is not a finite number")
 
 
 # A column of whole numbers with at most this many distinct values holds class labels.
 MAX_AUTO_CLASSES = 20
 
 
-def _choose_task(label: str, column: str, body: list[tuple[int, list[str]]], raw: list[str],
-                 numbers: list[float | None]) -> tuple[str, str]:
+def _choose_task(label: str, column: str, numbers: np.ndarray, codes: np.ndarray,
+                 starts: np.ndarray, text_of: list[str]) -> tuple[str, str]:
     """Classification or regression for a target column, and why. The choice follows what
     most cells hold, so that one bad cell cannot flip it: a numeric column with a few cells of
-    text is refused at the first of them rather than read as a column of class names."""
-    texts = [(line, cell) for (line, _), cell, v in zip(body, raw, numbers) if v is None]
-    values = [v for v in numbers if v is not None]
-    if not values:
+    text is refused at the first of them rather than read as a column of class names.
+    ``numbers`` holds each target read as a number, ``codes`` the code of its text in
+    ``text_of`` (-1 for a number), ``starts`` each row's line."""
+    is_text = codes >= 0
+    n_texts = int(is_text.sum())
+    n_values = len(codes) - n_texts
+    if not n_values:
         return CLASSIFICATION, (f"{CLASSIFICATION}, because the target '{column}' holds text "
-                                f"(e.g. '{raw[0][:40]}')")
-    if texts and len(values) > len(texts):
-        line, cell = texts[0]
-        raise DataError(f"{label}, line {line}, column '{column}': '{cell[:40]}' is not a "
-                        f"number, but {len(values)} of the {len(raw)} targets are: correct the "
-                        f"cell, or ask for {CLASSIFICATION} to read every target as a class name")
-    if texts:
+                                f"(e.g. '{text_of[codes[0]][:40]}')")
+    first_text = int(np.argmax(is_text)) if n_texts else None
+    if n_texts and n_values > n_texts:
+        raise DataError(f"{label}, line {starts[first_text]}, column '{column}': "
+                        f"'{text_of[codes[first_text]][:40]}' is not a number, but {n_values} of "
+                        f"the {len(codes)} targets are: correct the cell, or ask for "
+                        f"{CLASSIFICATION} to read every target as a class name")
+    if n_texts:
         return CLASSIFICATION, (f"{CLASSIFICATION}, because most of the target '{column}' is "
-                                f"text (e.g. '{texts[0][1][:40]}')")
-    distinct = set(values)
-    fraction = next((v for v in values if not v.is_integer()), None)
-    if fraction is not None:
+                                f"text (e.g. '{text_of[codes[first_text]][:40]}')")
+    fractions = numbers != np.floor(numbers)
+    if fractions.any():
+        fraction = float(numbers[int(np.argmax(fractions))])
         return REGRESSION, (f"{REGRESSION}, because the target '{column}' holds numbers with "
                             f"fractions (e.g. {fraction:g})")
-    if len(distinct) > MAX_AUTO_CLASSES:
+    distinct = len(np.unique(numbers))
+    if distinct > MAX_AUTO_CLASSES:
         return REGRESSION, (f"{REGRESSION}, because the target '{column}' holds "
-                            f"{len(distinct)} distinct whole numbers (more than "
+                            f"{distinct} distinct whole numbers (more than "
                             f"{MAX_AUTO_CLASSES} are not read as classes)")
     return CLASSIFICATION, (f"{CLASSIFICATION}, because the target '{column}' holds "
-                            f"{len(distinct)} distinct whole numbers (at most "
+                            f"{distinct} distinct whole numbers (at most "
                             f"{MAX_AUTO_CLASSES} are read as classes; ask for {REGRESSION} to "
                             "predict them as numbers)")
 

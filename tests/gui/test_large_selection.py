@@ -1,0 +1,71 @@
+"""Select All and Delete on long chains do work linear in the node count: what is counted is
+how many selected items the window reads back, and how often shapes are inferred, never
+seconds (benchmarks/select_delete.py times them)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bpstudio import Graph
+from bpstudio.core.graph import Graph as CoreGraph
+from bpstudio.gui.canvas.scene import GraphScene
+
+
+def chain(n: int) -> Graph:
+    g = Graph()
+    h = g.input("x", (2,))
+    for i in range(n - 1):
+        h = g.apply("relu" if i % 2 else "tanh", h, name=f"n{i}")
+    return g
+
+
+class Tally:
+    def __init__(self, monkeypatch):
+        self.items_read = 0
+        self.inferences = 0
+        selected, infer = GraphScene.selected_node_ids, CoreGraph.infer_shapes
+
+        def counting_selected(scene):
+            ids = selected(scene)
+            self.items_read += len(ids)
+            return ids
+
+        def counting_infer(graph, *args, **kwargs):
+            self.inferences += 1
+            return infer(graph, *args, **kwargs)
+        monkeypatch.setattr(GraphScene, "selected_node_ids", counting_selected)
+        monkeypatch.setattr(CoreGraph, "infer_shapes", counting_infer)
+
+    def reset(self):
+        self.items_read = self.inferences = 0
+
+
+@pytest.mark.parametrize("n", [200, 1000, 3000])
+def test_select_all_then_delete_reads_each_node_a_few_times(qtbot, window, monkeypatch, n):
+    window.set_graph(chain(n), path=None)
+    qtbot.wait(10)
+    tally = Tally(monkeypatch)
+    window.actions.select_all.trigger()
+    qtbot.wait(10)  # (the burst's one update comes from the event loop)
+    assert len(window.scene.selected_node_ids()) == n
+    assert tally.items_read <= 4 * n, f"Select All read {tally.items_read} items for {n} nodes"
+    assert tally.inferences <= 2
+    tally.reset()
+    window.actions.delete.trigger()
+    qtbot.wait(10)
+    assert not window.graph.nodes
+    assert tally.items_read <= 4 * n, f"Delete read {tally.items_read} items for {n} nodes"
+    assert tally.inferences <= 2
+    assert window.inspector.node_id is None
+    window.undo_stack.undo()
+    assert len(window.graph.nodes) == n
+
+
+def test_a_single_selection_still_shows_at_once(qtbot, window):
+    window.set_graph(chain(5), path=None)
+    window.scene.select_nodes([window.graph.node("n2").id])
+    assert window.inspector.node_id == window.graph.node("n2").id  # no wait for a timer
+    window.scene.select_nodes([window.graph.node("n1").id, window.graph.node("n3").id])
+    qtbot.waitUntil(lambda: window.inspector.node_id is None)
+    window.scene.select_nodes([window.graph.node("n0").id])
+    qtbot.waitUntil(lambda: window.inspector.node_id == window.graph.node("n0").id)
