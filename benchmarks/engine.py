@@ -204,19 +204,22 @@ def torch_step_fn(sizes, act, loss, x, y, weights, dtype):
 
 
 def step_samples(steps: dict, seconds: float) -> dict[str, list[float]]:
-    """Seconds per step of each contender in each round (10 steps each), the contenders taking
-    turns within a round so that any background load falls on all of them alike."""
+    """Seconds of one step of each contender in each round, the contenders taking turns within
+    a round so that any background load falls on all of them alike. In its turn a contender
+    first takes one untimed step (its arrays back in the caches the others used), then one
+    timed: a sample as short as one step is seldom cut by another process's time slice, so
+    the median stays near the step's own cost on a loaded machine."""
     for step in steps.values():
         for _ in range(5):
             step()  # warm-up: first-step allocations, BLAS threads
     samples: dict[str, list[float]] = {name: [] for name in steps}
     deadline = time.perf_counter() + seconds * len(steps)
-    while time.perf_counter() < deadline or len(samples[next(iter(steps))]) < 20:
+    while time.perf_counter() < deadline or len(samples[next(iter(steps))]) < 50:
         for name, step in steps.items():
+            step()
             start = time.perf_counter()
-            for _ in range(10):
-                step()
-            samples[name].append((time.perf_counter() - start) / 10)
+            step()
+            samples[name].append(time.perf_counter() - start)
     return samples
 
 
