@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import random
 import statistics
 import subprocess
 import sys
@@ -214,8 +215,12 @@ def step_samples(steps: dict, seconds: float) -> dict[str, list[float]]:
             step()  # warm-up: first-step allocations, BLAS threads
     samples: dict[str, list[float]] = {name: [] for name in steps}
     deadline = time.perf_counter() + seconds * len(steps)
-    while time.perf_counter() < deadline or len(samples[next(iter(steps))]) < 50:
-        for name, step in steps.items():
+    order = list(steps)
+    shuffle = random.Random(0).shuffle
+    while time.perf_counter() < deadline or len(samples[order[0]]) < 50:
+        shuffle(order)  # no contender always follows the same one (whose arrays left the caches)
+        for name in order:
+            step = steps[name]
             step()
             start = time.perf_counter()
             step()
