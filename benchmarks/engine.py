@@ -299,6 +299,8 @@ def run(args, dtype, torch_version, baseline) -> None:
         print(f"  engine / matmul floor  {floor:5.2f}x   "
               + (f"target <= {target:.2f}x" if target else "(no target)"))
         if baseline is not None:
+            before = median_ratio(samples[title], baseline_name, FLOOR)
+            print(f"  {baseline_name} / matmul floor {before:5.2f}x   (the baseline's ratio)")
             print(f"  engine / {baseline_name:<13}{median_ratio(samples[title], ENGINE, baseline_name):5.2f}x"
                   "   target <= 1.00x (no slower)")
         print(f"  engine / numpy by hand {median_ratio(samples[title], ENGINE, BY_HAND):5.2f}x   "
