@@ -169,10 +169,13 @@ def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | N
     slot_cpu = [0.0]
     show_progress = panel._show_progress
 
+    spans: list[tuple[float, float, str]] = []  # (start, end, what) of the work timed here
+
     def timed_show_progress(p, *args) -> None:
-        start = time.process_time()
+        start, wall = time.process_time(), time.perf_counter()
         show_progress(p, *args)
         slot_cpu[0] += time.process_time() - start
+        spans.append((wall, time.perf_counter(), "progress redraw"))
     panel.run.progressed.disconnect(show_progress)
     panel.run.progressed.connect(timed_show_progress)
 
@@ -180,12 +183,15 @@ def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | N
     switches = [0]
 
     def switch_tab() -> None:
+        wall = time.perf_counter()
         tabs.setCurrentIndex((tabs.currentIndex() + 1) % tabs.count())
         switches[0] += 1
+        spans.append((wall, time.perf_counter(), f"switch to {tabs.tabText(tabs.currentIndex())}"))
     widths = [0]
 
     def resize_dock() -> None:
         widths[0] += 1
+        spans.append((time.perf_counter(), time.perf_counter(), "dock resize (its painting follows)"))
         window.resizeDocks([window.training_dock], [DOCK_WIDTHS[widths[0] % 2]], Qt.Horizontal)
     switcher, resizer = QTimer(), QTimer()
     switcher.setInterval(TAB_SWITCH_MS)
@@ -218,11 +224,18 @@ def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | N
     probe.stop()
     redraws = panel.redraws - redraws_before
     stall, stall_moment = probe.longest_stall()
+    # What ran in the longest stall: the timed work that overlaps it, longest first.
+    begun = stall_moment - (stall + PROBE_MS) / 1000
+    inside = sorted(((min(end, stall_moment) - max(start, begun), what)
+                     for start, end, what in spans if start < stall_moment and end > begun - 1e-3),
+                    reverse=True)
+    during = ", ".join(f"{what} {1000 * length:.0f} ms" for length, what in inside[:3])
     window.undo_stack.setClean()
     window.close()
     window.deleteLater()
     return {"steps_per_second": worker.steps_done / seconds, "seconds": seconds,
             "stall_ms": stall, "stall_at": (stall_moment - started) / seconds,
+            "stall_during": during or "no timed work (painting, reading progress, the system)",
             "idle_stall_ms": idle_stall, "redraws_per_second": redraws / seconds,
             "cpu_per_redraw_ms": 1000 * cpu / max(redraws, 1),
             "slot_cpu_per_redraw_ms": 1000 * slot_cpu[0] / max(redraws, 1),
@@ -240,7 +253,8 @@ def report(stem: str, base: float, gui: dict, targets: dict, prefix: str = "") -
     print(f"{prefix}{stem}:\n"
           f"  throughput  window {gui['steps_per_second']:,.0f} steps/s = {ratio:.0%} of headless "
           f"{base:,.0f} steps/s (baseline)   target >= {targets['throughput']:.0%}\n"
-          f"  stall       longest {gui['stall_ms']:.0f} ms at {gui['stall_at']:.0%} of the run; "
+          f"  stall       longest {gui['stall_ms']:.0f} ms at {gui['stall_at']:.0%} of the run"
+          + (f" (in it: {gui['stall_during']})" if "stall_during" in gui else "") + "; "
           f"idle window {gui['idle_stall_ms']:.0f} ms (baseline)   "
           f"target <= {targets['stall_ms']:.0f} ms\n"
           f"  redraws     {gui['redraws_per_second']:.1f}/s; ceiling ~30/s (the 33 ms timer)   "
