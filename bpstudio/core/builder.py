@@ -12,14 +12,39 @@ reaches any registered op, including ones added after this file was written.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
+from .errors import GraphError
 from .model import Node
 from .ops import get_op
 
 Operand = Any  # Node | node name | number | array
+
+
+@dataclass(frozen=True)
+class PlannedNode:
+    op: str
+    name: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DensePlan:
+    """What a dense layer adds, before anything is added: its nodes (W, b, the product, z, then
+    the activation if any), the wires among them as (from, to, input port) indices into
+    ``nodes``, the node and port the layer's input wires into, the node that is its output,
+    and the group over them all. :meth:`GraphBuilder.dense` carries a plan out; an editor can
+    carry the same plan out as undoable commands (add each node, wire, group)."""
+
+    name: str
+    nodes: tuple[PlannedNode, ...]
+    wires: tuple[tuple[int, int, str], ...]
+    input: tuple[int, str]
+    output: int
+    collapsed: bool
 
 
 class GraphBuilder:
@@ -135,14 +160,64 @@ class GraphBuilder:
         return self.apply("softmax_ce", logits, labels, name=name)
 
     # Layers --------------------------------------------------------------------------------
+    def dense_plan(self, fan_in: int, fan_out: int, name: str | None = None,
+                   activation: str | None = None, init: str = "xavier_uniform",
+                   scale: float = 0.1, collapsed: bool = True) -> DensePlan:
+        """The plan of :meth:`dense` (see :class:`DensePlan`), checked against the graph: the
+        names free, the sizes, initialiser and activation valid; GraphError otherwise. Without
+        ``name``, the first free ``layerN``."""
+        if name is None:
+            name = next(f"layer{k}" for k in range(1, len(self.nodes) + 2)
+                        if self._dense_names_problem(f"layer{k}") is None)
+        problem = self._dense_names_problem(name)
+        if problem is not None:
+            raise GraphError(problem)
+        if activation is not None:
+            spec = get_op(activation)  # (KeyError names the unknown op)
+            if not spec.elementwise or len(spec.inputs) != 1:
+                raise GraphError(f"a layer's activation takes one value to one value, as "
+                                 f"relu, sigmoid or tanh do; {activation} does not")
+        parameter = get_op("parameter")
+        try:
+            weights = {"shape": parameter.param("shape").coerce((fan_in, fan_out)),
+                       "init": parameter.param("init").coerce(init),
+                       "scale": parameter.param("scale").coerce(scale)}
+        except ValueError as exc:
+            raise GraphError(f"dense layer '{name}': {exc}") from None
+        nodes = [PlannedNode("parameter", f"{name}.W", weights),
+                 PlannedNode("parameter", f"{name}.b",
+                             {"shape": (weights["shape"][1],), "init": "zeros", "scale": 0.1}),
+                 PlannedNode("matmul", f"{name}.matmul", {}),
+                 PlannedNode("add", name if activation is None else f"{name}.z", {})]
+        wires = [(0, 2, "b"), (2, 3, "a"), (1, 3, "b")]
+        if activation is not None:
+            nodes.append(PlannedNode(activation, name, {}))
+            wires.append((3, 4, get_op(activation).input_names()[0]))
+        return DensePlan(name, tuple(nodes), tuple(wires), (2, "a"), len(nodes) - 1,
+                         bool(collapsed))
+
+    def _dense_names_problem(self, name: str) -> str | None:
+        """Why a dense layer cannot be called ``name`` (its nodes' names or the group's)."""
+        for node_name in (name, f"{name}.W", f"{name}.b", f"{name}.matmul", f"{name}.z"):
+            problem = self.name_problem(node_name)
+            if problem is not None:
+                return problem
+        return self.group_name_problem(name)
+
     def dense(self, x: Operand, fan_in: int, fan_out: int, name: str,
               activation: str | None = None, init: str = "xavier_uniform",
-              scale: float = 0.1) -> Node:
+              scale: float = 0.1, collapsed: bool = True) -> Node:
         """x @ W + b (then an activation): the nodes of one fully connected layer, with
-        parameters named ``{name}.W`` and ``{name}.b``. ``scale`` is the initialiser's (the
-        standard deviation of "normal", the half-width of "uniform")."""
-        w = self.parameter(f"{name}.W", shape=(fan_in, fan_out), init=init, scale=scale)
-        b = self.parameter(f"{name}.b", shape=(fan_out,), init="zeros")
-        out = self.add(self.matmul(x, w, name=f"{name}.matmul"), b,
-                       name=name if activation is None else f"{name}.z")
-        return out if activation is None else self.apply(activation, out, name=name)
+        parameters named ``{name}.W`` and ``{name}.b``, the product ``{name}.matmul``, the
+        pre-activation ``{name}.z`` and the output ``{name}`` (the sum itself when there is no
+        activation), gathered in a group (a layer) called ``name``, shown as one block while
+        ``collapsed``. ``scale`` is the initialiser's (the standard deviation of "normal", the
+        half-width of "uniform")."""
+        plan = self.dense_plan(fan_in, fan_out, name, activation, init, scale, collapsed)
+        source = self._operand(x)
+        nodes = [self.add_node(p.op, name=p.name, params=p.params) for p in plan.nodes]
+        self.connect(source, nodes[plan.input[0]], plan.input[1])
+        for a, b, port in plan.wires:
+            self.connect(nodes[a], nodes[b], port)
+        self.add_group(plan.name, nodes, collapsed=plan.collapsed)
+        return nodes[plan.output]

@@ -49,7 +49,8 @@ def tree_differences(a: Any, b: Any, path: str = "") -> list[str]:
 
 
 def graph_differences(a: Graph, b: Graph) -> list[str]:
-    """Differences in nodes (ids, order, ops, names, parameters, values, positions) and edges."""
+    """Differences in nodes (ids, order, ops, names, parameters, values, positions), edges
+    and groups (ids, names, collapsed, members)."""
     if list(a.nodes) != list(b.nodes):
         return [f"node ids differ: {list(a.nodes)} vs {list(b.nodes)}"]
     out = []
@@ -69,7 +70,19 @@ def graph_differences(a: Graph, b: Graph) -> list[str]:
             out.append(f"{label}: position {px} vs {py}")
     if a.edges != b.edges:
         out.append(f"edges differ: {a.edges} vs {b.edges}")
+    out += group_differences(a, b)
     return out
+
+
+def group_differences(a: Graph, b: Graph) -> list[str]:
+    def summary(g: Graph) -> dict[str, tuple]:
+        return {group_id: (x.name, x.collapsed, g.member_ids(x))
+                for group_id, x in g.groups.items()}
+    x, y = summary(a), summary(b)
+    if list(x) != list(y):
+        return [f"group ids differ: {list(x)} vs {list(y)}"]
+    return [f"group {group_id} ('{x[group_id][0]}'): {x[group_id]!r:.80} vs {y[group_id]!r:.80}"
+            for group_id in x if x[group_id] != y[group_id]]
 
 
 def project_differences(a: Project, b: Project) -> list[str]:

@@ -19,6 +19,7 @@ from .errors import FeedError, GraphError
 from .graph import Graph, Node, NodeRef
 from .ops import Context
 from .shapes import format_shape
+from .svg import engine_svg
 
 
 @dataclass(frozen=True)
@@ -332,6 +333,20 @@ class Engine:
             raise GraphError("run backward first")
         return self._grad_at(i)
 
+    def slot(self, ref: NodeRef) -> int:
+        """Where a node's value and gradient live in the current plan (for :meth:`value_at`
+        and :meth:`grad_at`, which a caller reading the same nodes every step uses to skip
+        the lookup by name)."""
+        return self._slot(ref)
+
+    def value_at(self, slot: int) -> np.ndarray:
+        """The value in ``slot`` of the plan from the last forward pass."""
+        return self._values[slot]
+
+    def grad_at(self, slot: int) -> np.ndarray:
+        """The gradient in ``slot`` of the plan from the last backward pass."""
+        return self._grad_at(slot)
+
     def _grad_at(self, slot: int) -> np.ndarray:
         g = self._grads[slot]
         return np.zeros_like(self._values[slot]) if g is None else g
@@ -348,6 +363,11 @@ class Engine:
         if self._grads is None:
             raise GraphError("run backward first")
         return {name: self._grad_at(slot) for name, slot in self._param_slots.items()}
+
+    def _repr_svg_(self) -> str:
+        """The graph after the last pass, values and gradients on its cards and wires shaded by
+        gradient (Jupyter shows this); see :func:`bpstudio.core.svg.engine_svg`."""
+        return engine_svg(self)
 
     def store_parameters(self) -> None:
         """Copy the engine's parameter arrays back into the graph's nodes (in place)."""

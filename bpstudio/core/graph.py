@@ -18,12 +18,14 @@ import numpy as np
 
 from . import rules
 from .builder import GraphBuilder
+from .groups import GroupEditing
 from .errors import GraphError, ShapeError, WiringError
 from .initializers import initialize
 from .ops import get_op
-from .model import Edge, GraphEvent, Node, NodeRef, Problem
+from .model import Edge, GraphEvent, Group, Node, NodeRef, Problem
 from .ops.base import Op
 from .shapes import BATCH, Shape, format_shape
+from .svg import render_svg
 
 
 # The most numbers a parameter draws from its shape (400 MB in float64): a shape typed by
@@ -35,11 +37,12 @@ MAX_SAMPLE_ROWS = 64
 MAX_SAMPLE_SIZE = 100_000
 
 
-class Graph(GraphBuilder):
+class Graph(GraphBuilder, GroupEditing):
     """A computational graph: nodes joined by edges from output ports to input ports.
 
     Node ids look like ``#7`` and never change; names are unique, chosen by people, and may
-    change. Wherever a node is expected, its Node, id or name is accepted.
+    change. Wherever a node is expected, its Node, id or name is accepted. Nodes may be
+    gathered into named groups (layers: see :mod:`.groups`).
     """
 
     def __init__(self, seed: int | None = 0):
@@ -53,14 +56,20 @@ class Graph(GraphBuilder):
         self.rng = np.random.default_rng(seed)
         # Bumped on every change an engine must see (not on moves), so engines know when to recompile.
         self.version = 0
+        self._init_groups()
 
     def copy(self) -> "Graph":
         """An independent copy: the same ids, names, parameters, values (as new arrays),
-        positions, wires and random state, and no listeners. A training run works on one, so
-        that the document's graph changes only when the run's weights come back as one edit."""
+        positions, wires, groups and random state, and no listeners. A training run works on
+        one, so that the document's graph changes only when the run's weights come back as one
+        edit."""
         other = Graph()
+        other.groups = {group_id: Group(g.id, g.name, g.collapsed)
+                        for group_id, g in self.groups.items()}
+        other._members = {group_id: dict(members) for group_id, members in self._members.items()}
         other.nodes = {node_id: Node(n.id, n.op, n.name, dict(n.params),
-                                     None if n.value is None else n.value.copy(), n.position)
+                                     None if n.value is None else n.value.copy(), n.position,
+                                     None if n.group is None else other.groups[n.group.id])
                        for node_id, n in self.nodes.items()}
         other._edges = dict(self._edges)  # edges are frozen: sharing them is safe
         other._out = {node_id: list(edges) for node_id, edges in self._out.items()}
@@ -77,7 +86,7 @@ class Graph(GraphBuilder):
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def _emit(self, event: GraphEvent) -> None:
-        if event.field != "position":
+        if event.field != "position" and event.group is None:  # (groups: see .groups)
             self.version += 1
         for listener in list(self._listeners):
             listener(event)
@@ -209,8 +218,9 @@ class Graph(GraphBuilder):
         return node
 
     def remove_node(self, node: NodeRef) -> tuple[Node, list[Edge]]:
-        """Remove a node and its edges (each emitted as edge_removed first). Returns both, so an
-        undo command can put them back."""
+        """Remove a node and its edges (each emitted as edge_removed first), and take it out of
+        its group (group_changed, or group_removed for its last member). Returns the node and
+        the edges, so an undo command can put them back."""
         n = self.node(node)
         edges = self.edges_of(n)
         for edge in edges:
@@ -219,10 +229,12 @@ class Graph(GraphBuilder):
         del self._out[n.id]
         del self._ids_by_name[n.name]
         self._emit(GraphEvent("node_removed", node=n))
+        self._leave_group(n)
         return n, edges
 
     def restore_node(self, node: Node) -> Node:
-        """Put back a node removed earlier, with its id, name, parameters and value."""
+        """Put back a node removed earlier, with its id, name, parameters and value, into the
+        group it was removed from (see :meth:`_rejoin_group`)."""
         rules.check(rules.id_problem(node.id), node.label)
         if node.id in self.nodes:
             raise GraphError(f"node id '{node.id}' is already used")
@@ -235,6 +247,7 @@ class Graph(GraphBuilder):
         self._out[node.id] = []
         self._ids_by_name[node.name] = node.id
         self._emit(GraphEvent("node_added", node=node))
+        self._rejoin_group(node)
         return node
 
     def can_connect(self, src: NodeRef, dst: NodeRef, dst_port: str, src_port: str = "out",
@@ -646,5 +659,9 @@ class Graph(GraphBuilder):
 
     def __repr__(self) -> str:
         return f"<Graph {len(self.nodes)} nodes, {len(self._edges)} edges>"
+
+    def _repr_svg_(self) -> str:
+        """The graph as the canvas draws it (Jupyter shows this); see :mod:`bpstudio.core.svg`."""
+        return render_svg(self)
 
 

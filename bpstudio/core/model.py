@@ -1,4 +1,4 @@
-"""The graph's plain data: nodes, edges, change events and validation findings.
+"""The graph's plain data: nodes, edges, groups, change events and validation findings.
 
 Both the editing API (:mod:`.graph`) and the scripting builder (:mod:`.builder`) use these, so
 they live apart from either.
@@ -26,6 +26,9 @@ class Node:
     params: dict[str, Any] = field(default_factory=dict)
     value: np.ndarray | None = None
     position: Any = None
+    # The group (layer) the node belongs to, if any: kept on the node, so that a node taken
+    # out and put back (an undone delete) returns to its group with no bookkeeping elsewhere.
+    group: "Group | None" = field(default=None, compare=False)
 
     @property
     def spec(self) -> type[Op]:
@@ -47,15 +50,34 @@ class Edge:
     src_port: str = "out"
 
 
+@dataclass(eq=False)
+class Group:
+    """Named nodes shown and measured together: a layer. An annotation over the ops, never
+    an op: the engine, the exports, the trace and the gradient check do not see it. What a
+    layer is (fan-in, fan-out, activation, initialiser) is read from its members (see
+    :func:`bpstudio.core.layers.dense_layer`), so it cannot go stale when a member changes.
+    ``collapsed``: the canvas shows the group as one block rather than its ops."""
+
+    id: str
+    name: str
+    collapsed: bool = False
+
+    def __repr__(self) -> str:
+        return f"<Group {self.id} '{self.name}'{' collapsed' if self.collapsed else ''}>"
+
+
 @dataclass(frozen=True)
 class GraphEvent:
-    """A change to the graph. ``kind`` is node_added, node_removed, edge_added, edge_removed or
-    node_changed (then ``field`` says what changed: a parameter name, "name", "value", "position")."""
+    """A change to the graph. ``kind`` is node_added, node_removed, edge_added, edge_removed,
+    node_changed (then ``field`` says what changed: a parameter name, "name", "value",
+    "position"), group_added, group_removed or group_changed (``field``: "name", "collapsed"
+    or "members"; ``node`` is the node that joined or left, for "members")."""
 
     kind: str
     node: Node | None = None
     edge: Edge | None = None
     field: str | None = None
+    group: Group | None = None
 
 
 @dataclass(frozen=True)
@@ -69,3 +91,4 @@ class Problem:
 
 
 NodeRef = Union[Node, str]
+GroupRef = Union[Group, str]

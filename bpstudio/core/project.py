@@ -18,6 +18,7 @@ from .compare import project_differences
 from .errors import GraphError
 from .graph import Graph
 from .sample import sample_feeds
+from .svg import render_svg
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,10 @@ class Project:
         return not project_differences(self, other)
 
     __hash__ = None  # mutable content
+
+    def _repr_svg_(self) -> str:
+        """The project's graph as the canvas draws it (Jupyter shows this)."""
+        return render_svg(self.graph)
 
     def __setattr__(self, key: str, value: Any) -> None:
         # The description is checked like every edit of the graph: one a file could not hold

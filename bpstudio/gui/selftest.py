@@ -133,7 +133,7 @@ class SelfTest:
     def project(self, path: Path) -> None:
         from PySide6.QtCore import QSettings
 
-        from bpstudio import load
+        from bpstudio.core.files.fileformat import load
 
         from .main_window import MainWindow
         from .settings import Settings

@@ -307,7 +307,7 @@ def test_encrypted_or_strangely_compressed_entries_are_refused(good):
     (lambda m: m.update(format_version=99, app_version="9.0"),
      ("newer version of Backprop Studio", "format version 99", "please update")),
     (lambda m: m.update(format_version="1"), ("manifest.json: format_version: expected integer",)),
-    (lambda m: m.update(format_version=3.0), ("newer version", "format version 3)")),
+    (lambda m: m.update(format_version=4.0), ("newer version", "format version 4)")),
     (lambda m: m.update(format_version=0), ("format_version: must be >= 1",)),
     (lambda m: m.__delitem__("app_version"), ("missing required field 'app_version'",)),
     (lambda m: m.update(extra=1), ("unknown field 'extra'",)),
@@ -468,24 +468,24 @@ def test_huge_numbers_in_params_are_refused_cleanly(good):
 
 # ------------------------------------------------------------------------------ migrations
 def test_newer_versions_refused_and_older_ones_migrated(good, monkeypatch):
-    """With a format version 3 whose migration renames a training key, a version-2 file is
-    upgraded on load; a version-4 file is refused."""
+    """With a format version 4 whose migration renames a training key, a version-3 file is
+    upgraded on load; a version-5 file is refused."""
     def rename_rate(document):
         document["training"]["learning_rate"] = document["training"].pop("lr")
         return document
-    monkeypatch.setattr(fileformat, "FORMAT_VERSION", 3)
-    monkeypatch.setitem(fileformat.MIGRATIONS, 2, rename_rate)
+    monkeypatch.setattr(fileformat, "FORMAT_VERSION", 4)
+    monkeypatch.setitem(fileformat.MIGRATIONS, 3, rename_rate)
     project = loads(good)
     assert project.training["learning_rate"] == 0.01 and "lr" not in project.training
-    newer = edit_json(good, "manifest.json", lambda m: m.update(format_version=4), fix_manifest=False)
-    refused(newer, "format version 4", "reads format versions up to 3")
+    newer = edit_json(good, "manifest.json", lambda m: m.update(format_version=5), fix_manifest=False)
+    refused(newer, "format version 5", "reads format versions up to 4")
 
 
 def test_missing_or_failing_migration(good, monkeypatch):
-    monkeypatch.setattr(fileformat, "FORMAT_VERSION", 3)
-    refused(good, "format version 2 can no longer be read")
-    monkeypatch.setitem(fileformat.MIGRATIONS, 2, lambda document: document["no such field"])
-    refused(good, "cannot be upgraded from format version 2")
+    monkeypatch.setattr(fileformat, "FORMAT_VERSION", 4)
+    refused(good, "format version 3 can no longer be read")
+    monkeypatch.setitem(fileformat.MIGRATIONS, 3, lambda document: document["no such field"])
+    refused(good, "cannot be upgraded from format version 3")
 
 
 # ------------------------------------------------------------------------- schema validator

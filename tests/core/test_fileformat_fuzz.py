@@ -77,6 +77,11 @@ def assert_valid_or_refused(data: bytes) -> None:
             assert 1 <= len(node.value) <= MAX_SAMPLE_ROWS
         else:
             assert node.value is None
+    for group in graph.groups.values():  # each group's nodes exist and know their group
+        members = graph.members(group)
+        assert members and all(n.group is group for n in members)
+    assert all(n.group is None or graph.groups.get(n.group.id) is n.group
+               for n in graph.nodes.values())
     graph.topological_order()
     graph.infer_shapes()
     assert loads(container(project)) == project  # what loads can be saved again, unchanged

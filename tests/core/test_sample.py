@@ -47,7 +47,7 @@ def test_the_sample_survives_save_and_load(tmp_path):
     with zipfile.ZipFile(tmp_path / "x.bpg") as archive:
         manifest = json.loads(archive.read("manifest.json"))
         document = json.loads(archive.read("graph.json"))
-    assert manifest["format_version"] == FORMAT_VERSION == 2
+    assert manifest["format_version"] == FORMAT_VERSION == 3
     x_id = project.graph.node("x").id
     assert document["sample"][x_id] == {"shape": [4, 2], "rows": [0, 0, 0, 1, 1, 0, 1, 1]}
 

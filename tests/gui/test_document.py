@@ -212,7 +212,7 @@ def test_the_gradient_legend_belongs_to_the_open_document(qtbot, window):
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT)
     panel.plots.show_tab(1)
     QApplication.processEvents()
-    assert "layer10.b" in panel.plots.gradient_plot.legend_labels()
+    assert "logits" in panel.plots.gradient_plot.legend_labels()
     assert window.open_file(examples_dir() / "two_moons.bpg")
     QApplication.processEvents()
     assert panel.plots.gradient_plot.legend_labels() == []

@@ -20,6 +20,7 @@ from bpstudio.core.training.prediction import prediction_field, prediction_node_
 from bpstudio.gui.plots import (GRADIENTS_TAB, LOSS_TAB, PREDICTION_TAB, GradientBarPlot,
                                 LossPlot, TrainingPlots)
 from bpstudio.gui.plots import style
+from bpstudio.gui.plots.gradients import LAYER_SIGNAL, PER_LAYER, PER_PARAMETER
 from bpstudio.gui.plots.series import HistorySeries, ema, log_ema, positive_or_nan
 
 
@@ -56,14 +57,28 @@ def sine_run():
     return g, trainer, data, trainer.history.to_tree()
 
 
-@pytest.fixture
-def plots(qtbot):
+def fresh_plots(qtbot) -> TrainingPlots:
     widget = TrainingPlots()
     qtbot.addWidget(widget)
     widget.resize(520, 700)
     widget.show()
     qtbot.waitExposed(widget)
     widget.set_smoothing(0.0)
+    return widget
+
+
+def switch_gradient_view(plots, mode: str) -> None:
+    """Choose a view in the gradient plot's switch, as a person does."""
+    combo = plots.gradient_plot.mode_combo
+    combo.setCurrentIndex(combo.findText(mode))
+    combo.activated.emit(combo.currentIndex())
+
+
+@pytest.fixture
+def plots(qtbot):
+    """The plots switched to the per-parameter view, which most tests here read."""
+    widget = fresh_plots(qtbot)
+    switch_gradient_view(widget, PER_PARAMETER)
     return widget
 
 
@@ -209,7 +224,9 @@ def test_one_gradient_curve_per_parameter_from_the_input_side(plots, sigmoid_tre
     plots.show_history(tree)
     grad = plots.gradient_plot
     assert grad.names == tuple(names) and len(grad.curves) == 22
-    assert grad.legend_labels() == names
+    # 22 names would bury the plot: the legend names 8 spread from the first to the last
+    picked = [names[k] for k in (0, 3, 6, 9, 12, 15, 18, 21)]
+    assert grad.legend_labels() == picked + ["(8 of 22)"]
     drawn = [c for c in grad.plot_item.listDataItems() if c.isVisible()]
     assert drawn == grad.curves
     assert grad.plot_item.getAxis("left").logMode
@@ -242,7 +259,9 @@ def test_curves_are_made_once_per_set_of_parameters(plots, moons_run, sigmoid_tr
     assert len(plots.gradient_plot.curves) == 22
     assert not set(map(id, plots.gradient_plot.curves)) & set(map(id, curves))
     assert len(plots.gradient_plot.plot_item.listDataItems()) == 22  # the old ones are gone
-    assert plots.gradient_plot.legend_labels() == names_of(sigmoid_tree)
+    names = names_of(sigmoid_tree)
+    assert plots.gradient_plot.legend_labels()[0] == names[0]
+    assert plots.gradient_plot.legend_labels()[-2:] == [names[-1], "(8 of 22)"]
 
 
 def test_bars_hold_the_latest_norms_in_order_and_colour(plots, sigmoid_tree):
@@ -309,6 +328,57 @@ def test_the_legend_fits_a_narrow_dock(qtbot, sigmoid_tree):
     assert legend.mapRectToItem(plot_item, legend.boundingRect()).top() >= \
         widget.gradient_plot.view_box.mapRectToItem(
             plot_item, widget.gradient_plot.view_box.boundingRect()).bottom()
+
+
+def test_the_gradients_tab_shows_one_curve_per_layer_by_default(qtbot, sigmoid_tree):
+    plots = fresh_plots(qtbot)
+    plots.show_tab(GRADIENTS_TAB)  # (a hidden view is not painted, nor given its range)
+    plots.show_history(sigmoid_tree)
+    grad, tree = plots.gradient_plot, sigmoid_tree
+    layers = [f"layer{k}" for k in range(1, 11)] + ["logits"]
+    assert grad.mode_combo.currentText() == PER_LAYER
+    assert grad.names == tuple(layers) and len(grad.curves) == 11
+    assert "per layer" in grad.plot_item.titleLabel.text
+    for name in layers:
+        x, y = shown(grad.curve(name))
+        np.testing.assert_array_equal(x, tree["step"])
+        np.testing.assert_allclose(y, np.log10(tree["layer_grad_norm"][name]))
+        # a layer's norm is that of all its parameters together
+        both = np.hypot(tree["grad_norm"][f"{name}.W"], tree["grad_norm"][f"{name}.b"])
+        np.testing.assert_allclose(tree["layer_grad_norm"][name], both, rtol=1e-12)
+    tops = plots.bar_plot.bar_tops()
+    assert list(tops) == layers
+    np.testing.assert_allclose([tops[n] for n in layers],
+                               [tree["layer_grad_norm"][n][-1] for n in layers])
+    # The lesson at the first steps: the first layer hears far less than the last.
+    first, last = shown(grad.curve("layer1"))[1], shown(grad.curve("logits"))[1]
+    assert last[0] - first[0] > 2
+
+    switch_gradient_view(plots, LAYER_SIGNAL)
+    assert "dL/dz" in grad.plot_item.titleLabel.text and grad.names == tuple(layers)
+    x, y = shown(grad.curve("layer3"))
+    np.testing.assert_array_equal(x, tree["layers"]["step"])
+    np.testing.assert_allclose(y, np.log10(tree["layers"]["signal"]["layer3"]))
+    assert list(plots.bar_plot.bar_tops()) == layers
+
+    switch_gradient_view(plots, PER_PARAMETER)
+    assert grad.names == tuple(names_of(tree)) and len(grad.curves) == 22
+    assert list(plots.bar_plot.bar_tops()) == names_of(tree)
+
+
+def test_layer_health_is_drawn_per_layer_in_percent(qtbot, sigmoid_tree):
+    plots = fresh_plots(qtbot)
+    plots.show_tab(GRADIENTS_TAB)
+    plots.show_history(sigmoid_tree)
+    health = plots.health_plot
+    measured = [n for n, v in sigmoid_tree["layers"]["health"].items() if np.isfinite(v).any()]
+    assert health.names == tuple(measured) and "layer1" in measured
+    for name in measured:
+        x, y = shown(health.curve(name))
+        np.testing.assert_array_equal(x, sigmoid_tree["layers"]["step"])
+        np.testing.assert_allclose(y, 100 * sigmoid_tree["layers"]["health"][name])
+    plots.show_history(None)
+    assert health.names == () and health.message()
 
 
 # ---------------------------------------------------------------------------- bad numbers

@@ -3,8 +3,8 @@
 Entries (all described in docs/file-format.md):
 
 - ``manifest.json``: format name and version, app version, size and SHA-256 of the other entries;
-- ``graph.json``: nodes, edges, description, training settings, optimiser state and history,
-  checked against ``schema/graph.schema.json``;
+- ``graph.json``: nodes, edges, groups (layers), description, training settings, optimiser
+  state and history, checked against ``schema/graph.schema.json``;
 - ``values/<k>.npy``: the data of parameter and constant nodes;
 - ``training/<k>.npy``, ``optimizer/<k>.npy``, ``history/<k>.npy``: arrays inside those trees.
 
@@ -44,7 +44,7 @@ from .schema import SchemaViolation, load_schema, validator
 from ...version import __version__
 
 FORMAT_NAME = "bpstudio-project"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 GRAPH = "graph.json"
 TREES = ("training", "optimizer_state", "history")
@@ -128,6 +128,49 @@ def _add_empty_sample(document: dict[str, Any]) -> dict[str, Any]:
 
 MIGRATIONS[1] = _add_empty_sample
 
+# The nodes Graph.dense names after its layer: W, b, the product, the pre-activation (then the
+# activation itself is called after the layer), or without an activation the sum.
+_LAYER_PART = re.compile(r"^(.+)\.(W|b|matmul|z)$")
+
+
+def _recover_layer_groups(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 adds groups of nodes (layers). A version-2 file has none, but a layer built
+    with ``dense`` is known by its names (``layerN.W``, ``layerN.b``, ``layerN.matmul``,
+    ``layerN.z``, ``layerN``) and its wires (W into the product, the product and b into the
+    sum, the sum into the activation): each such layer becomes a collapsed group."""
+    # Read leniently: what is malformed is left for the schema to name, after the migration.
+    def usable(items: Any, keys: tuple[str, ...]) -> list[dict[str, str]]:
+        return [x for x in items if isinstance(x, dict)
+                and all(isinstance(x.get(k), str) for k in keys)] \
+            if isinstance(items, list) else []
+    nodes = usable(document.get("nodes"), ("id", "name"))
+    edges = usable(document.get("edges"), ("src", "dst", "dst_port"))
+    by_name = {raw["name"]: raw for raw in nodes}
+    feeds = {(e["dst"], e["dst_port"]): e["src"] for e in edges}
+    sources: dict[str, set[str]] = {}
+    for e in edges:
+        sources.setdefault(e["dst"], set()).add(e["src"])
+    stems = dict.fromkeys(m.group(1) for m in map(_LAYER_PART.match, by_name) if m)
+    groups = []
+    for stem in stems:
+        parts = {part: by_name.get(f"{stem}.{part}") for part in ("W", "b", "matmul", "z")}
+        out = by_name.get(stem)
+        w, b, matmul, z = parts["W"], parts["b"], parts["matmul"], parts["z"]
+        if None in (w, b, matmul, out) or feeds.get((matmul["id"], "b")) != w["id"]:
+            continue
+        total = out if z is None else z
+        if sources.get(total["id"]) != {matmul["id"], b["id"]}:
+            continue
+        if z is not None and sources.get(out["id"]) != {z["id"]}:
+            continue
+        members = [w, b, matmul] + ([] if z is None else [z]) + [out]
+        groups.append({"id": f"#g{len(groups) + 1}", "name": stem, "collapsed": True,
+                       "members": [raw["id"] for raw in members]})
+    return {**document, "groups": groups}
+
+
+MIGRATIONS[2] = _recover_layer_groups
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -175,6 +218,7 @@ def encode(project: Project) -> dict[str, bytes]:
         document["nodes"].append(_encode_node(node, index, arrays))
     document["edges"] = [{"src": e.src, "src_port": e.src_port, "dst": e.dst,
                           "dst_port": e.dst_port} for e in project.graph.edges]
+    document["groups"] = _encode_groups(project.graph)
     # A few rows per input, kept as text: a teacher can read them in graph.json.
     document["sample"] = {n.id: {"shape": [int(d) for d in n.value.shape],
                                  "rows": [float(v) for v in n.value.ravel()]}
@@ -265,6 +309,15 @@ def _encode_node(node: Node, index: int, arrays: dict[str, bytes]) -> dict[str, 
         arrays[name] = _npy_bytes(np.asarray(node.value, dtype=np.float64))
         entry["value"] = name
     return entry
+
+
+def _encode_groups(graph: Graph) -> list[dict[str, Any]]:
+    members: dict[str, list[str]] = {group_id: [] for group_id in graph.groups}
+    for node in graph.nodes.values():  # (one pass, in node order, for every group)
+        if node.group is not None and node.group.id in members:
+            members[node.group.id].append(node.id)
+    return [{"id": g.id, "name": g.name, "collapsed": g.collapsed, "members": members[g.id]}
+            for g in graph.groups.values()]
 
 
 def _encode_position(node: Node, where: str) -> list[float] | None:
@@ -513,6 +566,7 @@ class _Reader:
         for index, raw in enumerate(document["nodes"]):
             self._add_node(graph, index, raw)
         self._add_edges(graph, document["edges"])
+        self._add_groups(graph, document["groups"])
         self._add_sample(graph, document["sample"])
         trees = {}
         for key in TREES:
@@ -527,6 +581,20 @@ class _Reader:
                 trees[key] = None
         return Project(graph, description=document["description"], training=trees["training"],
                        optimizer_state=trees["optimizer_state"], history=trees["history"])
+
+    def _add_groups(self, graph: Graph, raws: list[dict[str, Any]]) -> None:
+        for index, raw in enumerate(raws):
+            where = f"{GRAPH}: groups[{index}] ('{raw['name']}')"
+            for node_id in raw["members"]:
+                if node_id not in graph.nodes:
+                    raise FileFormatError(f"{where}: member '{node_id}' is not a node id")
+            if len(set(raw["members"])) != len(raw["members"]):
+                raise FileFormatError(f"{where}: a member is listed twice")
+            try:
+                graph.add_group(raw["name"], raw["members"], collapsed=raw["collapsed"],
+                                group_id=raw["id"])
+            except GraphError as exc:
+                raise FileFormatError(f"{where}: {exc}") from None
 
     def _add_sample(self, graph: Graph, sample: dict[str, Any]) -> None:
         for node_id, raw in sample.items():

@@ -30,6 +30,7 @@ from .export_onnx import CONSTANT_MARK
 from .fileformat import DEFAULT_LIMITS, Limits
 from ..errors import GraphError, OnnxImportError
 from ..graph import Graph, Node
+from ..layers import group_dense_layers
 from ..layout import apply_layout
 from ..project import Project
 from ..sample import fill_default_sample
@@ -687,6 +688,7 @@ def onnx_to_project(model: Any, source: str = "(in memory)",
     except GraphError as exc:
         raise OnnxImportError(str(exc)) from None
     fill_default_sample(imp.graph)
+    group_dense_layers(imp.graph)  # (a Gemm, or MatMul + Add, then an activation: a layer)
     apply_layout(imp.graph)
     return Project(imp.graph, description=_describe(imp, source, out))
 

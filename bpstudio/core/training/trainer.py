@@ -2,7 +2,8 @@
 
 :class:`Trainer` owns one engine on the graph, the optimiser and its state, the data feeds and
 the step counter. :meth:`Trainer.run` yields one :class:`StepStats` per step (loss, accuracy,
-per-parameter gradient norm and update ratio, validation every few steps, wall time) and can be
+per-parameter gradient norm and update ratio, per-layer gradient norms and health, validation
+every few steps, wall time) and can be
 stopped between steps from another thread. Batches are a pure function of (seed, step), so the
 same seed gives bit-identical curves, and a run saved to a project file and resumed continues
 exactly as if it had never stopped.
@@ -25,7 +26,8 @@ from .datasets import CLASSIFICATION, DataError, Dataset, TrainingData
 from ..engine import Engine
 from .errors import DivergenceError, TrainingError
 from ..errors import BPStudioError
-from .history import History, StepStats, score_batch
+from .history import History, Layers, StepStats, score_batch
+from .layermeter import LayerMeter
 from ..graph import Graph, Node, NodeRef
 from .optim import OPTIMIZERS, Optimizer, ParameterVector, make_optimizer
 from ..ops.base import domain_text, outside_domain, shown
@@ -133,6 +135,10 @@ MAX_BATCH_SIZE = 1_000_000
 MAX_VALIDATE_EVERY = 10**9
 MAX_HISTORY_POINTS = 100_000  # what a project file may hold (graph.schema.json)
 MAX_SEED = datasets.MAX_SEED
+# Steps between measurings of the layers' |dL/dz| and health: each costs a few NumPy calls
+# per layer, which every step would make ~15% of a small network's step (see
+# benchmarks/layer_stats.py); one step in five keeps it near 3% and still draws the curves.
+LAYER_EVERY = 5
 
 
 def _whole(name: str, value: Any, low: int, high: int) -> None:
@@ -157,7 +163,7 @@ def _real(name: str, value: Any, zero_allowed: bool) -> None:
 
 def _check_arguments(graph: Any, optimizer: Any, lr: Any, batch_size: Any, seed: Any,
                      weight_decay: Any, validate_every: Any, bindings: Any,
-                     optimizer_options: Any, history_points: Any) -> None:
+                     optimizer_options: Any, history_points: Any, layer_every: Any = 0) -> None:
     """Refuse a Trainer argument of the wrong type or out of range, naming it, before anything
     is built: the values come from scripts, the command line and project files, and a bool
     taken for 1 or a NaN learning rate would otherwise train nonsense without an error."""
@@ -171,6 +177,7 @@ def _check_arguments(graph: Any, optimizer: Any, lr: Any, batch_size: Any, seed:
     _whole("batch_size", batch_size, 1, MAX_BATCH_SIZE)
     _whole("seed", seed, 0, MAX_SEED)
     _whole("validate_every", validate_every, 0, MAX_VALIDATE_EVERY)
+    _whole("layer_every", layer_every, 0, MAX_VALIDATE_EVERY)
     _whole("history_points", history_points, 2, MAX_HISTORY_POINTS)
     for name, mapping in (("bindings", bindings), ("optimizer_options", optimizer_options)):
         if mapping is not None and not (isinstance(mapping, Mapping)
@@ -186,7 +193,9 @@ class Trainer:
     :func:`bpstudio.core.training.datasets.prepare`), a bare :class:`Dataset` (all rows train), or a data
     set name or CSV path (prepared with a 20% validation split seeded by ``seed``).
     ``bindings`` maps input node names to "features" or "target" (guessed when omitted).
-    Validation runs every ``validate_every`` steps (0: never) and on a run's last step.
+    Validation runs every ``validate_every`` steps (0: never) and on a run's last step; so does
+    the measuring of each dense layer's |dL/dz| and health, every ``layer_every`` steps (the
+    gradient norm of each layer's parameters is there on every step).
 
     Note: the trainer packs the graph's parameter arrays into one vector, so each parameter
     node's ``value`` becomes a view into that vector (same numbers, same shape).
@@ -196,9 +205,10 @@ class Trainer:
                  lr: float = 0.01, batch_size: int = 32, seed: int = 0,
                  weight_decay: float = 0.0, validate_every: int = 50,
                  bindings: Mapping[str, str] | None = None, loss: NodeRef | None = None,
-                 optimizer_options: Mapping[str, Any] | None = None, history_points: int = 1000):
+                 optimizer_options: Mapping[str, Any] | None = None, history_points: int = 1000,
+                 layer_every: int = LAYER_EVERY):
         _check_arguments(graph, optimizer, lr, batch_size, seed, weight_decay, validate_every,
-                         bindings, optimizer_options, history_points)
+                         bindings, optimizer_options, history_points, layer_every)
         if isinstance(data, str):
             data = datasets.prepare(data, seed=seed)
         elif isinstance(data, Dataset):
@@ -214,6 +224,7 @@ class Trainer:
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.validate_every = int(validate_every)
+        self.layer_every = int(layer_every)
         self._steps_per_epoch = -(-len(data.train) // self.batch_size)
         self.optimizer_options = dict(optimizer_options or {})
 
@@ -244,6 +255,7 @@ class Trainer:
             raise TrainingError(f"the loss '{self.loss_node.name}' depends on no parameter: "
                                 "there is nothing to train")
         self._pack()
+        self._layer_meter = LayerMeter(graph, self.engine, self.parameter_names)
         self._structure_at_start = self._structure()
         self.optimizer: Optimizer = make_optimizer(optimizer, lr=lr, weight_decay=weight_decay,
                                                    **self.optimizer_options)
@@ -251,7 +263,7 @@ class Trainer:
 
         self.step = 0                 # steps completed
         self.elapsed = 0.0            # wall seconds spent in steps, over every run
-        self.history = History(self.parameter_names, history_points)
+        self.history = History(self.parameter_names, history_points, self.layers)
         self.last: StepStats | None = None
         # Why a resumed run could not go on where it stopped (see from_project), or None.
         self.restart_reason: str | None = None
@@ -375,6 +387,11 @@ class Trainer:
 
     # ----------------------------------------------------------------------------- running
     @property
+    def layers(self) -> Layers:
+        """The dense layers measured every step (names, and each one's parameters)."""
+        return self._layer_meter.layers
+
+    @property
     def prediction_node(self) -> Node:
         """The node the loss compares with the target: what the model predicts."""
         return self._prediction
@@ -456,6 +473,10 @@ class Trainer:
         squares, total = self._sum_squares()
         if not math.isfinite(loss + total):
             raise self._divergence()
+        step = self.step + 1
+        # (read before the next step reuses the engine's arrays)
+        layer_figures = (self._layer_meter.measure() if self.layer_every and (
+            validate or step % self.layer_every == 0) else None)
         # The new weights, computed aside in the update's row (its norm is in `squares`):
         # nothing the trainer keeps has changed yet.
         np.subtract(weights, update, out=update)
@@ -465,11 +486,11 @@ class Trainer:
             target = feeds.get(self._target.name)
             scored = (self._accuracy, engine.value(self._prediction).copy(),
                       engine.value(self._target).copy() if target is None else target)
-        step = self.step + 1
         step_seconds = time.perf_counter() - started
         elapsed = self.elapsed + step_seconds
         stats = StepStats(step, step / self._steps_per_epoch, loss, squares,
-                          self.parameter_names, elapsed, step_seconds, scored)
+                          self.parameter_names, elapsed, step_seconds, scored,
+                          self.layers, layer_figures)
         validate = self._val_feeds is not None and (
             validate or bool(self.validate_every and step % self.validate_every == 0))
         # Published with one assignment: from here on the step happens, even if an exception
@@ -588,7 +609,8 @@ class Trainer:
             "weight_decay": self.optimizer.weight_decay,
             "optimizer_options": dict(self.optimizer_options),
             "batch_size": self.batch_size, "seed": self.seed,
-            "validate_every": self.validate_every, "loss": self.loss_node.name,
+            "validate_every": self.validate_every, "layer_every": self.layer_every,
+            "loss": self.loss_node.name,
             "bindings": dict(self.bindings), **self.data.settings,
             "progress": {"step": self.step, "elapsed": self.elapsed},
         }
@@ -606,7 +628,7 @@ class Trainer:
         settings (lr, batch_size, ...); with a different optimiser the saved state is dropped."""
         saved = dict(project.training or {})
         keys = ("optimizer", "lr", "batch_size", "seed", "weight_decay", "validate_every",
-                "bindings", "loss", "optimizer_options")
+                "layer_every", "bindings", "loss", "optimizer_options")
         options = {k: saved[k] for k in keys if k in saved}
         options.update(overrides)
         if data is None:
@@ -622,7 +644,8 @@ class Trainer:
                 trainer.step = int(progress.get("step", 0))
                 trainer.elapsed = float(progress.get("elapsed", 0.0))
                 if project.history:
-                    trainer.history = History.from_tree(project.history, trainer.parameter_names)
+                    trainer.history = History.from_tree(project.history, trainer.parameter_names,
+                                                        trainer.layers)
             state = project.optimizer_state
             if state and state.get("name") == trainer.optimizer.name:
                 trainer.optimizer.load_state_dict(state)

@@ -1,7 +1,13 @@
-"""Per-parameter gradient pictures, where vanishing and exploding gradients show: each
-parameter's gradient norm and update ratio over the steps (log axes), and the latest norms as
-bars. Parameters keep the history's order, input side first, and one colour each from a
-perceptually ordered map, dark at the input and bright at the loss, in every view."""
+"""Gradient pictures, where vanishing and exploding gradients show: each layer's (or each
+parameter's) gradient norm over the steps and the latest norms as bars (log axes), each
+parameter's update ratio, and each layer's health (dead ReLU units, saturated sigmoid and tanh
+outputs). Layers and parameters keep the history's order, input side first, and one colour each
+from a perceptually ordered map, dark at the input and bright at the loss, in every view.
+
+The gradient plot shows, as its switch says: per layer, the norm of the gradient of all the
+layer's parameters (the default, one curve per layer); per layer, the norm of dL/dz, the signal
+the backward pass carries through the layer's pre-activation (the two can disagree); or per
+parameter. The bars follow the same switch."""
 
 from __future__ import annotations
 
@@ -12,20 +18,48 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFontMetricsF
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
 from . import style
 from .controls import SmoothingControl
 from .panel import PlotPanel
-from .series import HistorySeries, as_series, log_ema, positive_or_nan
+from .series import HistorySeries, as_series, finite_or_nan, log_ema, positive_or_nan
 
 EMPTY = np.zeros(0)
 LEGEND_TEXT_MARGIN = 1.0
 LEGEND_GAP = 16.0  # the spacing around a sample and its label, and air
 LEGEND_MARGIN = 16.0  # the plot's margins around the view box's column
+# Past this many curves the legend names an evenly spread selection, the first and the last
+# always among them: 22 names took a third of the plot's height; the colours, dark at the
+# input side and bright at the loss, say the order of the rest.
+LEGEND_ENTRIES = 8
+
+
+def legend_picks(count: int, limit: int = LEGEND_ENTRIES) -> list[int]:
+    """Which of ``count`` curves the legend names: all when they are few, else ``limit`` spread
+    evenly from the first to the last."""
+    if count <= limit:
+        return list(range(count))
+    return sorted({round(k * (count - 1) / (limit - 1)) for k in range(limit)})
 # log10 of a common rule of thumb for the update ratio of a learning rate that neither stalls
 # nor thrashes: each step moves a weight by about a thousandth of its size.
 HEALTHY_UPDATE_RATIO = -3
+# What the gradient plot (and the bars) show, as its switch names them.
+PER_LAYER, LAYER_SIGNAL, PER_PARAMETER = "per layer", "dL/dz per layer", "per parameter"
+MODES = (PER_LAYER, LAYER_SIGNAL, PER_PARAMETER)
+TITLES = {PER_LAYER: "Gradient norm per layer", LAYER_SIGNAL: "dL/dz norm per layer",
+          PER_PARAMETER: "Gradient norm per parameter"}
+
+
+def view_of(series: HistorySeries, mode: str) -> tuple[tuple[str, ...], np.ndarray,
+                                                       dict[str, np.ndarray]]:
+    """(names, steps, one column per name) that ``mode`` draws from ``series``; a history
+    without layers has only the per-parameter view."""
+    if mode == PER_PARAMETER or not series.layers:
+        return series.parameters, series.step, series.grad_norm
+    if mode == LAYER_SIGNAL:
+        return series.layers, series.layer_step, series.layer_signal
+    return series.layers, series.step, series.layer_grad_norm
 
 
 class _PerParameterPlot(PlotPanel):
@@ -52,9 +86,14 @@ class _PerParameterPlot(PlotPanel):
     def curve(self, name: str) -> pg.PlotDataItem:
         return self.curves[self.names.index(name)]
 
+    def _view(self, series: HistorySeries) -> tuple[tuple[str, ...], np.ndarray,
+                                                    dict[str, np.ndarray]]:
+        """(names, steps, columns) drawn from ``series``: one curve per parameter of KEY."""
+        return series.parameters, series.step, getattr(series, self.KEY)
+
     def show_history(self, history: Mapping[str, Any] | HistorySeries | None) -> None:
         """Draw a history tree (``History.to_tree()``), or clear with None. Curves are made once
-        per set of parameter names and then only given new data."""
+        per set of names and then only given new data."""
         series = as_series(history)
         self.redraw_count += 1
         if series is None or not len(series):
@@ -64,15 +103,16 @@ class _PerParameterPlot(PlotPanel):
             self.set_message(self.EMPTY_MESSAGE)
             return
         self._series = series
-        if series.parameters != self.names:
-            self._make_curves(series.parameters)
+        names = self._view(series)[0]
+        if names != self.names:
+            self._make_curves(names)
         self._draw(series)
         self.set_message("")
 
     def _draw(self, series: HistorySeries) -> None:
-        columns = getattr(series, self.KEY)
+        _names, steps, columns = self._view(series)
         for name, curve in zip(self.names, self.curves):
-            curve.setData(series.step, log_ema(columns[name], self._smoothing))
+            curve.setData(steps, log_ema(columns[name], self._smoothing))
 
     def _make_curves(self, names: tuple[str, ...]) -> None:
         for curve in self.curves:
@@ -87,17 +127,33 @@ class _PerParameterPlot(PlotPanel):
 
 
 class GradientNormPlot(_PerParameterPlot):
-    """The L2 norm of each parameter's gradient per step, with a "Smoothing" slider above and a
-    legend under the plot listing the parameters in order (as many columns as fit)."""
+    """The L2 norm of each layer's (or parameter's) gradient per step, with a "Show" switch
+    (per layer, dL/dz per layer, per parameter) and a "Smoothing" slider above and a legend
+    under the plot naming the curves in order (as many columns as fit). ``mode_changed`` says
+    when a person switched."""
 
     KEY = "grad_norm"
+    MIN_HEIGHT = 300  # (its slider and legend take about 60 px more than a plain plot's parts)
     smoothing_changed = Signal(float)
+    mode_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__("Gradient norm per parameter", x_label=None, parent=parent)
+        self.mode = PER_LAYER
+        super().__init__(TITLES[PER_LAYER], x_label=None, parent=parent)
         self.smoothing_control = SmoothingControl(self.smoothing)
-        self.smoothing_control.setContentsMargins(6, 2, 6, 0)
-        self.layout().insertWidget(0, self.smoothing_control)
+        self.mode_combo = QComboBox()
+        self.mode_combo.setObjectName("gradient_view")
+        self.mode_combo.addItems(list(MODES))
+        self.mode_combo.setToolTip(
+            "Per layer: the norm of the gradient of all the layer's parameters. dL/dz per "
+            "layer: the norm of the gradient at the layer's pre-activation z = xW + b, the "
+            "signal the backward pass carries through it. Per parameter: W and b apart.")
+        self.mode_combo.activated.connect(lambda _i: self.set_mode(self.mode_combo.currentText()))
+        controls = QHBoxLayout()
+        controls.setContentsMargins(6, 2, 6, 0)
+        controls.addWidget(self.mode_combo)
+        controls.addWidget(self.smoothing_control, 1)
+        self.layout().insertLayout(0, controls)
         self.smoothing_control.changed.connect(self._slider_moved)
         self.legend = style.make_legend(frame=False, verSpacing=-8, horSpacing=4)
         # Under the bottom axis, in the plot's own layout: outside the data, and still part
@@ -107,6 +163,34 @@ class GradientNormPlot(_PerParameterPlot):
     def set_smoothing(self, weight: float) -> None:
         super().set_smoothing(weight)
         self.smoothing_control.set_weight(self.smoothing)
+
+    def set_mode(self, mode: str) -> None:
+        """PER_LAYER, LAYER_SIGNAL or PER_PARAMETER."""
+        if mode not in MODES:
+            raise ValueError(f"unknown gradient view {mode!r}")
+        self.mode_combo.setCurrentText(mode)
+        if mode == self.mode:
+            return
+        self.mode = mode
+        self._retitle()
+        self.show_history(self._series)
+        self.mode_changed.emit(mode)
+
+    def _retitle(self) -> None:
+        if not hasattr(self, "mode_combo"):  # (the base class draws once before it is made)
+            return
+        has_layers = self._series is not None and bool(self._series.layers)
+        self.mode_combo.setEnabled(has_layers or self.mode != PER_PARAMETER)
+        title = TITLES[self.mode if has_layers else PER_PARAMETER]
+        self.plot_item.setTitle(title, color=style.TITLE_TEXT.name(), size=style.TITLE_SIZE)
+
+    def _view(self, series: HistorySeries) -> tuple[tuple[str, ...], np.ndarray,
+                                                    dict[str, np.ndarray]]:
+        return view_of(series, self.mode)
+
+    def show_history(self, history: Mapping[str, Any] | HistorySeries | None) -> None:
+        super().show_history(history)
+        self._retitle()
 
     def _slider_moved(self, weight: float) -> None:
         super().set_smoothing(weight)
@@ -118,8 +202,11 @@ class GradientNormPlot(_PerParameterPlot):
     def _make_curves(self, names: tuple[str, ...]) -> None:
         super()._make_curves(names)
         self.legend.clear()
-        for name, curve in zip(names, self.curves):
-            self.legend.addItem(curve, name)
+        picks = legend_picks(len(names))
+        for k in picks:
+            self.legend.addItem(self.curves[k], names[k])
+        if len(picks) < len(names):
+            self.legend.addItem(pg.PlotDataItem(pen=None), f"({len(picks)} of {len(names)})")
         for _, label in self.legend.items:
             # Qt's default text margin is 4 px a side; with many names, columns count.
             label.item.document().setDocumentMargin(LEGEND_TEXT_MARGIN)
@@ -146,13 +233,13 @@ class GradientNormPlot(_PerParameterPlot):
 
 
 class UpdateRatioPlot(_PerParameterPlot):
-    """|delta w| / |w| of each parameter per step, with a guide line at 1e-3; colours as in the
-    gradient norm plot (whose legend names them)."""
+    """|delta w| / |w| of each parameter per step, with a guide line at 1e-3; coloured from the
+    input side to the loss side as the gradient norm plot is."""
 
     KEY = "update_ratio"
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__("Update ratio |Δw| / |w|", parent=parent)
+        super().__init__("Update ratio |Δw| / |w| per parameter", parent=parent)
         self.guide = pg.InfiniteLine(
             angle=0, movable=False, pen=pg.mkPen(style.REFERENCE, width=1, dash=[4, 4]),
             label=style.decade_label(HEALTHY_UPDATE_RATIO),
@@ -191,17 +278,25 @@ class GradientBarPlot(PlotPanel):
         self.colours: list = []
         self.values: np.ndarray = EMPTY
         self.points: list[pg.PlotDataItem] = []
+        self._series: HistorySeries | None = None
         self.view_box.sigResized.connect(self._label_bars)
         self.show_history(None)
 
+    mode = PER_LAYER  # which norms the bars show (as the gradient plot's switch says)
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.show_history(self._series)
+
     def show_history(self, history: Mapping[str, Any] | HistorySeries | None) -> None:
         """Bars for the last step of a history tree, or clear with None."""
-        series = as_series(history)
+        series = self._series = as_series(history)
         if series is None or not len(series):
             self.show_values((), EMPTY)
             return
-        self.show_values(series.parameters, series.latest("grad_norm"),
-                         int(series.step[-1]))
+        names, steps, columns = view_of(series, self.mode)
+        latest = np.array([columns[n][-1] if len(columns[n]) else np.nan for n in names])
+        self.show_values(names, latest, int(steps[-1]) if len(steps) else None)
 
     def show_values(self, names: Sequence[str], values: Any, step: int | None = None) -> None:
         """Bars for one norm per parameter (e.g. the latest ``StepStats.grad_norms``)."""
@@ -268,3 +363,65 @@ class GradientBarPlot(PlotPanel):
         named = [(k, n) for k, n in enumerate(self.names) if k % every == 0]
         unnamed = [(k, "") for k in range(len(self.names)) if k % every]
         axis.setTicks([named, unnamed])
+
+
+class LayerHealthPlot(PlotPanel):
+    """Per layer, over the steps the layers were measured: the share of its ReLU units that are
+    dead on the batch (output 0 on every row), or of its sigmoid or tanh outputs that are
+    saturated (slope under a tenth of its peak); 0-100 %, a layer's colour as in the gradient
+    plot. A dead or saturated layer passes almost no gradient back: it stops learning."""
+
+    MIN_HEIGHT = 260
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Layer health: dead or saturated units", y_label="%", parent=parent)
+        self.plot_item.setYRange(-3, 103, padding=0)
+        self.plot_item.enableAutoRange(y=False)
+        self.plot_item.getAxis("left").setTicks([[(v, str(v)) for v in (0, 25, 50, 75, 100)]])
+        self.plot_item.setMouseEnabled(x=True, y=False)
+        self.legend = style.make_legend(frame=False, verSpacing=-8, horSpacing=4)
+        self.plot_item.layout.addItem(self.legend, 4, 1)
+        self.names: tuple[str, ...] = ()
+        self.curves: list[pg.PlotDataItem] = []
+        self.show_history(None)
+
+    def curve(self, name: str) -> pg.PlotDataItem:
+        return self.curves[self.names.index(name)]
+
+    def legend_labels(self) -> list[str]:
+        return [label.text for _, label in self.legend.items]
+
+    def show_history(self, history: Mapping[str, Any] | HistorySeries | None) -> None:
+        series = as_series(history)
+        self.redraw_count += 1
+        measured = () if series is None else tuple(
+            n for n in series.layers if np.isfinite(series.layer_health[n]).any())
+        if measured != self.names:
+            self._make_curves(measured, series.layers if series is not None else ())
+        if not measured:
+            self.set_message("no layer health yet: it is measured on ReLU, sigmoid and tanh "
+                             "layers while training" if series is None or not series.layers
+                             else "no ReLU, sigmoid or tanh layer to measure")
+            return
+        self.set_message("")
+        for name, curve in zip(self.names, self.curves):
+            curve.setData(series.layer_step, 100.0 * finite_or_nan(series.layer_health[name]))
+
+    def _make_curves(self, names: tuple[str, ...], every_layer: tuple[str, ...]) -> None:
+        for curve in self.curves:
+            self.plot_item.removeItem(curve)
+        self.legend.clear()
+        self.names = names
+        colours = style.parameter_colours(len(every_layer))  # the gradient plot's colours
+        colour_of = dict(zip(every_layer, colours))
+        self.curves = []
+        for name in names:
+            curve = pg.PlotDataItem(pen=pg.mkPen(colour_of[name], width=1.5), name=name)
+            self.plot_item.addItem(curve)
+            self.curves.append(curve)
+        for k in legend_picks(len(names)):
+            self.legend.addItem(self.curves[k], names[k])
+        if len(names) > LEGEND_ENTRIES:
+            self.legend.addItem(pg.PlotDataItem(pen=None),
+                                f"({min(LEGEND_ENTRIES, len(names))} of {len(names)})")
+        self.legend.setColumnCount(4)

@@ -103,6 +103,14 @@ class HistorySeries:
     val_step: np.ndarray = field(default_factory=lambda: np.zeros(0))
     val_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
     val_accuracy: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # Per dense layer, input side first: the norm of all its parameters' gradient on every
+    # recorded step; dL/dz at its pre-activation and its health on the steps the layers were
+    # measured (``layer_step``).
+    layers: tuple[str, ...] = ()
+    layer_grad_norm: dict[str, np.ndarray] = field(default_factory=dict)
+    layer_step: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    layer_signal: dict[str, np.ndarray] = field(default_factory=dict)
+    layer_health: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def from_tree(cls, tree: Mapping[str, Any]) -> "HistorySeries":
@@ -118,10 +126,19 @@ class HistorySeries:
         m = len(val_step)
         norms = tree.get("grad_norm") or {}
         ratios = tree.get("update_ratio") or {}
+        layer_norms = tree.get("layer_grad_norm") or {}
+        layers = tuple(str(name) for name in layer_norms)
+        measured = tree.get("layers") or {}
+        layer_step = finite_or_nan(measured.get("step", ()))
+        k = len(layer_step)
+        signal, health = measured.get("signal") or {}, measured.get("health") or {}
         return cls(parameters, step, _fit(tree.get("loss"), n), _fit(tree.get("accuracy"), n),
                    {p: _fit(norms.get(p), n) for p in parameters},
                    {p: _fit(ratios.get(p), n) for p in parameters},
-                   val_step, _fit(validation.get("loss"), m), _fit(validation.get("accuracy"), m))
+                   val_step, _fit(validation.get("loss"), m), _fit(validation.get("accuracy"), m),
+                   layers, {name: _fit(layer_norms.get(name), n) for name in layers}, layer_step,
+                   {name: _fit(signal.get(name), k) for name in layers},
+                   {name: _fit(health.get(name), k) for name in layers})
 
     def __len__(self) -> int:
         return len(self.step)
@@ -131,11 +148,12 @@ class HistorySeries:
         """Whether any accuracy was measured (regression has none: all NaN)."""
         return bool(np.isfinite(self.accuracy).any() or np.isfinite(self.val_accuracy).any())
 
-    def latest(self, key: str) -> np.ndarray:
-        """The last row of ``grad_norm`` or ``update_ratio``, one value per parameter."""
+    def latest(self, key: str, names: tuple[str, ...] | None = None) -> np.ndarray:
+        """The last row of a per-name column (``grad_norm``, ``update_ratio``,
+        ``layer_grad_norm``...), one value per name (the parameters unless ``names`` given)."""
         columns = getattr(self, key)
-        return np.array([columns[p][-1] if len(columns[p]) else np.nan
-                         for p in self.parameters])
+        names = self.parameters if names is None else names
+        return np.array([columns[p][-1] if len(columns[p]) else np.nan for p in names])
 
 
 def _fit(values: Any, n: int) -> np.ndarray:

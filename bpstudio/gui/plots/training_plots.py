@@ -1,36 +1,52 @@
 """The training panel's plots in one widget, for the training dock: loss and accuracy, the
-per-parameter gradient pictures, and the model's prediction, on three tabs."""
+per-parameter gradient pictures, and the model's prediction, on three tabs (and any page the
+dock puts before them, such as its settings).
+
+Each tab's plots stand in a column that scrolls when the dock is short, so that a plot never
+shrinks below a readable height (``MIN_PLOT_HEIGHT``): at 1280 x 720 a column shows the plots
+that fit and scrolls to the rest, instead of squeezing all of them to bare axes."""
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from bpstudio.core.training.prediction import PredictionField
 
-from .gradients import GradientBarPlot, GradientNormPlot, UpdateRatioPlot
+from .gradients import GradientBarPlot, GradientNormPlot, LayerHealthPlot, UpdateRatioPlot
 from .loss import AccuracyPlot, LossPlot
 from .prediction import PredictionPlot
 from .series import HistorySeries, as_series
 
 LOSS_TAB, GRADIENTS_TAB, PREDICTION_TAB = range(3)
+# A plot's widget is never shorter than this: its title, axes and, in the tallest case, a
+# smoothing slider take about 80 px, which leaves its data area 150 px or more.
+MIN_PLOT_HEIGHT = 240
 
 
-def _column(*widgets_and_stretches: tuple[QWidget, int]) -> QWidget:
+def _column(*widgets_and_stretches: tuple[QWidget, int]) -> QScrollArea:
+    """The plots of a tab, one above the other, in a column that scrolls when they do not fit."""
     page = QWidget()
     layout = QVBoxLayout(page)
     layout.setContentsMargins(2, 4, 2, 2)
     layout.setSpacing(4)
     for widget, stretch in widgets_and_stretches:
+        widget.setMinimumHeight(getattr(widget, "MIN_HEIGHT", MIN_PLOT_HEIGHT))
         layout.addWidget(widget, stretch)
-    return page
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    scroll.setWidget(page)
+    return scroll
 
 
 class TrainingPlots(QWidget):
     """Tabs "Loss" (:class:`LossPlot` over :class:`AccuracyPlot`), "Gradients"
-    (:class:`GradientNormPlot`, :class:`GradientBarPlot`, :class:`UpdateRatioPlot`) and
+    (:class:`GradientNormPlot`, :class:`GradientBarPlot`, :class:`LayerHealthPlot`,
+    :class:`UpdateRatioPlot`) and
     "Prediction" (:class:`PredictionPlot`), sized for a dock about 450-600 px wide.
 
     Feed it with :meth:`show_history` (a ``History.to_tree()`` tree) and :meth:`show_prediction`
@@ -48,10 +64,13 @@ class TrainingPlots(QWidget):
         self.gradient_plot = GradientNormPlot()
         self.bar_plot = GradientBarPlot()
         self.ratio_plot = UpdateRatioPlot()
+        self.health_plot = LayerHealthPlot()
         self.prediction_plot = PredictionPlot()
         # Plots of the same steps zoom and pan together.
         self.accuracy_plot.plot_item.setXLink(self.loss_plot.plot_item)
         self.ratio_plot.plot_item.setXLink(self.gradient_plot.plot_item)
+        self.health_plot.plot_item.setXLink(self.gradient_plot.plot_item)
+        self.gradient_plot.mode_changed.connect(self.bar_plot.set_mode)
         # One smoothing for every curve, set from the slider of either tab.
         for plot in (self.loss_plot, self.gradient_plot):
             plot.smoothing_changed.connect(self.set_smoothing)
@@ -60,10 +79,15 @@ class TrainingPlots(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(_column((self.loss_plot, 3), (self.accuracy_plot, 2)), "Loss")
-        self.tabs.addTab(_column((self.gradient_plot, 6), (self.bar_plot, 3),
-                                 (self.ratio_plot, 3)), "Gradients")
-        self.tabs.addTab(_column((self.prediction_plot, 1)), "Prediction")
+        # Tab key -> its page (the keys are not positions: a page may be put before them).
+        self.pages = {
+            LOSS_TAB: _column((self.loss_plot, 3), (self.accuracy_plot, 2)),
+            GRADIENTS_TAB: _column((self.gradient_plot, 6), (self.bar_plot, 3),
+                                   (self.health_plot, 3), (self.ratio_plot, 3)),
+            PREDICTION_TAB: _column((self.prediction_plot, 1))}
+        for key, title in ((LOSS_TAB, "Loss"), (GRADIENTS_TAB, "Gradients"),
+                           (PREDICTION_TAB, "Prediction")):
+            self.tabs.addTab(self.pages[key], title)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
@@ -71,7 +95,8 @@ class TrainingPlots(QWidget):
         # Only the tab on show is drawn; the others catch up when they are shown. Drawing costs
         # the window's thread tens of milliseconds per tab, so a live run redraws a third as much.
         self._tab_plots = {LOSS_TAB: [self.loss_plot, self.accuracy_plot],
-                           GRADIENTS_TAB: [self.gradient_plot, self.bar_plot, self.ratio_plot],
+                           GRADIENTS_TAB: [self.gradient_plot, self.bar_plot, self.health_plot,
+                                           self.ratio_plot],
                            PREDICTION_TAB: [self.prediction_plot]}
         self._series = as_series(None)
         self._field: PredictionField | None = None
@@ -81,7 +106,7 @@ class TrainingPlots(QWidget):
     @property
     def history_plots(self) -> list:
         return [self.loss_plot, self.accuracy_plot, self.gradient_plot, self.bar_plot,
-                self.ratio_plot]
+                self.health_plot, self.ratio_plot]
 
     @property
     def plots(self) -> list:
@@ -113,8 +138,18 @@ class TrainingPlots(QWidget):
         self._stale.add(PREDICTION_TAB)
         self._draw_stale()
 
+    def insert_page(self, index: int, page: QWidget, title: str) -> None:
+        """Put a page of the dock's own among the tabs (e.g. its settings, first)."""
+        self.tabs.insertTab(index, page, title)
+
+    @property
+    def current_tab(self) -> int | None:
+        """The key of the plot tab in view (LOSS_TAB, ...), or None for another page."""
+        return next((k for k, page in self.pages.items()
+                     if page is self.tabs.currentWidget()), None)
+
     def _draw_stale(self, *_args) -> None:
-        tab = self.tabs.currentIndex()
+        tab = self.current_tab
         if tab not in self._stale:
             return
         self._stale.discard(tab)
@@ -129,6 +164,6 @@ class TrainingPlots(QWidget):
         self.show_history(None)
         self.show_prediction(None)
 
-    def show_tab(self, index: int) -> None:
+    def show_tab(self, key: int) -> None:
         """LOSS_TAB, GRADIENTS_TAB or PREDICTION_TAB."""
-        self.tabs.setCurrentIndex(index)
+        self.tabs.setCurrentWidget(self.pages[key])

@@ -54,12 +54,15 @@ def weight_names(history: dict[str, Any]) -> list[str]:
 
 def layer_profile(history: dict[str, Any], steps: int = PROFILE_STEPS,
                   end: str = LAST) -> tuple[list[str], np.ndarray]:
-    """Per weight matrix, the geometric mean of its gradient norm over the first or the last
+    """Per layer (the training dock's per-layer gradient norms; for a history without layers,
+    per weight matrix), the geometric mean of its gradient norm over the first or the last
     ``steps`` recorded steps (``end``): one number per layer, input side first."""
-    names = weight_names(history)
-    values = []
+    columns = history.get("layer_grad_norm") or {}
+    if not columns:
+        columns = {name: history["grad_norm"][name] for name in weight_names(history)}
+    names, values = list(columns), []
     for name in names:
-        norms = np.asarray(history["grad_norm"][name], dtype=np.float64)
+        norms = np.asarray(columns[name], dtype=np.float64)
         norms = norms[:steps] if end == FIRST else norms[-steps:]
         norms = norms[np.isfinite(norms) & (norms > 0)]
         values.append(float(np.exp(np.mean(np.log(norms)))) if norms.size else np.nan)

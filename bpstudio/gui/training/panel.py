@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox,
                                QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
-                               QScrollArea, QSizePolicy, QSpinBox, QSplitter, QVBoxLayout,
+                               QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout,
                                QWidget)
 
 from bpstudio.core.attach import LOSS_KINDS, loss_for_task, plan_loss
@@ -36,7 +36,7 @@ from bpstudio.core.training.trainer import FEATURES, TARGET, Trainer, bind_input
 from .. import commands
 from ..canvas import theme
 from ..document import Document
-from ..plots import TrainingPlots
+from ..plots import LOSS_TAB, TrainingPlots
 from .csv_dialog import CsvImportDialog
 from .run import RunController
 
@@ -140,11 +140,11 @@ class TrainingPanel(QWidget):
         self.pause_button = QPushButton("Pause")
         self.step_button = QPushButton("Step")
         self.stop_button = QPushButton("Stop")
-        for button in (self.run_button, self.pause_button, self.step_button, self.stop_button):
+        self.reset_button = QPushButton("Reset Weights")
+        for button in (self.run_button, self.pause_button, self.step_button, self.stop_button,
+                       self.reset_button):
             buttons.addWidget(button)
         controls.addLayout(buttons)
-        self.reset_button = QPushButton("Reset Weights")
-        controls.addWidget(self.reset_button)
         controls.addWidget(self._build_loss_offer())
         self.run_button.clicked.connect(lambda: self.train())
         self.pause_button.clicked.connect(self.pause)
@@ -225,24 +225,18 @@ class TrainingPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.NoFrame)
         scroll.setWidget(settings)
-        scroll.setMinimumHeight(120)
+        self.settings_page = scroll
 
-        # Settings above the plots, the divider where a person wants it: the settings are
-        # read before a run, the plots during one.
+        # The settings are a tab beside the plots, not a pane above them: a pane that folds
+        # away during a run moves the tabs under the mouse, and one that stays leaves the plots
+        # no room at the default window size. They are read before a run, the plots during one.
         self.plots = TrainingPlots()
-        self.splitter = QSplitter(Qt.Vertical)
-        self.splitter.setObjectName("training_splitter")
-        self.splitter.addWidget(scroll)
-        self.splitter.addWidget(self.plots)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([300, 500])
-        self.splitter.setCollapsible(1, False)
-        self._settings_height: int | None = None
+        self.plots.insert_page(0, scroll, "Settings")
+        self.plots.tabs.setCurrentWidget(scroll)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(top)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.plots, 1)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self._data_chosen()
         self._update_buttons()
@@ -603,7 +597,8 @@ class TrainingPanel(QWidget):
         self.progress.setRange(0, steps)
         self.progress.setValue(0)
         self.run.start(worker)
-        self._fold_settings(True)
+        if self.plots.current_tab is None:  # the settings are in view: show the run
+            self.plots.show_tab(LOSS_TAB)
         self._update_buttons()
         return True
 
@@ -662,7 +657,6 @@ class TrainingPanel(QWidget):
 
     def _finish(self, worker: BackgroundRun) -> None:
         """The run has ended: its weights and state become one undo step."""
-        self._fold_settings(False)
         self.document.set_locked(False)
         result = worker.result
         done = result.steps_done
@@ -698,20 +692,6 @@ class TrainingPanel(QWidget):
         outcome = PAUSED if self.remaining and result.outcome == FINISHED else result.outcome
         self.progress.setFormat(f"step {result.step} · {outcome}")
         self._update_buttons()
-
-    def _fold_settings(self, fold: bool) -> None:
-        """The settings cannot change during a run: their room goes to the plots until it
-        ends (a run of one step keeps them, it is over at once)."""
-        if self.running and self.worker.steps == 1:
-            return
-        sizes = self.splitter.sizes()
-        if fold and sizes[0] > 0:
-            self._settings_height = sizes[0]
-            self.splitter.setSizes([0, sizes[0] + sizes[1]])
-        elif not fold and self._settings_height is not None:
-            self.splitter.setSizes([self._settings_height, max(sizes[1] - self._settings_height,
-                                                               100)])
-            self._settings_height = None
 
     def _show_problem(self, message: str) -> None:
         self.message_label.setText(message)
