@@ -60,6 +60,7 @@ from bpstudio.gui.settings import Settings  # noqa: E402
 
 PROBE_MS = 5
 TAB_SWITCH_MS = 400
+PLOT_TABS = ("Loss", "Gradients", "Prediction")  # the dock's other tab holds the settings
 DOCK_RESIZE_MS = 700
 DOCK_WIDTHS = (460, 600)
 IDLE_SECONDS = 1.5
@@ -182,9 +183,12 @@ def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | N
     # A person watching: switch tabs and resize the dock while it trains.
     switches = [0]
 
+    plot_tabs = [i for i in range(tabs.count()) if tabs.tabText(i) in PLOT_TABS]
+
     def switch_tab() -> None:
         wall = time.perf_counter()
-        tabs.setCurrentIndex((tabs.currentIndex() + 1) % tabs.count())
+        at = plot_tabs.index(tabs.currentIndex()) if tabs.currentIndex() in plot_tabs else -1
+        tabs.setCurrentIndex(plot_tabs[(at + 1) % len(plot_tabs)])
         switches[0] += 1
         spans.append((wall, time.perf_counter(), f"switch to {tabs.tabText(tabs.currentIndex())}"))
     widths = [0]
