@@ -44,6 +44,9 @@ class ModelInterface:
     std: np.ndarray | None = None
     readout: str = AS_IS                       # SOFTMAX, SIGMOID or AS_IS
     data_name: str = ""
+    # The node exported when it is not the prediction the loss reads (a hidden layer chosen as
+    # the output): its values are exported as they are, under its own name.
+    inner_output: str | None = None
 
     @property
     def standardised(self) -> bool:
@@ -68,12 +71,16 @@ class ModelInterface:
     @property
     def output_name(self) -> str:
         """The exported output's name, saying what it holds."""
+        if self.inner_output is not None:
+            return self.inner_output
         if self.task == REGRESSION:
             return "predicted_value"
         return "probability" if self.readout == SIGMOID else "probabilities"
 
     def output_text(self) -> str:
         """One sentence on what the exported output holds."""
+        if self.inner_output is not None:
+            return f"the values of the node '{self.inner_output}', as the graph computes them"
         if self.task == REGRESSION:
             return f"the predicted '{self.target_name}', in its own units"
         if self.readout == SIGMOID or len(self.class_names) == 2 and self.readout == AS_IS:

@@ -140,7 +140,9 @@ def test_cli_exports_raw_rows_by_default_and_the_bare_graph_with_raw(tmp_path, c
 
 def test_a_project_without_data_exports_the_bare_graph():
     from bpstudio.core.examples import EXAMPLES
-    assert model_interface(EXAMPLES["xor"]()) is None
+    project = EXAMPLES["two_moons"]()
+    assert not project.training.get("data")
+    assert model_interface(project) is None
 
 
 def test_a_project_whose_data_has_gone_says_so_and_exports_raw(tmp_path, capsys):

@@ -187,7 +187,7 @@ def to_onnx(graph: Graph, output: NodeRef | None = None, description: str = "",
         else:
             CONVERTERS[node.op](b, node, names, node.name)
     output_name = out_node.name
-    if interface is not None:
+    if interface is not None and interface.inner_output is None:
         output_name = _readout(b, out_node.name, interface, taken)
     elif out_node.spec.source is not None:  # a graph output must be computed by a node
         output_name = b.op("Identity", [out_node.name], f"{out_node.name}/output")

@@ -78,7 +78,8 @@ def model_interface(project: Project, output: NodeRef | None = None,
         class_names=tuple(train.class_names) if train.task == CLASSIFICATION else (),
         mean=None if scaler is None else scaler.mean.copy(),
         std=None if scaler is None else scaler.std.copy(),
-        readout=readout, data_name=train.name)
+        readout=readout, data_name=train.name,
+        inner_output=None if chosen.id == prediction.id else chosen.name)
 
 
 def predict_raw(graph: Graph, interface: ModelInterface, raw_features: Any,
