@@ -1,30 +1,50 @@
-"""One training step (forward + backward + SGD update) of two MLPs, three ways, in one run:
+"""One training step (forward + backward + SGD update) of two MLPs, several ways, in one run:
 
 - bpstudio's Engine on a graph built from nodes;
-- the same maths written by hand in NumPy, the straightforward way (the baseline);
+- the same Engine as of another git revision (``--against``, main by default): the baseline
+  that says whether a change made the engine faster or slower;
+- the step's matrix products alone, into preallocated arrays: the floor no implementation
+  on this BLAS goes below (8 products for a 3-layer MLP: 3 forward, 3 weight gradients, 2
+  gradients of hidden activations);
+- the same maths written by hand in NumPy, the straightforward way;
 - PyTorch CPU eager mode, when torch is importable (a peer for scale, never a dependency).
 
-Prints the median time per step and the ratios against the hand-written NumPy baseline.
-Goal: engine <= 1.0x NumPy, and engine <= PyTorch on each case.
+Each is timed in interleaved rounds (so that load from other processes falls on all alike);
+ratios are medians over the rounds of one contender's time to another's in the same round.
+Targets: the large case <= 1.2x its matmul floor; the small case no slower than the engine of
+``--against``; engine <= 1.0x hand-written NumPy and <= PyTorch.
 
-    python benchmarks/engine.py [--seconds S] [--dtype float64|float32]
+    python benchmarks/engine.py [--seconds S] [--dtype float64|float32] [--against REV]
+
+BLAS runs with its own thread count; ``OPENBLAS_NUM_THREADS=1`` gives steadier figures on a
+loaded machine, where a second BLAS thread waiting for a core makes single products 100x
+slower now and then.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import random
 import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
+from io import BytesIO
+from pathlib import Path
 
 import numpy as np
 
-from bpstudio import Engine, Graph
+import bpstudio
 
 LR = 0.01
 CASES = {
     "tanh MLP 2-64-64-1, batch 256, MSE": dict(sizes=(2, 64, 64, 1), act="tanh", batch=256, loss="mse"),
     "relu MLP 64-256-256-10, batch 128, softmax CE": dict(sizes=(64, 256, 256, 10), act="relu",
-                                                         batch=128, loss="softmax_ce"),
+                                                         batch=128, loss="softmax_ce",
+                                                         floor_target=1.2),
 }
 
 
@@ -39,8 +59,8 @@ def make_data(sizes, batch, loss, rng):
 
 
 # --------------------------------------------------------------------------------- bpstudio
-def engine_step_fn(sizes, act, loss, x, y, weights, dtype):
-    g = Graph()
+def engine_step_fn(sizes, act, loss, x, y, weights, dtype, package=bpstudio):
+    g = package.Graph()
     h = g.input("x", (sizes[0],))
     for k, (w, b) in enumerate(weights):
         z = g.add(g.matmul(h, g.parameter(f"W{k}", value=w)), g.parameter(f"b{k}", value=b))
@@ -49,7 +69,7 @@ def engine_step_fn(sizes, act, loss, x, y, weights, dtype):
         g.mse(h, g.input("y", (sizes[-1],)), name="loss")
     else:
         g.softmax_ce(h, g.input("y"), name="loss")
-    engine = Engine(g, dtype=dtype, gradients="parameters")
+    engine = package.Engine(g, dtype=dtype, gradients="parameters")
     feeds = {"x": x.astype(dtype), "y": y.astype(dtype)}
     params = engine.parameters()
     lr = dtype(LR)
@@ -60,6 +80,51 @@ def engine_step_fn(sizes, act, loss, x, y, weights, dtype):
         for name, grad in engine.gradients().items():
             params[name] -= lr * grad
         return value
+    return step
+
+
+def package_at(revision: str, folder: str):
+    """bpstudio as of a git revision of this repository, imported as ``bpstudio_baseline``
+    (its imports are relative, so it uses its own modules), or None with the reason printed."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        archive = subprocess.run(["git", "-C", str(root), "archive", revision, "bpstudio"],
+                                 capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"(no baseline engine: git archive {revision} failed: {exc})")
+        return None
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    Path(folder, "bpstudio").rename(Path(folder, "bpstudio_baseline"))
+    init = Path(folder, "bpstudio_baseline", "__init__.py")
+    spec = importlib.util.spec_from_file_location("bpstudio_baseline", init,
+                                                  submodule_search_locations=[str(init.parent)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bpstudio_baseline"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# ------------------------------------------------------------------------- matmul floor
+def matmul_floor_fn(sizes, batch, dtype, rng):
+    """The step's matrix products alone, with the engine's shapes and layouts, each written
+    into an array made once: forward h @ W per layer; backward h.T @ g for every weight and
+    g @ W.T for every layer but the first (the data get no gradient)."""
+    h = [rng.normal(size=(batch, n)).astype(dtype) for n in sizes]
+    w = [rng.normal(size=(a, b)).astype(dtype) for a, b in zip(sizes, sizes[1:])]
+    out = [np.empty((batch, n), dtype) for n in sizes[1:]]
+    grad_w = [np.empty(m.shape, dtype) for m in w]
+    grad_h = [np.empty((batch, n), dtype) for n in sizes[:-1]]
+    layers = range(len(w))
+
+    def step():
+        for k in layers:
+            np.matmul(h[k], w[k], out=out[k])
+        for k in reversed(layers):
+            np.matmul(h[k].T, h[k + 1], out=grad_w[k])
+            if k:
+                np.matmul(h[k + 1], w[k].T, out=grad_h[k])
+    step.products = 3 * len(w) - 1
     return step
 
 
@@ -139,21 +204,33 @@ def torch_step_fn(sizes, act, loss, x, y, weights, dtype):
     return step
 
 
-def median_step_times(steps: dict, seconds: float) -> dict[str, float]:
-    """Median seconds per step of each contender, measured in interleaved rounds so that any
-    background load falls on all of them alike."""
+def step_samples(steps: dict, seconds: float) -> dict[str, list[float]]:
+    """Seconds of one step of each contender in each round, the contenders taking turns within
+    a round so that any background load falls on all of them alike. In its turn a contender
+    first takes one untimed step (its arrays back in the caches the others used), then one
+    timed: a sample as short as one step is seldom cut by another process's time slice, so
+    the median stays near the step's own cost on a loaded machine."""
     for step in steps.values():
         for _ in range(5):
             step()  # warm-up: first-step allocations, BLAS threads
     samples: dict[str, list[float]] = {name: [] for name in steps}
     deadline = time.perf_counter() + seconds * len(steps)
-    while time.perf_counter() < deadline or len(samples[next(iter(steps))]) < 20:
-        for name, step in steps.items():
+    order = list(steps)
+    shuffle = random.Random(0).shuffle
+    while time.perf_counter() < deadline or len(samples[order[0]]) < 50:
+        shuffle(order)  # no contender always follows the same one (whose arrays left the caches)
+        for name in order:
+            step = steps[name]
+            step()
             start = time.perf_counter()
-            for _ in range(10):
-                step()
-            samples[name].append((time.perf_counter() - start) / 10)
-    return {name: statistics.median(s) for name, s in samples.items()}
+            step()
+            samples[name].append(time.perf_counter() - start)
+    return samples
+
+
+def median_ratio(samples: dict[str, list[float]], name: str, reference: str) -> float:
+    """Median over rounds of name's time / reference's time in the same round."""
+    return statistics.median(a / b for a, b in zip(samples[name], samples[reference]))
 
 
 def torch_available() -> str | None:
@@ -172,37 +249,64 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    parser.add_argument("--against", default="main", metavar="REV",
+                        help="git revision whose engine is the baseline (default: main)")
     args = parser.parse_args()
     dtype = np.dtype(args.dtype).type
     torch_version = torch_available()
     print(f"NumPy {np.__version__}, dtype {args.dtype}; "
           + (f"PyTorch {torch_version}" if torch_version else "PyTorch not installed"))
+    with tempfile.TemporaryDirectory() as folder:
+        run(args, dtype, torch_version, package_at(args.against, folder))
+
+
+ENGINE, FLOOR, BY_HAND, TORCH = "bpstudio engine", "matmul floor", "numpy by hand", "pytorch eager"
+
+
+def run(args, dtype, torch_version, baseline) -> None:
+    baseline_name = f"engine at {args.against}"
     data = {title: make_data(case["sizes"], case["batch"], case["loss"], np.random.default_rng(0))
             for title, case in CASES.items()}
-    results: dict[str, dict[str, float]] = {}
+    samples: dict[str, dict[str, list[float]]] = {}
     first_losses: dict[str, dict[str, float]] = {}
-    contenders = {"numpy (baseline)": numpy_step_fn, "bpstudio engine": engine_step_fn}
     for title, case in CASES.items():
-        steps = {name: make(case["sizes"], case["act"], case["loss"], *data[title], dtype)
-                 for name, make in contenders.items()}
+        made = (case["sizes"], case["act"], case["loss"], *data[title], dtype)
+        steps = {ENGINE: engine_step_fn(*made)}
+        if baseline is not None:
+            steps[baseline_name] = engine_step_fn(*made, package=baseline)
+        steps[BY_HAND] = numpy_step_fn(*made)
         first_losses[title] = {name: float(step()) for name, step in steps.items()}
-        results[title] = median_step_times(steps, args.seconds)
+        steps[FLOOR] = matmul_floor_fn(case["sizes"], case["batch"], dtype,
+                                       np.random.default_rng(1))
+        samples[title] = step_samples(steps, args.seconds)
     if torch_version:  # last, for the reason in torch_available
         for title, case in CASES.items():
             step = torch_step_fn(case["sizes"], case["act"], case["loss"], *data[title], dtype)
-            first_losses[title]["pytorch eager"] = float(step())
-            results[title].update(median_step_times({"pytorch eager": step}, args.seconds))
-    for title, times in results.items():
+            first_losses[title][TORCH] = float(step())
+            samples[title].update(step_samples({TORCH: step}, args.seconds))
+    for title, case in CASES.items():
         # Same weights, same data: the first losses must agree before timing means anything.
         losses = first_losses[title]
         assert max(losses.values()) - min(losses.values()) < 1e-4 * max(1.0, abs(
-            losses["numpy (baseline)"])), losses
-        base = times["numpy (baseline)"]
-        print(f"\n{title}")
+            losses[BY_HAND])), losses
+        times = {name: statistics.median(s) for name, s in samples[title].items()}
+        rounds = len(samples[title][ENGINE])
+        print(f"\n{title}  (medians of {rounds} interleaved rounds)")
         for name, t in times.items():
-            print(f"  {name:<18} {t * 1e6:9.1f} us/step   {t / base:5.2f}x numpy")
-        if "pytorch eager" in times:
-            print(f"  engine / pytorch   {times['bpstudio engine'] / times['pytorch eager']:5.2f}x")
+            print(f"  {name:<22} {t * 1e6:9.1f} us/step")
+        floor = median_ratio(samples[title], ENGINE, FLOOR)
+        target = case.get("floor_target")
+        print(f"  engine / matmul floor  {floor:5.2f}x   "
+              + (f"target <= {target:.2f}x" if target else "(no target)"))
+        if baseline is not None:
+            before = median_ratio(samples[title], baseline_name, FLOOR)
+            print(f"  {baseline_name} / matmul floor {before:5.2f}x   (the baseline's ratio)")
+            print(f"  engine / {baseline_name:<13}{median_ratio(samples[title], ENGINE, baseline_name):5.2f}x"
+                  "   target <= 1.00x (no slower)")
+        print(f"  engine / numpy by hand {median_ratio(samples[title], ENGINE, BY_HAND):5.2f}x   "
+              "target <= 1.00x")
+        if TORCH in times:  # timed in rounds of its own: a ratio of medians
+            print(f"  engine / pytorch       {times[ENGINE] / times[TORCH]:5.2f}x   target <= 1.00x")
 
 
 if __name__ == "__main__":

@@ -375,3 +375,24 @@ def test_booleans_integers_and_floats_are_numbers(feed):
     engine = Engine(single_neuron(1.0, 0.0))
     x = float(np.asarray(feed, dtype=float)[0])
     assert engine.forward({"x": feed, "target": [0.0]}) == pytest.approx(max(x, 0.0) ** 2)
+
+
+def test_a_softmax_ce_forward_makes_no_temporary_the_size_of_its_logits():
+    # Its reused buffers hold the shifted scores and their exponentials; what is left to
+    # allocate per pass is per row (N values), not per score (N x classes).
+    import tracemalloc
+
+    g = Graph()
+    g.softmax_ce(g.input("logits", (2000,)), g.input("labels"), name="loss")
+    engine = Engine(g)
+    rng = np.random.default_rng(0)
+    feeds = {"logits": rng.normal(size=(64, 2000)), "labels": rng.integers(0, 2000, 64)}
+    engine.forward(feeds)  # the buffers are made here, once
+    tracemalloc.start()
+    try:
+        engine.forward(feeds)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    logits_bytes = 64 * 2000 * 8
+    assert peak < logits_bytes / 4, f"{peak} bytes allocated during one forward"

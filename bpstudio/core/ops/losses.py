@@ -127,12 +127,15 @@ class SoftmaxCrossEntropy(Op):
         index = labels.astype(np.intp)
         if labels.size and (np.any(index != labels) or index.min() < 0 or index.max() >= classes):
             raise ValueError(f"labels must be whole numbers from 0 to {classes - 1}")
-        shifted = z - z.max(axis=1, keepdims=True)  # exp never overflows
-        e = np.exp(shifted, out=ctx.buffer("exp", z.shape, z.dtype))
-        total = e.sum(axis=1, keepdims=True)
+        # Shifted by each row's largest score, so that exp never overflows; exp is then taken
+        # in place, once the labelled scores are read.
+        e = np.subtract(z, z.max(axis=1, keepdims=True), out=ctx.buffer("exp", z.shape, z.dtype))
         rows = np.arange(z.shape[0])
+        picked = e[rows, index]
+        np.exp(e, out=e)
+        total = e.sum(axis=1, keepdims=True)
         ctx.save(e, total, index, rows)
-        return np.asarray(np.mean(np.log(total[:, 0]) - shifted[rows, index]))
+        return np.asarray((np.log(total[:, 0]) - picked).sum() / z.shape[0])
 
     @staticmethod
     def backward(ctx, grad):
