@@ -24,7 +24,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtGui import QUndoStack  # noqa: E402
+from bpstudio.gui.document import Document  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from bpstudio.core.graph import Graph  # noqa: E402
@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     style_application(app)
 
-    stack = QUndoStack()
-    scene = GraphScene(stack)
+
+    scene = GraphScene(Document())
     view = GraphView(scene)
     view.resize(1920, 1080)
     view.show()

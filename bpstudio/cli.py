@@ -23,12 +23,18 @@ from bpstudio.core.errors import BPStudioError
 from bpstudio.core.files.atomicfile import check_target
 from bpstudio.core.files.export_numpy import export_numpy, numpy_targets
 from bpstudio.core.files.export_onnx import export_onnx
+from bpstudio.core.files.export_torch import export_torch, torch_targets
 from bpstudio.core.files.fileformat import load, save
 from bpstudio.core.files.import_onnx import import_onnx, is_onnx_path
 from bpstudio.core.project import Project
 from bpstudio.core.ops import GROUPS, REGISTRY
 from bpstudio.core.shapes import format_shape
 from bpstudio.core.training import datasets
+from bpstudio.core.training.interface import model_interface
+from bpstudio.core.training.rows import TRAINING, VALIDATION, rows_to_run
+from bpstudio.core.trace import trace
+from bpstudio.core.trace_text import to_html, to_markdown
+from bpstudio.core.files.atomicfile import atomic_write_bytes
 from bpstudio.core.training.trainer import DivergenceError, Trainer
 from bpstudio.version import __version__
 
@@ -101,8 +107,9 @@ def add_info_command(sub: Subparsers) -> None:
 
 # --------------------------------------------------------------------------------------- export
 def cmd_export(args: argparse.Namespace) -> int:
-    if not args.onnx and not args.numpy:
-        raise BPStudioError("say what to export: --onnx OUT.onnx and/or --numpy OUT.py")
+    if not args.onnx and not args.numpy and not args.torch:
+        raise BPStudioError("say what to export: --onnx OUT.onnx, --numpy OUT.py and/or "
+                            "--torch OUT.py")
     # Every output is checked before the file is read: a mistake in the last argument should
     # not cost the wait for the first export.
     if args.onnx:
@@ -111,25 +118,48 @@ def cmd_export(args: argparse.Namespace) -> int:
         if not args.numpy.endswith(".py"):
             raise BPStudioError(f"--numpy: '{args.numpy}' must end in .py")
         numpy_targets(args.numpy)
+    if args.torch:
+        if not args.torch.endswith(".py"):
+            raise BPStudioError(f"--torch: '{args.torch}' must end in .py")
+        torch_targets(args.torch)
     project = open_project(args.file)
+    # A model trained on data takes raw rows and returns what the app shows, unless --raw.
+    interface = None if args.raw else model_interface(project, args.output)
+    if interface is not None:
+        print(f"input: {interface.input_text()}")
+        print(f"output: {interface.output_text()}")
+    common = {"output": args.output, "description": project.description,
+              "interface": interface}
     if args.onnx:
-        export_onnx(project.graph, args.onnx, output=args.output, description=project.description)
+        export_onnx(project.graph, args.onnx, **common)
         print(f"wrote {args.onnx}")
     if args.numpy:
-        export_numpy(project.graph, args.numpy, output=args.output, description=project.description)
+        export_numpy(project.graph, args.numpy, **common)
         print(f"wrote {args.numpy} and {args.numpy[:-3]}.npz")
+    if args.torch:
+        export_torch(project.graph, args.torch, **common)
+        print(f"wrote {args.torch} and {args.torch[:-3]}.npz")
     return 0
 
 
 def add_export_command(sub: Subparsers) -> None:
-    parser = sub.add_parser("export", help="export a project's inference graph to ONNX or to "
-                            "NumPy code")
+    parser = sub.add_parser("export", help="export a project's inference graph to ONNX, NumPy "
+                            "code or a PyTorch module",
+                            description="A project trained on data exports a model that takes "
+                                        "raw feature rows (the standardisation training "
+                                        "applied comes first) and returns what the app shows "
+                                        "(class probabilities, or values); --raw exports the "
+                                        "bare graph.")
     parser.add_argument("file", help="a .bpg project file (or a .onnx model)")
     parser.add_argument("--onnx", metavar="OUT.onnx", help="write an ONNX model")
     parser.add_argument("--numpy", metavar="OUT.py", help="write a NumPy module with predict() "
                         "and its weights (OUT.npz)")
+    parser.add_argument("--torch", metavar="OUT.py", help="write a torch.nn.Module and its "
+                        "weights (OUT.npz, loaded without pickle)")
     parser.add_argument("--output", metavar="NODE", help="the node to compute (default: what the "
                         "loss compares with its target)")
+    parser.add_argument("--raw", action="store_true", help="the bare graph: no standardisation "
+                        "before it, no softmax or sigmoid after it")
     parser.set_defaults(run=cmd_export)
 
 
@@ -356,10 +386,58 @@ def add_import_command(sub: Subparsers) -> None:
     parser.set_defaults(run=cmd_import)
 
 
+# -------------------------------------------------------------------------------------- handout
+def _row_numbers(text: str) -> list[int]:
+    """ "1-8" or "3,7,12-14" (row numbers from 1) -> 0-based indices."""
+    indices: list[int] = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.strip().partition("-")
+            first, last = int(low), int(high or low)
+            if first < 1 or last < first:
+                raise ValueError
+            indices += range(first - 1, last)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of row numbers from 1, "
+                                         "such as 1-8 or 3,7,12") from None
+    return indices
+
+
+def cmd_handout(args: argparse.Namespace) -> int:
+    if not args.out.endswith((".md", ".html")):
+        raise BPStudioError(f"'{args.out}': the page ends in .md (Markdown) or .html")
+    check_target(args.out)
+    project = open_project(args.file)
+    rows = rows_to_run(project, args.rows, split=args.split)
+    walk = trace(project.graph, rows.feeds)
+    name = os.path.splitext(os.path.basename(args.file))[0]
+    render = to_markdown if args.out.endswith(".md") else to_html
+    atomic_write_bytes(args.out, render(walk, name, rows=rows.description,
+                                        graph=project.graph).encode("utf-8"))
+    print(f"wrote {args.out}: on {rows.description}")
+    return 0
+
+
+def add_handout_command(sub: Subparsers) -> None:
+    parser = sub.add_parser("handout", help="write the walkthrough of one forward and backward "
+                            "pass as a page (Markdown or HTML), with the graph drawn",
+                            description="A project with training data runs on real training "
+                                        "rows (the first 8, or --rows); a graph without data "
+                                        "on its sample, which the page calls random where it "
+                                        "is the default draw.")
+    parser.add_argument("file", help="a .bpg project file (or a .onnx model)")
+    parser.add_argument("out", metavar="OUT.md|OUT.html", help="the page to write")
+    parser.add_argument("--rows", type=_row_numbers, metavar="1-8",
+                        help="which rows of the data, numbered from 1 (e.g. 1-8 or 3,7,12)")
+    parser.add_argument("--split", choices=(TRAINING, VALIDATION), default=TRAINING,
+                        help="the rows' split (training)")
+    parser.set_defaults(run=cmd_handout)
+
+
 # ------------------------------------------------------------------------------------------ main
 SUBCOMMANDS: list[Callable[[Subparsers], None]] = [add_ops_command, add_info_command,
                                                    add_export_command, add_train_command,
-                                                   add_import_command]
+                                                   add_import_command, add_handout_command]
 
 
 class _Parser(argparse.ArgumentParser):

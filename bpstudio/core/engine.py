@@ -19,6 +19,7 @@ from .errors import FeedError, GraphError
 from .graph import Graph, Node, NodeRef
 from .ops import Context
 from .shapes import format_shape
+from .svg import engine_svg
 
 
 @dataclass(frozen=True)
@@ -362,6 +363,11 @@ class Engine:
         if self._grads is None:
             raise GraphError("run backward first")
         return {name: self._grad_at(slot) for name, slot in self._param_slots.items()}
+
+    def _repr_svg_(self) -> str:
+        """The graph after the last pass, values and gradients on its cards and wires shaded by
+        gradient (Jupyter shows this); see :func:`bpstudio.core.svg.engine_svg`."""
+        return engine_svg(self)
 
     def store_parameters(self) -> None:
         """Copy the engine's parameter arrays back into the graph's nodes (in place)."""

@@ -62,7 +62,8 @@ def xor() -> Project:
     g.bce(p, g.input("y", (1,)), name="loss")
     corners = {"x": [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]],
                "y": [[0.0], [1.0], [1.0], [0.0]]}
-    return _project("xor", g, sample=corners, description=(
+    return _project("xor", g, sample=corners, training={"data": {"source": "xor"}},
+                    description=(
         "The XOR problem with a 2-4-1 network. No single straight line separates the points "
         "(0,0) and (1,1), labelled 0, from (0,1) and (1,0), labelled 1, so a network without a "
         "hidden layer cannot learn it. Four tanh units bend the input space until one sigmoid "

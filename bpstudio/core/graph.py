@@ -25,6 +25,7 @@ from .ops import get_op
 from .model import Edge, GraphEvent, Group, Node, NodeRef, Problem
 from .ops.base import Op
 from .shapes import BATCH, Shape, format_shape
+from .svg import render_svg
 
 
 # The most numbers a parameter draws from its shape (400 MB in float64): a shape typed by
@@ -658,5 +659,9 @@ class Graph(GraphBuilder, GroupEditing):
 
     def __repr__(self) -> str:
         return f"<Graph {len(self.nodes)} nodes, {len(self._edges)} edges>"
+
+    def _repr_svg_(self) -> str:
+        """The graph as the canvas draws it (Jupyter shows this); see :mod:`bpstudio.core.svg`."""
+        return render_svg(self)
 
 

@@ -8,7 +8,10 @@ pairs; the core stores them without reading them."""
 
 from __future__ import annotations
 
-from .graph import Graph
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # (not imported when running: the graph draws itself with this module)
+    from .graph import Graph
 
 COLUMN_SPACING = 240.0
 ROW_SPACING = 175.0  # room for a two-port card with its value and gradient lines

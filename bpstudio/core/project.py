@@ -18,6 +18,24 @@ from .compare import project_differences
 from .errors import GraphError
 from .graph import Graph
 from .sample import sample_feeds
+from .svg import render_svg
+
+
+@dataclass(frozen=True)
+class TrainingState:
+    """What a project keeps beside its graph for training: its settings (data, optimiser,
+    bindings, standardisation), the optimiser's state and the history of the steps so far.
+    Replaced whole (a run, its undo, Reset Weights), never edited in place."""
+
+    training: dict[str, Any] = field(default_factory=dict)
+    optimizer_state: dict[str, Any] | None = None
+    history: dict[str, Any] | None = None
+
+    @property
+    def steps(self) -> int:
+        """How many steps the project has been trained for (0 for an untrained one)."""
+        progress = self.training.get("progress")
+        return int(progress.get("step", 0)) if isinstance(progress, dict) else 0
 
 
 @dataclass
@@ -47,6 +65,15 @@ class Project:
             self.graph.set_value(node, value)
 
     @property
+    def training_state(self) -> TrainingState:
+        return TrainingState(dict(self.training or {}), self.optimizer_state, self.history)
+
+    @training_state.setter
+    def training_state(self, state: TrainingState) -> None:
+        self.training = dict(state.training or {})
+        self.optimizer_state, self.history = state.optimizer_state, state.history
+
+    @property
     def is_trained(self) -> bool:
         return bool(self.history)
 
@@ -58,6 +85,10 @@ class Project:
         return not project_differences(self, other)
 
     __hash__ = None  # mutable content
+
+    def _repr_svg_(self) -> str:
+        """The project's graph as the canvas draws it (Jupyter shows this)."""
+        return render_svg(self.graph)
 
     def __setattr__(self, key: str, value: Any) -> None:
         # The description is checked like every edit of the graph: one a file could not hold

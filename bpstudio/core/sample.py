@@ -9,8 +9,8 @@ that make sense for a graph that has none (for files from before samples existed
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
-
 
 import numpy as np
 
@@ -20,6 +20,44 @@ from .model import NodeRef
 from .shapes import BATCH
 
 
+@dataclass(frozen=True, eq=False)
+class SampleRows:
+    """Rows to run a graph on by hand, and what they are, in words a page can print.
+
+    ``label`` says which rows: "rows 1-8 of moons, training split", or for a graph without
+    data, "8 sample rows drawn at random (the project has no training data)". ``indices`` are
+    the rows' 0-based positions in the split (None for a sample); ``total`` is the split's row
+    count (the sample's for a sample)."""
+
+    feeds: dict[str, np.ndarray]
+    label: str
+    random: bool = False
+    indices: tuple[int, ...] | None = None
+    total: int = 0
+    standardised: bool = False
+
+    @property
+    def description(self) -> str:
+        """The label, and for real rows how they are fed: what a handout says of its rows."""
+        return self.label + (", standardised as training sees them" if self.standardised else "")
+
+    @property
+    def count(self) -> int:
+        return len(next(iter(self.feeds.values()))) if self.feeds else 0
+
+
+def sample_rows(graph: Graph, output: NodeRef | None = None) -> SampleRows:
+    """The graph's own sample rows (see :func:`runnable_sample`), said to be random where they
+    are the default rows drawn for a graph without data, else the project's own."""
+    feeds = runnable_sample(graph, output)
+    n = len(next(iter(feeds.values()))) if feeds else 0
+    drawn = default_sample(graph, rows=n) if n else {}
+    random = bool(feeds) and all(name in drawn and np.array_equal(rows, drawn[name])
+                                 for name, rows in feeds.items())
+    plural = "s" if n != 1 else ""
+    label = (f"{n} sample row{plural} drawn at random (the project has no training data)"
+             if random else f"the project's {n} sample row{plural}")
+    return SampleRows(feeds, label, random=random, total=n)
 
 
 def sample_feeds(graph: Graph) -> dict[str, np.ndarray]:
@@ -93,5 +131,5 @@ def fill_default_sample(graph: Graph, rows: int = 4, seed: int = 0) -> None:
             graph.set_value(node, drawn[node.name])
 
 
-__all__ = ["MAX_SAMPLE_ROWS", "default_sample", "fill_default_sample", "runnable_sample",
-           "sample_feeds"]
+__all__ = ["MAX_SAMPLE_ROWS", "SampleRows", "default_sample", "fill_default_sample",
+           "runnable_sample", "sample_feeds", "sample_rows"]

@@ -11,6 +11,9 @@ from typing import Collection
 
 import numpy as np
 
+from .graph import Graph
+from .number_text import number, pick
+from .svg import render_svg
 from .trace import BackwardStep, ForwardStep, Step, Trace
 
 # Kinds of line: a heading, plain text, a line of arithmetic, and a warning (a gradient stops).
@@ -18,25 +21,6 @@ HEAD, TEXT, MATH, WARN = "head", "text", "math", "warn"
 HIDDEN = "?"
 
 Line = tuple[str, str]
-
-
-def pick(array: np.ndarray, batched: bool, row: int | None) -> np.ndarray:
-    """The part of ``array`` that belongs to sample ``row`` (all of it when ``row`` is None or
-    the array is not per sample: parameters, a loss averaged over the batch)."""
-    if row is None or not batched or array.ndim == 0 or row >= array.shape[0]:
-        return array
-    return array[row]
-
-
-def number(array: np.ndarray, batched: bool = False, row: int | None = None) -> str:
-    """One short text: the number itself, a few numbers, or the mean with the range."""
-    # (+ 0.0 turns a -0 from a blocked gradient into the 0 a reader expects)
-    a = np.asarray(pick(array, batched, row), dtype=np.float64) + 0.0
-    if a.size == 1:
-        return f"{a.item():.4g}"
-    if a.size <= 4:
-        return "[" + ", ".join(f"{v:.4g}" for v in a.ravel()) + "]"
-    return f"mean {a.mean():.4g} (min {a.min():.4g}, max {a.max():.4g}) over {a.size}"
 
 
 def title(step: Step) -> str:
@@ -171,10 +155,25 @@ def explain(trace: Trace, node_id: str, row: int | None = None) -> str:
 
 
 # --------------------------------------------------------------------------- handouts
-def to_markdown(trace: Trace, name: str = "graph", row: int | None = None) -> str:
-    """The whole walk as a Markdown page."""
+def trace_svg(graph: Graph, trace: Trace) -> str:
+    """The graph drawn with the trace's numbers: each node's value and gradient, each wire
+    shaded by the gradient it carried back (see :func:`bpstudio.core.svg.render_svg`)."""
+    values = {step.node_id: step.value for step in trace.forward}
+    grads = {step.node_id: step.gradient for step in trace.backward}
+    wires = {(part.consumer_id, part.port): part.gradient
+             for step in trace.backward for part in step.arrivals}
+    return render_svg(graph, values, grads, wires)
+
+
+def to_markdown(trace: Trace, name: str = "graph", row: int | None = None,
+                rows: str | None = None, graph: Graph | None = None) -> str:
+    """The whole walk as a Markdown page. ``rows`` says which rows the trace ran on (see
+    :class:`~bpstudio.core.sample.SampleRows`); with ``graph`` the page starts with its
+    drawing (inline SVG, which Markdown passes through as HTML)."""
     lines = [f"# Backpropagation, step by step: {name}", "",
-             _intro(trace, row), ""]
+             _intro(trace, row, rows), ""]
+    if graph is not None:
+        lines += [trace_svg(graph, trace).rstrip("\n"), ""]
     for phase, steps in (("Forward pass", trace.forward), ("Backward pass", trace.backward)):
         lines += [f"## {phase}", ""]
         for step in steps:
@@ -191,10 +190,15 @@ def to_markdown(trace: Trace, name: str = "graph", row: int | None = None) -> st
     return "\n".join(_squeeze(lines)) + "\n"
 
 
-def to_html(trace: Trace, name: str = "graph", row: int | None = None) -> str:
-    """The whole walk as one self-contained HTML page (its style inline, nothing to fetch)."""
+def to_html(trace: Trace, name: str = "graph", row: int | None = None,
+            rows: str | None = None, graph: Graph | None = None) -> str:
+    """The whole walk as one self-contained HTML page (its style inline, nothing to fetch);
+    ``rows`` and ``graph`` as for :func:`to_markdown`."""
     e = html.escape
-    body = [f"<h1>Backpropagation, step by step: {e(name)}</h1>", f"<p>{e(_intro(trace, row))}</p>"]
+    body = [f"<h1>Backpropagation, step by step: {e(name)}</h1>",
+            f"<p>{e(_intro(trace, row, rows))}</p>"]
+    if graph is not None:
+        body.append(f'<figure class="graph">{trace_svg(graph, trace)}</figure>')
     for phase, steps in (("Forward pass", trace.forward), ("Backward pass", trace.backward)):
         body.append(f"<h2>{phase}</h2>")
         for step in steps:
@@ -217,13 +221,15 @@ def to_html(trace: Trace, name: str = "graph", row: int | None = None) -> str:
 _STYLE = ("body{font-family:sans-serif;max-width:46em;margin:2em auto;color:#222}"
           "section{border-left:4px solid #7aa6d8;padding:0 1em;margin:1em 0}"
           "section.backward{border-color:#d8a27a}pre{margin:.2em 0;font-size:1em}"
-          ".warn{color:#a33;font-weight:bold}")
+          ".warn{color:#a33;font-weight:bold}figure.graph{margin:1em 0;overflow-x:auto}"
+          "figure.graph svg{max-width:100%;height:auto}")
 
 
-def _intro(trace: Trace, row: int | None) -> str:
-    rows = (f"sample row {row + 1} of {trace.rows}" if row is not None
-            else f"{trace.rows} sample row" + ("s" if trace.rows != 1 else ""))
-    return (f"On {rows}: {len(trace.forward)} nodes compute forward, then the gradient of "
+def _intro(trace: Trace, row: int | None, rows: str | None = None) -> str:
+    which = rows or f"{trace.rows} sample row" + ("s" if trace.rows != 1 else "")
+    if row is not None:
+        which = f"sample row {row + 1} of {trace.rows}" + (f" ({rows})" if rows else "")
+    return (f"On {which}: {len(trace.forward)} nodes compute forward, then the gradient of "
             f"{trace.output_name} = {number(trace.loss)} flows back, starting from 1.")
 
 
@@ -237,4 +243,4 @@ def _squeeze(lines: list[str]) -> list[str]:
 
 
 __all__ = ["HEAD", "HIDDEN", "MATH", "TEXT", "WARN", "describe", "explain", "number", "pick",
-           "title", "to_html", "to_markdown"]
+           "title", "to_html", "to_markdown", "trace_svg"]

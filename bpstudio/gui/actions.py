@@ -91,6 +91,10 @@ def create_actions(window: QWidget, undo_stack: QUndoStack) -> Actions:
     redo = undo_stack.createRedoAction(window, "Redo")
     redo.setShortcuts(_keys([K("Ctrl+Shift+Z"), K.Redo]))
     redo.setIcon(window.style().standardIcon(QStyle.SP_ArrowForward))
+    # The toolbar shows the short word (the menu and the tooltip say what would be undone):
+    # "Undo Train 20000 steps" beside the other buttons pushed the toolbar past 1280 px.
+    undo.setIconText("Undo")
+    redo.setIconText("Redo")
     actions = Actions(
         new=_action(window, "&New", [K.New], "Start an empty graph", QStyle.SP_FileIcon),
         open=_action(window, "&Open…", [K.Open], "Open a project file or an ONNX model",

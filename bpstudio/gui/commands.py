@@ -9,13 +9,14 @@ Actions on many items are macros (a parent command with children), so they undo 
 from __future__ import annotations
 
 import itertools
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
 from bpstudio.core.attach import LossPlan
 from bpstudio.core.graph import Edge, Graph, Node
+from bpstudio.core.project import TrainingState
 
 _drag_ids = itertools.count(1)
 
@@ -361,8 +362,9 @@ class TrainingResultCommand(Command):
     weights a training run produced ("Train 500 steps") or redrawn ones ("Reset Weights").
     Undo gives back the weights and the optimiser state, history and settings from before."""
 
-    def __init__(self, graph: Graph, values: dict[str, np.ndarray], state: dict[str, Any],
-                 old_state: dict[str, Any], set_state, text: str):
+    def __init__(self, graph: Graph, values: dict[str, np.ndarray], state: TrainingState,
+                 old_state: TrainingState, set_state: Callable[[TrainingState], None],
+                 text: str):
         super().__init__()
         self.graph = graph
         self._new = {node_id: np.array(v, dtype=np.float64, copy=True)

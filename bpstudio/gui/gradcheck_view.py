@@ -5,7 +5,8 @@ that moves one element and sets the loss's actual change beside the gradient's p
 The numbers come from :mod:`bpstudio.core.gradcheck`, the same code the tests and scripts call.
 The check runs in a Python thread on a copy of the graph (nudging changes weights in place, and
 the person may keep editing); the thread hands its results over under a lock and the window
-takes them on a timer, so no Qt object is touched off the GUI thread.
+takes them through a :class:`RunController`, so no Qt object is touched off the GUI thread.
+The table sorts by any column (the one suspicious element of hundreds is a click away).
 
 The nudge is a preview, not an edit: while the slider's handle is held, the document's weight
 is replaced (graph events let a live Forward/Backward follow it on the canvas), and letting go
@@ -17,11 +18,12 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIndex,
+                            QSortFilterProxyModel, Qt)
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
@@ -35,7 +37,9 @@ from bpstudio.core.graph import Graph
 from bpstudio.core.sample import runnable_sample
 
 from .canvas.scene import GraphScene
+from .document import Document
 from .plots import style
+from .training.run import RunController
 
 EPS = 1e-5
 POLL_MS = 50           # how often the window takes the worker's progress and results
@@ -48,6 +52,8 @@ DEFAULT_RANGE = 1.0
 VERDICT_FILL = {GOOD: QColor("#c9ecc9"), SUSPICIOUS: QColor("#ffe1a6"), WRONG: QColor("#f7b3b3")}
 VERDICT_TEXT = QColor("#1d1f24")
 COLUMNS = ("Parameter", "Element", "Backprop", "Central difference", "Relative error", "Verdict")
+SORT_ROLE = Qt.UserRole  # what a column sorts by: numbers as numbers, verdicts good to wrong
+VERDICT_RANK = {GOOD: 0, SUSPICIOUS: 1, WRONG: 2}
 
 
 def seconds_text(seconds: float) -> str:
@@ -92,9 +98,21 @@ class CheckWorker:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    def wait(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
     @property
     def running(self) -> bool:
         return self._thread.is_alive()
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive() and self._thread.ident is not None
+
+    def take_progress(self) -> tuple[tuple[int, int], list[GradientComparison],
+                                     GradientCheck | None, str | None]:
+        return self.take()
 
     def _run(self, graph: Graph, feeds: dict[str, np.ndarray], names: list[str] | None) -> None:
         def progress(done: int, total: int) -> None:
@@ -184,6 +202,12 @@ class ComparisonModel(QAbstractTableModel):
             if col == 4:
                 return f"{row[4]:.2e}"
             return row[col]
+        if role == SORT_ROLE:
+            if col == 1:
+                return self._flat[index.row()]
+            if col == 5:
+                return VERDICT_RANK[row[5]]
+            return row[col]
         if role == Qt.TextAlignmentRole and col in (2, 3, 4):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         if col == 5 and role == Qt.BackgroundRole:
@@ -199,19 +223,18 @@ class ComparisonModel(QAbstractTableModel):
 class GradientCheckDialog(QDialog):
     """Run > Check Gradients…: the check table, its cost, and the nudge slider."""
 
-    def __init__(self, scene: GraphScene, is_locked: Callable[[], bool] = lambda: False,
-                 parent: QWidget | None = None):
+    def __init__(self, document: Document, scene: GraphScene, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Check Gradients")
         self.setObjectName("gradient_check")
-        self.scene = scene
-        self._is_locked = is_locked
-        self.worker: CheckWorker | None = None
+        self.document = document
+        self.scene = scene  # (which nodes are selected: the ones to check)
+        self.run = RunController(POLL_MS, self)
+        self.run.progressed.connect(self._take)
+        self.run.finished.connect(self._check_ended)
         self.result: GradientCheck | None = None
+        self._ended: tuple[GradientCheck | None, str | None] = (None, None)  # from the worker
         self._started = 0.0
-        self._poll = QTimer(self)
-        self._poll.setInterval(POLL_MS)
-        self._poll.timeout.connect(self._take_from_worker)
         # the nudge
         self.nudge: Nudge | None = None
         self._nudge_version = -1          # the document's graph.version the probe was made at
@@ -268,14 +291,19 @@ class GradientCheckDialog(QDialog):
 
         splitter = QSplitter(Qt.Vertical)
         self.model = ComparisonModel(self)
+        self.sorted_model = QSortFilterProxyModel(self)
+        self.sorted_model.setSourceModel(self.model)
+        self.sorted_model.setSortRole(SORT_ROLE)
         self.table = QTableView()
-        self.table.setModel(self.model)
+        self.table.setModel(self.sorted_model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Stretch)
+        header.setSortIndicator(-1, Qt.AscendingOrder)  # the check's own order until a click
+        self.table.setSortingEnabled(True)
         self.table.selectionModel().currentRowChanged.connect(self._row_chosen)
         splitter.addWidget(self.table)
         splitter.addWidget(self._build_nudge())
@@ -355,7 +383,11 @@ class GradientCheckDialog(QDialog):
     # -------------------------------------------------------------------------- the check
     @property
     def graph(self) -> Graph:
-        return self.scene.graph
+        return self.document.graph
+
+    @property
+    def worker(self) -> CheckWorker | None:
+        return self.run.job
 
     def selected_parameters(self) -> list[str]:
         graph = self.graph
@@ -395,42 +427,39 @@ class GradientCheckDialog(QDialog):
         self.timing_label.setText("")
         self.verdict_label.setText("")
         self._fill_param_combo([n.name for n in params])
-        self.worker = CheckWorker(copy, feeds, names)
         self._started = time.perf_counter()
-        self.worker.start()
-        self._poll.start()
+        self._ended = (None, None)
+        self.run.start(CheckWorker(copy, feeds, names))
         self.cancel_button.setEnabled(True)
         return True
 
     def cancel_check(self) -> None:
-        if self.worker is not None and self.worker.running:
-            self.worker.stop()
-            self.worker.join(5.0)  # it stops before its next element: a few passes at most
-            self._take_from_worker()
+        """Stop the check before its next element (a few passes at most) and show what it
+        finished."""
+        self.run.finish_now(5.0)
 
     @property
     def running(self) -> bool:
-        return self.worker is not None and self.worker.running
+        return self.run.running
 
-    def _take_from_worker(self) -> None:
-        worker = self.worker
-        if worker is None:
-            return
-        (done, total), new, result, error = worker.take()
+    def _take(self, report) -> None:
+        (done, total), new, result, error = report
         for comparison in new:
             self.model.add(comparison)
         self.progress_bar.setValue(done)
-        if result is None and error is None:
-            if worker.running:
-                self.passes_label.setText(f"Nudging: {2 * done:,} of {2 * total:,} forward "
-                                          "passes so far…")
-                return
-            return  # finished between two looks: the next look has the result
-        self._poll.stop()
+        if result is not None or error is not None:
+            self._ended = (result, error)
+        elif self.running:
+            self.passes_label.setText(f"Nudging: {2 * done:,} of {2 * total:,} forward "
+                                      "passes so far…")
+
+    def _check_ended(self, _worker: CheckWorker) -> None:
+        result, error = self._ended
         self.cancel_button.setEnabled(False)
-        self.worker = None
         if error is not None:
             self.scope_label.setText(f"The check stopped: {error}")
+            return
+        if result is None:
             return
         self.result = result
         self._show_cost(result)
@@ -468,6 +497,7 @@ class GradientCheckDialog(QDialog):
     def _row_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not current.isValid():
             return
+        current = self.sorted_model.mapToSource(current)
         name = self.model.row(current.row())[0]
         index = self.param_combo.findText(name)
         if index < 0:
@@ -556,7 +586,7 @@ class GradientCheckDialog(QDialog):
     def _slider_pressed(self) -> None:
         nudge = self._probe()
         node = self.graph.find(self.param_combo.currentText())
-        if nudge is None or node is None or self._is_locked():
+        if nudge is None or node is None or self.document.locked:
             return
         self._held = (self.graph, node.id, node.value.copy())
         self.restore_label.setText("Holding: the document's weight follows the slider.")
@@ -593,11 +623,7 @@ class GradientCheckDialog(QDialog):
     def stop(self) -> None:
         """End the check and let go of a held nudge (the window closes, a document opens)."""
         self._slider_released()
-        if self.worker is not None:
-            self.worker.stop()
-            self.worker.join(5.0)
-            self.worker = None
-        self._poll.stop()
+        self.run.finish_now(5.0)
         self.cancel_button.setEnabled(False)
 
     def done(self, result: int) -> None:

@@ -92,6 +92,7 @@ class InspectorWidget(QWidget):
     def __init__(self, scene: GraphScene, parent=None):
         super().__init__(parent)
         self.scene = scene
+        self.document = scene.document  # the gate edits go through, and the lock
         self.node_id: str | None = None
         self.description = ""
         self.editors: dict[str, QWidget] = {}
@@ -243,7 +244,7 @@ class InspectorWidget(QWidget):
         self._load_values()
         self._update_status_lines()
         self._show_results()
-        self.set_read_only(self.scene.editing_locked)
+        self.set_read_only(self.document.locked)
 
     def _make_sample_editor(self) -> QWidget:
         """The input's sample: one table row per sample row, one column per number of a row."""
@@ -293,7 +294,7 @@ class InspectorWidget(QWidget):
             for c, number in enumerate(row):
                 table.setItem(r, c, QTableWidgetItem(f"{number:.6g}"))
         table.blockSignals(False)
-        locked = self.scene.editing_locked
+        locked = self.document.locked
         self.add_row_button.setEnabled(not locked and len(rows) < MAX_SAMPLE_ROWS)
         self.remove_row_button.setEnabled(not locked and len(rows) > 0)
 
@@ -310,7 +311,7 @@ class InspectorWidget(QWidget):
                 self._load_sample()
                 return
         self._clear_error()
-        self.scene.push(commands.SetValueCommand(self.scene.graph, self.node_id, rows))
+        self.document.push(commands.SetValueCommand(self.scene.graph, self.node_id, rows))
 
     def _sample_cell_edited(self, cell: QTableWidgetItem) -> None:
         if self.node_id is None:
@@ -406,7 +407,7 @@ class InspectorWidget(QWidget):
             self._load_sample()
         if self.value_edit is not None and node.value is not None:
             small = node.value.size <= EDITABLE_VALUE_SIZE
-            self.value_edit.setEnabled(small and not self.scene.editing_locked)
+            self.value_edit.setEnabled(small and not self.document.locked)
             self.value_edit.setText(format_array(node.value) if small else "")
             self.value_edit.setStyleSheet("")
             v = node.value
@@ -452,10 +453,10 @@ class InspectorWidget(QWidget):
             editor.setStyleSheet("")
 
     def _apply(self, build: Callable[[], QUndoCommand | None], editor: QWidget | None) -> None:
-        if self.scene.push(build):
+        if self.document.push(build):
             self._clear_error(editor)
-        elif self.scene.last_refusal:  # (the scene has put it in the status bar)
-            self._refuse(self.scene.last_refusal, editor, announce=False)
+        elif self.document.last_refusal:  # (the scene has put it in the status bar)
+            self._refuse(self.document.last_refusal, editor, announce=False)
         else:  # nothing to change
             self._clear_error(editor)
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QMarginsF, QMimeData, QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QGuiApplication, QImage,
-                           QKeySequence, QPainter, QUndoStack)
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGraphicsItem, QLabel, QMainWindow,
+from PySide6.QtCore import QMimeData, QPointF, QRect, QSize, Qt, QTimer
+from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox, QToolBar)
 
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.files.export_numpy import export_numpy
 from bpstudio.core.files.export_onnx import export_onnx
-from bpstudio.core.files.fileformat import load, save
+from bpstudio.core.files.fileformat import load
 from bpstudio.core.files.import_onnx import import_onnx, is_onnx_path
 from bpstudio.core.graph import Graph
 from bpstudio.core.layout import layered_positions
@@ -25,20 +24,22 @@ from bpstudio.core.examples import example_files, example_folder
 from . import clipboard, commands
 from .actions import Actions, create_actions
 from .canvas import theme
+from .canvas.picture import write_picture
 from .canvas.scene import GraphScene
 from .canvas.view import GraphView
+from .document import LOCKED_MESSAGE, Document
 from .gradcheck_view import GradientCheckDialog
 from .inspector import InspectorWidget
 from .palette import NodeSearchPopup, PaletteWidget
 from .run_view import RunView
-from .tour import open_tour
-from .training.comparison import open_comparison
+from .tour import TourDialog
+from .training.comparison import ComparisonWindow
 from .training.panel import TrainingPanel
 from .walkthrough import WalkthroughDock, WalkthroughPanel
 from . import appearance
 from .help import AboutDialog, ShortcutsDialog
 from .plots import style as plot_style
-from .welcome import WelcomePage, example_title
+from .welcome import WelcomePage, example_title, recent_labels
 from .recovery import AUTOSAVE_MS, Recovery, left_behind
 from .settings import Settings
 
@@ -51,13 +52,6 @@ OPEN_FILTER = f"Projects and ONNX models (*.bpg *.onnx);;{FILE_FILTER};;{ONNX_FI
 examples_dir = example_folder  # (the name the window's callers know it by)
 
 
-def training_state_of(project: Project) -> dict:
-    """What the window keeps of a project beside its graph: its training settings, optimiser
-    state and history."""
-    return {"training": project.training, "optimizer_state": project.optimizer_state,
-            "history": project.history}
-
-
 def is_bundled_example(path: Path) -> bool:
     """Whether ``path`` is one of the shipped examples, which Save must never overwrite."""
     return path.resolve().parent == examples_dir().resolve()
@@ -67,14 +61,10 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None):
         super().__init__()
         self.settings = settings or Settings()
-        self.undo_stack = QUndoStack(self)
-        self.scene = GraphScene(self.undo_stack, self)
+        self.document = Document(self)
+        self.scene = GraphScene(self.document, self)
         self.view = GraphView(self.scene, self)
         self.setCentralWidget(self.view)
-
-        self.path: Path | None = None
-        self.description = ""
-        self._project_extras: dict = {}
         self._paste_count = 0
 
         self.palette = PaletteWidget()
@@ -83,22 +73,19 @@ class MainWindow(QMainWindow):
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
         self.run_view = RunView(self.scene, self)
         self.inspector.set_run_view(self.run_view)
-        self.training_panel = TrainingPanel(self)
+        self.training_panel = TrainingPanel(self.document)
+        self.addActions(list(self.training_panel.actions.values()))
         self.training_dock = self._dock("Training", self.training_panel, Qt.RightDockWidgetArea,
                                         beside=self.inspector_dock)
         self.training_dock.setMinimumWidth(420)
         self._build_walkthrough()
-        # The bindings follow the graph, once an edit (or a macro of them) is complete.
-        self._bindings_timer = QTimer(self)
-        self._bindings_timer.setSingleShot(True)
-        self._bindings_timer.setInterval(0)
-        self._bindings_timer.timeout.connect(self.training_panel.refresh_bindings)
-        self.comparison_window = None  # opened by Run > Compare Runs
-        self.tour_dialog = None        # opened by Help > Guided Tour
+        self.comparison_window: ComparisonWindow | None = None  # Run > Compare Runs
+        self.tour_dialog: TourDialog | None = None              # Help > Guided Tour
+        self.gradient_check: GradientCheckDialog | None = None  # Run > Check Gradients
         self.search_popup = NodeSearchPopup(self)
         self._popup_scene_pos = QPointF()
 
-        self.actions: Actions = create_actions(self, self.undo_stack)
+        self.actions: Actions = create_actions(self, self.document.undo_stack)
         self._build_menus()
         self._build_help_menu()
         self._build_appearance_menu()
@@ -117,9 +104,8 @@ class MainWindow(QMainWindow):
         state = self.settings.window_state()
         if state is not None:
             self.restoreState(state)
-        self._locked = False
         self.inspector.welcome = self._welcome_page
-        self.set_graph(Graph(), path=None)
+        self._document_replaced()
         # After the empty document, which would clear a remembered CSV choice.
         self.training_panel.restore_remembered(self.settings.training_settings())
         self.recovery = Recovery(self.settings.state_dir() / "recovery")
@@ -318,8 +304,8 @@ class MainWindow(QMainWindow):
         a.backward.triggered.connect(self.run_view.backward)
         a.clear_values.triggered.connect(self.run_view.clear)
         a.wire_gradients.toggled.connect(self.run_view.set_wire_gradients)
-        a.compare_runs.triggered.connect(lambda: open_comparison(self))
-        a.guided_tour.triggered.connect(lambda: open_tour(self))
+        a.compare_runs.triggered.connect(lambda: self.open_comparison())
+        a.guided_tour.triggered.connect(lambda: self.open_tour())
         a.check_gradients.triggered.connect(self.open_gradient_check)
         a.walk_through.triggered.connect(self.walk_through)
         a.export_walk.triggered.connect(lambda: self.walkthrough.export_walk())
@@ -327,10 +313,17 @@ class MainWindow(QMainWindow):
         self.run_view.status_message.connect(self.show_status)
         self.training_panel.status_message.connect(self.show_status)
         self.training_panel.stats_changed.connect(lambda text: self.stats_label.setText(text))
-        self.scene.graph_event.connect(self._graph_event)
+        self.training_panel.run_started.connect(self.training_dock.raise_)
+        self.training_panel.culprit_found.connect(self.run_view.highlight_culprit)
+        self.training_panel.culprit_cleared.connect(self.run_view.clear_culprit)
 
-        self.undo_stack.cleanChanged.connect(self._update_title)
-        self.undo_stack.indexChanged.connect(self._update_title)
+        d = self.document
+        d.replaced.connect(self._document_replaced)
+        d.modified_changed.connect(self._update_title)
+        d.path_changed.connect(self._update_title)
+        d.lock_changed.connect(self._lock_changed)
+        d.status_message.connect(self.show_status)
+        d.undo_stack.indexChanged.connect(self._update_title)
         self.scene.status_message.connect(self.show_status)
         self.scene.validated.connect(self._update_counts)
         self.inspector.status_message.connect(self.show_status)
@@ -361,33 +354,24 @@ class MainWindow(QMainWindow):
 
     @property
     def graph(self) -> Graph:
-        return self.scene.graph
+        return self.document.graph
+
+    @property
+    def path(self) -> Path | None:
+        return self.document.path
+
+    @property
+    def undo_stack(self):
+        return self.document.undo_stack
 
     @property
     def is_modified(self) -> bool:
-        return not self.undo_stack.isClean()
+        return self.document.is_modified
 
     def _update_title(self, *_args) -> None:
         name = self.path.name if self.path is not None else "Untitled"
         star = "*" if self.is_modified else ""
         self.setWindowTitle(f"{name}{star} — {APP_NAME}")
-
-    def _graph_event(self, event) -> None:
-        if not (event.kind == "node_changed" and event.field in ("position", "value")):
-            self._bindings_timer.start()
-
-    # ------------------------------------------------------------------- training state
-    def training_state(self) -> dict:
-        """The document's training settings, optimiser state and history."""
-        extras = self._project_extras
-        return {"training": extras.get("training") or {},
-                "optimizer_state": extras.get("optimizer_state"),
-                "history": extras.get("history")}
-
-    def set_training_state(self, state: dict) -> None:
-        """Replace them (a training run, its undo, Reset Weights) and redraw the curves."""
-        self._project_extras = dict(state)
-        self.training_panel.state_changed()
 
     def _update_counts(self) -> None:
         g = self.graph
@@ -398,29 +382,22 @@ class MainWindow(QMainWindow):
         self.counts_label.setText(text)
 
     # ------------------------------------------------------------------------- the graph
-    def set_graph(self, graph: Graph, path: Path | None, description: str = "",
-                  extras: dict | None = None) -> None:
-        """Show a new graph (after New or Open): fresh undo history, clean state."""
-        missing = [n for n in graph.nodes.values() if n.position is None]
-        if missing:
-            # Files written by scripts may carry no positions; lay those out before showing.
-            for node_id, pos in layered_positions(graph).items():
-                if graph.nodes[node_id].position is None:
-                    graph.set_position(node_id, pos)
-        self.scene.set_graph(graph)
+    def set_graph(self, graph: Graph, path: Path | None = None, description: str = "") -> None:
+        """Open ``graph`` as a new project (scripts and tests; the menus open files)."""
+        self.document.replace(Project(graph, description), path)
+
+    def _document_replaced(self) -> None:
+        """Another project is open: show it from the start, with nothing of the one before."""
         self.run_view.graph_replaced()
         self.walkthrough.stop()
-        self.undo_stack.clear()
-        self.path = path
-        self.description = description
-        self._project_extras = extras or {}
+        if self.gradient_check is not None:
+            self.gradient_check.stop()
         self._paste_count = 0
         self.stats_label.setText("")
-        self.training_panel.document_opened()
-        self.inspector.set_description(description)
+        self.inspector.set_description(self.document.description)
         self._update_title()
         self._update_counts()
-        if graph.nodes:
+        if self.graph.nodes:
             self.view.show_start()
         else:
             self.view.resetTransform()
@@ -435,15 +412,15 @@ class MainWindow(QMainWindow):
             built.append(commands.AddNodeCommand(self.graph, op, position=position))
             return built[0]
 
-        if not self.scene.push(add, refused="Cannot add a node"):
+        if not self.document.push(add, refused="Cannot add a node"):
             return None
         self.scene.select_nodes([built[0].node_id])
         self.view.setFocus()
         return built[0].node_id
 
     def _open_search_popup(self, scene_pos: QPointF, global_pos) -> None:
-        if self._locked:
-            self.show_status("Editing is locked while training runs")
+        if self.document.locked:
+            self.show_status(LOCKED_MESSAGE)
             return
         self._popup_scene_pos = scene_pos
         self.search_popup.open_at(global_pos)
@@ -454,7 +431,7 @@ class MainWindow(QMainWindow):
         edges = self.scene.selected_edges()
         if not ids and not edges:
             return
-        self.scene.push(commands.delete_command(self.graph, ids, edges))
+        self.document.push(commands.delete_command(self.graph, ids, edges))
 
     def copy(self) -> bool:
         ids = self.scene.selected_node_ids()
@@ -472,7 +449,7 @@ class MainWindow(QMainWindow):
     def cut(self) -> None:
         if self.copy():
             ids = self.scene.selected_node_ids()
-            self.scene.push(commands.delete_command(self.graph, ids, [], text=f"Cut {len(ids)} node"
+            self.document.push(commands.delete_command(self.graph, ids, [], text=f"Cut {len(ids)} node"
                                                     + ("s" if len(ids) != 1 else "")))
 
     def paste(self) -> None:
@@ -497,7 +474,7 @@ class MainWindow(QMainWindow):
             built.append(clipboard.paste_command(self.graph, text, offset=offset, verb=verb))
             return built[0]
 
-        if self.scene.push(paste, refused="Cannot paste"):
+        if self.document.push(paste, refused="Cannot paste"):
             self.scene.select_nodes(clipboard.pasted_node_ids(built[0]))
 
     def select_all(self) -> None:
@@ -515,14 +492,15 @@ class MainWindow(QMainWindow):
         positions = layered_positions(self.graph)
         moves = {i: p for i, p in positions.items() if tuple(self.graph.nodes[i].position or ()) != p}
         if moves:
-            self.scene.push(commands.layout_command(self.graph, moves))
+            self.document.push(commands.layout_command(self.graph, moves))
         self.view.frame_all()
 
     # --------------------------------------------------------------------- editing lock
     def set_editing_locked(self, locked: bool) -> None:
         """Lock (or unlock) every way of editing the graph, e.g. while training runs."""
-        self._locked = locked
-        self.scene.set_editing_locked(locked)
+        self.document.set_locked(locked)
+
+    def _lock_changed(self, locked: bool) -> None:
         for action in self.actions.editing():
             action.setEnabled(not locked)
         if not locked:
@@ -533,7 +511,7 @@ class MainWindow(QMainWindow):
 
     @property
     def editing_locked(self) -> bool:
-        return self._locked
+        return self.document.locked
 
     # ------------------------------------------------------------------------------ files
     def maybe_save_changes(self) -> bool:
@@ -551,7 +529,7 @@ class MainWindow(QMainWindow):
     def new_file(self) -> bool:
         if not self.maybe_save_changes():
             return False
-        self.set_graph(Graph(), path=None)
+        self.document.new()
         return True
 
     def open_file(self, path: str | Path | None = None) -> bool:
@@ -565,11 +543,8 @@ class MainWindow(QMainWindow):
         path = Path(path)
         if is_onnx_path(path):
             return self._open_onnx(path)
-        project = self._read(load, path, "open")
-        if project is None:
+        if not self._read(load, path, "open"):
             return False
-        extras = training_state_of(project)
-        self.set_graph(project.graph, path=path, description=project.description, extras=extras)
         self.settings.add_recent_file(path)
         if not is_bundled_example(path):  # dialogs should start in the person's folders
             self.settings.set_last_directory(str(path.parent))
@@ -590,24 +565,23 @@ class MainWindow(QMainWindow):
                 return False
         return self._open_onnx(Path(path))
 
-    def _read(self, reader, path: Path, verb: str) -> Project | None:
-        """``reader(path)``, or None after saying in a dialog why it failed (a file that has
-        gone also leaves the recent files)."""
+    def _read(self, reader, path: Path, verb: str, keep_path: bool = True) -> bool:
+        """Open ``path`` in the document with ``reader``, or say in a dialog why it failed
+        (a file that has gone also leaves the recent files) and keep the open project."""
         try:
-            return reader(path)
+            self.document.open(path, reader, keep_path=keep_path)
         except (BPStudioError, ValueError, OSError) as exc:
             QMessageBox.critical(self, "Cannot open file", f"Cannot {verb} {path.name}:\n\n{exc}")
             if not path.exists():
                 self.settings.remove_recent_file(path)
-            return None
+            return False
+        return True
 
     def _open_onnx(self, path: Path) -> bool:
         """An imported model opens untitled: Save then asks for a project (.bpg) name, so the
         model file is never overwritten by a project."""
-        project = self._read(import_onnx, path, "import")
-        if project is None:
+        if not self._read(import_onnx, path, "import", keep_path=False):
             return False
-        self.set_graph(project.graph, path=None, description=project.description)
         self.settings.add_recent_file(path)
         self.settings.set_last_directory(str(path.parent))
         self.show_status(f"Imported {path.name}: add a loss in the Training dock to train it, "
@@ -633,22 +607,12 @@ class MainWindow(QMainWindow):
                 path += ".bpg"
         return self._save_to(Path(path))
 
-    def _project(self) -> Project:
-        extras = self._project_extras
-        return Project(self.graph, description=self.description,
-                       training=extras.get("training") or {},
-                       optimizer_state=extras.get("optimizer_state"),
-                       history=extras.get("history"))
-
     def _save_to(self, path: Path) -> bool:
-        project = self._project()
         try:
-            save(project, path)
+            self.document.save(path)
         except (BPStudioError, ValueError, OSError) as exc:
             QMessageBox.critical(self, "Cannot save file", f"Cannot save {path.name}:\n\n{exc}")
             return False
-        self.path = path
-        self.undo_stack.setClean()
         self.recovery.remove()  # the person's own file now holds this work
         self.settings.add_recent_file(path)
         self.settings.set_last_directory(str(path.parent))
@@ -672,8 +636,8 @@ class MainWindow(QMainWindow):
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         files = self.settings.recent_files()
-        for k, name in enumerate(files, 1):
-            action = self.recent_menu.addAction(f"&{k} {Path(name).name}")
+        for k, (name, label) in enumerate(zip(files, recent_labels(files)), 1):
+            action = self.recent_menu.addAction(f"&{k} {label}")
             action.setToolTip(name)
             action.triggered.connect(lambda _=False, p=name: self.open_file(p))
         if files:
@@ -730,44 +694,10 @@ class MainWindow(QMainWindow):
             if path is None:
                 return False
         path = Path(path)
-        rect = self.scene.nodes_rect()
-        if rect.isNull():
+        ok = write_picture(self.scene, path, fmt, self.document.name)
+        if ok is None:
             self.show_status("The canvas is empty: nothing to export")
             return False
-        rect = rect.marginsAdded(QMarginsF(30, 30, 30, 30))
-        selected = self.scene.selectedItems()
-        self.scene.clearSelection()  # a picture of the graph, not of the selection
-        # Draw the items themselves, not their screen-resolution cached pictures.
-        cached = [(item, item.cacheMode()) for item in self.scene.node_items.values()]
-        for item, _mode in cached:
-            item.setCacheMode(QGraphicsItem.NoCache)
-        try:
-            if fmt == "svg":
-                from PySide6.QtSvg import QSvgGenerator
-
-                generator = QSvgGenerator()
-                generator.setFileName(str(path))
-                generator.setSize(rect.size().toSize())
-                generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
-                generator.setTitle(self.path.stem if self.path else "graph")
-                painter = QPainter(generator)
-                painter.fillRect(QRectF(0, 0, rect.width(), rect.height()), theme.BACKGROUND)
-                self.scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
-                ok = painter.end()
-            else:
-                scale = 2.0
-                image = QImage((rect.size() * scale).toSize(), QImage.Format_ARGB32)
-                image.fill(theme.BACKGROUND)
-                painter = QPainter(image)
-                painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
-                self.scene.render(painter, QRectF(image.rect()), rect)
-                painter.end()
-                ok = image.save(str(path), "PNG")
-        finally:
-            for item, mode in cached:
-                item.setCacheMode(mode)
-            for item in selected:
-                item.setSelected(True)
         if not ok:
             QMessageBox.critical(self, "Cannot export", f"Cannot write {path}")
             return False
@@ -777,19 +707,55 @@ class MainWindow(QMainWindow):
     # --------------------------------------------------------------------- gradient check
     def open_gradient_check(self) -> GradientCheckDialog:
         """Show the gradient check (made on first use) and start checking."""
-        dialog = getattr(self, "gradient_check", None)
+        dialog = self.gradient_check
         if dialog is None:
-            dialog = self.gradient_check = GradientCheckDialog(
-                self.scene, lambda: self.editing_locked, self)
+            dialog = self.gradient_check = GradientCheckDialog(self.document, self.scene, self)
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
         dialog.start_check()
         return dialog
 
+    # ------------------------------------------------------------------ windows of lessons
+    def open_comparison(self) -> ComparisonWindow:
+        """Run > Compare Runs: open (or raise) the comparison; a lesson's preset starts at once."""
+        if self.comparison_window is None:
+            self.comparison_window = ComparisonWindow(self.document,
+                                                      self.training_panel.run_settings, self)
+        dialog = self.comparison_window
+        start = dialog.prepare()
+        dialog.show()
+        dialog.raise_()
+        if start and not dialog.running:
+            dialog.run_both()
+        return dialog
+
+    def open_tour(self) -> TourDialog:
+        """Help > Guided Tour: its first page, beside the nodes it talks about."""
+        if self.tour_dialog is None:
+            self.tour_dialog = TourDialog(self.open_file, self.actions, self._select_by_name,
+                                          self._nodes_on_screen, self)
+        dialog = self.tour_dialog
+        if dialog.go(0):
+            dialog.show()
+            dialog.raise_()
+            dialog.stand_aside()
+        return dialog
+
+    def _select_by_name(self, name: str) -> None:
+        node = self.graph.find(name)
+        if node is not None:
+            self.scene.select_nodes([node.id])
+
+    def _nodes_on_screen(self) -> QRect:
+        """Where the graph's nodes are on the screen (global coordinates), clipped to the view."""
+        rect = self.view.mapFromScene(self.scene.nodes_rect()).boundingRect()
+        rect = rect.intersected(self.view.viewport().rect())
+        return QRect(self.view.viewport().mapToGlobal(rect.topLeft()), rect.size())
+
     # ------------------------------------------------------------------------ lifecycle
     def closeEvent(self, event: QCloseEvent) -> None:
-        if getattr(self, "gradient_check", None) is not None:
+        if self.gradient_check is not None:
             self.gradient_check.stop()
         self.training_panel.shutdown()  # the run's weights become an edit the prompt can save
         if not self.maybe_save_changes():
@@ -814,7 +780,7 @@ class MainWindow(QMainWindow):
             self.recovery.remove()  # e.g. undone back to the saved state
             return False
         try:
-            self.recovery.write(self._project(), self.path)
+            self.recovery.write(self.document.project, self.path)
         except (BPStudioError, ValueError, OSError) as exc:
             self.show_status(f"Cannot autosave: {exc}")
             return False
@@ -837,11 +803,8 @@ class MainWindow(QMainWindow):
             except (BPStudioError, ValueError, OSError) as exc:
                 QMessageBox.critical(self, "Cannot restore", f"Cannot restore {name}:\n\n{exc}")
             else:
-                extras = training_state_of(project)
-                self.set_graph(project.graph, path=newest.original,
-                               description=project.description, extras=extras)
-                self.undo_stack.resetClean()  # unsaved until the person saves it
-                self._update_title()
+                # unsaved until the person saves it
+                self.document.replace(project, newest.original, modified=True)
                 restored = True
         newest.discard()  # offered once; any older ones are offered at the next starts
         for item in left[1:]:

@@ -30,9 +30,11 @@ def short_text(array: np.ndarray) -> str:
     """One line for a node card: the number itself for a single number, else the shape with
     the mean and the range."""
     a = np.asarray(array)
+    # (+ 0.0 turns a negative zero, which a ReLU's blocked gradient often is, into 0)
     if a.size == 1:
-        return f"{a.item():.4g}"
-    return f"{a.shape} mean {a.mean():.3g} · {a.min():.3g}..{a.max():.3g}"
+        return f"{a.item() + 0.0:.4g}"
+    return (f"{a.shape} mean {a.mean() + 0.0:.3g} · {a.min() + 0.0:.3g}.."
+            f"{a.max() + 0.0:.3g}")
 
 
 def full_text(array: np.ndarray) -> str:

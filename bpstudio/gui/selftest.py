@@ -84,7 +84,7 @@ def _choose_data(panel, project_path: Path) -> str:
     """Pick a data set the graph can train on, as a person would in the dock."""
     from bpstudio.core.errors import BPStudioError
 
-    saved = ((panel.window.training_state().get("training") or {}).get("data") or {})
+    saved = panel.document.training.get("data") or {}
     candidates = [saved.get("source"), EXAMPLE_DATA.get(project_path.stem), *FALLBACK_DATA]
     problems = []
     for name in dict.fromkeys(c for c in candidates if c):
@@ -133,8 +133,7 @@ class SelfTest:
     def project(self, path: Path) -> None:
         from PySide6.QtCore import QSettings
 
-        from bpstudio import load
-        from bpstudio.core.project import Project
+        from bpstudio.core.files.fileformat import load
 
         from .main_window import MainWindow
         from .settings import Settings
@@ -182,7 +181,7 @@ class SelfTest:
                 if not _wait_until(self.app, lambda: not panel.running, TRAIN_TIMEOUT_S):
                     panel.stop()
                     raise CheckFailed(f"no end after {TRAIN_TIMEOUT_S:.0f} s")
-                history = window.training_state().get("history") or {}
+                history = window.document.training_state.history or {}
                 steps = len(history.get("step", []))
                 if steps < TRAIN_STEPS:
                     raise CheckFailed(f"{steps} of {TRAIN_STEPS} steps done; "
@@ -206,12 +205,7 @@ class SelfTest:
 
             def reload():
                 loaded = load(saved_to)
-                state = window.training_state()
-                shown = Project(window.graph, window.description,
-                                training=state.get("training") or {},
-                                optimizer_state=state.get("optimizer_state"),
-                                history=state.get("history"))
-                if loaded != shown:
+                if loaded != window.document.project:
                     raise CheckFailed("the file loaded back differs from the window")
                 ours, theirs = _weights(window.graph), _weights(loaded.graph)
                 if ours.keys() != theirs.keys() or any(

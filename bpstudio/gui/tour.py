@@ -6,15 +6,15 @@ same whether the learner presses the app's own controls or lets the tour press t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from pathlib import Path
+from typing import Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from bpstudio.core.examples import example_folder
 
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from .actions import Actions
 
 
 @dataclass(frozen=True)
@@ -22,21 +22,22 @@ class Lesson:
     example: str                               # the bundled example the page opens
     title: str
     text: str                                  # what to look at (HTML)
-    show: Callable[["MainWindow"], None]       # what "Show Me" does
+    show: Callable[["TourDialog"], None]       # what "Show Me" does
 
 
-def _backward_and_select(node: str) -> Callable[["MainWindow"], None]:
-    def show(window: "MainWindow") -> None:
-        window.actions.backward.trigger()
-        window.actions.wire_gradients.setChecked(True)
-        found = window.graph.find(node)
-        if found is not None:
-            window.scene.select_nodes([found.id])
+def _backward_and_select(node: str) -> Callable[["TourDialog"], None]:
+    def show(tour: "TourDialog") -> None:
+        tour.actions.backward.trigger()
+        tour.actions.wire_gradients.setChecked(True)
+        tour.select_node(node)
     return show
 
 
-def _compare(window: "MainWindow") -> None:
-    window.actions.compare_runs.trigger()
+def _compare(tour: "TourDialog") -> None:
+    tour.actions.compare_runs.trigger()
+
+
+GAP = 12  # between the dialog and the nodes it stands beside
 
 
 LESSONS = (
@@ -60,11 +61,16 @@ LESSONS = (
 
 
 class TourDialog(QDialog):
-    """The tour's pages, with Back, Show Me and Next."""
+    """The tour's pages, with Back, Show Me and Next. It is given what it uses: a way to open
+    a lesson's file, the window's actions (Backward, Colour Wires, Compare Runs), a way to
+    select a node by name, and where the nodes are on screen (so it can stand beside them)."""
 
-    def __init__(self, window: "MainWindow"):
-        super().__init__(window)
-        self.window = window
+    def __init__(self, open_file: Callable[[Path], bool], actions: Actions,
+                 select_node: Callable[[str], None], nodes_on_screen: Callable[[], QRect],
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.open_file, self.actions = open_file, actions
+        self.select_node, self.nodes_on_screen = select_node, nodes_on_screen
         self.setWindowTitle("Guided Tour")
         self.setModal(False)
         self.resize(460, 240)
@@ -93,31 +99,47 @@ class TourDialog(QDialog):
         """Open lesson ``index`` (asking first about unsaved changes, as opening any file does)."""
         index = max(0, min(index, len(LESSONS) - 1))
         lesson = LESSONS[index]
-        if not self.window.open_file(example_folder() / f"{lesson.example}.bpg"):
+        if not self.open_file(example_folder() / f"{lesson.example}.bpg"):
             return False
         self.index = index
         self.title_label.setText(f"<b>{lesson.title}</b>")
         self.text_label.setText(lesson.text)
         self.back_button.setEnabled(index > 0)
         self.next_button.setText("Next" if index < len(LESSONS) - 1 else "Close")
+        if self.isVisible():
+            self.stand_aside()
         return True
 
     def show_me(self) -> None:
-        LESSONS[self.index].show(self.window)
+        LESSONS[self.index].show(self)
+
+    def stand_aside(self) -> None:
+        """Move beside the nodes rather than over them: to the first side of their rectangle
+        (right, left, below, above) with room on the screen, else to the screen's corner
+        farthest from them."""
+        nodes = self.nodes_on_screen()
+        screen = (self.screen() or self.parentWidget().screen()).availableGeometry()
+        size = self.frameGeometry().size()
+        middle_y = nodes.center().y() - size.height() // 2
+        middle_x = nodes.center().x() - size.width() // 2
+        for corner in (QPoint(nodes.right() + GAP, middle_y),
+                       QPoint(nodes.left() - GAP - size.width(), middle_y),
+                       QPoint(middle_x, nodes.bottom() + GAP),
+                       QPoint(middle_x, nodes.top() - GAP - size.height())):
+            spot = QRect(corner, size)
+            spot.moveTop(max(screen.top(), min(spot.top(), screen.bottom() - size.height())))
+            spot.moveLeft(max(screen.left(), min(spot.left(), screen.right() - size.width())))
+            if not spot.intersects(nodes):
+                self.move(spot.topLeft())
+                return
+        far_x = screen.left() if nodes.center().x() > screen.center().x() \
+            else screen.right() - size.width()
+        far_y = screen.top() if nodes.center().y() > screen.center().y() \
+            else screen.bottom() - size.height()
+        self.move(far_x, far_y)
 
     def next_or_close(self) -> None:
         if self.index < len(LESSONS) - 1:
             self.go(self.index + 1)
         else:
             self.close()
-
-
-def open_tour(window: "MainWindow") -> TourDialog:
-    dialog = getattr(window, "tour_dialog", None)
-    if dialog is None:
-        dialog = TourDialog(window)
-        window.tour_dialog = dialog
-    if dialog.go(0):
-        dialog.show()
-        dialog.raise_()
-    return dialog

@@ -355,8 +355,8 @@ class WalkthroughPanel(QWidget):
         except (BPStudioError, ValueError) as exc:
             self.status_message.emit(f"Cannot export the walk: {exc}")
             return False
-        window = self.window()
-        stem = window.path.stem if getattr(window, "path", None) else "graph"
+        path_now = self.scene.document.path
+        stem = path_now.stem if path_now is not None else "graph"
         if path is None:
             path, chosen = QFileDialog.getSaveFileName(
                 self, "Export the walk", f"{stem}-walk.html",

@@ -18,6 +18,25 @@ def example_title(path: Path) -> str:
     return path.stem.replace("_", " ").capitalize()
 
 
+def recent_labels(paths: list[str]) -> list[str]:
+    """Menu labels for recent files: the file's name, and where two share a name, as many of
+    their folders as it takes to tell them apart ("single_neuron.bpg — lessons/week1")."""
+    parts = [Path(p).parts for p in paths]
+    labels = []
+    for k, path in enumerate(parts):
+        name = path[-1] if path else ""
+        twins = [other for j, other in enumerate(parts) if j != k and other and other[-1] == name]
+        if not twins:
+            labels.append(name)
+            continue
+        depth = 1
+        while depth < len(path) - 1 and any(other[-1 - depth:-1] == path[-1 - depth:-1]
+                                            for other in twins):
+            depth += 1
+        labels.append(f"{name} — {'/'.join(path[-1 - depth:-1])}")
+    return labels
+
+
 class WelcomePage(QWidget):
     """Buttons that open an example or a recent file through ``open_file``."""
 
@@ -38,8 +57,8 @@ class WelcomePage(QWidget):
             heading = QLabel("<b>Recent files</b>")
             heading.setContentsMargins(0, 12, 0, 0)
             layout.addWidget(heading)
-            self.recent_buttons = [self._button(Path(f).name, Path(f), f, layout)
-                                   for f in recent]
+            self.recent_buttons = [self._button(label, Path(f), f, layout)
+                                   for f, label in zip(recent, recent_labels(recent))]
 
     def _button(self, text: str, path: Path, tip: str, layout: QVBoxLayout) -> QPushButton:
         button = QPushButton(text)

@@ -4,13 +4,14 @@ one layer that draws the wires, and the grid drawn as rows of pixels."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QColor, QUndoStack
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem
 
 from bpstudio.gui.canvas import theme
 from bpstudio.gui.canvas.node_item import NodeItem
 from bpstudio.gui.canvas.scene import GraphScene
 from bpstudio.gui.canvas.view import GraphView
+from bpstudio.gui.document import Document
 from bpstudio.gui.canvas.wire_items import EdgeItem
 
 from guihelpers import build_neuron
@@ -116,7 +117,7 @@ class LineGridView(GraphView):
 
 
 def test_the_grid_lights_the_same_pixels_as_drawing_its_lines(qtbot):
-    scene = GraphScene(QUndoStack())
+    scene = GraphScene(Document())
     fast, plain = GraphView(scene), LineGridView(scene)
     for view in (fast, plain):
         qtbot.addWidget(view)

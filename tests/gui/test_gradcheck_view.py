@@ -257,3 +257,31 @@ def test_nudge_prediction_agrees_small_parts_large_and_letting_go_restores(qtbot
     assert window.graph.node("hidden.W").value.tobytes() == original.tobytes()
     assert window.undo_stack.count() == undo_count and window.undo_stack.isClean() == clean
     assert not window.is_modified
+
+
+def test_the_table_sorts_by_a_clicked_column_and_follows_the_sorted_row(qtbot, xor):
+    window = xor
+    key(window, Qt.Key_F7)
+    dialog = check_window(window)
+    wait_finished(qtbot, dialog)
+    table = dialog.findChild(QTableView)
+    header = table.horizontalHeader()
+    column = [header.model().headerData(c, Qt.Horizontal) for c in range(header.count())]
+    error_column = column.index("Relative error")
+    unsorted = [float(r[4]) for r in table_rows(dialog)]
+    click = QPoint(header.sectionViewportPosition(error_column) + 10, header.height() // 2)
+    QTest.mouseClick(header.viewport(), Qt.LeftButton, Qt.NoModifier, click)
+    errors = [float(r[4]) for r in table_rows(dialog)]
+    assert sorted(errors) in (errors, errors[::-1]) and errors != unsorted
+    if errors[0] < errors[-1]:  # a second click: the largest error first
+        QTest.mouseClick(header.viewport(), Qt.LeftButton, Qt.NoModifier, click)
+    errors = [float(r[4]) for r in table_rows(dialog)]
+    assert errors == sorted(errors, reverse=True)
+    # choosing the top row aims the nudge at that row's element, not the first one checked
+    top = table_rows(dialog)[0]
+    table.selectRow(0)
+    assert dialog.param_combo.currentText() == top[0]
+    element = [int(i) for i in re.findall(r"\d+", top[1])]
+    shape = np.asarray(window.graph.node(top[0]).value).shape
+    expected = int(np.ravel_multi_index(element, shape)) if element else 0
+    assert dialog.element_spin.value() == expected

@@ -9,7 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
 from bpstudio.gui.main_window import examples_dir
-from bpstudio.gui.training.comparison import LEARNING_RATE, layer_profile
+from bpstudio.gui.training.comparison import (FIRST, LAST, LEARNING_RATE, PROFILE_STEPS,
+                                              layer_profile)
 
 from guihelpers import key
 
@@ -33,15 +34,23 @@ def test_the_sigmoid_stack_opens_a_comparison_with_the_relu_stack_in_one_action(
     assert dialog.isVisible() and dialog.running  # the lesson's preset starts at once
     wait_for(qtbot, dialog)
     assert legend_labels(dialog.loss_legend) == ["A: deep_sigmoid", "B: deep_relu_he"]
-    assert legend_labels(dialog.profile_legend) == ["A: deep_sigmoid", "B: deep_relu_he"]
+    for end in (FIRST, LAST):
+        assert legend_labels(dialog.profile_legends[end]) == ["A: deep_sigmoid",
+                                                              "B: deep_relu_he"]
+        title = dialog.profile_plots[end].titleLabel.text
+        assert f"{end} {PROFILE_STEPS} steps" in title
     for curve in dialog.loss_curves:
         x, y = curve.getData()
         assert x is not None and len(x) > 100 and x[-1] == 500
-    a, b = (curve.getData()[1] for curve in dialog.profile_curves)  # log10 of the norms
+    # log10 of the norms over the first steps, where the lesson is
+    a, b = (curve.getData()[1] for curve in dialog.profile_curves[FIRST])
     assert len(a) == len(b) == 11
     # The point of the view: the sigmoid stack's first layer hears far less, relative to its
     # last layer, than the ReLU stack's.
     assert (a[0] - a[-1]) < (b[0] - b[-1]) - 2  # more than 100 times apart, on a log axis
+    # Both started from fresh weights drawn from the same seed: the same first loss scale
+    first_a, first_b = (dialog.histories[k]["loss"][0] for k in range(2))
+    assert np.isfinite(first_a) and np.isfinite(first_b)
     assert not window.is_modified and window.undo_stack.count() == 0  # only copies trained
     dialog.close()
 

@@ -161,7 +161,7 @@ def test_add_loss_is_one_undoable_edit_and_then_train_trains(qtbot, window, open
     qtbot.mouseClick(button(window, "Train"), Qt.LeftButton)
     assert panel.running
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT)
-    history = window.training_state()["history"]
+    history = window.document.training_state.history
     assert len(history["step"]) == 60
     assert history["loss"][-10:].mean() < history["loss"][:10].mean()
     assert window.undo_stack.undoText() == "Train 60 steps"

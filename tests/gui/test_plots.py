@@ -209,7 +209,9 @@ def test_one_gradient_curve_per_parameter_from_the_input_side(plots, sigmoid_tre
     plots.show_history(tree)
     grad = plots.gradient_plot
     assert grad.names == tuple(names) and len(grad.curves) == 22
-    assert grad.legend_labels() == names
+    # 22 names would bury the plot: the legend names 8 spread from the first to the last
+    picked = [names[k] for k in (0, 3, 6, 9, 12, 15, 18, 21)]
+    assert grad.legend_labels() == picked + ["(8 of 22)"]
     drawn = [c for c in grad.plot_item.listDataItems() if c.isVisible()]
     assert drawn == grad.curves
     assert grad.plot_item.getAxis("left").logMode
@@ -242,7 +244,9 @@ def test_curves_are_made_once_per_set_of_parameters(plots, moons_run, sigmoid_tr
     assert len(plots.gradient_plot.curves) == 22
     assert not set(map(id, plots.gradient_plot.curves)) & set(map(id, curves))
     assert len(plots.gradient_plot.plot_item.listDataItems()) == 22  # the old ones are gone
-    assert plots.gradient_plot.legend_labels() == names_of(sigmoid_tree)
+    names = names_of(sigmoid_tree)
+    assert plots.gradient_plot.legend_labels()[0] == names[0]
+    assert plots.gradient_plot.legend_labels()[-2:] == [names[-1], "(8 of 22)"]
 
 
 def test_bars_hold_the_latest_norms_in_order_and_colour(plots, sigmoid_tree):

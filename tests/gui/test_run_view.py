@@ -86,6 +86,8 @@ def test_a_weight_edit_reruns_and_a_blocked_relu_stops_the_gradient(qtbot, neuro
     qtbot.waitUntil(lambda: item(window, "z").value_text == "= -0.9")
     assert item(window, "a").value_text == "= 0"
     assert item(window, "w").grad_text == "∇ 0" and item(window, "b").grad_text == "∇ 0"
+    # (the ReLU hands back 0 times a negative gradient: a zero, shown without its sign)
+    assert item(window, "z").grad_text == "∇ 0"
     window.undo_stack.undo()
     qtbot.waitUntil(lambda: item(window, "w").grad_text == "∇ 0.4")
 

@@ -66,7 +66,7 @@ def test_train_runs_plots_live_and_comes_back_as_one_undo_step(qtbot, xor):
     plots.show_tab(0)
     steps, losses = curve_points(plots.loss_plot.raw_curve if plots.loss_plot.raw_curve.isVisible()
                                  else plots.loss_plot.train_curve)
-    history = window.training_state()["history"]
+    history = window.document.training_state.history
     assert len(history["step"]) == 300 and steps[-1] == 300
     assert history["loss"][-20:].mean() < history["loss"][:20].mean()  # it fell
     names = history["parameters"].split(",")
@@ -83,10 +83,10 @@ def test_train_runs_plots_live_and_comes_back_as_one_undo_step(qtbot, xor):
 
     key(window, Qt.Key_Z, Qt.ControlModifier)
     assert all(np.array_equal(before[k], v) for k, v in weights(window).items())
-    assert window.training_state()["history"] is None
+    assert window.document.training_state.history is None
     key(window, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
     assert all(np.array_equal(trained[k], v) for k, v in weights(window).items())
-    assert len(window.training_state()["history"]["step"]) == 300
+    assert len(window.document.training_state.history["step"]) == 300
 
 
 def test_pause_continue_step_and_stop(qtbot, xor):
@@ -97,7 +97,7 @@ def test_pause_continue_step_and_stop(qtbot, xor):
                     timeout=TIMEOUT)
     qtbot.mouseClick(button(window, "Pause"), Qt.LeftButton)
     wait_done(qtbot, panel)
-    first = window.training_state()["training"]["progress"]["step"]
+    first = window.document.training_state.training["progress"]["step"]
     assert 20 < first < 200_000 and panel.remaining == 200_000 - first
     assert button(window, "Continue").text() == f"Continue ({panel.remaining})"
     assert window.undo_stack.undoText() == f"Train {first} steps"
@@ -107,18 +107,18 @@ def test_pause_continue_step_and_stop(qtbot, xor):
                     timeout=TIMEOUT)
     qtbot.mouseClick(button(window, "Stop"), Qt.LeftButton)
     wait_done(qtbot, panel)
-    second = window.training_state()["training"]["progress"]["step"]
+    second = window.document.training_state.training["progress"]["step"]
     assert second > first and panel.remaining == 0
     assert panel.run_button.text() == "Train" and panel.run_button.isEnabled()
     # the continued run went on from the same optimiser state and history (thinned: a long
     # history keeps every stride-th step, so the last kept one may be just before the end)
-    history = window.training_state()["history"]
+    history = window.document.training_state.history
     assert history["step"][0] < first < history["step"][-1] <= second
     assert second - history["step"][-1] < history["stride"]
 
     qtbot.mouseClick(button(window, "Step"), Qt.LeftButton)
     wait_done(qtbot, panel)
-    assert window.training_state()["training"]["progress"]["step"] == second + 1
+    assert window.document.training_state.training["progress"]["step"] == second + 1
     assert window.undo_stack.undoText() == "Train 1 step"
 
 
@@ -174,7 +174,7 @@ def test_a_saved_trained_project_shows_its_curves_and_goes_on(qtbot, xor, tmp_pa
     panel.length_spin.setValue(30)
     qtbot.mouseClick(button(window, "Train"), Qt.LeftButton)
     wait_done(qtbot, panel)
-    assert window.training_state()["training"]["progress"]["step"] == 150
+    assert window.document.training_state.training["progress"]["step"] == 150
 
 
 def test_reset_weights_redraws_them_as_one_undo_step(qtbot, xor):
@@ -187,7 +187,7 @@ def test_reset_weights_redraws_them_as_one_undo_step(qtbot, xor):
     qtbot.mouseClick(button(window, "Reset Weights"), Qt.LeftButton)
     assert all(np.array_equal(initial[k], v) for k, v in weights(window).items())
     assert window.undo_stack.undoText() == "Reset Weights"
-    assert window.training_state()["history"] is None
+    assert window.document.training_state.history is None
     panel.seed_spin.setValue(7)
     qtbot.mouseClick(button(window, "Reset Weights"), Qt.LeftButton)
     assert all(not np.array_equal(initial[k], v) for k, v in weights(window).items()
@@ -195,7 +195,7 @@ def test_reset_weights_redraws_them_as_one_undo_step(qtbot, xor):
     window.undo_stack.undo()
     window.undo_stack.undo()
     assert all(np.array_equal(trained[k], v) for k, v in weights(window).items())
-    assert window.training_state()["history"] is not None
+    assert window.document.training_state.history is not None
 
 
 def test_a_csv_chosen_in_the_dialog_trains(qtbot, window, tmp_path):
@@ -224,7 +224,7 @@ def test_a_csv_chosen_in_the_dialog_trains(qtbot, window, tmp_path):
     panel.length_spin.setValue(20)
     qtbot.mouseClick(button(window, "Train"), Qt.LeftButton)
     wait_done(qtbot, panel)
-    data = window.training_state()["training"]["data"]
+    data = window.document.training_state.training["data"]
     assert data["source"] == "csv" and data["path"] == str(path) and data["target"] == "label"
 
 

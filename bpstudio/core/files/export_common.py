@@ -9,6 +9,20 @@ from ..graph import Graph
 from ..model import Node, NodeRef
 
 
+# The stem of the names an export gives the standardisation it puts before the graph.
+PREPROCESSING = "standardise"
+
+
+def free_name(stem: str, taken: set[str]) -> str:
+    """``stem``, or ``stem_2``, ``stem_3``, ... : the first not in ``taken`` (which gets it)."""
+    name, k = stem, 1
+    while name in taken:
+        k += 1
+        name = f"{stem}_{k}"
+    taken.add(name)
+    return name
+
+
 class ExportError(GraphError):
     """A graph that cannot be exported; the message names the node at fault."""
 

@@ -21,6 +21,7 @@ import numpy as np
 from .atomicfile import atomic_write_bytes, check_target
 from .export_common import ExportError, check_names, inference_output
 from ..graph import Graph, Node, NodeRef
+from ..interface import SIGMOID, SOFTMAX, ModelInterface
 from ..shapes import format_shape
 from ...version import __version__
 
@@ -71,12 +72,34 @@ EXPRESSIONS: dict[str, Callable[[Node, list[str]], str]] = {
 }
 
 
+# Names the generated module defines itself.
+RESERVED = {"np", "os", "predict", "WEIGHTS", "INPUTS", "OUTPUT", "MEAN", "STD", "TASK",
+            "FEATURE_NAMES", "TARGET_NAME", "CLASS_NAMES", "STANDARDISATION", "BPSTUDIO_VERSION",
+            "DESCRIPTION", "HERE", "WEIGHTS_FILE"}
+
+
+def interface_constants(interface: ModelInterface | None, version: str) -> list[str]:
+    """Module-level constants saying what the model expects and returns (the NumPy and the
+    PyTorch code carry the same as an ONNX model's metadata_props)."""
+    if interface is None:
+        return []
+    stats = None if interface.mean is None else {
+        "mean": [float(v) for v in interface.mean], "std": [float(v) for v in interface.std]}
+    return [f"TASK = {interface.task!r}",
+            f"FEATURE_NAMES = {list(interface.feature_names)!r}",
+            f"TARGET_NAME = {interface.target_name!r}",
+            f"CLASS_NAMES = {list(interface.class_names)!r}",
+            "# The standardisation training applied; the model applies it to the raw rows.",
+            f"STANDARDISATION = {stats!r}",
+            f"BPSTUDIO_VERSION = {version!r}"]
+
+
 def _identifier(name: str, taken: set[str]) -> str:
     """A Python identifier for an input name (``x``, ``features_2``), unique among ``taken``."""
     base = re.sub(r"\W", "_", name)
     if not base or base[0].isdigit():
         base = "_" + base
-    if keyword.iskeyword(base) or base in {"np", "os", "predict", "WEIGHTS", "INPUTS", "OUTPUT"}:
+    if keyword.iskeyword(base) or base in RESERVED:
         base += "_"
     ident, k = base, 1
     while ident in taken:
@@ -87,8 +110,11 @@ def _identifier(name: str, taken: set[str]) -> str:
 
 
 def numpy_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
-                 description: str = "") -> tuple[str, dict[str, np.ndarray]]:
-    """The module's source text and the arrays for its ``.npz``."""
+                 description: str = "", interface: ModelInterface | None = None
+                 ) -> tuple[str, dict[str, np.ndarray]]:
+    """The module's source text and the arrays for its ``.npz``. With an ``interface``,
+    ``predict`` takes raw feature rows (standardised first, as in training) and returns what
+    the app shows (probabilities for scores); without one, the bare graph."""
     out_node = inference_output(graph, output)
     order = graph.topological_order([out_node])
     check_names(order)
@@ -104,7 +130,15 @@ def numpy_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
     arguments = {n.id: _identifier(n.name, taken) for n in inputs}
     weights = {n.name: np.asarray(n.value, dtype=np.float64) for n in order
                if n.spec.source in ("parameter", "constant")}
-    helpers = sorted({n.op for n in order} & set(HELPERS))
+    readout = {SOFTMAX: "softmax", SIGMOID: "sigmoid"}.get(interface.readout) \
+        if interface is not None else None
+    helpers = sorted(({n.op for n in order} | {readout}) & set(HELPERS))
+    featured = interface is not None and any(n.name == interface.feature_input for n in inputs)
+    if featured:
+        feature_node = next(n for n in inputs if n.name == interface.feature_input)
+        feature_shape = tuple(feature_node.params["shape"])
+        taken.discard(arguments[feature_node.id])
+        arguments[feature_node.id] = _identifier("features", taken)
 
     variable: dict[str, str] = {}
     body = []
@@ -115,6 +149,9 @@ def numpy_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
             shape = tuple(node.params["shape"])
             body.append(f"    {arguments[node.id]} = _batch({arguments[node.id]}, {node.name!r}, "
                         f"{shape!r})")
+            if featured and node.name == interface.feature_input and interface.standardised:
+                body.append(f"    {arguments[node.id]} = ({arguments[node.id]} - MEAN) / STD"
+                            "  # standardised as in training")
         elif source in ("parameter", "constant"):
             variable[node.id] = f"WEIGHTS[{node.name!r}]"
         else:
@@ -123,15 +160,25 @@ def numpy_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
             expression = EXPRESSIONS[node.op](node, args)
             body.append(f"    {var} = {expression}  # {node.op} '{node.name}'")
             variable[node.id] = var
-    body.append(f"    return {variable[out_node.id]}")
+    result = variable[out_node.id]
+    if readout == "softmax":
+        result = f"_softmax({result}, -1)  # the probability of each class"
+    elif readout == "sigmoid":
+        result = f"_sigmoid({result})  # the probability of class 1"
+    body.append(f"    return {result}")
 
     signature = ", ".join(arguments[n.id] for n in inputs)
     shapes = ", ".join(f"{n.name!r}: {tuple(n.params['shape'])!r}" for n in inputs)
     arg_doc = "\n".join(f"    {arguments[n.id]}: input '{n.name}', shape "
                         f"{format_shape(('N',) + tuple(n.params['shape']))}" for n in inputs)
+    returns = f"'{out_node.name}'"
+    if featured:
+        arg_doc = arg_doc.replace(f"input '{feature_node.name}'", f"{interface.input_text()}; "
+                                  f"input '{feature_node.name}'")
+        returns = interface.output_text()
     summary = description.strip().split("\n")[0] if description.strip() else ""
     lines = [
-        f'"""predict({signature}) computes \'{out_node.name}\', exported from Backprop Studio '
+        f'"""predict({signature}) computes {returns}, exported from Backprop Studio '
         f'{__version__}.',
         "",
         "Needs only NumPy. The weights are read from the .npz file beside this one.",
@@ -144,10 +191,16 @@ def numpy_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
         f"DESCRIPTION = {summary!r}",
         f"INPUTS = {{{shapes}}}  # input name -> shape of one sample (the batch comes first)",
         f"OUTPUT = {out_node.name!r}",
+        *interface_constants(interface if featured else None, __version__),
         "HERE = os.path.dirname(os.path.abspath(__file__))",
         f"WEIGHTS_FILE = os.path.join(HERE, {weights_file!r})",
         "with np.load(WEIGHTS_FILE, allow_pickle=False) as _archive:",
         "    WEIGHTS = {name: _archive[name] for name in _archive.files}",
+        *(["MEAN = np.array(STANDARDISATION['mean'])"
+           f".reshape({feature_shape!r})",
+           "STD = np.array(STANDARDISATION['std'])"
+           f".reshape({feature_shape!r})"]
+          if featured and interface.standardised else []),
         "",
         "",
         "def _batch(value, name, shape):",
@@ -163,7 +216,7 @@ def numpy_source(graph: Graph, weights_file: str, output: NodeRef | None = None,
     lines += [
         "",
         f"def predict({signature}):",
-        f'    """Compute \'{out_node.name}\' for a batch (every input\'s first axis is the batch).',
+        f'    """Compute {returns} for a batch (every input\'s first axis is the batch).',
         "",
         arg_doc,
         '    """',
@@ -201,10 +254,11 @@ def numpy_targets(path: str | os.PathLike[str]) -> tuple[Path, Path]:
 
 
 def export_numpy(graph: Graph, path: str | os.PathLike[str], output: NodeRef | None = None,
-                 description: str = "") -> None:
-    """Write ``path`` (a .py module with ``predict``) and the weights beside it (.npz)."""
+                 description: str = "", interface: ModelInterface | None = None) -> None:
+    """Write ``path`` (a .py module with ``predict``) and the weights beside it (.npz); with an
+    ``interface``, ``predict`` takes raw rows (see :func:`numpy_source`)."""
     target, weights_path = numpy_targets(path)
-    source, weights = numpy_source(graph, weights_path.name, output, description)
+    source, weights = numpy_source(graph, weights_path.name, output, description, interface)
     atomic_write_bytes(weights_path, npz_bytes(weights))
     atomic_write_bytes(target, source.encode("utf-8"))
 

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from .atomicfile import atomic_write_bytes, check_target
-from .export_common import ExportError, check_names, inference_output
+from .export_common import (ExportError, PREPROCESSING, check_names, free_name,
+                            inference_output)
 from ..graph import Graph, Node, NodeRef
+from ..interface import AS_IS, SIGMOID, SOFTMAX, ModelInterface
 from ..shapes import BATCH
 from ...version import __version__
 
@@ -46,8 +48,10 @@ class _Builder:
         self._count += 1
         return f"{stem}/{self._count}"
 
-    def op(self, op_type: str, inputs: list[str], output: str, **attributes: Any) -> str:
-        node = self.helper.make_node(op_type, inputs, [output], name=output, **attributes)
+    def op(self, op_type: str, inputs: list[str], output: str, name: str | None = None,
+           **attributes: Any) -> str:
+        node = self.helper.make_node(op_type, inputs, [output], name=name or output,
+                                     **attributes)
         self.nodes.append(node)
         return output
 
@@ -144,9 +148,15 @@ def _value_info(onnx_module: Any, name: str, shape: tuple) -> Any:
     return onnx_module.helper.make_tensor_value_info(name, onnx_module.TensorProto.FLOAT, dims)
 
 
-def to_onnx(graph: Graph, output: NodeRef | None = None,
-            description: str = "") -> "onnx.ModelProto":
-    """The ONNX model of ``graph`` up to ``output``, checked with ``onnx.checker`` (full check)."""
+def to_onnx(graph: Graph, output: NodeRef | None = None, description: str = "",
+            interface: ModelInterface | None = None) -> "onnx.ModelProto":
+    """The ONNX model of ``graph`` up to ``output``, checked with ``onnx.checker`` (full check).
+
+    With an ``interface`` (what training knew of the data) the model takes raw feature rows:
+    its graph starts with the standardisation (nodes ``standardise.subtract_mean`` and
+    ``standardise.divide_by_std``), ends with the softmax or sigmoid the app applies to scores,
+    names its input ``features`` and its output after what it holds, and ``metadata_props``
+    say all of that. Without one it is the bare graph."""
     onnx_module = _import_onnx()
 
     out_node = inference_output(graph, output)
@@ -159,11 +169,15 @@ def to_onnx(graph: Graph, output: NodeRef | None = None,
             raise ExportError(f"{node.label} cannot be exported to ONNX ({what}); "
                               "choose an output node before it")
     b = _Builder(onnx_module)
+    taken = {n.name for n in graph.nodes.values()}
     inputs = []
     for node in order:
         names = [graph.nodes[e.src].name for e in graph.input_edges(node)]  # check() wired them all
         source = node.spec.source
-        if source == "input":
+        if source == "input" and interface is not None and node.name == interface.feature_input:
+            inputs.append(_value_info(onnx_module, _preprocess(b, node, interface, taken),
+                                      shapes[node.id]))
+        elif source == "input":
             inputs.append(_value_info(onnx_module, node.name, shapes[node.id]))
         elif source in ("parameter", "constant"):
             # ONNX does not say which initializers are weights: a constant is marked, so that
@@ -173,7 +187,9 @@ def to_onnx(graph: Graph, output: NodeRef | None = None,
         else:
             CONVERTERS[node.op](b, node, names, node.name)
     output_name = out_node.name
-    if out_node.spec.source is not None:  # a graph output must be computed by a node
+    if interface is not None:
+        output_name = _readout(b, out_node.name, interface, taken)
+    elif out_node.spec.source is not None:  # a graph output must be computed by a node
         output_name = b.op("Identity", [out_node.name], f"{out_node.name}/output")
     model_graph = onnx_module.helper.make_graph(
         b.nodes, "bpstudio", inputs, [_value_info(onnx_module, output_name, shapes[out_node.id])],
@@ -181,6 +197,8 @@ def to_onnx(graph: Graph, output: NodeRef | None = None,
     model = onnx_module.helper.make_model(
         model_graph, producer_name="bpstudio", producer_version=__version__,
         opset_imports=[onnx_module.helper.make_opsetid("", OPSET)], ir_version=IR_VERSION)
+    if interface is not None:
+        onnx_module.helper.set_model_props(model, interface.metadata(__version__))
     try:
         onnx_module.checker.check_model(model, full_check=True)
     except (onnx_module.checker.ValidationError, onnx_module.shape_inference.InferenceError) as exc:
@@ -188,11 +206,40 @@ def to_onnx(graph: Graph, output: NodeRef | None = None,
     return model
 
 
+def _preprocess(b: _Builder, node: Node, interface: ModelInterface, taken: set[str]) -> str:
+    """The graph input taking raw features, and the nodes that standardise them into the
+    tensor the input node's consumers read (``node.name``). Returns the input's name."""
+    raw = free_name("features", taken)
+    if not interface.standardised:
+        b.op("Identity", [raw], node.name, name=free_name(f"{PREPROCESSING}.identity", taken))
+        return raw
+    shape = tuple(node.params["shape"])
+    mean = b.initializer(free_name(f"{PREPROCESSING}.mean", taken),
+                         np.asarray(interface.mean, dtype=np.float32).reshape(shape))
+    std = b.initializer(free_name(f"{PREPROCESSING}.std", taken),
+                        np.asarray(interface.std, dtype=np.float32).reshape(shape))
+    centred = b.op("Sub", [raw, mean], free_name(f"{PREPROCESSING}.subtract_mean", taken))
+    b.op("Div", [centred, std], node.name, name=free_name(f"{PREPROCESSING}.divide_by_std", taken))
+    return raw
+
+
+def _readout(b: _Builder, computed: str, interface: ModelInterface, taken: set[str]) -> str:
+    """The graph output: the computed tensor as the app shows it. Returns its name."""
+    name = free_name(interface.output_name, taken)
+    if interface.readout == SOFTMAX:
+        return b.op("Softmax", [computed], name, axis=-1)
+    if interface.readout == SIGMOID:
+        return b.op("Sigmoid", [computed], name)
+    assert interface.readout == AS_IS
+    return b.op("Identity", [computed], name)
+
+
 def export_onnx(graph: Graph, path: str | os.PathLike[str], output: NodeRef | None = None,
-                description: str = "") -> None:
-    """Write the ONNX model of ``graph`` up to ``output`` to ``path`` (atomically)."""
+                description: str = "", interface: ModelInterface | None = None) -> None:
+    """Write the ONNX model of ``graph`` up to ``output`` to ``path`` (atomically); with an
+    ``interface``, taking raw rows and returning what the app shows (see :func:`to_onnx`)."""
     check_target(path)  # a path that cannot be written fails before the model is built
-    model = to_onnx(graph, output, description)
+    model = to_onnx(graph, output, description, interface)
     atomic_write_bytes(path, model.SerializeToString())
 
 

@@ -8,19 +8,20 @@ itself, so the graph stays the one source of truth and every edit can be undone.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections import deque
 from typing import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QPixmapCache, QTransform, QUndoCommand, QUndoStack
+from PySide6.QtGui import QKeyEvent, QPixmapCache, QTransform, QUndoCommand
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsProxyWidget, QGraphicsScene,
                                QGraphicsSceneMouseEvent, QLineEdit)
 
-from bpstudio.core.errors import BPStudioError, GraphError
+from bpstudio.core.errors import GraphError
 from bpstudio.core.graph import Edge, Graph, GraphEvent
+
+from ..document import LOCKED_MESSAGE, Document
 
 from .. import commands
 from . import theme
@@ -38,37 +39,6 @@ PICTURE_SLICE_S = 0.004
 # Changed nodes get new pictures once changes have paused this long (a running forward pass
 # changes values many times a second; pictures are only needed for zooming).
 PICTURE_REDRAW_DELAY_MS = 300
-
-
-# How long a refusal may be: a message quoting a whole pasted document helps nobody.
-MAX_REFUSAL_CHARS = 300
-_UNEXPLAINED = {RecursionError: "the data is nested too deeply",
-                OverflowError: "a number is too large",
-                MemoryError: "there is not enough memory for it"}
-
-
-def _is_explained(exc: BaseException) -> bool:
-    """Whether the error's own message is written for people: the project's errors, and the
-    ValueErrors of the GUI's own checks (a malformed clipboard)."""
-    return isinstance(exc, (BPStudioError, ValueError))
-
-
-def refusal_reason(exc: BaseException) -> str:
-    """Why an edit was refused, from whatever the core raised: its message when it has one
-    for people, else what went wrong and the error's kind (the kind, so that a bug report
-    says which error it was)."""
-    if _is_explained(exc):
-        text = str(exc)
-    else:
-        what = next((text for kind, text in _UNEXPLAINED.items() if isinstance(exc, kind)),
-                    "an unexpected error")
-        text = f"{what} ({type(exc).__name__}: {exc})"
-        logging.getLogger(__name__).warning("an edit was refused by an unexpected error",
-                                            exc_info=exc)
-    text = " ".join(text.split()) or type(exc).__name__
-    if len(text) > MAX_REFUSAL_CHARS:
-        text = text[:MAX_REFUSAL_CHARS - 3] + "..."
-    return text
 
 
 class _RenameEdit(QLineEdit):
@@ -97,17 +67,15 @@ class GraphScene(QGraphicsScene):
     validated = Signal()
     graph_event = Signal(object)  # every GraphEvent, after the items were updated
 
-    def __init__(self, undo_stack: QUndoStack, parent=None):
+    def __init__(self, document: Document, parent=None):
         super().__init__(parent)
-        self.undo_stack = undo_stack
+        self.document = document
         self.graph: Graph | None = None
         self.node_items: dict[str, NodeItem] = {}
         self.edge_items: dict[tuple[str, str], EdgeItem] = {}  # keyed like the graph: (dst, port)
         self.shapes: dict[str, tuple] = {}
         self.problems: dict[str, str] = {}
         self._unsubscribe: Callable[[], None] | None = None
-        self._locked = False
-        self.last_refusal: str | None = None  # why the last push was refused, if it was
         # A timer owned by the scene (not a bare singleShot), so it dies with the scene.
         self._validation_timer = QTimer(self)
         self._validation_timer.setSingleShot(True)
@@ -137,6 +105,9 @@ class GraphScene(QGraphicsScene):
         self.setSceneRect(-SCENE_EXTENT, -SCENE_EXTENT, 2 * SCENE_EXTENT, 2 * SCENE_EXTENT)
         self.setBackgroundBrush(theme.BACKGROUND)
         self.wire_layer = self._new_wire_layer()
+        document.replaced.connect(lambda: self.set_graph(document.graph))
+        document.lock_changed.connect(self._lock_changed)
+        self.set_graph(document.graph)
 
     def _new_wire_layer(self) -> WireLayerItem:
         layer = WireLayerItem(self.edge_items)
@@ -288,7 +259,7 @@ class GraphScene(QGraphicsScene):
         item.zooming = not self._caching
         if self._caching:
             item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
-        item.set_locked(self._locked)
+        item.set_locked(self.editing_locked)
         self.node_items[node.id] = item
         self.addItem(item)
         return item
@@ -338,12 +309,11 @@ class GraphScene(QGraphicsScene):
     # ----------------------------------------------------------------------- editing lock
     @property
     def editing_locked(self) -> bool:
-        return self._locked
+        return self.document.locked
 
-    def set_editing_locked(self, locked: bool) -> None:
+    def _lock_changed(self, locked: bool) -> None:
         """While locked (training runs), gestures that would edit the graph are refused;
         selecting, panning and zooming still work."""
-        self._locked = locked
         if locked:
             self.cancel_gestures()
         for item in self.node_items.values():
@@ -351,40 +321,8 @@ class GraphScene(QGraphicsScene):
 
     def push(self, edit: QUndoCommand | Callable[[], QUndoCommand | None],
              refused: str | None = None) -> bool:
-        """The one place where an edit reaches the graph: apply it and put it on the undo
-        stack, unless editing is locked or the edit is refused; then say why (in
-        ``last_refusal`` and the status bar) and change nothing.
-
-        ``edit`` is an undo command, or a function that checks what was asked for and builds
-        one (or returns None: nothing to change). Whatever building or applying raises, of any
-        type, is a refusal: a kind of error the GUI has never heard of must not reach
-        sys.excepthook from a keystroke. A refusal while building reads "``refused``: why"
-        (just "why" when ``refused`` is None), one while applying "<command> refused: why".
-        Returns whether the edit was made."""
-        self.last_refusal = None
-        if self._locked:
-            self._refuse("Editing is locked while training runs")
-            return False
-        command: QUndoCommand | None = None
-        try:
-            command = edit() if callable(edit) else edit
-            if command is None:
-                return False
-            command.apply_before_push()
-        except Exception as exc:  # any: see above; the graph and the stack stay as they were
-            if command is not None:
-                prefix = f"{command.text() or 'Edit'} refused"
-            else:
-                prefix = refused if refused is not None or _is_explained(exc) else "Edit refused"
-            why = refusal_reason(exc)
-            self._refuse(f"{prefix}: {why}" if prefix else why)
-            return False
-        self.undo_stack.push(command)
-        return True
-
-    def _refuse(self, message: str) -> None:
-        self.last_refusal = message
-        self.status_message.emit(message)
+        """A gesture's edit, through the document's one gate (:meth:`Document.push`)."""
+        return self.document.push(edit, refused)
 
     # --------------------------------------------------------------------------- gestures
     def item_at(self, pos: QPointF) -> QGraphicsItem | None:
@@ -413,13 +351,13 @@ class GraphScene(QGraphicsScene):
             port = self.port_at(event.scenePos())
             if port is not None:
                 event.accept()
-                if self._locked:
-                    self.status_message.emit("Editing is locked while training runs")
+                if self.editing_locked:
+                    self.status_message.emit(LOCKED_MESSAGE)
                 else:
                     self._start_wire(port, event.scenePos())
                 return
         super().mousePressEvent(event)
-        if event.button() == Qt.LeftButton and not self._locked:
+        if event.button() == Qt.LeftButton and not self.editing_locked:
             node_item = self.node_item_of(self.item_at(event.scenePos()))
             if node_item is not None and node_item.isSelected():
                 starts = {i: self.node_items[i].node.position or (0.0, 0.0)
@@ -588,8 +526,8 @@ class GraphScene(QGraphicsScene):
     # ----------------------------------------------------------------------------- rename
     def start_rename(self, node_id: str) -> QLineEdit | None:
         """Open the in-place name editor over a node's title."""
-        if self._locked:
-            self.status_message.emit("Editing is locked while training runs")
+        if self.editing_locked:
+            self.status_message.emit(LOCKED_MESSAGE)
             return None
         if self._rename_proxy is not None:
             self._finish_rename(True)

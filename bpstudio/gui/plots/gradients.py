@@ -23,6 +23,18 @@ EMPTY = np.zeros(0)
 LEGEND_TEXT_MARGIN = 1.0
 LEGEND_GAP = 16.0  # the spacing around a sample and its label, and air
 LEGEND_MARGIN = 16.0  # the plot's margins around the view box's column
+# Past this many curves the legend names an evenly spread selection, the first and the last
+# always among them: 22 names took a third of the plot's height; the colours, dark at the
+# input side and bright at the loss, say the order of the rest.
+LEGEND_ENTRIES = 8
+
+
+def legend_picks(count: int, limit: int = LEGEND_ENTRIES) -> list[int]:
+    """Which of ``count`` curves the legend names: all when they are few, else ``limit`` spread
+    evenly from the first to the last."""
+    if count <= limit:
+        return list(range(count))
+    return sorted({round(k * (count - 1) / (limit - 1)) for k in range(limit)})
 # log10 of a common rule of thumb for the update ratio of a learning rate that neither stalls
 # nor thrashes: each step moves a weight by about a thousandth of its size.
 HEALTHY_UPDATE_RATIO = -3
@@ -59,8 +71,8 @@ class _PerParameterPlot(PlotPanel):
         self.redraw_count += 1
         if series is None or not len(series):
             self._series = None
-            for curve in self.curves:
-                curve.setData(EMPTY, EMPTY)
+            if self.names:  # the curves (and legend) of another history go with it
+                self._make_curves(())
             self.set_message(self.EMPTY_MESSAGE)
             return
         self._series = series
@@ -91,6 +103,7 @@ class GradientNormPlot(_PerParameterPlot):
     legend under the plot listing the parameters in order (as many columns as fit)."""
 
     KEY = "grad_norm"
+    MIN_HEIGHT = 300  # (its slider and legend take about 60 px more than a plain plot's parts)
     smoothing_changed = Signal(float)
 
     def __init__(self, parent: QWidget | None = None):
@@ -118,8 +131,11 @@ class GradientNormPlot(_PerParameterPlot):
     def _make_curves(self, names: tuple[str, ...]) -> None:
         super()._make_curves(names)
         self.legend.clear()
-        for name, curve in zip(names, self.curves):
-            self.legend.addItem(curve, name)
+        picks = legend_picks(len(names))
+        for k in picks:
+            self.legend.addItem(self.curves[k], names[k])
+        if len(picks) < len(names):
+            self.legend.addItem(pg.PlotDataItem(pen=None), f"({len(picks)} of {len(names)})")
         for _, label in self.legend.items:
             # Qt's default text margin is 4 px a side; with many names, columns count.
             label.item.document().setDocumentMargin(LEGEND_TEXT_MARGIN)

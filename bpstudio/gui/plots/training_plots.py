@@ -1,12 +1,17 @@
 """The training panel's plots in one widget, for the training dock: loss and accuracy, the
-per-parameter gradient pictures, and the model's prediction, on three tabs."""
+per-parameter gradient pictures, and the model's prediction, on three tabs (and any page the
+dock puts before them, such as its settings).
+
+Each tab's plots stand in a column that scrolls when the dock is short, so that a plot never
+shrinks below a readable height (``MIN_PLOT_HEIGHT``): at 1280 x 720 a column shows the plots
+that fit and scrolls to the rest, instead of squeezing all of them to bare axes."""
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from bpstudio.core.training.prediction import PredictionField
 
@@ -16,16 +21,26 @@ from .prediction import PredictionPlot
 from .series import HistorySeries, as_series
 
 LOSS_TAB, GRADIENTS_TAB, PREDICTION_TAB = range(3)
+# A plot's widget is never shorter than this: its title, axes and, in the tallest case, a
+# smoothing slider take about 80 px, which leaves its data area 150 px or more.
+MIN_PLOT_HEIGHT = 240
 
 
-def _column(*widgets_and_stretches: tuple[QWidget, int]) -> QWidget:
+def _column(*widgets_and_stretches: tuple[QWidget, int]) -> QScrollArea:
+    """The plots of a tab, one above the other, in a column that scrolls when they do not fit."""
     page = QWidget()
     layout = QVBoxLayout(page)
     layout.setContentsMargins(2, 4, 2, 2)
     layout.setSpacing(4)
     for widget, stretch in widgets_and_stretches:
+        widget.setMinimumHeight(getattr(widget, "MIN_HEIGHT", MIN_PLOT_HEIGHT))
         layout.addWidget(widget, stretch)
-    return page
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    scroll.setWidget(page)
+    return scroll
 
 
 class TrainingPlots(QWidget):
@@ -60,10 +75,15 @@ class TrainingPlots(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(_column((self.loss_plot, 3), (self.accuracy_plot, 2)), "Loss")
-        self.tabs.addTab(_column((self.gradient_plot, 6), (self.bar_plot, 3),
-                                 (self.ratio_plot, 3)), "Gradients")
-        self.tabs.addTab(_column((self.prediction_plot, 1)), "Prediction")
+        # Tab key -> its page (the keys are not positions: a page may be put before them).
+        self.pages = {
+            LOSS_TAB: _column((self.loss_plot, 3), (self.accuracy_plot, 2)),
+            GRADIENTS_TAB: _column((self.gradient_plot, 6), (self.bar_plot, 3),
+                                   (self.ratio_plot, 3)),
+            PREDICTION_TAB: _column((self.prediction_plot, 1))}
+        for key, title in ((LOSS_TAB, "Loss"), (GRADIENTS_TAB, "Gradients"),
+                           (PREDICTION_TAB, "Prediction")):
+            self.tabs.addTab(self.pages[key], title)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
@@ -113,8 +133,18 @@ class TrainingPlots(QWidget):
         self._stale.add(PREDICTION_TAB)
         self._draw_stale()
 
+    def insert_page(self, index: int, page: QWidget, title: str) -> None:
+        """Put a page of the dock's own among the tabs (e.g. its settings, first)."""
+        self.tabs.insertTab(index, page, title)
+
+    @property
+    def current_tab(self) -> int | None:
+        """The key of the plot tab in view (LOSS_TAB, ...), or None for another page."""
+        return next((k for k, page in self.pages.items()
+                     if page is self.tabs.currentWidget()), None)
+
     def _draw_stale(self, *_args) -> None:
-        tab = self.tabs.currentIndex()
+        tab = self.current_tab
         if tab not in self._stale:
             return
         self._stale.discard(tab)
@@ -129,6 +159,6 @@ class TrainingPlots(QWidget):
         self.show_history(None)
         self.show_prediction(None)
 
-    def show_tab(self, index: int) -> None:
+    def show_tab(self, key: int) -> None:
         """LOSS_TAB, GRADIENTS_TAB or PREDICTION_TAB."""
-        self.tabs.setCurrentIndex(index)
+        self.tabs.setCurrentWidget(self.pages[key])

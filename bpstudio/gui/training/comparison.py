@@ -4,18 +4,21 @@ same data, seed and number of steps, and their loss curves and per-layer gradien
 overlaid in one window.
 
 Both runs train copies in child processes (as the training dock does) and leave the document
-as it was: a comparison is for looking, not an edit.
+as it was: a comparison is for looking, not an edit. They start from the same kind of weights:
+by default both drawn afresh from the same seed, or (a checkbox) both from the weights they
+have now. The gradient profile is shown over the first steps, where a vanishing gradient
+decides whether the first layers learn at all, and over the last ones.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QHBoxLayout,
-                               QLabel, QPushButton, QSpinBox, QVBoxLayout)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFormLayout,
+                               QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.files.fileformat import load
@@ -25,11 +28,11 @@ from bpstudio.core.examples import example_files
 from bpstudio.core.training.background import BackgroundRun, Progress
 from bpstudio.core.training.optim import OPTIMIZERS
 
+from ..document import Document
 from ..plots import style
 from ..plots.panel import PlotPanel
-
-if TYPE_CHECKING:
-    from ..main_window import MainWindow
+from .panel import RunSettings
+from .run import RunController
 
 EXAMPLE, LEARNING_RATE, OPTIMIZER, INITIALIZER = ("another example", "learning rate",
                                                   "optimiser", "initialiser")
@@ -37,6 +40,8 @@ COLOURS = ("#4fc3f7", "#ffb74d")  # A, B
 # The variant a bundled example is compared with when the comparison opens on it.
 PRESETS = {"deep_sigmoid": "deep_relu_he", "deep_relu_he": "deep_sigmoid",
            "deep_exploding": "deep_relu_he"}
+PROFILE_STEPS = 20  # how many recorded steps each end of the profile averages over
+FIRST, LAST = "first", "last"
 
 
 def weight_names(history: dict[str, Any]) -> list[str]:
@@ -47,13 +52,15 @@ def weight_names(history: dict[str, Any]) -> list[str]:
     return weights or names
 
 
-def layer_profile(history: dict[str, Any], last: int = 20) -> tuple[list[str], np.ndarray]:
-    """Per weight matrix, the geometric mean of its gradient norm over the last ``last``
-    recorded steps: one number per layer, input side first."""
+def layer_profile(history: dict[str, Any], steps: int = PROFILE_STEPS,
+                  end: str = LAST) -> tuple[list[str], np.ndarray]:
+    """Per weight matrix, the geometric mean of its gradient norm over the first or the last
+    ``steps`` recorded steps (``end``): one number per layer, input side first."""
     names = weight_names(history)
     values = []
     for name in names:
-        norms = np.asarray(history["grad_norm"][name], dtype=np.float64)[-last:]
+        norms = np.asarray(history["grad_norm"][name], dtype=np.float64)
+        norms = norms[:steps] if end == FIRST else norms[-steps:]
         norms = norms[np.isfinite(norms) & (norms > 0)]
         values.append(float(np.exp(np.mean(np.log(norms)))) if norms.size else np.nan)
     return names, np.array(values)
@@ -66,21 +73,24 @@ def _short(name: str) -> str:
 
 
 class ComparisonWindow(QDialog):
-    """Two runs side by side. ``runs`` holds the two BackgroundRuns while they go on and
-    ``histories`` the latest history of each."""
+    """Two runs side by side, built from the document they compare and the training settings
+    to use (a function giving the dock's :class:`RunSettings`). ``runs`` holds a
+    :class:`RunController` per run and ``histories`` the latest history of each."""
 
-    def __init__(self, window: "MainWindow"):
-        super().__init__(window)
-        self.window = window
+    def __init__(self, document: Document, run_settings: Callable[[], RunSettings],
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.run_settings = run_settings
         self.setWindowTitle("Compare Runs")
         self.setModal(False)
-        self.resize(900, 640)
-        self.runs: list[BackgroundRun | None] = [None, None]
+        self.resize(1000, 640)
+        self.runs = [RunController(50, self), RunController(50, self)]
+        for k, run in enumerate(self.runs):
+            run.progressed.connect(lambda p, k=k: self._progressed(k, p))
+            run.finished.connect(lambda job, k=k: self._finished(k, job))
         self.histories: list[dict[str, Any] | None] = [None, None]
         self.labels = ["A", "B"]
-        self._timer = QTimer(self)
-        self._timer.setInterval(50)
-        self._timer.timeout.connect(self._poll)
         self._build()
 
     # ------------------------------------------------------------------------------ build
@@ -112,6 +122,12 @@ class ComparisonWindow(QDialog):
         self.steps_spin.setRange(1, 200_000)
         self.steps_spin.setValue(500)
         form.addRow("Steps", self.steps_spin)
+        self.current_weights_box = QCheckBox("Start both from the weights they have now")
+        self.current_weights_box.setToolTip(
+            "Off: both runs draw fresh weights from the same seed, so neither starts ahead. "
+            "On: A starts from the document's weights as they are (trained or not), B from "
+            "its own.")
+        form.addRow("Weights", self.current_weights_box)
         layout.addLayout(form)
 
         buttons = QHBoxLayout()
@@ -128,24 +144,35 @@ class ComparisonWindow(QDialog):
 
         plots = QHBoxLayout()
         loss = PlotPanel("Loss", "step")
-        profile = PlotPanel("Gradient norm per layer (latest steps)",
-                            "layer: input side → loss side")
-        self.loss_plot, self.profile_plot = loss.plot_item, profile.plot_item
-        for panel in (loss, profile):
+        first = PlotPanel(f"Gradient norm per layer, first {PROFILE_STEPS} steps",
+                          "layer: input side → loss side")
+        last = PlotPanel(f"Gradient norm per layer, last {PROFILE_STEPS} steps",
+                         "layer: input side → loss side")
+        self.loss_plot = loss.plot_item
+        self.profile_plots = {FIRST: first.plot_item, LAST: last.plot_item}
+        for panel in (loss, first, last):
             panel.plot_item.setLogMode(y=True)
             plots.addWidget(panel, 1)
         layout.addLayout(plots, 1)
         self.loss_legend = style.make_legend(offset=(-10, 10))
         self.loss_legend.setParentItem(self.loss_plot.getViewBox())
-        self.profile_legend = style.make_legend(offset=(-10, 10))
-        self.profile_legend.setParentItem(self.profile_plot.getViewBox())
+        self.profile_legends = {}
+        for end, plot in self.profile_plots.items():
+            self.profile_legends[end] = style.make_legend(offset=(-10, 10))
+            self.profile_legends[end].setParentItem(plot.getViewBox())
         self.loss_curves = [self.loss_plot.plot([], [], pen=pg.mkPen(c, width=2))
                             for c in COLOURS]
-        self.profile_curves = [
-            self.profile_plot.plot([], [], pen=pg.mkPen(c, width=2), symbol="o", symbolSize=7,
-                                   symbolBrush=c) for c in COLOURS]
+        self.profile_curves = {
+            end: [plot.plot([], [], pen=pg.mkPen(c, width=2), symbol="o", symbolSize=7,
+                            symbolBrush=c) for c in COLOURS]
+            for end, plot in self.profile_plots.items()}
         self._kind_changed(self.kind_combo.currentText())
         self._update_buttons()
+
+    @property
+    def profile_plot(self):
+        """The profile over the last steps (the one a trained network ends with)."""
+        return self.profile_plots[LAST]
 
     def _kind_changed(self, kind: str) -> None:
         for widget, shown in ((self.example_combo, EXAMPLE), (self.lr_spin, LEARNING_RATE),
@@ -155,14 +182,12 @@ class ComparisonWindow(QDialog):
     def prepare(self) -> bool:
         """Fill in A from the document and B from the preset for it. True when the preset
         is one of the lessons' (the comparison can start at once)."""
-        window = self.window
-        panel = window.training_panel
-        stem = window.path.stem if window.path is not None else "Untitled"
-        self.a_label.setText(f"{stem} · {panel.optimizer_combo.currentText()}, learning rate "
-                             f"{panel.lr_spin.value():g}")
-        self.lr_spin.setValue(min(panel.lr_spin.value() * 10, 10.0))
-        self.optimizer_combo.setCurrentText("sgd" if panel.optimizer_combo.currentText() != "sgd"
-                                            else "adam")
+        options = self.run_settings().options
+        optimizer, lr = options.get("optimizer", "adam"), float(options.get("lr", 0.01))
+        stem = self.document.name
+        self.a_label.setText(f"{stem} · {optimizer}, learning rate {lr:g}")
+        self.lr_spin.setValue(min(lr * 10, 10.0))
+        self.optimizer_combo.setCurrentText("sgd" if optimizer != "sgd" else "adam")
         preset = PRESETS.get(stem)
         if preset in self._examples:
             self.kind_combo.setCurrentText(EXAMPLE)
@@ -183,10 +208,10 @@ class ComparisonWindow(QDialog):
             return stem, project, options
         if kind == LEARNING_RATE:
             options["lr"] = self.lr_spin.value()
-            return f"learning rate {options['lr']:g}", base, options
+            return f"learning rate {options['lr']:g}", Project(base.graph.copy()), options
         if kind == OPTIMIZER:
             options["optimizer"] = self.optimizer_combo.currentText()
-            return options["optimizer"], base, options
+            return options["optimizer"], Project(base.graph.copy()), options
         init = self.init_combo.currentText()
         graph = base.graph.copy()
         for node in graph.nodes_of("parameter"):
@@ -195,66 +220,66 @@ class ComparisonWindow(QDialog):
         return f"{init} initialiser", Project(graph, base.description), options
 
     def run_both(self) -> bool:
-        """Train A (the document as it is, from its current weights and a fresh optimiser)
-        and B with the same data, seed and steps."""
-        if any(self.runs):
+        """Train A (the document's graph) and B with the same data, seed and steps, from
+        fresh weights drawn from that seed (or from the weights they have, when asked), each
+        with a fresh optimiser."""
+        if self.running:
             return False
-        panel = self.window.training_panel
         try:
-            data = panel.training_data()
-            options = panel.overrides()
+            settings = self.run_settings()
+            data = settings.data()
+            options = dict(settings.options)
             options.pop("bindings", None)  # each graph binds its own inputs (x, y)
-            base = Project(self.window.graph.copy(), self.window.description)
+            base = Project(self.document.graph.copy(), self.document.description)
             b_label, b_project, b_options = self.variant(base, options)
         except (BPStudioError, ValueError, OSError) as exc:
             self.status_label.setText(f"Cannot compare: {exc}")
             return False
-        a_label = self.window.path.stem if self.window.path is not None else "this graph"
-        self.labels = [f"A: {a_label}", f"B: {b_label}"]
-        for curves, legend in ((self.loss_curves, self.loss_legend),
-                               (self.profile_curves, self.profile_legend)):
+        fresh = not self.current_weights_box.isChecked()
+        if fresh:
+            seed = int(options.get("seed", 0))
+            for project in (base, b_project):
+                project.graph.reinitialize(seed)
+        self.labels = [f"A: {self.document.name if self.document.path else 'this graph'}",
+                       f"B: {b_label}"]
+        curves = [(self.loss_curves, self.loss_legend)] + [
+            (self.profile_curves[end], self.profile_legends[end]) for end in (FIRST, LAST)]
+        for run_curves, legend in curves:
             legend.clear()
-            for curve, label in zip(curves, self.labels):
+            for curve, label in zip(run_curves, self.labels):
                 curve.setData([], [])
                 legend.addItem(curve, label)
         steps = self.steps_spin.value()
         self.histories = [None, None]
         # (no prediction fields: this window has no picture of them)
-        self.runs = [BackgroundRun(Project(base.graph.copy(), base.description), data, options,
-                                   steps, prediction_interval=None),
-                     BackgroundRun(b_project, data, b_options, steps, prediction_interval=None)]
-        for run in self.runs:
-            run.start()
-        self.status_label.setText(f"Training both for {steps} steps…")
-        self._timer.start()
+        for run, project, run_options in zip(self.runs, (base, b_project), (options, b_options)):
+            run.start(BackgroundRun(project, data, run_options, steps, prediction_interval=None))
+        start = "fresh weights from seed " + str(options.get("seed", 0)) if fresh \
+            else "the weights they have now"
+        self.status_label.setText(f"Training both for {steps} steps from {start}…")
         self._update_buttons()
         return True
 
     def stop(self) -> None:
         for run in self.runs:
-            if run is not None:
-                run.stop()
+            run.stop()
 
     @property
     def running(self) -> bool:
-        return any(run is not None for run in self.runs)
+        return any(run.running for run in self.runs)
 
-    def _poll(self) -> None:
-        for k, run in enumerate(self.runs):
-            if run is None:
-                continue
-            progress: Progress | None = run.take_progress()
-            if progress is not None and progress.history:
-                self.histories[k] = progress.history
-            if run.done:
-                if run.result.history:
-                    self.histories[k] = run.result.history
-                if run.result.message:
-                    self.status_label.setText(f"{self.labels[k]}: {run.result.message}")
-                self.runs[k] = None
+    def _progressed(self, k: int, progress: Progress) -> None:
+        if progress.history:
+            self.histories[k] = progress.history
+            self._redraw()
+
+    def _finished(self, k: int, job: BackgroundRun) -> None:
+        if job.result.history:
+            self.histories[k] = job.result.history
+        if job.result.message:
+            self.status_label.setText(f"{self.labels[k]}: {job.result.message}")
         self._redraw()
         if not self.running:
-            self._timer.stop()
             if not self.status_label.text().startswith(("A:", "B:")):
                 self.status_label.setText("Done: both runs trained copies; the document is "
                                           "unchanged.")
@@ -268,37 +293,19 @@ class ComparisonWindow(QDialog):
             loss = np.asarray(history["loss"], dtype=np.float64)
             keep = np.isfinite(loss) & (loss > 0)
             self.loss_curves[k].setData(steps[keep], loss[keep])
-            names, profile = layer_profile(history)
-            keep = np.isfinite(profile) & (profile > 0)
-            self.profile_curves[k].setData(np.arange(len(profile))[keep], profile[keep])
-            if k == 0:
-                axis = self.profile_plot.getAxis("bottom")
-                axis.setTicks([[(i, _short(n)) for i, n in enumerate(names)]])
+            for end, plot in self.profile_plots.items():
+                names, profile = layer_profile(history, end=end)
+                keep = np.isfinite(profile) & (profile > 0)
+                self.profile_curves[end][k].setData(np.arange(len(profile))[keep], profile[keep])
+                if k == 0:
+                    plot.getAxis("bottom").setTicks([[(i, _short(n))
+                                                      for i, n in enumerate(names)]])
 
     def _update_buttons(self) -> None:
         self.run_button.setEnabled(not self.running)
         self.stop_button.setEnabled(self.running)
 
     def closeEvent(self, event) -> None:
-        self.stop()
         for run in self.runs:
-            if run is not None and not run.wait(5):
-                run.kill()
-        self.runs = [None, None]
-        self._timer.stop()
+            run.finish_now(5.0)
         super().closeEvent(event)
-
-
-def open_comparison(window: "MainWindow") -> ComparisonWindow:
-    """Open (or raise) the comparison window; a lesson's preset starts at once."""
-    dialog = getattr(window, "comparison_window", None)
-    if dialog is None:
-        dialog = ComparisonWindow(window)
-        window.comparison_window = dialog
-    start = dialog.prepare()
-    dialog.show()
-    dialog.raise_()
-    if start and not dialog.running:
-        dialog.run_both()
-    return dialog
-

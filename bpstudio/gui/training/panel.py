@@ -12,38 +12,42 @@ from __future__ import annotations
 
 import inspect
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox,
                                QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
-                               QScrollArea, QSizePolicy, QSpinBox, QSplitter, QVBoxLayout,
+                               QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout,
                                QWidget)
 
 from bpstudio.core.attach import LOSS_KINDS, loss_for_task, plan_loss
 from bpstudio.core.errors import BPStudioError
-from bpstudio.core.project import Project
+from bpstudio.core.project import TrainingState
 from bpstudio.core.training import background, datasets
 from bpstudio.core.training.datasets import TrainingData
 from bpstudio.core.training.optim import OPTIMIZERS
-from bpstudio.core.training.background import (DIVERGED, FAILED, PAUSED, BackgroundRun,
-                                               Progress)
+from bpstudio.core.training.background import (DIVERGED, FAILED, FINISHED, PAUSED,
+                                               BackgroundRun, Progress)
 from bpstudio.core.training.trainer import FEATURES, TARGET, Trainer, bind_inputs
 
 from .. import commands
 from ..canvas import theme
-from ..plots import TrainingPlots
+from ..document import Document
+from ..plots import LOSS_TAB, TrainingPlots
 from .csv_dialog import CsvImportDialog
-
-if TYPE_CHECKING:
-    from ..main_window import MainWindow
+from .run import RunController
 
 CSV_ITEM = "CSV file…"
 DEFAULT_DATA = "moons"
 _ERROR_STYLE = f"color: {theme.ERROR_BADGE.name()};"
 REDRAW_MS = 33  # the plots redraw from the newest progress about 30 times a second
+# What every setting is before a project says otherwise.
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "data": {"source": DEFAULT_DATA, "n": 200, "classes": 3}, "validation": 0.2,
+    "optimizer": "adam", "lr": 0.01, "weight_decay": 0.0, "batch_size": 32, "seed": 0}
 
 
 def _sentence(text: str) -> str:
@@ -70,28 +74,61 @@ def _double(low: float, high: float, value: float, decimals: int, step: float) -
     return box
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """What the panel is set to, as plain values: the data (project-file form, with the
+    validation share and split seed), the trainer's options and the run's length in steps."""
+
+    training: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+    steps: int = 500
+
+    def data(self) -> TrainingData:
+        """The data these settings name, split and standardised."""
+        return datasets.from_settings(self.training)
+
+
 class TrainingPanel(QWidget):
-    """The training dock's contents. ``status_message`` carries messages for the status bar and
-    ``stats_changed`` the short line of the latest loss and accuracy."""
+    """The training dock's contents, for one :class:`Document`. Signals: ``status_message``
+    (for the status bar), ``stats_changed`` (the short line of the latest loss and accuracy),
+    ``run_started`` (a run began: the window brings the dock forward), ``culprit_found(node
+    id)`` (a run diverged at that node) and ``culprit_cleared``."""
 
     status_message = Signal(str)
     stats_changed = Signal(str)
+    run_started = Signal()
+    culprit_found = Signal(str)
+    culprit_cleared = Signal()
 
-    def __init__(self, window: "MainWindow"):
-        super().__init__()
-        self.window = window
-        self.worker: BackgroundRun | None = None
+    def __init__(self, document: Document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.run = RunController(REDRAW_MS, self)
+        self.run.progressed.connect(self._show_progress)
+        self.run.finished.connect(self._finish)
         self.remaining = 0            # steps a paused run still has to go
+        self._left_after_step = 0     # what a paused run has left after one Step
         self.csv_choice: dict[str, Any] | None = None
         self._data_cache: tuple[str, TrainingData] | None = None
         self.redraws = 0              # plot redraws since the panel was made (for benchmarks)
         self._build()
-        self._timer = QTimer(self)
-        self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self._poll)
+        # The bindings follow the graph, once an edit (or a macro of them) is complete.
+        self._bindings_timer = QTimer(self)
+        self._bindings_timer.setSingleShot(True)
+        self._bindings_timer.setInterval(0)
+        self._bindings_timer.timeout.connect(self.refresh_bindings)
+        self._unsubscribe = None
+        document.replaced.connect(self.document_opened)
+        document.training_state_changed.connect(self.state_changed)
+        self.document_opened()
         # The process runs fork from is started now, off the window's thread, so that pressing
         # Train does not wait for it.
         threading.Thread(target=background.warm_up, name="bpstudio-warm-up", daemon=True).start()
+
+    @property
+    def worker(self) -> BackgroundRun | None:
+        """The run in progress, if any."""
+        return self.run.job
 
     # ------------------------------------------------------------------------------ build
     def _build(self) -> None:
@@ -103,11 +140,11 @@ class TrainingPanel(QWidget):
         self.pause_button = QPushButton("Pause")
         self.step_button = QPushButton("Step")
         self.stop_button = QPushButton("Stop")
-        for button in (self.run_button, self.pause_button, self.step_button, self.stop_button):
+        self.reset_button = QPushButton("Reset Weights")
+        for button in (self.run_button, self.pause_button, self.step_button, self.stop_button,
+                       self.reset_button):
             buttons.addWidget(button)
         controls.addLayout(buttons)
-        self.reset_button = QPushButton("Reset Weights")
-        controls.addWidget(self.reset_button)
         controls.addWidget(self._build_loss_offer())
         self.run_button.clicked.connect(lambda: self.train())
         self.pause_button.clicked.connect(self.pause)
@@ -188,31 +225,25 @@ class TrainingPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.NoFrame)
         scroll.setWidget(settings)
-        scroll.setMinimumHeight(120)
+        self.settings_page = scroll
 
-        # Settings above the plots, the divider where a person wants it: the settings are
-        # read before a run, the plots during one.
+        # The settings are a tab beside the plots, not a pane above them: a pane that folds
+        # away during a run moves the tabs under the mouse, and one that stays leaves the plots
+        # no room at the default window size. They are read before a run, the plots during one.
         self.plots = TrainingPlots()
-        self.splitter = QSplitter(Qt.Vertical)
-        self.splitter.setObjectName("training_splitter")
-        self.splitter.addWidget(scroll)
-        self.splitter.addWidget(self.plots)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([300, 500])
-        self.splitter.setCollapsible(1, False)
-        self._settings_height: int | None = None
+        self.plots.insert_page(0, scroll, "Settings")
+        self.plots.tabs.setCurrentWidget(scroll)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(top)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.plots, 1)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self._data_chosen()
         self._update_buttons()
 
     def _add_shortcuts(self) -> None:
-        """Keyboard for the run controls, through actions on the window (so they work wherever
-        the focus is) that press the panel's buttons."""
+        """Keyboard for the run controls: actions that press the panel's buttons (the window
+        adds them to itself, so that they work wherever the focus is)."""
         self.actions: dict[str, QAction] = {}
         for name, text, keys, button in (
                 ("train", "&Train", "Ctrl+Return", self.run_button),
@@ -220,42 +251,60 @@ class TrainingPanel(QWidget):
                 ("step", "Train One &Step", "Ctrl+Shift+Right", self.step_button),
                 ("stop", "St&op Training", "Ctrl+.", self.stop_button),
                 ("reset", "&Reset Weights", "", self.reset_button)):
-            action = QAction(text, self.window)
+            action = QAction(text, self)
             if keys:
                 action.setShortcut(QKeySequence(keys))
                 button.setToolTip(f"{text.replace('&', '')} ({keys})")
             action.triggered.connect(button.click)
-            self.window.addAction(action)
             self.actions[name] = action
 
     # ------------------------------------------------------------------------ the document
     def document_opened(self) -> None:
-        """A new document: show its saved settings and curves."""
-        if self.worker is not None:
-            return
-        self.remaining = 0
+        """Another project is open: show its own settings (the defaults for its graph where it
+        has none) and curves, and nothing of the one before."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self._unsubscribe = self.document.graph.subscribe(self._graph_event)
+        self.remaining = self._left_after_step = 0
         self._data_cache = None
         self.csv_choice = None
-        training = self.window.training_state().get("training") or {}
-        self._load_settings(training)
+        self._load_settings(DEFAULT_SETTINGS)
+        self._load_settings(self.document.training)
         self.binding_combos = {}  # another document: its own saved bindings, not these
         self.refresh_bindings()
+        self.plots.clear()
         self.state_changed()
+        self._show_counters()
+
+    def _graph_event(self, event) -> None:
+        if not (event.kind == "node_changed" and event.field in ("position", "value")):
+            self._bindings_timer.start()
+
+    def _show_counters(self) -> None:
+        """The progress bar, rate and messages as the document's history leaves them."""
+        steps = self.document.training_state.steps
         self.message_label.setText("")
+        self.message_label.setStyleSheet("")
+        self.progress.setRange(0, 100)
         self.progress.setValue(0)
-        self.progress.setFormat("idle")
+        self.progress.setFormat(f"step {steps} · trained" if steps else "idle")
         self.rate_label.setText("")
+        self.stats_changed.emit("")
         self._update_buttons()
 
     def state_changed(self) -> None:
-        """The document's training state changed (a run, its undo, a reset): redraw its curves."""
-        history = self.window.training_state().get("history")
-        self.plots.show_history(history)
-        if not history:
+        """The document's training state changed (a run, its undo, a reset): redraw its curves
+        and say which step it is at."""
+        state = self.document.training_state
+        self.plots.show_history(state.history)
+        if not state.history:
             self.plots.show_prediction(None)
         self.redraws += 1
+        if not self.running:
+            self.progress.setFormat(f"step {state.steps} · trained" if state.steps else "idle")
 
     def _load_settings(self, training: dict[str, Any]) -> None:
+        """Show ``training`` (project-file form); what it does not name keeps its value."""
         data = training.get("data") or {}
         source = data.get("source")
         if source == "csv":
@@ -263,9 +312,12 @@ class TrainingPanel(QWidget):
             self._set_csv_item(data.get("path", ""))
         elif source in datasets.names():
             self.data_combo.setCurrentText(source)
-            self.n_spin.setValue(int(data.get("n", 200)))
-            self.noise_spin.setValue(float(data.get("noise", self.noise_spin.value())))
-            self.classes_spin.setValue(int(data.get("classes", 3)))
+            self.n_spin.setValue(int(data.get("n", self.n_spin.value())))
+            noise = inspect.signature(datasets.GENERATORS[source]).parameters.get("noise") \
+                if source in datasets.GENERATORS else None
+            self.noise_spin.setValue(float(data.get("noise", noise.default if noise is not None
+                                                    else self.noise_spin.value())))
+            self.classes_spin.setValue(int(data.get("classes", self.classes_spin.value())))
         self._data_chosen()
         if isinstance(training.get("validation"), (int, float)):
             self.validation_spin.setValue(float(training["validation"]))
@@ -359,11 +411,11 @@ class TrainingPanel(QWidget):
         while self.bindings_form.rowCount():
             self.bindings_form.removeRow(0)
         self.binding_combos = {}
-        graph = self.window.graph
+        graph = self.document.graph
         try:
             loss = graph.default_output()
             inputs = [n for n in graph.topological_order([loss]) if n.spec.source == "input"]
-            saved = (self.window.training_state().get("training") or {}).get("bindings")
+            saved = self.document.training.get("bindings")
             if set(chosen) == {n.name for n in inputs}:
                 guess = chosen
             else:
@@ -413,7 +465,7 @@ class TrainingPanel(QWidget):
         return kind, f"the data '{data.name}' are {LOSS_KINDS[kind]}"
 
     def _refresh_loss_offer(self) -> None:
-        graph = self.window.graph
+        graph = self.document.graph
         wanted = (graph is not None and bool(graph.nodes)
                   and not any(n.spec.is_loss for n in graph.nodes.values()))
         self.loss_offer.setVisible(wanted)
@@ -432,21 +484,21 @@ class TrainingPanel(QWidget):
 
     def add_loss(self) -> bool:
         """Add the loss the data call for and its target input, as one undoable edit."""
-        if self.worker is not None:
+        if self.running:
             return False
         kind, why = self.loss_choice()
         if kind is None:
             self._show_problem(f"Cannot add a loss: {why}")
             return False
-        graph = self.window.graph
+        graph = self.document.graph
         plans = []
 
         def build():  # inside push, so that a refusal is reported and changes nothing
             plans.append(plan_loss(graph, kind))
             return commands.add_loss_command(graph, plans[0])
 
-        if not self.window.scene.push(build, refused="Cannot add a loss"):
-            self._show_problem(self.window.scene.last_refusal or "Cannot add a loss")
+        if not self.document.push(build, refused="Cannot add a loss"):
+            self._show_problem(self.document.last_refusal or "Cannot add a loss")
             return False
         self.message_label.setText("")
         self.message_label.setStyleSheet("")
@@ -499,19 +551,18 @@ class TrainingPanel(QWidget):
                                    for name, combo in self.binding_combos.items()}
         return options
 
-    def snapshot(self) -> Project:
-        """A copy of the document with its training state: what a run starts from."""
-        window = self.window
-        state = window.training_state()
-        return Project(window.graph.copy(), window.description,
-                       training=dict(state.get("training") or {}),
-                       optimizer_state=state.get("optimizer_state"),
-                       history=state.get("history"))
+    def run_settings(self) -> RunSettings:
+        """The panel's settings as plain values (what a comparison of runs starts from)."""
+        source, options = self._data_settings()
+        training = {"data": {"source": source, **options},
+                    "validation": round(self.validation_spin.value(), 4),
+                    "split_seed": self.seed_spin.value()}
+        return RunSettings(training, self.overrides(), self._planned_steps())
 
     def make_trainer(self) -> Trainer:
         """A trainer on a copy of the document, continuing its saved optimiser state and
         history when the data and the graph still fit them."""
-        trainer = Trainer.from_project(self.snapshot(), data=self.training_data(),
+        trainer = Trainer.from_project(self.document.copy(), data=self.training_data(),
                                        **self.overrides())
         if trainer.restart_reason:
             self.status_message.emit(trainer.restart_reason)
@@ -520,11 +571,11 @@ class TrainingPanel(QWidget):
     # -------------------------------------------------------------------------- running
     @property
     def running(self) -> bool:
-        return self.worker is not None
+        return self.run.running
 
     def train(self, steps: int | None = None) -> bool:
         """Start (or continue) a run: the panel's length, or what a paused run has left."""
-        if self.worker is not None:
+        if self.running:
             return False
         if steps is None:
             steps = self.remaining or self._planned_steps()
@@ -533,22 +584,22 @@ class TrainingPanel(QWidget):
         except (BPStudioError, ValueError) as exc:
             self._show_problem(f"Cannot train: {exc}")
             return False
-        self.remaining = 0
+        self.remaining = self._left_after_step = 0
         self.message_label.setText("")
         self.message_label.setStyleSheet("")
-        self.window.run_view.clear_culprit()
-        self.worker = BackgroundRun(self.snapshot(), self.training_data(), self.overrides(),
-                                    steps)
-        self.window.training_dock.raise_()
-        self._fold_settings(True)
-        self.window.set_editing_locked(True)
+        self.culprit_cleared.emit()
+        worker = BackgroundRun(self.document.copy(), self.training_data(), self.overrides(),
+                               steps)
+        self.run_started.emit()
+        self.document.set_locked(True)
         self.status_message.emit("Training: editing is locked until the run is paused or "
                                  "stopped")
-        self._update_buttons()
         self.progress.setRange(0, steps)
         self.progress.setValue(0)
-        self.worker.start()
-        self._timer.start()
+        self.run.start(worker)
+        if self.plots.current_tab is None:  # the settings are in view: show the run
+            self.plots.show_tab(LOSS_TAB)
+        self._update_buttons()
         return True
 
     def _planned_steps(self) -> int:
@@ -561,30 +612,23 @@ class TrainingPanel(QWidget):
         return self.length_spin.value()
 
     def step(self) -> bool:
-        """Train on one batch."""
-        return self.train(steps=1)
+        """Train on one batch. A paused run stays paused, one step further on."""
+        left = self.remaining
+        if not self.train(steps=1):
+            return False
+        self._left_after_step = max(left - 1, 0)
+        return True
 
     def pause(self) -> None:
-        if self.worker is not None:
+        if self.running:
             self.worker.pause()
 
     def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
+        if self.running:
+            self.run.stop()
         else:
             self.remaining = 0
             self._update_buttons()
-
-    def _poll(self) -> None:
-        worker = self.worker
-        if worker is None:
-            self._timer.stop()
-            return
-        progress = worker.take_progress()
-        if progress is not None:
-            self._show_progress(progress)
-        if worker.done:
-            self._finish()
 
     def _show_progress(self, p: Progress, curves: bool = True) -> None:
         if curves:
@@ -611,34 +655,28 @@ class TrainingPanel(QWidget):
             parts.append(f"validation accuracy {p.val_accuracy:.0%}")
         return " · ".join(parts)
 
-    def _finish(self) -> None:
+    def _finish(self, worker: BackgroundRun) -> None:
         """The run has ended: its weights and state become one undo step."""
-        worker = self.worker
-        self._timer.stop()
-        progress = worker.take_progress()
-        if progress is not None:  # (the curves are drawn once, from the state the run leaves)
-            self._show_progress(progress, curves=not worker.result.steps_done)
-        self.worker = None
-        self._fold_settings(False)
-        self.window.set_editing_locked(False)
+        self.document.set_locked(False)
         result = worker.result
         done = result.steps_done
         if result.outcome == PAUSED:
-            self.remaining = max(0, worker.steps - done)
+            self.remaining = max(0, worker.steps - done) + self._left_after_step
+        elif result.outcome == FINISHED and self._left_after_step:
+            self.remaining = self._left_after_step  # one Step of a paused run: still paused
+        self._left_after_step = 0
         if done:
-            graph = self.window.graph
+            graph = self.document.graph
             values = {graph.node(name).id: value for name, value in result.values.items()}
-            state = {"training": result.training, "optimizer_state": result.optimizer_state,
-                     "history": result.history}
+            state = TrainingState(result.training, result.optimizer_state, result.history)
             text = f"Train {done} step" + ("s" if done != 1 else "")
-            command = commands.TrainingResultCommand(
-                graph, values, state, self.window.training_state(),
-                self.window.set_training_state, text)
-            self.window.scene.push(command)
+            self.document.push(commands.TrainingResultCommand(
+                graph, values, state, self.document.training_state,
+                self.document.set_training_state, text))
         if result.outcome == DIVERGED:
-            node = self.window.graph.find(result.node) if result.node else None
+            node = self.document.graph.find(result.node) if result.node else None
             if node is not None:
-                self.window.run_view.highlight_culprit(node.id)
+                self.culprit_found.emit(node.id)
             self._show_problem(f"Training stopped at step {result.step + 1}: {result.message}. "
                                "The weights are those of the last step that stayed finite.")
         elif result.outcome == FAILED:
@@ -646,26 +684,14 @@ class TrainingPanel(QWidget):
             QMessageBox.critical(self, "Training failed", f"Training failed: {result.message}"
                                  + (f"\n\n{result.details}" if result.details else ""))
         else:
-            self.status_message.emit(f"Training {result.outcome} after {done} step"
+            outcome = PAUSED if self.remaining else result.outcome
+            self.status_message.emit(f"Training {outcome} after {done} step"
                                      + ("s" if done != 1 else "")
-                                     + (f"; {self.remaining} to go: press Train to continue"
+                                     + (f"; {self.remaining} to go: press Continue"
                                         if self.remaining else ""))
-        self.progress.setFormat(f"step {result.step} · {result.outcome}")
+        outcome = PAUSED if self.remaining and result.outcome == FINISHED else result.outcome
+        self.progress.setFormat(f"step {result.step} · {outcome}")
         self._update_buttons()
-
-    def _fold_settings(self, fold: bool) -> None:
-        """The settings cannot change during a run: their room goes to the plots until it
-        ends (a run of one step keeps them, it is over at once)."""
-        if self.worker is not None and self.worker.steps == 1:
-            return
-        sizes = self.splitter.sizes()
-        if fold and sizes[0] > 0:
-            self._settings_height = sizes[0]
-            self.splitter.setSizes([0, sizes[0] + sizes[1]])
-        elif not fold and self._settings_height is not None:
-            self.splitter.setSizes([self._settings_height, max(sizes[1] - self._settings_height,
-                                                               100)])
-            self._settings_height = None
 
     def _show_problem(self, message: str) -> None:
         self.message_label.setText(message)
@@ -675,24 +701,29 @@ class TrainingPanel(QWidget):
     def reset_weights(self) -> None:
         """Draw every parameter afresh from its initialiser (seeded by the panel's seed), and
         forget the optimiser state and history that belonged to the old weights."""
-        if self.worker is not None:
+        if self.running:
             return
-        graph = self.window.graph
+        graph = self.document.graph
         fresh = graph.copy()
         fresh.reinitialize(self.seed_spin.value())
         values = {n.id: n.value for n in fresh.nodes_of("parameter")}
         if not values:
             self.status_message.emit("The graph has no parameters to reset")
             return
-        old = self.window.training_state()
-        state = {"training": old.get("training") or {}, "optimizer_state": None, "history": None}
-        self.window.scene.push(commands.TrainingResultCommand(
-            graph, values, state, old, self.window.set_training_state, "Reset Weights"))
-        self.remaining = 0
-        self._update_buttons()
+        old = self.document.training_state
+        # (the settings stay; where the old run had got to goes with its weights)
+        state = TrainingState({k: v for k, v in old.training.items() if k != "progress"})
+        if not self.document.push(commands.TrainingResultCommand(
+                graph, values, state, old, self.document.set_training_state, "Reset Weights")):
+            return
+        self.remaining = self._left_after_step = 0
+        self._show_counters()
+        self.status_message.emit(f"Weights drawn afresh from seed {self.seed_spin.value()}: "
+                                 "training starts again at step 0 (Ctrl+Z gives back the "
+                                 "trained weights, optimiser state and curves)")
 
     def _update_buttons(self) -> None:
-        running = self.worker is not None
+        running = self.running
         self.run_button.setEnabled(not running)
         self.run_button.setText(f"Continue ({self.remaining})" if self.remaining else "Train")
         self.step_button.setEnabled(not running)
@@ -711,10 +742,6 @@ class TrainingPanel(QWidget):
             action.setEnabled(button.isEnabled())
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop a run and wait for its thread (the window is closing)."""
-        if self.worker is not None:
-            self.worker.stop()
-            if not self.worker.wait(timeout):
-                self.worker.kill()
-                self.worker.wait(1.0)
-            self._finish()
+        """Stop a run and wait for it (the window is closing): what it trained becomes an
+        edit of the document, which the unsaved-changes prompt can then save."""
+        self.run.finish_now(timeout)
