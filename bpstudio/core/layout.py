@@ -22,6 +22,7 @@ reading them.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # (not imported when running: the graph draws itself with this module)
@@ -34,9 +35,10 @@ SWEEPS = 3
 # Wider than this (scene units), a layout is wrapped into bands; about what a 740-pixel
 # canvas shows at a zoom where a block's name is still readable.
 WRAP_WIDTH = 1300.0
-# The view a wrapped layout is fitted to: the canvas at the default window size is about square.
-VIEW_ASPECT = 1.0
+# The view a wrapped layout is fitted to: the canvas at the default window size (696 x 786).
+VIEW_ASPECT = 0.9
 BAND_GAP = 0.35  # rows of extra space between bands, for the wires that go back to the left
+BLOCK_SIZE = (COLUMN_SPACING, ROW_SPACING)  # the room a collapsed layer's block takes
 
 Position = tuple[float, float]
 
@@ -55,14 +57,14 @@ def layered_positions(graph: Graph, column_spacing: float = COLUMN_SPACING,
     inner: dict[str, dict[str, tuple[float, float]]] = {}  # group id -> member -> cell
     for unit in order:
         if unit in graph.groups:
+            # Folded or not, the members get their places inside the layer (where they show
+            # when it opens); a folded one takes one cell, its block.
             group = graph.groups[unit]
-            if group.collapsed:
-                cells = {m: (0.0, 0.0) for m in graph.member_ids(group)}
-            else:
-                cells = _group_cells(graph, group)
+            cells = _group_cells(graph, group)
             inner[unit] = cells
-            sizes[unit] = (int(max(c for c, _ in cells.values())) + 1,
-                           int(round(max(r for _, r in cells.values()))) + 1)
+            sizes[unit] = (1, 1) if group.collapsed else (
+                int(max(c for c, _ in cells.values())) + 1,
+                int(math.ceil(max(r for _, r in cells.values()) - 1e-9)) + 1)
         else:
             sizes[unit] = (1, 1)
     producers, consumers, fed = _unit_wiring(graph, unit_of, order)
@@ -84,15 +86,14 @@ def apply_layout(graph: Graph) -> None:
         graph.set_position(node_id, position)
 
 
-def opened_positions(graph: Graph, group: Group | str,
+def opened_positions(graph: Graph, group: Group | str, corner: Position,
                      column_spacing: float = COLUMN_SPACING,
                      row_spacing: float = ROW_SPACING) -> dict[str, Position]:
-    """Where a group's members go when it is opened: its own layered layout, starting at the
-    corner its block is drawn at."""
-    g = graph.group(group)
-    x, y = group_corner(graph, g)
+    """A group's members laid out on their own (the same layout as inside a whole graph's),
+    from ``corner``: where a new layer's ops go."""
+    x, y = corner
     return {m: (x + c * column_spacing, y + r * row_spacing)
-            for m, (c, r) in _group_cells(graph, g).items()}
+            for m, (c, r) in _group_cells(graph, graph.group(group)).items()}
 
 
 def group_corner(graph: Graph, group: Group | str) -> Position:
@@ -323,3 +324,26 @@ def _columns_per_band(widths: list[int], heights: list[int], column_spacing: flo
             best, best_scale = k, scale
     return best
 
+
+
+def extent(graph: Graph, group: Group | str) -> tuple[float, float]:
+    """The room a group's members take from its corner when shown as ops: (width, height)
+    to the far side of the farthest member's cell."""
+    placed = [n.position for n in graph.members(group) if n.position is not None]
+    if not placed:
+        return BLOCK_SIZE
+    x0, y0 = group_corner(graph, group)
+    return (max(p[0] for p in placed) - x0 + COLUMN_SPACING,
+            max(p[1] for p in placed) - y0 + ROW_SPACING)
+
+
+def opening_moves(graph: Graph, group: Group | str) -> dict[str, Position]:
+    """What moves when a collapsed block opens in place to its ops (which keep where they
+    are): the units right of the block and below it, to make the room its ops take."""
+    return room_moves(graph, group, BLOCK_SIZE, extent(graph, group))
+
+
+def closing_moves(graph: Graph, group: Group | str) -> dict[str, Position]:
+    """What moves when an opened group folds into one block: the units right of it and
+    below it, back into the room it no longer takes (the inverse of :func:`opening_moves`)."""
+    return room_moves(graph, group, extent(graph, group), BLOCK_SIZE)

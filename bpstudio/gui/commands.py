@@ -383,3 +383,160 @@ class TrainingResultCommand(Command):
         for node_id, value in self._old.items():
             self.graph.set_value(node_id, value)
         self._set_state(self._old_state)
+
+
+# ------------------------------------------------------------------------------ groups
+def _move_all(graph: Graph, moves: dict[str, tuple[Position | None, Position]], back: bool):
+    for node_id, (old, new) in moves.items():
+        graph.set_position(node_id, old if back else new)
+
+
+def _with_old(graph: Graph, targets: dict[str, Position]) -> dict[str, tuple[Position | None, Position]]:
+    return {node_id: (graph.nodes[node_id].position, pos) for node_id, pos in targets.items()}
+
+
+class SetCollapsedCommand(Command):
+    """Fold a group into one block (``collapsed`` True) or open it in place to its ops; the
+    nodes right of it and below it move to close or make the room (core/layout.py's
+    closing_moves and opening_moves), and undo puts everything back."""
+
+    def __init__(self, graph: Graph, group_id: str, collapsed: bool,
+                 parent: MacroCommand | None = None):
+        super().__init__(parent)
+        self.graph = graph
+        self.group_id = group_id
+        self.collapsed = bool(collapsed)
+        self._moves: dict[str, tuple[Position | None, Position]] | None = None
+        name = graph.group(group_id).name
+        self.setText(f"{'Close' if collapsed else 'Open'} {name}")
+
+    def apply(self) -> None:
+        from bpstudio.core.layout import closing_moves, opening_moves
+
+        if self._moves is None:  # measured once, so a redo repeats exactly the same moves
+            plan = closing_moves if self.collapsed else opening_moves
+            self._moves = _with_old(self.graph, plan(self.graph, self.group_id))
+        _move_all(self.graph, self._moves, back=False)
+        self.graph.set_collapsed(self.group_id, self.collapsed)
+
+    def undo(self) -> None:
+        self.graph.set_collapsed(self.group_id, not self.collapsed)
+        _move_all(self.graph, self._moves, back=True)
+
+
+class GroupCommand(Command):
+    """Make a layer (a group) of some nodes, folded into one block unless ``collapsed`` is
+    False. Folded, the nodes are laid out as a layer's ops are, from the place of the
+    left-most of them (a cell no other node takes), which is where the block goes. Undo
+    dissolves the group and puts the nodes back."""
+
+    def __init__(self, graph: Graph, name: str, node_ids: list[str], collapsed: bool = True,
+                 parent: MacroCommand | None = None):
+        super().__init__(parent)
+        self.graph = graph
+        self.name, self.node_ids, self.collapsed = name, list(node_ids), bool(collapsed)
+        self.group = None
+        self._moves: dict[str, tuple[Position | None, Position]] = {}
+        self.setText(f"Group as Layer {name}")
+
+    def apply(self) -> None:
+        from bpstudio.core.layout import opened_positions
+
+        if self.group is None:
+            self.group = self.graph.add_group(self.name, self.node_ids, collapsed=False)
+            placed = [n.position for n in self.graph.members(self.group)
+                      if n.position is not None]
+            if self.collapsed and placed:
+                corner = min(placed)
+                self._moves = _with_old(self.graph,
+                                        opened_positions(self.graph, self.group, corner))
+                self.graph.set_collapsed(self.group, True)
+        else:
+            self.graph.restore_group(self.group, self.node_ids)
+        _move_all(self.graph, self._moves, back=False)
+
+    def undo(self) -> None:
+        _move_all(self.graph, self._moves, back=True)
+        self.graph.ungroup(self.group)
+
+
+class UngroupCommand(Command):
+    """Dissolve a group (its nodes stay, shown as ops; a folded one opens first, making
+    room); undo brings the same group back, folded as it was."""
+
+    def __init__(self, graph: Graph, group_id: str, parent: MacroCommand | None = None):
+        super().__init__(parent)
+        self.graph = graph
+        self.group = graph.group(group_id)
+        self._open = (SetCollapsedCommand(graph, group_id, False) if self.group.collapsed
+                      else None)
+        self._ids: list[str] = []
+        self.setText(f"Ungroup {self.group.name}")
+
+    def apply(self) -> None:
+        if self._open is not None:
+            self._open.apply()
+        _group, self._ids = self.graph.ungroup(self.group)
+
+    def undo(self) -> None:
+        self.graph.restore_group(self.group, self._ids)
+        if self._open is not None:
+            self._open.undo()
+
+
+class RenameGroupCommand(Command):
+    def __init__(self, graph: Graph, group_id: str, name: str,
+                 parent: MacroCommand | None = None):
+        super().__init__(parent)
+        self.graph = graph
+        self.group_id = group_id
+        self.old, self.new = graph.group(group_id).name, name
+        self.setText(f"Rename {self.old} to {name}")
+
+    def apply(self) -> None:
+        self.graph.rename_group(self.group_id, self.new)
+
+    def undo(self) -> None:
+        self.graph.rename_group(self.group_id, self.old)
+
+
+def dense_layer_command(graph: Graph, fan_in: int, fan_out: int, activation: str | None,
+                        init: str, corner: Position, name: str | None = None) -> MacroCommand:
+    """Add a dense layer as one undo step, as the core's ``dense_plan`` lists it: its nodes
+    (laid out from ``corner`` as inside any layout), their wires, and the group, folded into
+    one block. Raises GraphError for what the plan refuses."""
+    plan = graph.dense_plan(fan_in, fan_out, name=name, activation=activation, init=init)
+    macro = macro_command(f"Add Dense Layer {plan.name}")
+    adds = [AddNodeCommand(graph, node.op, name=node.name, params=dict(node.params),
+                           position=corner, parent=macro) for node in plan.nodes]
+    for a, b, port in plan.wires:
+        ConnectCommand(graph, adds[a], adds[b], port, parent=macro)
+    _GroupOfAdded(graph, plan.name, adds, plan.collapsed, corner, parent=macro)
+    return macro
+
+
+class _GroupOfAdded(Command):
+    """The group step of :func:`dense_layer_command`: its nodes exist only once the macro's
+    add steps have run, so their ids are read then."""
+
+    def __init__(self, graph: Graph, name: str, adds: list[AddNodeCommand], collapsed: bool,
+                 corner: Position, parent: MacroCommand | None = None):
+        super().__init__(parent)
+        self.graph, self.name, self.adds, self.collapsed = graph, name, adds, collapsed
+        self.corner = corner
+        self.group = None
+
+    def apply(self) -> None:
+        from bpstudio.core.layout import opened_positions
+
+        ids = [a.node_id for a in self.adds]
+        if self.group is None:
+            self.group = self.graph.add_group(self.name, ids, collapsed=self.collapsed)
+            # (the nodes came in at the corner; undone, they go with their places kept)
+            for node_id, pos in opened_positions(self.graph, self.group, self.corner).items():
+                self.graph.set_position(node_id, pos)
+        else:
+            self.graph.restore_group(self.group, ids)
+
+    def undo(self) -> None:
+        self.graph.ungroup(self.group)

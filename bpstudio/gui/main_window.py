@@ -160,6 +160,8 @@ class MainWindow(QMainWindow):
         edit.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
         edit.addSeparator()
         edit.addActions([a.select_all, a.rename, a.add_node])
+        edit.addSeparator()
+        edit.addActions([a.group_as_layer, a.ungroup])
 
         view = bar.addMenu("&View")
         view.addActions([a.zoom_in, a.zoom_out, a.zoom_reset])
@@ -189,7 +191,8 @@ class MainWindow(QMainWindow):
         self.help_menu = help_menu
         self.run_menu = run
 
-        self.view.node_menu_actions = [a.rename, a.duplicate, a.copy, a.delete]
+        self.view.node_menu_actions = [a.rename, a.duplicate, a.copy, a.delete,
+                                       a.group_as_layer, a.ungroup]
         self.view.edge_menu_actions = [a.delete]
 
     def _build_help_menu(self) -> None:
@@ -294,6 +297,8 @@ class MainWindow(QMainWindow):
         a.select_all.triggered.connect(self.select_all)
         a.rename.triggered.connect(self.rename_selected)
         a.add_node.triggered.connect(self.view.request_add_node_at_cursor)
+        a.group_as_layer.triggered.connect(self.scene.group_selection)
+        a.ungroup.triggered.connect(self.scene.ungroup_selection)
         a.zoom_in.triggered.connect(self.view.zoom_in)
         a.zoom_out.triggered.connect(self.view.zoom_out)
         a.zoom_reset.triggered.connect(lambda: self.view.set_zoom(1.0))
