@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtGui import QUndoCommand
 
 from bpstudio.core.attach import LossPlan
+from bpstudio.core.errors import GraphError
 from bpstudio.core.graph import Edge, Graph, Node
 from bpstudio.core.project import TrainingState
 
@@ -511,32 +512,103 @@ def dense_layer_command(graph: Graph, fan_in: int, fan_out: int, activation: str
                            position=corner, parent=macro) for node in plan.nodes]
     for a, b, port in plan.wires:
         ConnectCommand(graph, adds[a], adds[b], port, parent=macro)
-    _GroupOfAdded(graph, plan.name, adds, plan.collapsed, corner, parent=macro)
+    macro.layer = _GroupOfAdded(graph, plan.name, adds, plan.collapsed, corner=corner,
+                                parent=macro)  # (its .group, once pushed)
     return macro
 
 
 class _GroupOfAdded(Command):
-    """The group step of :func:`dense_layer_command`: its nodes exist only once the macro's
-    add steps have run, so their ids are read then."""
+    """A group step of a macro whose nodes may be made by its earlier steps (ids are read
+    when it runs): :func:`dense_layer_command`'s group (laid out from ``corner``), or the
+    group a layer gets back over its new activation (its old id kept)."""
 
-    def __init__(self, graph: Graph, name: str, adds: list[AddNodeCommand], collapsed: bool,
-                 corner: Position, parent: MacroCommand | None = None):
+    def __init__(self, graph: Graph, name: str, members: list[NodeHandle], collapsed: bool,
+                 corner: Position | None = None, group_id: str | None = None,
+                 parent: MacroCommand | None = None):
         super().__init__(parent)
-        self.graph, self.name, self.adds, self.collapsed = graph, name, adds, collapsed
-        self.corner = corner
+        self.graph, self.name, self.members, self.collapsed = graph, name, members, collapsed
+        self.corner, self.group_id = corner, group_id
         self.group = None
 
     def apply(self) -> None:
         from bpstudio.core.layout import opened_positions
 
-        ids = [a.node_id for a in self.adds]
+        ids = [_resolve(m) for m in self.members]
         if self.group is None:
-            self.group = self.graph.add_group(self.name, ids, collapsed=self.collapsed)
-            # (the nodes came in at the corner; undone, they go with their places kept)
-            for node_id, pos in opened_positions(self.graph, self.group, self.corner).items():
-                self.graph.set_position(node_id, pos)
+            self.group = self.graph.add_group(self.name, ids, collapsed=self.collapsed,
+                                              group_id=self.group_id)
+            if self.corner is not None:
+                # (the nodes came in at the corner; undone, they go with their places kept)
+                for node_id, pos in opened_positions(self.graph, self.group,
+                                                     self.corner).items():
+                    self.graph.set_position(node_id, pos)
         else:
             self.graph.restore_group(self.group, ids)
 
     def undo(self) -> None:
         self.graph.ungroup(self.group)
+
+
+class _Dissolve(Command):
+    """Take a group away for the steps after it (undo puts the same group back)."""
+
+    def __init__(self, graph: Graph, group_id: str, parent: MacroCommand | None = None):
+        super().__init__(parent)
+        self.graph, self.group = graph, graph.group(group_id)
+        self.ids: list[str] = []
+
+    def apply(self) -> None:
+        _group, self.ids = self.graph.ungroup(self.group)
+
+    def undo(self) -> None:
+        self.graph.restore_group(self.group, self.ids)
+
+
+def layer_shape_command(graph: Graph, group_id: str, fan_in: int, fan_out: int) -> MacroCommand:
+    """A dense layer's fan-in and fan-out: the shapes of its W (drawn afresh by its
+    initialiser) and b, as one step."""
+    from bpstudio.core.layers import dense_layer
+
+    layer = dense_layer(graph, group_id)
+    if layer is None:
+        raise GraphError(f"'{graph.group(group_id).name}' is not a dense layer")
+    shape = (fan_out, fan_in) if layer.transpose is not None else (fan_in, fan_out)
+    macro = macro_command(f"Set the shape of {layer.name} to {fan_in} -> {fan_out}")
+    for node, new in ((layer.weight, shape), (layer.bias, (fan_out,))):
+        if node is None:
+            continue
+        problem = graph.param_problem(node.id, "shape", new)
+        if problem:
+            raise GraphError(problem)
+        if tuple(node.params["shape"]) != new:
+            SetParamCommand(graph, node.id, "shape", new, parent=macro)
+    return macro
+
+
+def layer_activation_command(graph: Graph, group_id: str, op: str) -> MacroCommand:
+    """Give a dense layer another activation: its activation node is replaced by one of
+    ``op`` (same name and place, same wires), and the group comes back over it, with its id,
+    name and folding."""
+    from bpstudio.core.layers import ACTIVATIONS, dense_layer
+    from bpstudio.core.ops import get_op
+
+    layer = dense_layer(graph, group_id)
+    if layer is None or layer.activation is None:
+        raise GraphError(f"'{graph.group(group_id).name}' is not a dense layer with an "
+                         f"activation")
+    if op not in ACTIVATIONS:
+        raise GraphError(f"a layer's activation is one of {', '.join(ACTIVATIONS)}, not {op}")
+    group, old = layer.group, layer.output
+    macro = macro_command(f"Set the activation of {layer.name} to {op}")
+    members: list[NodeHandle] = [i for i in graph.member_ids(group) if i != old.id]
+    consumers = graph.output_edges(old)
+    _Dissolve(graph, group.id, parent=macro)
+    RemoveNodeCommand(graph, old.id, parent=macro)
+    new = AddNodeCommand(graph, op, name=old.name, position=old.position, parent=macro)
+    ConnectCommand(graph, layer.pre_activation.id, new, get_op(op).input_names()[0],
+                   parent=macro)
+    for edge in consumers:
+        ConnectCommand(graph, new, edge.dst, edge.dst_port, parent=macro)
+    _GroupOfAdded(graph, group.name, members + [new], group.collapsed, group_id=group.id,
+                  parent=macro)
+    return macro

@@ -30,7 +30,7 @@ from .canvas.view import GraphView
 from .document import LOCKED_MESSAGE, Document
 from .gradcheck_view import GradientCheckDialog
 from .inspector import InspectorWidget
-from .palette import NodeSearchPopup, PaletteWidget
+from .palette import DENSE_LAYER, NodeSearchPopup, PaletteWidget
 from .run_view import RunView
 from .tour import TourDialog
 from .training.comparison import ComparisonWindow
@@ -409,7 +409,10 @@ class MainWindow(QMainWindow):
             self.view.centerOn(0, 0)
 
     def add_node(self, op: str, scene_pos: QPointF) -> str | None:
-        """Add a node of ``op`` centred under ``scene_pos`` (the drop point or the cursor)."""
+        """Add a node of ``op`` centred under ``scene_pos`` (the drop point or the cursor);
+        the palette's Dense Layer entry adds a layer's block there."""
+        if op == DENSE_LAYER:
+            return self.scene.add_dense_layer(scene_pos)
         position = (scene_pos.x() - theme.NODE_WIDTH / 2, scene_pos.y() - theme.NODE_HEADER_HEIGHT / 2)
         built = []
 

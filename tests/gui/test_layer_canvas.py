@@ -24,6 +24,7 @@ from bpstudio.core.files.fileformat import encode
 from bpstudio.core.layout import apply_layout
 from bpstudio.gui.canvas import theme
 from bpstudio.gui.canvas.layer_item import block_font, line_font
+from bpstudio.gui.palette import DENSE_LAYER
 
 DEEP = ("deep_sigmoid", "deep_relu_he", "deep_exploding")
 
@@ -272,3 +273,46 @@ def test_frame_all_never_zooms_out_past_legible_names(big_window):
     scale = window.view.zoom
     assert scale >= theme.FAR_NAME_ZOOM
     assert theme.FAR_NAME_PX * scale >= 8
+
+
+def drop_dense_layer(window, scene_point: QPointF):
+    from PySide6.QtCore import Qt as _Qt
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from guihelpers import drag_event
+
+    mime = window.palette.mime_data_for(DENSE_LAYER)
+    pos = window.view.mapFromScene(scene_point)
+    viewport = window.view.viewport()
+    for cls in (QDragEnterEvent, QDropEvent):
+        QApplication.sendEvent(viewport, drag_event(cls, pos, _Qt.CopyAction, mime))
+
+
+def test_the_dense_layer_palette_entry_adds_one_block_edited_in_the_inspector(big_window):
+    window = big_window
+    window.new_file()
+    drop_dense_layer(window, QPointF(0, 0))
+    graph = window.graph
+    (group,) = graph.groups.values()
+    assert group.collapsed and len(graph.nodes) == 5
+    block = window.scene.layer_items[group.id]
+    assert block.isSelected() and block.layer.activation == "relu"
+    editor = window.inspector.layer_editor
+    assert editor is not None and editor.group_id == group.id
+    editor.fan_out.setValue(7)  # (the spin box's own signal, as typing then Enter sends)
+    assert (block.layer.fan_in, block.layer.fan_out) == (2, 7)
+    assert graph.find(f"{group.name}.b").value.shape == (7,)
+    editor.activation.setCurrentText("tanh")
+    editor.activation.activated.emit(editor.activation.currentIndex())
+    layer = window.scene.layer_items[group.id].layer
+    assert layer.activation == "tanh" and graph.groups[group.id].collapsed
+    editor = window.inspector.layer_editor
+    QTest.qWait(0)
+    editor.name_edit.setText("encoder")
+    editor.name_edit.editingFinished.emit()
+    assert graph.groups[group.id].name == "encoder"
+    window.view.setFocus()
+    for _ in range(4):  # rename, activation, fan-out, the layer itself
+        QTest.keyClick(window.view, Qt.Key_Z, Qt.ControlModifier)
+    assert not graph.nodes and not graph.groups and not window.scene.layer_items

@@ -80,6 +80,13 @@ class GraphScene(QGraphicsScene):
         self.edge_items: dict[tuple[str, str], EdgeItem] = {}  # keyed like the graph: (dst, port)
         self.layer_items: dict[str, LayerItem] = {}        # collapsed groups, by group id
         self.frame_items: dict[str, GroupFrameItem] = {}   # opened groups, by group id
+        # Selected blocks whose group an edit took away: the group may come back within the
+        # same edit (a layer given another activation), and then its block is selected again.
+        self._selected_gone: set[str] = set()
+        self._forget_gone = QTimer(self)
+        self._forget_gone.setSingleShot(True)
+        self._forget_gone.setInterval(0)
+        self._forget_gone.timeout.connect(self._selected_gone.clear)
         self.shapes: dict[str, tuple] = {}
         self.problems: dict[str, str] = {}
         self._unsubscribe: Callable[[], None] | None = None
@@ -335,6 +342,9 @@ class GraphScene(QGraphicsScene):
         collapsed = group is not None and group.collapsed
         block = self.layer_items.get(group_id)
         if block is not None and not collapsed:
+            if block.isSelected():
+                self._selected_gone.add(group_id)
+                self._forget_gone.start()
             self.removeItem(self.layer_items.pop(group_id))
         frame = self.frame_items.get(group_id)
         if frame is not None and (group is None or collapsed):
@@ -360,6 +370,9 @@ class GraphScene(QGraphicsScene):
                 block.set_locked(self.editing_locked)
                 self.layer_items[group_id] = block
                 self.addItem(block)
+                if group_id in self._selected_gone:
+                    self._selected_gone.discard(group_id)
+                    block.setSelected(True)
             inputs, outputs = [], []
             for edge in self.graph.edges:
                 if edge.dst in members and edge.src not in members:
@@ -557,6 +570,24 @@ class GraphScene(QGraphicsScene):
                 event.accept()
                 return
         super().mouseDoubleClickEvent(event)
+
+    def add_dense_layer(self, scene_pos: QPointF, fan_in: int = 2, fan_out: int = 4,
+                        activation: str | None = "relu", init: str = "he_uniform") -> str | None:
+        """Add a dense layer (one block) centred under ``scene_pos`` and select it; its
+        group's id, or None when refused."""
+        graph, built = self.graph, []
+        corner = (scene_pos.x() - theme.LAYER_WIDTH / 2, scene_pos.y() - theme.LAYER_HEADER_HEIGHT)
+
+        def add() -> QUndoCommand:
+            built.append(commands.dense_layer_command(graph, fan_in, fan_out, activation, init,
+                                                      corner))
+            return built[0]
+
+        if not self.push(add, refused="Cannot add a layer"):
+            return None
+        group = built[0].layer.group
+        self.select_nodes(self.graph.member_ids(group))
+        return group.id
 
     def group_selection(self) -> bool:
         """Edit > Group as Layer: one layer of the selected nodes, folded into a block."""
