@@ -46,11 +46,7 @@ class PortItem(QGraphicsItem):
         return self._state
 
     def scene_anchor(self) -> QPointF:
-        """Where wires attach, in scene coordinates: on the port, or on the block of the
-        collapsed layer its node is folded into."""
-        block = self.node_item.block
-        if block is not None:
-            return block.anchor_for(self.node_item.node.id, self.name, self.is_output)
+        """Where wires attach, in scene coordinates."""
         return self.scenePos()
 
     def set_state(self, state: int) -> None:
