@@ -48,7 +48,7 @@ def newer(version):
 
 
 UNREADABLE = {
-    "newer version 3": newer(3),
+    "newer version 4": newer(4),
     "newer version 99": newer(99),
     "another format": lambda data: with_manifest(data, lambda m: m.update(format="other")),
     "cut in half": lambda data: data[:len(data) // 2],
