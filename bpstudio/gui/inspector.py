@@ -123,7 +123,8 @@ class InspectorWidget(QWidget):
         self._selection_timer = QTimer(self)
         self._selection_timer.setSingleShot(True)
         self._selection_timer.setInterval(0)
-        self._selection_timer.timeout.connect(self._show_selection)
+        self._selection_timer.timeout.connect(self._selection_burst_over)
+        self._selection_pending = False  # (a change came during the burst: read it when over)
         self.selection_updates = 0  # (how often the selection was read: work, for the tests)
         scene.selectionChanged.connect(self._selection_changed)
         scene.validated.connect(self._update_status_lines)
@@ -174,8 +175,16 @@ class InspectorWidget(QWidget):
 
     def _selection_changed(self) -> None:
         if self._selection_timer.isActive():
-            return  # a burst of changes: shown once it is over
+            self._selection_pending = True  # a burst of changes: shown once it is over
+            return
         self._show_selection()
+
+    def _selection_burst_over(self) -> None:
+        # Read again only if something changed since the last read: re-arming the timer on
+        # every read kept a large selection being read in a loop while the window was idle.
+        if self._selection_pending:
+            self._selection_pending = False
+            self._show_selection()
 
     def _show_selection(self) -> None:
         # The scene announces a cleared selection while it is being destroyed with the window.

@@ -69,3 +69,18 @@ def test_a_single_selection_still_shows_at_once(qtbot, window):
     qtbot.waitUntil(lambda: window.inspector.node_id is None)
     window.scene.select_nodes([window.graph.node("n0").id])
     qtbot.waitUntil(lambda: window.inspector.node_id == window.graph.node("n0").id)
+
+
+def test_a_large_selection_is_not_read_again_while_nothing_changes(qtbot, window):
+    window.set_graph(chain(50), path=None)
+    window.actions.select_all.trigger()
+    qtbot.waitUntil(lambda: "50 nodes selected" in inspector_text(window))
+    reads = window.inspector.selection_updates
+    qtbot.wait(100)  # an idle window reads nothing
+    assert window.inspector.selection_updates == reads
+
+
+def inspector_text(window) -> str:
+    from PySide6.QtWidgets import QLabel
+    return " ".join(label.text() for label in window.inspector.findChildren(QLabel)
+                    if label.isVisibleTo(window.inspector))
