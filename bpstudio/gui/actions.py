@@ -35,6 +35,8 @@ class Actions:
     select_all: QAction
     rename: QAction
     add_node: QAction
+    group_as_layer: QAction
+    ungroup: QAction
     zoom_in: QAction
     zoom_out: QAction
     zoom_reset: QAction
@@ -58,7 +60,7 @@ class Actions:
     def editing(self) -> list[QAction]:
         """The actions that change the graph (disabled while editing is locked)."""
         return [self.cut, self.paste, self.duplicate, self.delete, self.rename, self.add_node,
-                self.auto_layout, self.undo, self.redo, self.new, self.open, self.import_onnx]
+                self.group_as_layer, self.ungroup, self.auto_layout, self.undo, self.redo, self.new, self.open, self.import_onnx]
 
 
 def _keys(shortcuts) -> list[QKeySequence]:
@@ -125,6 +127,10 @@ def create_actions(window: QWidget, undo_stack: QUndoStack) -> Actions:
         select_all=_action(window, "Select &All", [K.SelectAll], "Select every node"),
         rename=_action(window, "&Rename", [K("F2")], "Rename the selected node"),
         add_node=_action(window, "Add &Node…", [], "Search for an op to add (Tab on the canvas)"),
+        group_as_layer=_action(window, "&Group as Layer", [],
+                               "Make one layer of the selected nodes, shown as one block"),
+        ungroup=_action(window, "&Ungroup", [],
+                        "Dissolve the selected layers into their ops"),
         zoom_in=_action(window, "Zoom &In", [K.ZoomIn, K("Ctrl+=")], "Zoom in"),
         zoom_out=_action(window, "Zoom &Out", [K.ZoomOut], "Zoom out"),
         zoom_reset=_action(window, "&Actual Size", [K("Ctrl+0")], "Zoom to 100%"),

@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtGui import QUndoCommand
 
 from bpstudio.core.attach import LossPlan
+from bpstudio.core.errors import GraphError
 from bpstudio.core.graph import Edge, Graph, Node
 from bpstudio.core.project import TrainingState
 
@@ -383,3 +384,231 @@ class TrainingResultCommand(Command):
         for node_id, value in self._old.items():
             self.graph.set_value(node_id, value)
         self._set_state(self._old_state)
+
+
+# ------------------------------------------------------------------------------ groups
+def _move_all(graph: Graph, moves: dict[str, tuple[Position | None, Position]], back: bool):
+    for node_id, (old, new) in moves.items():
+        graph.set_position(node_id, old if back else new)
+
+
+def _with_old(graph: Graph, targets: dict[str, Position]) -> dict[str, tuple[Position | None, Position]]:
+    return {node_id: (graph.nodes[node_id].position, pos) for node_id, pos in targets.items()}
+
+
+class SetCollapsedCommand(Command):
+    """Fold a group into one block (``collapsed`` True) or open it in place to its ops; the
+    nodes right of it and below it move to close or make the room (core/layout.py's
+    closing_moves and opening_moves), and undo puts everything back."""
+
+    def __init__(self, graph: Graph, group_id: str, collapsed: bool,
+                 parent: MacroCommand | None = None):
+        super().__init__(parent)
+        self.graph = graph
+        self.group_id = group_id
+        self.collapsed = bool(collapsed)
+        self._moves: dict[str, tuple[Position | None, Position]] | None = None
+        name = graph.group(group_id).name
+        self.setText(f"{'Close' if collapsed else 'Open'} {name}")
+
+    def apply(self) -> None:
+        from bpstudio.core.layout import closing_moves, opening_moves
+
+        if self._moves is None:  # measured once, so a redo repeats exactly the same moves
+            plan = closing_moves if self.collapsed else opening_moves
+            self._moves = _with_old(self.graph, plan(self.graph, self.group_id))
+        _move_all(self.graph, self._moves, back=False)
+        self.graph.set_collapsed(self.group_id, self.collapsed)
+
+    def undo(self) -> None:
+        self.graph.set_collapsed(self.group_id, not self.collapsed)
+        _move_all(self.graph, self._moves, back=True)
+
+
+class GroupCommand(Command):
+    """Make a layer (a group) of some nodes, folded into one block unless ``collapsed`` is
+    False. Folded, the nodes are laid out as a layer's ops are, from the place of the
+    left-most of them (a cell no other node takes), which is where the block goes. Undo
+    dissolves the group and puts the nodes back."""
+
+    def __init__(self, graph: Graph, name: str, node_ids: list[str], collapsed: bool = True,
+                 parent: MacroCommand | None = None):
+        super().__init__(parent)
+        self.graph = graph
+        self.name, self.node_ids, self.collapsed = name, list(node_ids), bool(collapsed)
+        self.group = None
+        self._moves: dict[str, tuple[Position | None, Position]] = {}
+        self.setText(f"Group as Layer {name}")
+
+    def apply(self) -> None:
+        from bpstudio.core.layout import opened_positions
+
+        if self.group is None:
+            self.group = self.graph.add_group(self.name, self.node_ids, collapsed=False)
+            placed = [n.position for n in self.graph.members(self.group)
+                      if n.position is not None]
+            if self.collapsed and placed:
+                corner = min(placed)
+                self._moves = _with_old(self.graph,
+                                        opened_positions(self.graph, self.group, corner))
+                self.graph.set_collapsed(self.group, True)
+        else:
+            self.graph.restore_group(self.group, self.node_ids)
+        _move_all(self.graph, self._moves, back=False)
+
+    def undo(self) -> None:
+        _move_all(self.graph, self._moves, back=True)
+        self.graph.ungroup(self.group)
+
+
+class UngroupCommand(Command):
+    """Dissolve a group (its nodes stay, shown as ops; a folded one opens first, making
+    room); undo brings the same group back, folded as it was."""
+
+    def __init__(self, graph: Graph, group_id: str, parent: MacroCommand | None = None):
+        super().__init__(parent)
+        self.graph = graph
+        self.group = graph.group(group_id)
+        self._open = (SetCollapsedCommand(graph, group_id, False) if self.group.collapsed
+                      else None)
+        self._ids: list[str] = []
+        self.setText(f"Ungroup {self.group.name}")
+
+    def apply(self) -> None:
+        if self._open is not None:
+            self._open.apply()
+        _group, self._ids = self.graph.ungroup(self.group)
+
+    def undo(self) -> None:
+        self.graph.restore_group(self.group, self._ids)
+        if self._open is not None:
+            self._open.undo()
+
+
+class RenameGroupCommand(Command):
+    def __init__(self, graph: Graph, group_id: str, name: str,
+                 parent: MacroCommand | None = None):
+        super().__init__(parent)
+        self.graph = graph
+        self.group_id = group_id
+        self.old, self.new = graph.group(group_id).name, name
+        self.setText(f"Rename {self.old} to {name}")
+
+    def apply(self) -> None:
+        self.graph.rename_group(self.group_id, self.new)
+
+    def undo(self) -> None:
+        self.graph.rename_group(self.group_id, self.old)
+
+
+def dense_layer_command(graph: Graph, fan_in: int, fan_out: int, activation: str | None,
+                        init: str, corner: Position, name: str | None = None) -> MacroCommand:
+    """Add a dense layer as one undo step, as the core's ``dense_plan`` lists it: its nodes
+    (laid out from ``corner`` as inside any layout), their wires, and the group, folded into
+    one block. Raises GraphError for what the plan refuses."""
+    plan = graph.dense_plan(fan_in, fan_out, name=name, activation=activation, init=init)
+    macro = macro_command(f"Add Dense Layer {plan.name}")
+    adds = [AddNodeCommand(graph, node.op, name=node.name, params=dict(node.params),
+                           position=corner, parent=macro) for node in plan.nodes]
+    for a, b, port in plan.wires:
+        ConnectCommand(graph, adds[a], adds[b], port, parent=macro)
+    macro.layer = _GroupOfAdded(graph, plan.name, adds, plan.collapsed, corner=corner,
+                                parent=macro)  # (its .group, once pushed)
+    return macro
+
+
+class _GroupOfAdded(Command):
+    """A group step of a macro whose nodes may be made by its earlier steps (ids are read
+    when it runs): :func:`dense_layer_command`'s group (laid out from ``corner``), or the
+    group a layer gets back over its new activation (its old id kept)."""
+
+    def __init__(self, graph: Graph, name: str, members: list[NodeHandle], collapsed: bool,
+                 corner: Position | None = None, group_id: str | None = None,
+                 parent: MacroCommand | None = None):
+        super().__init__(parent)
+        self.graph, self.name, self.members, self.collapsed = graph, name, members, collapsed
+        self.corner, self.group_id = corner, group_id
+        self.group = None
+
+    def apply(self) -> None:
+        from bpstudio.core.layout import opened_positions
+
+        ids = [_resolve(m) for m in self.members]
+        if self.group is None:
+            self.group = self.graph.add_group(self.name, ids, collapsed=self.collapsed,
+                                              group_id=self.group_id)
+            if self.corner is not None:
+                # (the nodes came in at the corner; undone, they go with their places kept)
+                for node_id, pos in opened_positions(self.graph, self.group,
+                                                     self.corner).items():
+                    self.graph.set_position(node_id, pos)
+        else:
+            self.graph.restore_group(self.group, ids)
+
+    def undo(self) -> None:
+        self.graph.ungroup(self.group)
+
+
+class _Dissolve(Command):
+    """Take a group away for the steps after it (undo puts the same group back)."""
+
+    def __init__(self, graph: Graph, group_id: str, parent: MacroCommand | None = None):
+        super().__init__(parent)
+        self.graph, self.group = graph, graph.group(group_id)
+        self.ids: list[str] = []
+
+    def apply(self) -> None:
+        _group, self.ids = self.graph.ungroup(self.group)
+
+    def undo(self) -> None:
+        self.graph.restore_group(self.group, self.ids)
+
+
+def layer_shape_command(graph: Graph, group_id: str, fan_in: int, fan_out: int) -> MacroCommand:
+    """A dense layer's fan-in and fan-out: the shapes of its W (drawn afresh by its
+    initialiser) and b, as one step."""
+    from bpstudio.core.layers import dense_layer
+
+    layer = dense_layer(graph, group_id)
+    if layer is None:
+        raise GraphError(f"'{graph.group(group_id).name}' is not a dense layer")
+    shape = (fan_out, fan_in) if layer.transpose is not None else (fan_in, fan_out)
+    macro = macro_command(f"Set the shape of {layer.name} to {fan_in} -> {fan_out}")
+    for node, new in ((layer.weight, shape), (layer.bias, (fan_out,))):
+        if node is None:
+            continue
+        problem = graph.param_problem(node.id, "shape", new)
+        if problem:
+            raise GraphError(problem)
+        if tuple(node.params["shape"]) != new:
+            SetParamCommand(graph, node.id, "shape", new, parent=macro)
+    return macro
+
+
+def layer_activation_command(graph: Graph, group_id: str, op: str) -> MacroCommand:
+    """Give a dense layer another activation: its activation node is replaced by one of
+    ``op`` (same name and place, same wires), and the group comes back over it, with its id,
+    name and folding."""
+    from bpstudio.core.layers import ACTIVATIONS, dense_layer
+    from bpstudio.core.ops import get_op
+
+    layer = dense_layer(graph, group_id)
+    if layer is None or layer.activation is None:
+        raise GraphError(f"'{graph.group(group_id).name}' is not a dense layer with an "
+                         f"activation")
+    if op not in ACTIVATIONS:
+        raise GraphError(f"a layer's activation is one of {', '.join(ACTIVATIONS)}, not {op}")
+    group, old = layer.group, layer.output
+    macro = macro_command(f"Set the activation of {layer.name} to {op}")
+    members: list[NodeHandle] = [i for i in graph.member_ids(group) if i != old.id]
+    consumers = graph.output_edges(old)
+    _Dissolve(graph, group.id, parent=macro)
+    RemoveNodeCommand(graph, old.id, parent=macro)
+    new = AddNodeCommand(graph, op, name=old.name, position=old.position, parent=macro)
+    ConnectCommand(graph, layer.pre_activation.id, new, get_op(op).input_names()[0],
+                   parent=macro)
+    for edge in consumers:
+        ConnectCommand(graph, new, edge.dst, edge.dst_port, parent=macro)
+    _GroupOfAdded(graph, group.name, members + [new], group.collapsed, group_id=group.id,
+                  parent=macro)
+    return macro

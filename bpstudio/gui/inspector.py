@@ -29,6 +29,7 @@ from bpstudio.core.shapes import format_shape
 from . import commands, jsontext
 from .canvas import theme
 from .canvas.scene import GraphScene
+from .layer_inspector import LayerEditor
 from .run_view import RunView, full_text
 
 EDITABLE_VALUE_SIZE = 64
@@ -102,6 +103,7 @@ class InspectorWidget(QWidget):
         self.value_label: QLabel | None = None
         self.sample_table: QTableWidget | None = None
         self.results_label: QLabel | None = None
+        self.layer_editor: LayerEditor | None = None  # while a layer's block is selected
         self.run_view: RunView | None = None  # where the values of the last pass come from
         # What to show below "nothing selected" on an empty, untitled graph (the welcome page).
         self.welcome: Callable[[], QWidget | None] | None = None
@@ -109,6 +111,12 @@ class InspectorWidget(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet(_ERROR_STYLE)
         self.error_label.hide()
+        # A layer's page is re-read once an edit is complete (a macro may take the group away
+        # and bring it back on the way).
+        self._layer_timer = QTimer(self)
+        self._layer_timer.setSingleShot(True)
+        self._layer_timer.setInterval(0)
+        self._layer_timer.timeout.connect(self._reload_layer)
 
         self._scroll = QScrollArea()
         self._scroll.setWidgetResizable(True)
@@ -144,6 +152,7 @@ class InspectorWidget(QWidget):
 
     def _show_empty(self, text: str) -> None:
         self.node_id = None
+        self.layer_editor = None
         self.editors = {}
         self.name_edit = self.value_edit = None
         self.value_label = None
@@ -193,7 +202,11 @@ class InspectorWidget(QWidget):
             return
         self.selection_updates += 1
         ids = self.scene.selected_node_ids()
-        if len(ids) == 1:
+        groups = self.scene.selected_groups()
+        if len(groups) == 1 and set(ids) == set(self.scene.graph.member_ids(groups[0])):
+            if self.layer_editor is None or self.layer_editor.group_id != groups[0]:
+                self.show_layer(groups[0])
+        elif len(ids) == 1:
             if ids[0] != self.node_id:
                 self.show_node(ids[0])
         elif len(ids) > 1:
@@ -204,10 +217,38 @@ class InspectorWidget(QWidget):
         else:
             self._show_empty(NOTHING_SELECTED)
 
+    def show_layer(self, group_id: str) -> None:
+        """The page of a layer's block: its name, and a dense layer's shape, activation and
+        initialiser (see :mod:`.layer_inspector`)."""
+        self._show_empty("")
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.layer_editor = LayerEditor(self.scene, group_id, self._apply)
+        layout.addWidget(self.layer_editor)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(_ERROR_STYLE)
+        self.error_label.setObjectName("error")
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
+        layout.addStretch(1)
+        self._scroll.setWidget(page)
+        self.layer_editor.set_read_only(self.document.locked)
+
+    def _reload_layer(self) -> None:
+        editor = self.layer_editor
+        if editor is None or not shiboken6.isValid(editor):
+            return
+        if editor.group_id in self.scene.graph.groups:
+            editor.load()
+        else:
+            self._show_empty(NOTHING_SELECTED)
+
     def show_node(self, node_id: str) -> None:
         node = self.scene.graph.nodes[node_id]
         spec = node.spec
         self.node_id = node_id
+        self.layer_editor = None
         self.editors = {}
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -418,6 +459,8 @@ class InspectorWidget(QWidget):
 
     def _show_results(self) -> None:
         """The selected node's value and gradient from the last Forward or Backward."""
+        if self.layer_editor is not None:
+            self._layer_timer.start()
         label = self.results_label
         if label is None or not shiboken6.isValid(label) or self.run_view is None \
                 or self.node_id is None or self.node_id not in self.scene.graph.nodes:
@@ -493,6 +536,10 @@ class InspectorWidget(QWidget):
         self.problem_label.setVisible(bool(problem))
 
     def _graph_event(self, event: GraphEvent) -> None:
+        if self.layer_editor is not None:
+            if event.field != "position":
+                self._layer_timer.start()
+            return
         if self.node_id is None:
             return
         if event.kind == "node_removed" and event.node.id == self.node_id:
@@ -582,6 +629,8 @@ class InspectorWidget(QWidget):
         self._apply(build, self.value_edit)
 
     def set_read_only(self, locked: bool) -> None:
+        if self.layer_editor is not None and shiboken6.isValid(self.layer_editor):
+            self.layer_editor.set_read_only(locked)
         for editor in list(self.editors.values()) + [self.name_edit, self.value_edit]:
             if editor is not None:
                 editor.setEnabled(not locked)

@@ -29,7 +29,7 @@ from .document import LOCKED_MESSAGE, Document
 from .export_dialog import FORMATS, NUMPY, ONNX, TORCH, ExportDialog, ExportFormat, write_export
 from .gradcheck_view import GradientCheckDialog
 from .inspector import InspectorWidget
-from .palette import NodeSearchPopup, PaletteWidget
+from .palette import DENSE_LAYER, NodeSearchPopup, PaletteWidget
 from .rows import RowsDialog, RunRows
 from .run_view import RunView
 from .tour import TourDialog
@@ -163,6 +163,8 @@ class MainWindow(QMainWindow):
         edit.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
         edit.addSeparator()
         edit.addActions([a.select_all, a.rename, a.add_node])
+        edit.addSeparator()
+        edit.addActions([a.group_as_layer, a.ungroup])
 
         view = bar.addMenu("&View")
         view.addActions([a.zoom_in, a.zoom_out, a.zoom_reset])
@@ -193,7 +195,8 @@ class MainWindow(QMainWindow):
         self.help_menu = help_menu
         self.run_menu = run
 
-        self.view.node_menu_actions = [a.rename, a.duplicate, a.copy, a.delete]
+        self.view.node_menu_actions = [a.rename, a.duplicate, a.copy, a.delete,
+                                       a.group_as_layer, a.ungroup]
         self.view.edge_menu_actions = [a.delete]
 
     def _build_help_menu(self) -> None:
@@ -300,6 +303,8 @@ class MainWindow(QMainWindow):
         a.select_all.triggered.connect(self.select_all)
         a.rename.triggered.connect(self.rename_selected)
         a.add_node.triggered.connect(self.view.request_add_node_at_cursor)
+        a.group_as_layer.triggered.connect(self.scene.group_selection)
+        a.ungroup.triggered.connect(self.scene.ungroup_selection)
         a.zoom_in.triggered.connect(self.view.zoom_in)
         a.zoom_out.triggered.connect(self.view.zoom_out)
         a.zoom_reset.triggered.connect(lambda: self.view.set_zoom(1.0))
@@ -410,7 +415,10 @@ class MainWindow(QMainWindow):
             self.view.centerOn(0, 0)
 
     def add_node(self, op: str, scene_pos: QPointF) -> str | None:
-        """Add a node of ``op`` centred under ``scene_pos`` (the drop point or the cursor)."""
+        """Add a node of ``op`` centred under ``scene_pos`` (the drop point or the cursor);
+        the palette's Dense Layer entry adds a layer's block there."""
+        if op == DENSE_LAYER:
+            return self.scene.add_dense_layer(scene_pos)
         position = (scene_pos.x() - theme.NODE_WIDTH / 2, scene_pos.y() - theme.NODE_HEADER_HEIGHT / 2)
         built = []
 

@@ -3,6 +3,10 @@
 Each op appears under its group, with the group's colour, and a tooltip giving its description
 and local derivative. Dragging an entry carries the op name under OP_MIME_TYPE; the canvas view
 accepts that drop. A new op in the registry appears here without code in this module.
+
+Beside the ops, under "Layers", the Dense Layer entry adds several ops at once, as the core's
+``dense_plan`` lists them, folded into one block (its fan-in, fan-out, activation and
+initialiser are then edited in the inspector); it drags out as ``DENSE_LAYER``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,12 @@ from .canvas import theme
 from .canvas.view import OP_MIME_TYPE
 
 OP_ROLE = Qt.UserRole + 1
+DENSE_LAYER = "dense layer"  # the layer entry: not an op name (no op name has a space)
+LAYERS = "Layers"
+DENSE_LAYER_TIP = ("<b>Dense Layer</b> <span style='color:#8a909c'>(layers)</span><br>"
+                   "x @ W + b, then an activation: one fully connected layer, added as one "
+                   "block. Set its fan-in, fan-out, activation and initializer in the "
+                   "inspector; double-click the block to see its ops.")
 
 
 def group_icon(group: str, size: int = 14) -> QIcon:
@@ -29,6 +39,18 @@ def group_icon(group: str, size: int = 14) -> QIcon:
     painter.setRenderHint(QPainter.Antialiasing)
     painter.setPen(Qt.NoPen)
     painter.setBrush(theme.group_colour(group))
+    painter.drawRoundedRect(1, 1, size - 2, size - 2, 3, 3)
+    painter.end()
+    return QIcon(pixmap)
+
+
+def _layer_icon(size: int = 14) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.Antialiasing)
+    painter.setPen(Qt.NoPen)
+    painter.setBrush(theme.LAYER_HEADER)
     painter.drawRoundedRect(1, 1, size - 2, size - 2, 3, 3)
     painter.end()
     return QIcon(pixmap)
@@ -107,6 +129,20 @@ class PaletteWidget(QWidget):
                 item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
                 header.addChild(item)
             header.setExpanded(True)
+        header = QTreeWidgetItem([LAYERS])
+        header.setFlags(Qt.ItemIsEnabled)
+        header.setIcon(0, _layer_icon())
+        font = header.font(0)
+        font.setBold(True)
+        header.setFont(0, font)
+        self.tree.addTopLevelItem(header)
+        item = QTreeWidgetItem(["Dense Layer"])
+        item.setData(0, OP_ROLE, DENSE_LAYER)
+        item.setIcon(0, _layer_icon(10))
+        item.setToolTip(0, DENSE_LAYER_TIP)
+        item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
+        header.addChild(item)
+        header.setExpanded(True)
 
     def op_item(self, op_name: str) -> QTreeWidgetItem | None:
         for k in range(self.tree.topLevelItemCount()):
@@ -120,15 +156,19 @@ class PaletteWidget(QWidget):
         """What dragging this op's entry carries (the same object a real drag builds)."""
         return self.tree.mimeData([self.op_item(op_name)])
 
-    def visible_ops(self) -> list[str]:
-        ops = []
+    def visible_entries(self) -> list[str]:
+        """The op names (and DENSE_LAYER) the filter leaves in view."""
+        entries = []
         for k in range(self.tree.topLevelItemCount()):
             header = self.tree.topLevelItem(k)
             for j in range(header.childCount()):
                 child = header.child(j)
                 if not child.isHidden():
-                    ops.append(child.data(0, OP_ROLE))
-        return ops
+                    entries.append(child.data(0, OP_ROLE))
+        return entries
+
+    def visible_ops(self) -> list[str]:
+        return [name for name in self.visible_entries() if name in REGISTRY]
 
     def set_filter(self, text: str) -> None:
         needle = text.strip().lower()
@@ -138,9 +178,12 @@ class PaletteWidget(QWidget):
             for j in range(header.childCount()):
                 child = header.child(j)
                 name = child.data(0, OP_ROLE)
-                spec = REGISTRY[name]
-                match = not needle or needle in name.lower() or needle in spec.title.lower() \
-                    or needle in spec.doc.lower()
+                if name == DENSE_LAYER:
+                    match = not needle or needle in "dense layer fully connected"
+                else:
+                    spec = REGISTRY[name]
+                    match = not needle or needle in name.lower() \
+                        or needle in spec.title.lower() or needle in spec.doc.lower()
                 child.setHidden(not match)
                 shown += match
             header.setHidden(shown == 0)

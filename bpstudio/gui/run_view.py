@@ -19,8 +19,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from bpstudio.core.engine import Engine
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.graph import Graph
+from bpstudio.core.layers import forward_health
 from bpstudio.core.model import GraphEvent
 
+from .canvas.layer_item import LayerFigures
 from .canvas.scene import GraphScene
 from .rows import RunRows
 
@@ -36,6 +38,12 @@ def short_text(array: np.ndarray) -> str:
         return f"{a.item() + 0.0:.4g}"
     return (f"{a.shape} mean {a.mean() + 0.0:.3g} · {a.min() + 0.0:.3g}.."
             f"{a.max() + 0.0:.3g}")
+
+
+def _summary(array: np.ndarray) -> str:
+    """A layer's output on its block (whose shape line gives the shape): mean and range."""
+    a = np.asarray(array)
+    return f"mean {a.mean() + 0.0:.2g} · {a.min() + 0.0:.2g}..{a.max() + 0.0:.2g}"
 
 
 def full_text(array: np.ndarray) -> str:
@@ -190,7 +198,35 @@ class RunView(QObject):
             item.set_value_display(None if value is None else "= " + short_text(value),
                                    None if grad is None else "∇ " + short_text(grad))
             item.setToolTip(self.tooltip(node_id))
+        self._show_layer_figures()
         self._show_wire_gradients()
+
+    def layer_figures(self) -> dict[str, LayerFigures]:
+        """Group id -> what the last pass says about each collapsed layer on the canvas: its
+        output's summary, the norms of its parameters' gradient and of dL/dz, its health."""
+        if self.engine is None or self.mode is None:
+            return {}
+        health = forward_health(self.graph, self.engine.value)
+        figures = {}
+        for group_id, item in self.scene.layer_items.items():
+            layer = item.layer
+            if layer is None:
+                continue
+            output = self.value(layer.output.id)
+            grads = [self.grad(p.id) for p in layer.parameters]
+            signal = self.grad(layer.pre_activation.id)
+            figures[group_id] = LayerFigures(
+                None if output is None else _summary(output),
+                None if any(g is None for g in grads)
+                else float(np.sqrt(sum(np.sum(np.square(g)) for g in grads))),
+                None if signal is None else float(np.linalg.norm(signal)),
+                health.get(group_id))
+        return figures
+
+    def _show_layer_figures(self) -> None:
+        figures = self.layer_figures()
+        for group_id, item in self.scene.layer_items.items():
+            item.set_figures(figures.get(group_id, LayerFigures()))
 
     def _drop_values(self) -> None:
         if self.engine is None:  # nothing shown (every edit of a broken graph comes here)
@@ -202,6 +238,8 @@ class RunView(QObject):
             item.reset_tooltip()
         for edge in self.scene.edge_items.values():
             edge.set_gradient_magnitude(None)
+        for block in self.scene.layer_items.values():
+            block.set_figures(LayerFigures())
 
     def tooltip(self, node_id: str) -> str:
         """The node's description with its full value and gradient and its local derivative."""

@@ -8,6 +8,10 @@ and its words from :mod:`bpstudio.core.trace_text`; the panel only decides how f
 walk is and paints that onto the canvas (the current node highlighted, values and gradients on
 the nodes reached so far, wires coloured once their gradient has been handed back).
 
+A layer folded into one block on the canvas is one step of each pass (``core/layer_walk.py``):
+its forward product, then the chain rule in matrix form with the engine's numbers for the
+chosen row; a layer opened to its ops is walked op by op.
+
 Keys: while the panel has the focus, Right and Left step, Space plays or pauses, Home and End
 jump to the start or the end. The panel claims those keys (``ShortcutOverride``) only while it
 has the focus, so on the canvas Home still frames every node.
@@ -28,7 +32,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QFileDialog, Q
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.files.atomicfile import atomic_write_bytes
 from bpstudio.core.practice import REL_TOL, Score, check_answer
-from bpstudio.core.trace import BackwardStep, ForwardStep, Trace, trace
+from bpstudio.core.layer_walk import LayerStep, describe_layer_step, walk as layer_walk
+from bpstudio.core.trace import BACKWARD, FORWARD, BackwardStep, ForwardStep, Trace, trace
 from bpstudio.core.trace_text import HEAD, MATH, WARN, describe, number, to_html, to_markdown
 
 from .canvas.scene import GraphScene
@@ -59,6 +64,7 @@ class WalkthroughPanel(QWidget):
         self.run_rows = rows if rows is not None else RunRows(scene.document, self)
         self.trace: Trace | None = None
         self.ran_on: RowsToRun | None = None   # the rows the trace ran on
+        self.steps: tuple = ()  # the walk: the trace's steps, a collapsed layer's as one
         self.index = 0
         self.answered: set[str] = set()   # practised nodes whose gradient is now shown
         self.score = Score()
@@ -212,7 +218,8 @@ class WalkthroughPanel(QWidget):
         self.trace, self.ran_on = walk, chosen
         if chosen.problem:
             self.status_message.emit(f"Walking through {chosen.rows.label}")
-        self.index = min(self.index, len(walk.steps) - 1)
+        self.steps = layer_walk(walk, self.graph)
+        self.index = min(self.index, len(self.steps) - 1)
         self._fill_pickers()
         self._show()
         return True
@@ -227,8 +234,8 @@ class WalkthroughPanel(QWidget):
             self._retrace_timer.start()
 
     @property
-    def step(self) -> ForwardStep | BackwardStep | None:
-        return None if self.trace is None else self.trace.steps[self.index]
+    def step(self) -> ForwardStep | BackwardStep | LayerStep | None:
+        return None if self.trace is None else self.steps[self.index]
 
     def step_forward(self) -> None:
         if self.trace is None:
@@ -237,7 +244,7 @@ class WalkthroughPanel(QWidget):
             self.feedback.setText("Type your answer (or press Reveal) before going on.")
             self._stop_playing()
             return
-        if self.index < len(self.trace.steps) - 1:
+        if self.index < len(self.steps) - 1:
             self.index += 1
             self._show()
         else:
@@ -257,7 +264,7 @@ class WalkthroughPanel(QWidget):
         """The last step, or the first gradient still to be worked out in practice."""
         if self.trace is None:
             return
-        while self.index < len(self.trace.steps) - 1 and not self._waiting_for_answer():
+        while self.index < len(self.steps) - 1 and not self._waiting_for_answer():
             self.index += 1
         self._show()
 
@@ -265,7 +272,7 @@ class WalkthroughPanel(QWidget):
         if self._play_timer.isActive():
             self._stop_playing()
         elif self.trace is not None:
-            if self.index >= len(self.trace.steps) - 1:
+            if self.index >= len(self.steps) - 1:
                 self.index = 0
             self._play_timer.start(self.speed.currentData())
             self._show()
@@ -437,19 +444,22 @@ class WalkthroughPanel(QWidget):
                                         "pass, one node at a time.")
             self._update_buttons()
             return
-        step = walk.steps[self.index]
-        phase = ("Forward" if isinstance(step, ForwardStep) else "Backward")
-        self.position_label.setText(f"<b>Step {self.index + 1} of {len(walk.steps)}</b> · "
-                                    f"{phase} · {step.name}")
+        step = self.steps[self.index]
+        phase = "Forward" if _phase(step) == FORWARD else "Backward"
+        layer = " (layer)" if isinstance(step, LayerStep) else ""
+        self.position_label.setText(f"<b>Step {self.index + 1} of {len(self.steps)}</b> · "
+                                    f"{phase} · {step.name}{layer}")
         hidden = self.hidden()
         self.question.setText(f"d {walk.output_name}/d {step.name} =" if waiting else "")
-        self.step_label.setText(_html(describe(step, walk, self.row, hidden)))
+        lines = (describe_layer_step(step, self.row) if isinstance(step, LayerStep)
+                 else describe(step, walk, self.row, hidden))
+        self.step_label.setText(_html(lines))
         self._paint(hidden)
         self._update_buttons()
 
     def _update_buttons(self) -> None:
         walk = self.trace
-        last = 0 if walk is None else len(walk.steps) - 1
+        last = 0 if walk is None else len(self.steps) - 1
         self.buttons["start"].setEnabled(walk is not None and self.index > 0)
         self.buttons["back"].setEnabled(walk is not None and self.index > 0)
         self.buttons["next"].setEnabled(walk is not None and self.index < last)
@@ -465,10 +475,17 @@ class WalkthroughPanel(QWidget):
         """Values of the nodes computed so far, gradients of the nodes reached so far, the
         wires that have carried a gradient back, and the current node highlighted."""
         walk, row = self.trace, self.row
-        forward_done = {s.node_id: s for s in walk.forward[:self.index + 1]}
-        back_count = self.index + 1 - len(walk.forward)
-        backward_done = {s.node_id: s for s in walk.backward[:max(back_count, 0)]}
-        current = walk.steps[self.index].node_id
+        forward_done, backward_done = {}, {}
+        for step in self.steps[:self.index + 1]:
+            ids = step.node_ids if isinstance(step, LayerStep) else (step.node_id,)
+            if _phase(step) == FORWARD:
+                forward_done.update((i, walk.forward_step(i)) for i in ids)
+            else:
+                backward_done.update((i, walk.backward_step(i)) for i in ids)
+        now = self.steps[self.index]
+        current = now.node_id
+        for group_id, block in self.scene.layer_items.items():
+            block.set_highlighted(isinstance(now, LayerStep) and now.group_id == group_id)
         for node_id, item in self.scene.node_items.items():
             value = forward_done.get(node_id)
             back = backward_done.get(node_id)
@@ -497,9 +514,17 @@ class WalkthroughPanel(QWidget):
         for item in self.scene.node_items.values():
             item.set_value_display(None, None)
             item.set_highlighted(False)
+        for block in self.scene.layer_items.values():
+            block.set_highlighted(False)
         for edge in self.scene.edge_items.values():
             edge.set_gradient_magnitude(None)
         self._painted = False
+
+
+def _phase(step: ForwardStep | BackwardStep | LayerStep) -> str:
+    if isinstance(step, LayerStep):
+        return step.phase
+    return FORWARD if isinstance(step, ForwardStep) else BACKWARD
 
 
 def _html(lines) -> str:

@@ -6,7 +6,7 @@ def test_layout_puts_each_node_right_of_its_inputs():
     g = Graph()
     x = g.input("x")
     loss = g.mse(g.relu(g.add(g.mul(g.parameter("w", value=1.0), x), 0.5)), g.input("t"), name="loss")
-    positions = layered_positions(g)
+    positions = layered_positions(g, wrap_width=float("inf"))
     assert set(positions) == set(g.nodes)
     for edge in g.edges:
         assert positions[edge.src][0] < positions[edge.dst][0]
@@ -21,7 +21,7 @@ def test_sources_sit_one_column_left_of_their_consumer_and_beside_it():
     h = g.input("x", (2,))
     for k in range(4):
         h = g.tanh(g.add(g.matmul(h, g.parameter(f"W{k}", shape=(2, 2))), g.parameter(f"b{k}", shape=(2,))))
-    positions = layered_positions(g)
+    positions = layered_positions(g, wrap_width=float("inf"))
     for k in range(4):
         weight = g.find(f"W{k}")
         (edge,) = g.output_edges(weight)
@@ -38,7 +38,7 @@ def test_what_is_computed_from_weights_alone_sits_beside_its_consumer():
     for k in range(3):
         w = g.transpose(g.parameter(f"W{k}", shape=(2, 2)), name=f"W{k}.T")
         h = g.tanh(g.matmul(h, w, name=f"mm{k}"))
-    positions = layered_positions(g)
+    positions = layered_positions(g, wrap_width=float("inf"))
     for k in range(3):
         weight, transposed, layer = (g.find(n) for n in (f"W{k}", f"W{k}.T", f"mm{k}"))
         assert positions[transposed.id][0] == positions[layer.id][0] - 240.0

@@ -346,3 +346,39 @@ def test_the_export_writes_through_links_and_never_into_a_device(neuron, tmp_pat
         assert "is a device" in window.statusBar().currentMessage()
     else:
         assert written and "d loss/d w = 0.4" in real.read_text(encoding="utf-8")
+
+
+def test_a_collapsed_layer_is_one_step_with_the_chain_rule_in_matrix_form(qtbot, window):
+    """two_moons opens with its layers folded: the walk reaches h2 as one block per pass and
+    shows dL/dz = dL/da ⊙ f'(z), dL/dW, dL/db and dL/dx with the engine's numbers for the
+    chosen row; opened, h2 is walked op by op."""
+    from bpstudio.core.layer_walk import layer_chain
+    from bpstudio.core.trace import trace
+    from bpstudio.core.trace_text import number
+
+    open_example(window, "two_moons")
+    menu_action(window.run_menu, "Walk Through…").trigger()
+    steps = len(window.walkthrough.steps)
+    window.walkthrough.row_picker.setCurrentIndex(3)  # row 3
+    press(window, qtbot, "End")
+    while current(window) != "h2 (layer)" or "Backward" not in position(window):
+        press(window, qtbot, "Back")
+    block = window.scene.layer_items[window.graph.group("h2").id]
+    assert block.highlighted
+    text = shown(window)
+    chain = layer_chain(trace(window.graph), window.graph, "h2")
+    row = 2
+    assert f"dL/dz = dL/da ⊙ f'(z) = {number(chain.dl_dz, True, row)}" in text
+    assert f"f'(z) = " in text and number(chain.f_prime, True, row) in text
+    assert f"dL/dW = Xᵀ dL/dZ" in text and number(chain.dl_dw) in text
+    assert f"dL/db = Σ over rows of dL/dz = {number(chain.dl_db)}" in text
+    assert f"dL/dx = dL/dz Wᵀ = {number(chain.dl_dx, True, row)}" in text
+    engine = Engine(window.graph)
+    engine.forward(sample_feeds(window.graph))
+    engine.backward()
+    np.testing.assert_array_equal(chain.dl_dz, engine.grad("h2.z"))
+    # Opened, the layer's ops are steps of their own (5 forward, 5 backward, less the 2 it was).
+    window.scene.set_collapsed(window.graph.group("h2").id, False)
+    qtbot.waitUntil(lambda: len(window.walkthrough.steps) == steps + 8)
+    names = [s.name for s in window.walkthrough.steps]
+    assert "h2.matmul" in names and "h2" in names

@@ -24,10 +24,11 @@ from bpstudio.core.shapes import format_shape
 from . import theme
 from .paint import (ANTIALIASING, FONTS, NO_BRUSH, NO_PEN, PENS, PICTURE_SCALES,
                     POSITION_CHANGED, SELECTION_CHANGED, SMOOTH_PIXMAPS, SVG_ENGINE,
-                    picture_scale)
+                    paint_far_name, picture_scale)
 from .port_item import ErrorBadgeItem, PortItem, port_sprite
 
 if TYPE_CHECKING:  # named in a hint only: nodes must not need wires to load
+    from .layer_item import LayerItem
     from .wire_items import EdgeItem
 
 
@@ -49,6 +50,7 @@ class NodeItem(QGraphicsObject):
         self.setAcceptHoverEvents(False)
         self.setZValue(1)
         self.edges: set[EdgeItem] = set()
+        self.block: LayerItem | None = None  # the collapsed layer this node is folded into
         self.input_ports = {p.name: PortItem(self, p.name, False, p.doc) for p in spec.inputs}
         self.output_ports = {name: PortItem(self, name, True) for name in spec.outputs}
         self._shape_text = ""
@@ -251,13 +253,15 @@ class NodeItem(QGraphicsObject):
         self._paint_detail(painter, export=widget is None)
 
     def _paint_flat(self, painter: QPainter) -> None:
-        """Zoomed far out: flat cards in the group colour are all that can be seen anyway."""
+        """Zoomed far out: a flat card in the group colour with the node's name alone, in a
+        font large enough to read down to the farthest zoom Frame All goes to."""
         painter.setRenderHint(ANTIALIASING, False)
         painter.setPen(NO_PEN)
         painter.setBrush(theme.NODE_BODY_LOCKED if self._locked else theme.NODE_BODY)
         painter.drawRect(QRectF(0, 0, self.width, self._height))
         painter.setBrush(self.colour)
         painter.drawRect(QRectF(0, 0, self.width, theme.NODE_HEADER_HEIGHT))
+        paint_far_name(painter, self.node.name, QRectF(0, 0, self.width, self._height))
         selected = self.isSelected()
         if selected or self._highlighted or self._problem:
             painter.setBrush(NO_BRUSH)

@@ -7,7 +7,7 @@ building its own; nothing here knows about the graph.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFontMetricsF, QPainter, QPaintEngine
 from PySide6.QtWidgets import QGraphicsItem
 
@@ -70,6 +70,8 @@ class _Fonts:
         self.subtitle = theme.subtitle_font()
         self.port = theme.port_font()
         self.value = theme.value_font()
+        self.far_name = theme.far_name_font()
+        self.far_name_metrics = QFontMetricsF(self.far_name)
         self.title_metrics = QFontMetricsF(self.title)
         self.subtitle_metrics = QFontMetricsF(self.subtitle)
         self.port_metrics = QFontMetricsF(self.port)
@@ -78,3 +80,11 @@ class _Fonts:
 
 
 FONTS = _Fonts()
+
+
+def paint_far_name(painter: QPainter, name: str, rect: QRectF) -> None:
+    """A card's name as the far level of detail draws it: large, centred, elided to fit."""
+    painter.setFont(FONTS.far_name)
+    painter.setPen(theme.NODE_TEXT)
+    text = FONTS.far_name_metrics.elidedText(name, Qt.ElideRight, rect.width() - 8)
+    painter.drawText(rect, Qt.AlignCenter, text)

@@ -46,7 +46,11 @@ class PortItem(QGraphicsItem):
         return self._state
 
     def scene_anchor(self) -> QPointF:
-        """Where wires attach, in scene coordinates."""
+        """Where wires attach, in scene coordinates: on the port, or on the block of the
+        collapsed layer its node is folded into."""
+        block = self.node_item.block
+        if block is not None:
+            return block.anchor_for(self.node_item.node.id, self.name, self.is_output)
         return self.scenePos()
 
     def set_state(self, state: int) -> None:

@@ -20,11 +20,16 @@ from PySide6.QtWidgets import (QGraphicsItem, QGraphicsProxyWidget, QGraphicsSce
 
 from bpstudio.core.errors import GraphError
 from bpstudio.core.graph import Edge, Graph, GraphEvent
+from bpstudio.core.layers import dense_layer
+from bpstudio.core.layout import group_corner
+from bpstudio.core.shapes import format_shape
 
 from ..document import LOCKED_MESSAGE, Document
 
 from .. import commands
 from . import theme
+from .group_frame_item import GroupFrameItem
+from .layer_item import LayerItem
 from .node_item import NodeItem
 from .paint import PENS, picture_scale
 from .port_item import PortItem, clear_port_sprites
@@ -73,6 +78,15 @@ class GraphScene(QGraphicsScene):
         self.graph: Graph | None = None
         self.node_items: dict[str, NodeItem] = {}
         self.edge_items: dict[tuple[str, str], EdgeItem] = {}  # keyed like the graph: (dst, port)
+        self.layer_items: dict[str, LayerItem] = {}        # collapsed groups, by group id
+        self.frame_items: dict[str, GroupFrameItem] = {}   # opened groups, by group id
+        # Selected blocks whose group an edit took away: the group may come back within the
+        # same edit (a layer given another activation), and then its block is selected again.
+        self._selected_gone: set[str] = set()
+        self._forget_gone = QTimer(self)
+        self._forget_gone.setSingleShot(True)
+        self._forget_gone.setInterval(0)
+        self._forget_gone.timeout.connect(self._selected_gone.clear)
         self.shapes: dict[str, tuple] = {}
         self.problems: dict[str, str] = {}
         self._unsubscribe: Callable[[], None] | None = None
@@ -125,6 +139,8 @@ class GraphScene(QGraphicsScene):
             node.restyle()
         for edge in self.edge_items.values():
             edge.restyle()
+        for item in (*self.layer_items.values(), *self.frame_items.values()):
+            item.update()
         self.wire_layer.update()
 
     def set_graph(self, graph: Graph) -> None:
@@ -135,12 +151,16 @@ class GraphScene(QGraphicsScene):
         self.clear()
         self.node_items.clear()
         self.edge_items.clear()
+        self.layer_items.clear()
+        self.frame_items.clear()
         self.wire_layer = self._new_wire_layer()
         self.graph = graph
         for node in graph.nodes.values():
             self._add_node_item(node)
         for edge in graph.edges:
             self._add_edge_item(edge)
+        for group_id in graph.groups:
+            self._sync_group(group_id)
         self._unsubscribe = graph.subscribe(self._on_graph_event)
         self.validate_now()
         self.schedule_pictures()
@@ -150,6 +170,23 @@ class GraphScene(QGraphicsScene):
         self.graph_event.emit(event)
 
     def _update_items(self, event: GraphEvent) -> None:
+        kind = event.kind
+        if kind.startswith("group_"):
+            self._sync_group(event.group.id)
+            return  # a group changes neither shapes nor problems
+        self._update_node_items(event)
+        for node_id in self._event_nodes(event):
+            node = self.graph.nodes.get(node_id)
+            if node is not None and node.group is not None:
+                self._sync_group(node.group.id)
+
+    @staticmethod
+    def _event_nodes(event: GraphEvent) -> tuple[str, ...]:
+        if event.edge is not None:
+            return (event.edge.src, event.edge.dst)
+        return (event.node.id,) if event.node is not None else ()
+
+    def _update_node_items(self, event: GraphEvent) -> None:
         kind = event.kind
         if kind == "node_added":
             self._add_node_item(event.node)
@@ -216,6 +253,8 @@ class GraphScene(QGraphicsScene):
             near_scale = picture_scale(max(zoom, theme.DETAIL_ZOOM))
             far_scale = picture_scale(out_zoom)
             for item in self.node_items.values():
+                if not item.isVisible():
+                    continue  # folded into a layer's block
                 rect = item.sceneBoundingRect()
                 if rect.intersects(seen):
                     wanted[item] = near_scale
@@ -290,11 +329,121 @@ class GraphScene(QGraphicsScene):
         for node_id, item in self.node_items.items():
             item.set_shape(shapes.get(node_id))
             item.set_problem(self.problems.get(node_id))
+        for group_id in self.layer_items:
+            self._sync_group(group_id)
         self.validated.emit()
+
+    # ---------------------------------------------------------------------------- groups
+    def _sync_group(self, group_id: str) -> None:
+        """Bring a group's items in line with the graph: a block while it is collapsed (its
+        nodes hidden, the wires that cross into it ending on it, those inside it hidden), a
+        frame around its nodes while it is open, neither once it is gone."""
+        group = self.graph.groups.get(group_id)
+        collapsed = group is not None and group.collapsed
+        block = self.layer_items.get(group_id)
+        if block is not None and not collapsed:
+            if block.isSelected():
+                self._selected_gone.add(group_id)
+                self._forget_gone.start()
+            self.removeItem(self.layer_items.pop(group_id))
+        frame = self.frame_items.get(group_id)
+        if frame is not None and (group is None or collapsed):
+            self.removeItem(self.frame_items.pop(group_id))
+        members = set() if group is None else set(self.graph.member_ids(group))
+        touched: set[EdgeItem] = set()
+        for node_id, item in self.node_items.items():
+            inside = node_id in members
+            if inside or (item.block is not None and item.block.group.id == group_id):
+                folded = collapsed and inside
+                item.block = None
+                if folded and item.isSelected():
+                    item.setSelected(False)
+                item.setVisible(not folded)
+                touched.update(item.edges)
+        if group is None:
+            self._update_wires(touched)
+            return
+        if collapsed:
+            block = self.layer_items.get(group_id)
+            if block is None:
+                block = LayerItem(group)
+                block.set_locked(self.editing_locked)
+                self.layer_items[group_id] = block
+                self.addItem(block)
+                if group_id in self._selected_gone:
+                    self._selected_gone.discard(group_id)
+                    block.setSelected(True)
+            inputs, outputs = [], []
+            for edge in self.graph.edges:
+                if edge.dst in members and edge.src not in members:
+                    inputs.append((edge.dst, edge.dst_port))
+                elif edge.src in members and edge.dst not in members \
+                        and (edge.src, edge.src_port) not in outputs:
+                    outputs.append((edge.src, edge.src_port))
+            layer = dense_layer(self.graph, group)
+            out = layer.output.id if layer is not None else next(
+                (src for src, _ in outputs), None)
+            shape = self.shapes.get(out) if out is not None else None
+            block.update_from(self.graph, layer, group_corner(self.graph, group), inputs,
+                              outputs, "" if shape is None else format_shape(shape))
+            for node_id in members:
+                self.node_items[node_id].block = block
+        else:
+            frame = self.frame_items.get(group_id)
+            if frame is None:
+                frame = GroupFrameItem(group)
+                self.frame_items[group_id] = frame
+                self.addItem(frame)
+            rect = QRectF()
+            for node_id in members:
+                item = self.node_items[node_id]
+                rect = rect.united(QRectF(item.pos().x(), item.pos().y(), item.width,
+                                          item.height))
+            frame.set_members_rect(rect)
+        self._update_wires(touched)
+
+    def _update_wires(self, edges: set[EdgeItem]) -> None:
+        """Wires inside a collapsed layer are hidden; the others follow their ends."""
+        for edge in edges:
+            src = self.node_items[edge.edge.src].block
+            dst = self.node_items[edge.edge.dst].block
+            inside = src is not None and src is dst
+            if edge.isVisible() == inside:
+                edge.setVisible(not inside)
+            edge.update_path()
+
+    def layer_item_of(self, item: QGraphicsItem | None) -> LayerItem | None:
+        while item is not None and not isinstance(item, LayerItem):
+            item = item.parentItem()
+        return item
+
+    def frame_at(self, pos: QPointF) -> GroupFrameItem | None:
+        """The opened group whose title bar is at ``pos``."""
+        for frame in self.frame_items.values():
+            if frame.title_bar().contains(pos):
+                return frame
+        return None
+
+    def selected_groups(self) -> list[str]:
+        """The ids of the collapsed layers whose blocks are selected."""
+        return [i.group.id for i in self.selectedItems() if isinstance(i, LayerItem)]
+
+    def set_collapsed(self, group_id: str, collapsed: bool) -> bool:
+        """Fold a layer into its block or open it in place, as one undoable step."""
+        if self.editing_locked:
+            self.status_message.emit(LOCKED_MESSAGE)
+            return False
+        graph = self.graph
+        return self.push(lambda: commands.SetCollapsedCommand(graph, group_id, collapsed),
+                         refused="Cannot open or close the layer")
 
     # ------------------------------------------------------------------------- selection
     def selected_node_ids(self) -> list[str]:
-        return [i.node.id for i in self.selectedItems() if isinstance(i, NodeItem)]
+        """The selected nodes, those folded into a selected layer's block included."""
+        ids = [i.node.id for i in self.selectedItems() if isinstance(i, NodeItem)]
+        for group_id in self.selected_groups():
+            ids.extend(self.graph.member_ids(group_id))
+        return ids
 
     def selected_edges(self) -> list[Edge]:
         return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
@@ -304,7 +453,7 @@ class GraphScene(QGraphicsScene):
         for node_id in node_ids:
             item = self.node_items.get(node_id)
             if item is not None:
-                item.setSelected(True)
+                (item.block or item).setSelected(True)
 
     # ----------------------------------------------------------------------- editing lock
     @property
@@ -316,7 +465,7 @@ class GraphScene(QGraphicsScene):
         selecting, panning and zooming still work."""
         if locked:
             self.cancel_gestures()
-        for item in self.node_items.values():
+        for item in (*self.node_items.values(), *self.layer_items.values()):
             item.set_locked(locked)
 
     def push(self, edit: QUndoCommand | Callable[[], QUndoCommand | None],
@@ -339,7 +488,7 @@ class GraphScene(QGraphicsScene):
 
     def port_at(self, pos: QPointF) -> PortItem | None:
         for item in self.items(pos, Qt.IntersectsItemShape, Qt.DescendingOrder, QTransform()):
-            if isinstance(item, PortItem):
+            if isinstance(item, PortItem) and item.isVisible():
                 return item
         return None
 
@@ -356,9 +505,16 @@ class GraphScene(QGraphicsScene):
                 else:
                     self._start_wire(port, event.scenePos())
                 return
+        if event.button() == Qt.LeftButton and self._rename_proxy is None:
+            frame = self.frame_at(event.scenePos())
+            if frame is not None and frame.close_button().contains(event.scenePos()):
+                event.accept()
+                self.set_collapsed(frame.group.id, True)
+                return
         super().mousePressEvent(event)
         if event.button() == Qt.LeftButton and not self.editing_locked:
-            node_item = self.node_item_of(self.item_at(event.scenePos()))
+            hit = self.item_at(event.scenePos())
+            node_item = self.node_item_of(hit) or self.layer_item_of(hit)
             if node_item is not None and node_item.isSelected():
                 starts = {i: self.node_items[i].node.position or (0.0, 0.0)
                           for i in self.selected_node_ids()}
@@ -396,6 +552,16 @@ class GraphScene(QGraphicsScene):
         super().mouseReleaseEvent(event)
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() == Qt.LeftButton:
+            hit = self.item_at(event.scenePos())
+            block = self.layer_item_of(hit)
+            frame = self.frame_at(event.scenePos()) if block is None else None
+            if block is not None or frame is not None:
+                # A block opens in place to its ops; a double-click on an opened layer's
+                # title bar folds it back.
+                event.accept()
+                self.set_collapsed((block or frame).group.id, block is None)
+                return
         node_item = self.node_item_of(self.item_at(event.scenePos()))
         if node_item is not None and event.button() == Qt.LeftButton:
             local = node_item.mapFromScene(event.scenePos())
@@ -404,6 +570,60 @@ class GraphScene(QGraphicsScene):
                 event.accept()
                 return
         super().mouseDoubleClickEvent(event)
+
+    def add_dense_layer(self, scene_pos: QPointF, fan_in: int = 2, fan_out: int = 4,
+                        activation: str | None = "relu", init: str = "he_uniform") -> str | None:
+        """Add a dense layer (one block) centred under ``scene_pos`` and select it; its
+        group's id, or None when refused."""
+        graph, built = self.graph, []
+        corner = (scene_pos.x() - theme.LAYER_WIDTH / 2, scene_pos.y() - theme.LAYER_HEADER_HEIGHT)
+
+        def add() -> QUndoCommand:
+            built.append(commands.dense_layer_command(graph, fan_in, fan_out, activation, init,
+                                                      corner))
+            return built[0]
+
+        if not self.push(add, refused="Cannot add a layer"):
+            return None
+        group = built[0].layer.group
+        self.select_nodes(self.graph.member_ids(group))
+        return group.id
+
+    def group_selection(self) -> bool:
+        """Edit > Group as Layer: one layer of the selected nodes, folded into a block."""
+        graph, ids = self.graph, self.selected_node_ids()
+
+        def group() -> QUndoCommand:
+            if not ids:
+                raise GraphError("select the nodes to make a layer of")
+            name = graph.unique_group_name("layer")
+            problem = graph.group_problem(name, ids)
+            if problem:
+                raise GraphError(problem)
+            return commands.GroupCommand(graph, name, ids)
+
+        return self.push(group, refused="Cannot group")
+
+    def ungroup_selection(self) -> bool:
+        """Edit > Ungroup: the selected layers (their blocks, or any of their nodes)
+        dissolved into their ops."""
+        graph = self.graph
+        groups = dict.fromkeys(self.selected_groups())
+        for node_id in self.selected_node_ids():
+            if graph.nodes[node_id].group is not None:
+                groups.setdefault(graph.nodes[node_id].group.id)
+
+        def ungroup() -> QUndoCommand:
+            if not groups:
+                raise GraphError("select a layer to ungroup")
+            macro = commands.macro_command(
+                f"Ungroup {graph.group(next(iter(groups))).name}" if len(groups) == 1
+                else f"Ungroup {len(groups)} layers")
+            for group_id in groups:
+                commands.UngroupCommand(graph, group_id, parent=macro)
+            return macro
+
+        return self.push(ungroup, refused="Cannot ungroup")
 
     # ------------------------------------------------------------------------------ wires
     def _start_wire(self, port: PortItem, pos: QPointF) -> None:
@@ -581,6 +801,11 @@ class GraphScene(QGraphicsScene):
         rect = QRectF()
         for node_id in ids:
             item = self.node_items.get(node_id)
-            if item is not None:
-                rect = rect.united(item.sceneBoundingRect())
+            if item is None:
+                continue
+            shown = item.block if item.block is not None else item
+            rect = rect.united(shown.sceneBoundingRect())
+            group = item.node.group
+            if group is not None and group.id in self.frame_items:
+                rect = rect.united(self.frame_items[group.id].sceneBoundingRect())
         return rect

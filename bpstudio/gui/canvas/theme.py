@@ -50,6 +50,23 @@ ERROR_BADGE = QColor("#e5484d")
 ERROR_BADGE_TEXT = QColor("#ffffff")
 ERROR_BADGE_RADIUS = 8.0
 
+# --- layers (groups) --------------------------------------------------------------------------
+LAYER_WIDTH = 210.0           # a collapsed layer's block (one layout cell: 240 x 175)
+LAYER_HEADER_HEIGHT = 30.0
+LAYER_TITLE_PX = 17           # pixel sizes: the block stays legible framed at about 0.5x
+LAYER_LINE_PX = 13
+LAYER_HEADER = QColor("#5b4a8a")
+LAYER_BORDER = QColor("#7a68b0")
+LAYER_HEALTHY = QColor("#3f8f5f")
+GROUP_FRAME = QColor(122, 104, 176, 34)      # an opened layer's region
+GROUP_FRAME_BORDER = QColor("#7a68b0")
+GROUP_FRAME_PADDING = 18.0
+GROUP_FRAME_TITLE_HEIGHT = 30.0
+# Zoomed out past DETAIL_ZOOM, a node shows only its name, in this many scene units, so that
+# Frame All (which never goes below FAR_NAME_ZOOM) keeps every name legible.
+FAR_NAME_PX = 34
+FAR_NAME_ZOOM = 0.25
+
 # Below this zoom factor nodes draw without text: labels would be unreadable and cost the most.
 DETAIL_ZOOM = 0.45
 
@@ -116,6 +133,13 @@ def port_font() -> QFont:
     return font
 
 
+def far_name_font() -> QFont:
+    font = QFont()
+    font.setPixelSize(FAR_NAME_PX)
+    font.setBold(True)
+    return font
+
+
 def value_font() -> QFont:
     font = QFont("monospace")
     font.setStyleHint(QFont.Monospace)
@@ -134,6 +158,7 @@ LIGHT = {
     "NODE_GRAD_TEXT": "#b85f16", "PORT_FILL": "#8a93a3", "PORT_CONNECTED_FILL": "#4a5160",
     "PORT_BORDER": "#ffffff", "PORT_INVALID_TARGET": "#c3c8d0", "WIRE_COLOUR": "#7b8494",
     "WIRE_SELECTED": "#d08c00", "WIRE_DRAGGING": "#4a5160",
+    "LAYER_HEADER": "#7c6bb5", "LAYER_BORDER": "#6a58a3", "GROUP_FRAME": "#1e6a58a3",
 }
 DARK = {name: globals()[name].name(QColor.HexArgb) for name in LIGHT}
 _dark = True

@@ -20,8 +20,8 @@ OP_MIME_TYPE = "application/x-bpstudio-op"
 # Zoom levels about 12% apart (six per doubling), from about 8% to 400%.
 ZOOM_LEVELS = tuple(2.0 ** (k / 6) for k in range(-22, 13))
 MIN_ZOOM = ZOOM_LEVELS[0]
-# Below about this zoom, node names and port labels are too small to read.
-READABLE_ZOOM = 0.7
+# Below about this zoom, node and layer names are drawn under 8 pixels: too small to read.
+READABLE_ZOOM = 0.6
 MAX_ZOOM = ZOOM_LEVELS[-1]
 
 
@@ -116,32 +116,32 @@ class GraphView(QGraphicsView):
     def zoom_out(self) -> None:
         self.zoom_steps(-1)
 
-    def frame_rect(self, rect: QRectF, max_zoom: float = 1.5) -> None:
+    def frame_rect(self, rect: QRectF, max_zoom: float = 1.5) -> bool:
         """Fit ``rect`` in the view (with a margin) at the largest zoom level that fits,
-        never zooming in beyond ``max_zoom``."""
+        never zooming in beyond ``max_zoom`` nor out beyond ``theme.FAR_NAME_ZOOM`` (where
+        the names, all that is drawn, are still legible). False when it does not fit."""
         if rect.isNull() or rect.isEmpty():
-            return
+            return True
         margin = 40.0
         padded = rect.adjusted(-margin, -margin, margin, margin)
         view = self.viewport().rect()
         fit = min(view.width() / padded.width(), view.height() / padded.height())
-        fitting = [z for z in ZOOM_LEVELS if z <= min(fit, max_zoom) * (1 + 1e-9)]
-        self.set_zoom(fitting[-1] if fitting else ZOOM_LEVELS[0])
+        fitting = [z for z in ZOOM_LEVELS if theme.FAR_NAME_ZOOM <= z <= min(fit, max_zoom) * (1 + 1e-9)]
+        lowest = next(z for z in ZOOM_LEVELS if z >= theme.FAR_NAME_ZOOM)
+        self.set_zoom(fitting[-1] if fitting else lowest)
         self.centerOn(rect.center())
+        return bool(fitting)
 
     def frame_all(self) -> None:
         self.frame_rect(self.graph_scene().nodes_rect())
 
     def show_start(self) -> None:
-        """The first view of an opened graph: all of it if it fits at a zoom where names and
-        ports can be read; otherwise readable, starting from its input side (the left)."""
+        """The first view of an opened graph: all of it, framed; a graph too large to be
+        framed with its names legible is shown from its input side (the left)."""
         rect = self.graph_scene().nodes_rect()
-        self.frame_rect(rect)
-        readable = next(z for z in ZOOM_LEVELS if z >= READABLE_ZOOM)
-        if self.zoom >= readable or rect.isEmpty():
+        if self.frame_rect(rect):
             return
-        self.set_zoom(readable)
-        half_width = self.viewport().width() / readable / 2
+        half_width = self.viewport().width() / self.zoom / 2
         self.centerOn(rect.left() - 40.0 + half_width, rect.center().y())
 
     def frame_selected(self) -> None:
@@ -207,7 +207,7 @@ class GraphView(QGraphicsView):
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         scene = self.graph_scene()
         item = scene.item_at(self.mapToScene(event.pos()))
-        node_item = scene.node_item_of(item)
+        node_item = scene.node_item_of(item) or scene.layer_item_of(item)
         if node_item is not None:
             if not node_item.isSelected():
                 scene.clearSelection()

@@ -24,12 +24,25 @@ if TYPE_CHECKING:  # named in hints only: at runtime wires need nothing but pain
     from .port_item import PortItem
 
 
+# A wire going back left over more than this height (to the next band of a wrapped layout)
+# runs across between the rows rather than diagonally over the cards.
+RETURN_HEIGHT = 120.0
+
+
 def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
     """A horizontal-tangent cubic from an output (``start``) to an input (``end``): wires leave
-    to the right and arrive from the left, and bow outwards when the input lies to the left."""
+    to the right and arrive from the left, and bow outwards when the input lies to the left;
+    far to the left and well below or above, a wire turns back at mid-height and runs along it."""
     dx = end.x() - start.x()
-    reach = max(abs(dx) * 0.5, 60.0 if dx < 0 else 30.0)
     path = QPainterPath(start)
+    if dx < 0 and abs(end.y() - start.y()) > RETURN_HEIGHT:
+        mid, r = (start.y() + end.y()) / 2, 40.0
+        path.cubicTo(QPointF(start.x() + 1.5 * r, start.y()), QPointF(start.x() + 1.5 * r, mid),
+                     QPointF(start.x(), mid))
+        path.lineTo(QPointF(end.x(), mid))
+        path.cubicTo(QPointF(end.x() - 1.5 * r, mid), QPointF(end.x() - 1.5 * r, end.y()), end)
+        return path
+    reach = max(abs(dx) * 0.5, 60.0 if dx < 0 else 30.0)
     path.cubicTo(QPointF(start.x() + reach, start.y()), QPointF(end.x() - reach, end.y()), end)
     return path
 
