@@ -15,7 +15,7 @@ from bpstudio.core.ops import REGISTRY
 from bpstudio.core.ops.base import ARITHMETIC, Op, Param, Port
 from bpstudio.gui import commands
 from bpstudio.gui.inspector import InspectorWidget
-from bpstudio.gui.palette import PaletteWidget
+from bpstudio.gui.palette import DENSE_LAYER, PaletteWidget
 
 from guihelpers import (assert_scene_matches_graph, build_neuron, drag, key, port_pos,
                         snapshot, title_pos)
@@ -361,7 +361,8 @@ def test_palette_lists_every_registry_op_by_group_and_filters(window):
         tip = palette.op_item(name).toolTip(0)
         assert REGISTRY[name].doc in tip and REGISTRY[name].derivative in tip
     groups = [palette.tree.topLevelItem(k).text(0) for k in range(palette.tree.topLevelItemCount())]
-    assert groups == ["Sources", "Arithmetic", "Activations", "Losses"]
+    assert groups == ["Sources", "Arithmetic", "Activations", "Losses", "Layers"]
+    assert palette.visible_entries()[-1] == DENSE_LAYER  # the layer entry, beside the ops
     QTest.keyClicks(palette.filter_edit, "sigm")
     assert palette.visible_ops() == ["sigmoid"]
     palette.filter_edit.clear()

@@ -71,6 +71,7 @@ class GraphScene(QGraphicsScene):
     status_message = Signal(str)
     validated = Signal()
     graph_event = Signal(object)  # every GraphEvent, after the items were updated
+    group_opened = Signal(QRectF)  # a layer opened by a gesture: where its frame now is
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)
@@ -434,8 +435,11 @@ class GraphScene(QGraphicsScene):
             self.status_message.emit(LOCKED_MESSAGE)
             return False
         graph = self.graph
-        return self.push(lambda: commands.SetCollapsedCommand(graph, group_id, collapsed),
+        done = self.push(lambda: commands.SetCollapsedCommand(graph, group_id, collapsed),
                          refused="Cannot open or close the layer")
+        if done and not collapsed and group_id in self.frame_items:
+            self.group_opened.emit(self.frame_items[group_id].sceneBoundingRect())
+        return done
 
     # ------------------------------------------------------------------------- selection
     def selected_node_ids(self) -> list[str]:

@@ -70,6 +70,7 @@ class GraphView(QGraphicsView):
         self._pan_from: QPoint | None = None
         self._wheel_delta = 0
         self._space_held = False
+        scene.group_opened.connect(lambda rect: self.ensureVisible(rect, 20, 20))
         self.node_menu_actions: list = []  # filled by the main window (Rename, Duplicate, Delete)
         self.edge_menu_actions: list = []
 
