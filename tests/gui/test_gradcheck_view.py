@@ -102,6 +102,8 @@ def test_the_view_shows_what_compare_gradients_computes(qtbot, xor):
 
 def test_the_selected_parameter_alone(qtbot, xor):
     window = xor
+    for layer in ("out", "hidden"):  # (opened, so that one parameter can be selected)
+        window.scene.set_collapsed(window.graph.group(layer).id, False)
     window.scene.select_nodes([window.graph.node("out.W").id])
     run_menu_action(window, "Check Gradients…").trigger()
     dialog = check_window(window)
