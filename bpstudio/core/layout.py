@@ -57,12 +57,13 @@ def layered_positions(graph: Graph, column_spacing: float = COLUMN_SPACING,
         order = [n.id for n in graph.topological_order()]
     sizes: dict[str, tuple[int, int]] = {}
     inner: dict[str, dict[str, tuple[float, float]]] = {}  # group id -> member -> cell
+    rank = {n.id: k for k, n in enumerate(graph.topological_order())} if graph.groups else {}
     for unit in order:
         if unit in graph.groups:
             # Folded or not, the members get their places inside the layer (where they show
             # when it opens); a folded one takes one cell, its block.
             group = graph.groups[unit]
-            cells = _group_cells(graph, group)
+            cells = _group_cells(graph, group, rank)
             inner[unit] = cells
             sizes[unit] = (1, 1) if group.collapsed else (
                 int(max(c for c, _ in cells.values())) + 1,
@@ -251,12 +252,17 @@ def _layered(order: list[str], producers: dict[str, list[tuple[str, float]]],
     return {unit: depth[unit] - lowest for unit in row}, row
 
 
-def _group_cells(graph: Graph, group: Group) -> dict[str, tuple[float, float]]:
+def _group_cells(graph: Graph, group: Group,
+                 rank: dict[str, int] | None = None) -> dict[str, tuple[float, float]]:
     """A group's members laid out on their own: member id -> (column, row) cells from the
-    group's top-left corner."""
+    group's top-left corner. ``rank`` is each node's place in the graph's topological order
+    (computed once for all groups: computing it per group made a deep stack quadratic)."""
     members = graph.member_ids(group)
     inside = set(members)
-    order = [n.id for n in graph.topological_order() if n.id in inside]
+    if rank is None:
+        order = [n.id for n in graph.topological_order(members) if n.id in inside]
+    else:
+        order = sorted(members, key=rank.__getitem__)
     producers: dict[str, list[tuple[str, float]]] = {m: [] for m in order}
     consumers: dict[str, list[tuple[str, float]]] = {m: [] for m in order}
     fed: set[str] = set()

@@ -316,3 +316,39 @@ def test_the_dense_layer_palette_entry_adds_one_block_edited_in_the_inspector(bi
     for _ in range(4):  # rename, activation, fan-out, the layer itself
         QTest.keyClick(window.view, Qt.Key_Z, Qt.ControlModifier)
     assert not graph.nodes and not graph.groups and not window.scene.layer_items
+
+
+def test_wires_are_dragged_to_and_from_a_new_dense_layer_block(big_window):
+    """A Dense Layer dropped from the palette has an input port and an output port on its
+    block: a wire dragged from an input node ends on the layer's matmul, one dragged from the
+    block ends where it is dropped; both undo."""
+    from guihelpers import drag, port_pos
+
+    window = big_window
+    g = Graph()
+    x = g.input("x", (2,))
+    relu = g.add_node("relu", name="after")
+    g.nodes[x.id].position, g.nodes[relu.id].position = (-400.0, 0.0), (500.0, 0.0)
+    window.set_graph(g, path=None)
+    drop_dense_layer(window, QPointF(0, 0))
+    graph = window.graph
+    (group,) = graph.groups.values()
+    block = window.scene.layer_items[group.id]
+    layer = block.layer
+    assert {(m, p, out) for m, p, out in block.ports} == {
+        (layer.matmul.id, "a", False), (layer.output.id, "out", True)}
+    window.view.fitInView(window.scene.itemsBoundingRect())
+    drag(window, port_pos(window, x.id, "out", True),
+         port_pos(window, layer.matmul.id, "a", False))
+    assert [(e.src, e.dst, e.dst_port) for e in graph.edges
+            if e.src == x.id] == [(x.id, layer.matmul.id, "a")]
+    drag(window, port_pos(window, layer.output.id, "out", True),
+         port_pos(window, relu.id, "x", False))
+    assert any(e.src == layer.output.id and e.dst == relu.id for e in graph.edges)
+    assert block.ports[(layer.matmul.id, "a", False)].connected
+    assert window.scene.node_items[relu.id].isVisible() and not \
+        window.scene.node_items[layer.matmul.id].isVisible()
+    window.undo_stack.undo()
+    window.undo_stack.undo()
+    assert not any(e.src == x.id or e.dst == relu.id for e in graph.edges)
+    assert not block.ports[(layer.matmul.id, "a", False)].connected

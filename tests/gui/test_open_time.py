@@ -62,3 +62,24 @@ def test_opening_a_file_is_linear_in_its_size(window, tmp_path):
     large_work = open_work(window, large)
     assert len(window.scene.node_items) == len(window.graph.nodes) == 600 + 59
     assert large_work / small_work < 2.3, (small_work, large_work)
+
+
+def stack(layers: int) -> Graph:
+    """A stack of collapsed dense layers: each layer's block is built from its own nodes
+    and wires, not the whole graph's."""
+    g = Graph()
+    h = g.input("x", (4,))
+    for k in range(layers):
+        h = g.dense(h, 4, 4, f"layer{k + 1}", activation="tanh")
+    return g
+
+
+def test_opening_a_stack_of_layers_is_linear_in_its_layers(window, tmp_path):
+    small, large = tmp_path / "small.bpg", tmp_path / "large.bpg"
+    save(stack(40), small)
+    save(stack(160), large)
+    open_work(window, small)
+    small_work = open_work(window, small)
+    large_work = open_work(window, large)
+    assert len(window.scene.layer_items) == 160
+    assert large_work / small_work < 4 * 1.15, (small_work, large_work)

@@ -4,9 +4,11 @@ It shows the layer's name, its shape (fan-in -> fan-out) and activation, and aft
 figures the run view hands it: the output's summary, the gradient norms and a health badge
 (dead ReLU units, saturated sigmoid/tanh outputs), the badge alarmed when a layer is mostly
 dead or saturated so that it is found at a glance. Its members' node items are hidden while it
-stands for them; wires into and out of the layer end on its left and right edges (each member
-port a wire crosses into gets a slot; see :meth:`anchor_for`). Like the node cards, it only
-draws: the scene turns gestures on it into commands.
+stands for them; wires into and out of the layer end on its left and right edges. Each member
+port a wire crosses into, and each one left open (a new layer's input and output), is a port of
+the block (see :meth:`anchor_for`): a PortItem of the member, carried by the block, so that
+wires are dragged to and from it as to a node's. Like the node cards, it only draws: the scene
+turns gestures on it into commands.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bpstudio.core.layers import DenseLayer, Health
 from bpstudio.core.model import Group
 
 from . import theme
+from .port_item import PortItem
 from .paint import ANTIALIASING, NO_BRUSH, NO_PEN, PENS, SELECTION_CHANGED, paint_far_name
 
 # A layer whose dead or saturated fraction reaches this is marked as unhealthy: at half its
@@ -62,8 +65,9 @@ class LayerItem(QGraphicsObject):
         self.layer: DenseLayer | None = None
         self.setFlag(QGraphicsItem.ItemIsSelectable, True)
         self.setZValue(1)
-        self._inputs: list[tuple[str, str]] = []   # (member id, port) a wire enters by
-        self._outputs: list[tuple[str, str]] = []  # (member id, port) a wire leaves by
+        self._inputs: list[tuple[str, str]] = []   # (member id, port) of the block's inputs
+        self._outputs: list[tuple[str, str]] = []  # (member id, port) of its outputs
+        self.ports: dict[tuple[str, str, bool], PortItem] = {}  # (member, port, is_output)
         self._shape_text = ""
         self._figures = LayerFigures()
         self._highlighted = False
@@ -114,6 +118,8 @@ class LayerItem(QGraphicsObject):
                            theme.LAYER_HEADER_HEIGHT + slots * theme.NODE_PORT_SPACING + 10)
         m = theme.PORT_HIT_RADIUS
         self._bounds = QRectF(-m, -m, self.width + 2 * m, self._height + 2 * m)
+        for (member, name, is_output), port in self.ports.items():
+            port.setPos(self._slot_point(member, name, is_output))
         self.update()
 
     def boundingRect(self) -> QRectF:
@@ -131,28 +137,58 @@ class LayerItem(QGraphicsObject):
     def anchor_for(self, member_id: str, port: str, is_output: bool) -> QPointF:
         """Where a wire to (or from) a member's port ends on the block, in scene coordinates:
         its slot on the left (inputs) or right (outputs) edge."""
+        return self.mapToScene(self._slot_point(member_id, port, is_output))
+
+    def _slot_point(self, member_id: str, port: str, is_output: bool) -> QPointF:
         slots = self._outputs if is_output else self._inputs
         key = (member_id, port)
         k = slots.index(key) if key in slots else 0
         n = max(len(slots), 1)
         top = theme.LAYER_HEADER_HEIGHT
         y = top + (self._height - top) * (k + 0.5) / n
-        return self.mapToScene(QPointF(self.width if is_output else 0.0, y))
+        return QPointF(self.width if is_output else 0.0, y)
 
     # ------------------------------------------------------------------------------- state
     def update_from(self, graph: Graph, layer: DenseLayer | None, corner: tuple[float, float],
-                    inputs: list[tuple[str, str]], outputs: list[tuple[str, str]],
-                    shape_text: str) -> None:
-        """Re-read the group: its layer roles, where it starts, which member ports wires
-        cross the boundary at, and the shape of its output."""
+                    inputs: list[tuple[str, str, bool]], outputs: list[tuple[str, str, bool]],
+                    shape_text: str, node_items: dict) -> None:
+        """Re-read the group: its layer roles, where it starts, its ports as (member id,
+        port, whether wired), and the shape of its output."""
         self.layer = layer
         self._member_count = len(graph.member_ids(self.group))
-        self._inputs, self._outputs = inputs, outputs
+        self._inputs = [(member, port) for member, port, _wired in inputs]
+        self._outputs = [(member, port) for member, port, _wired in outputs]
         self._shape_text = shape_text
         self.setToolTip(self._tooltip())
         self._layout()
+        self._update_ports(graph, inputs, outputs, node_items)
         if (self.pos().x(), self.pos().y()) != corner:
             self.setPos(*corner)
+
+    def _update_ports(self, graph: Graph, inputs, outputs, node_items: dict) -> None:
+        wanted = {(member, port, is_output): wired
+                  for slots, is_output in ((inputs, False), (outputs, True))
+                  for member, port, wired in slots}
+        for key in [k for k in self.ports if k not in wanted]:
+            port = self.ports.pop(key)
+            port.setParentItem(None)
+            if port.scene() is not None:
+                port.scene().removeItem(port)
+        for (member, name, is_output), wired in wanted.items():
+            port = self.ports.get((member, name, is_output))
+            if port is None:
+                member_port = node_items[member].port(name, is_output)
+                label = f"{graph.nodes[member].name}.{name}"
+                port = PortItem(node_items[member], name, is_output,
+                                member_port.toolTip().partition("<br>")[2], on=self)
+                port.setToolTip(f"<b>{label}</b>" + port.toolTip().partition("</b>")[2])
+                self.ports[(member, name, is_output)] = port
+            port.connected = wired
+            port.setPos(self._slot_point(member, name, is_output))
+
+    def ports_changed(self) -> None:
+        """A port's state changed (a wire is dragged over it): draw it again."""
+        self.update()
 
     def _tooltip(self) -> str:
         text = (f"<b>{self.group.name}</b> (layer) — double-click to open it to its ops"
@@ -268,13 +304,12 @@ class LayerItem(QGraphicsObject):
             painter.setPen(theme.ERROR_BADGE_TEXT)
             painter.drawText(pill, Qt.AlignCenter, badge)
 
-        # Slots: where the crossing wires end.
+        # Ports: where the crossing wires end, and the open ones a wire can be dragged to.
         painter.setPen(PENS.port_border)
-        painter.setBrush(theme.PORT_CONNECTED_FILL)
-        for slots, x in ((self._inputs, 0.0), (self._outputs, self.width)):
-            for member_id, port in slots:
-                point = self.mapFromScene(self.anchor_for(member_id, port, x > 0))
-                painter.drawEllipse(point, theme.PORT_RADIUS, theme.PORT_RADIUS)
+        for port in self.ports.values():
+            fill, radius = port.fill_and_radius()
+            painter.setBrush(fill)
+            painter.drawEllipse(port.pos(), radius, radius)
 
 
 __all__ = ["ALARM_FRACTION", "LayerFigures", "LayerItem"]

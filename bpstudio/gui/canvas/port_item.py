@@ -20,13 +20,15 @@ if TYPE_CHECKING:  # node_item imports this module, so the hint must not import 
 
 
 class PortItem(QGraphicsItem):
-    """One input or output port on a node's edge. It is a hit area with a tooltip; the node
-    draws the circle and the label (one paint call per node instead of one per port)."""
+    """One input or output port on a node's edge. It is a hit area with a tooltip; the item
+    it sits on (its node's card, or the block of the collapsed layer the node is folded into)
+    draws the circle and the label (one paint call per card instead of one per port)."""
 
     NORMAL, VALID_TARGET, INVALID_TARGET, REFUSED = range(4)
 
-    def __init__(self, node_item: "NodeItem", name: str, is_output: bool, doc: str = ""):
-        super().__init__(node_item)
+    def __init__(self, node_item: "NodeItem", name: str, is_output: bool, doc: str = "",
+                 on: QGraphicsItem | None = None):
+        super().__init__(on if on is not None else node_item)
         self.node_item = node_item
         self.name = name
         self.is_output = is_output
@@ -56,12 +58,12 @@ class PortItem(QGraphicsItem):
     def set_state(self, state: int) -> None:
         if state != self._state:
             self._state = state
-            self.node_item.ports_changed()
+            self.parentItem().ports_changed()
 
     def set_connected(self, connected: bool) -> None:
         if connected != self.connected:
             self.connected = connected
-            self.node_item.ports_changed()
+            self.parentItem().ports_changed()
 
     _BOUNDS = QRectF(-theme.PORT_HIT_RADIUS, -theme.PORT_HIT_RADIUS, 2 * theme.PORT_HIT_RADIUS,
                      2 * theme.PORT_HIT_RADIUS)

@@ -81,6 +81,7 @@ class GraphScene(QGraphicsScene):
         self.edge_items: dict[tuple[str, str], EdgeItem] = {}  # keyed like the graph: (dst, port)
         self.layer_items: dict[str, LayerItem] = {}        # collapsed groups, by group id
         self.frame_items: dict[str, GroupFrameItem] = {}   # opened groups, by group id
+        self._folded: dict[str, set[str]] = {}  # collapsed group id -> the nodes it hides
         # Selected blocks whose group an edit took away: the group may come back within the
         # same edit (a layer given another activation), and then its block is selected again.
         self._selected_gone: set[str] = set()
@@ -154,6 +155,7 @@ class GraphScene(QGraphicsScene):
         self.edge_items.clear()
         self.layer_items.clear()
         self.frame_items.clear()
+        self._folded.clear()
         self.wire_layer = self._new_wire_layer()
         self.graph = graph
         for node in graph.nodes.values():
@@ -338,7 +340,8 @@ class GraphScene(QGraphicsScene):
     def _sync_group(self, group_id: str) -> None:
         """Bring a group's items in line with the graph: a block while it is collapsed (its
         nodes hidden, the wires that cross into it ending on it, those inside it hidden), a
-        frame around its nodes while it is open, neither once it is gone."""
+        frame around its nodes while it is open, neither once it is gone. The work is in the
+        group's own nodes and wires, not the graph's (a move of a member syncs its group)."""
         group = self.graph.groups.get(group_id)
         collapsed = group is not None and group.collapsed
         block = self.layer_items.get(group_id)
@@ -350,17 +353,19 @@ class GraphScene(QGraphicsScene):
         frame = self.frame_items.get(group_id)
         if frame is not None and (group is None or collapsed):
             self.removeItem(self.frame_items.pop(group_id))
-        members = set() if group is None else set(self.graph.member_ids(group))
+        member_ids = [] if group is None else self.graph.member_ids(group)
+        members = set(member_ids)
         touched: set[EdgeItem] = set()
-        for node_id, item in self.node_items.items():
-            inside = node_id in members
-            if inside or (item.block is not None and item.block.group.id == group_id):
-                folded = collapsed and inside
-                item.block = None
-                if folded and item.isSelected():
-                    item.setSelected(False)
-                item.setVisible(not folded)
-                touched.update(item.edges)
+        for node_id in members | self._folded.pop(group_id, set()):
+            item = self.node_items.get(node_id)
+            if item is None:
+                continue
+            folded = collapsed and node_id in members
+            item.block = None
+            if folded and item.isSelected():
+                item.setSelected(False)
+            item.setVisible(not folded)
+            touched.update(item.edges)
         if group is None:
             self._update_wires(touched)
             return
@@ -374,21 +379,17 @@ class GraphScene(QGraphicsScene):
                 if group_id in self._selected_gone:
                     self._selected_gone.discard(group_id)
                     block.setSelected(True)
-            inputs, outputs = [], []
-            for edge in self.graph.edges:
-                if edge.dst in members and edge.src not in members:
-                    inputs.append((edge.dst, edge.dst_port))
-                elif edge.src in members and edge.dst not in members \
-                        and (edge.src, edge.src_port) not in outputs:
-                    outputs.append((edge.src, edge.src_port))
+            inputs, outputs = self._block_ports(member_ids, members, touched)
             layer = dense_layer(self.graph, group)
             out = layer.output.id if layer is not None else next(
-                (src for src, _ in outputs), None)
+                (member for member, _port, wired in outputs if wired), None)
             shape = self.shapes.get(out) if out is not None else None
             block.update_from(self.graph, layer, group_corner(self.graph, group), inputs,
-                              outputs, "" if shape is None else format_shape(shape))
+                              outputs, "" if shape is None else format_shape(shape),
+                              self.node_items)
             for node_id in members:
                 self.node_items[node_id].block = block
+            self._folded[group_id] = members
         else:
             frame = self.frame_items.get(group_id)
             if frame is None:
@@ -402,6 +403,31 @@ class GraphScene(QGraphicsScene):
                                           item.height))
             frame.set_members_rect(rect)
         self._update_wires(touched)
+
+    def _block_ports(self, member_ids: list[str], members: set[str], edges: set[EdgeItem]):
+        """A collapsed group's ports: every member input not fed from inside the group, and
+        every member output used outside it or not used at all, each as (member id, port,
+        whether a wire is on it). An unwired layer so keeps the ports a wire can be dragged
+        to (a new Dense Layer's input and output)."""
+        fed_inside, fed_outside, used_inside, used_outside = set(), set(), set(), set()
+        for item in edges:
+            e = item.edge
+            inside = e.src in members and e.dst in members
+            if e.dst in members:
+                (fed_inside if inside else fed_outside).add((e.dst, e.dst_port))
+            if e.src in members:
+                (used_inside if inside else used_outside).add((e.src, e.src_port))
+        inputs, outputs = [], []
+        for node_id in member_ids:
+            item = self.node_items[node_id]
+            for port in item.input_ports:
+                if (node_id, port) not in fed_inside:
+                    inputs.append((node_id, port, (node_id, port) in fed_outside))
+            for port in item.output_ports:
+                key = (node_id, port)
+                if key in used_outside or key not in used_inside:
+                    outputs.append((node_id, port, key in used_outside))
+        return inputs, outputs
 
     def _update_wires(self, edges: set[EdgeItem]) -> None:
         """Wires inside a collapsed layer are hidden; the others follow their ends."""
