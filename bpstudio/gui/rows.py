@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QHBoxLayout
 
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.graph import NodeRef
+from bpstudio.core.project import Project
 from bpstudio.core.sample import SampleRows, sample_rows
+from bpstudio.core.training.defaults import fitting_data
 from bpstudio.core.training.rows import (DEFAULT_COUNT, ROW_NUMBERS_HELP, TRAINING,
                                          VALIDATION, parse_row_numbers, training_rows)
 
@@ -58,8 +60,28 @@ class RunRows(QObject):
 
     @property
     def has_data(self) -> bool:
-        """Whether the project names training data (which may still fail to be read)."""
-        return "data" in (self.document.project.training or {})
+        """Whether the project has training data (which may still fail to be read): data it
+        names, or the data set the Training dock offers for its graph when one fits it."""
+        return self._project() is not None
+
+    def _project(self) -> Project | None:
+        """The project as a run by hand sees it: with the data set Train would use when the
+        project names none but one fits its graph (an example, a new graph), so that the rows
+        are those the dock shows; None when there is no such data, or when the graph has a
+        sample of its own that was not drawn at random (a lesson's hand-picked rows)."""
+        project = self.document.project
+        if "data" in (project.training or {}):
+            return project
+        fitting = fitting_data(project.graph)
+        if fitting is None:
+            return None
+        try:
+            if not sample_rows(project.graph).random:
+                return None
+        except BPStudioError:
+            return None  # the sample cannot run: running it says why (an input without one)
+        training = {**(project.training or {}), "data": {"source": fitting}}
+        return dataclasses.replace(project, training=training)
 
     def reset(self) -> None:
         """The first rows of the training split (another document is open)."""
@@ -83,7 +105,7 @@ class RunRows(QObject):
                     "rows. Choose a data set in the Training dock and train to use its rows.")
         try:
             indices = tuple(parse_row_numbers(text))
-            training_rows(self.document.project, indices, split=split)  # they exist and fit
+            training_rows(self._project(), indices, split=split)  # they exist and fit
         except BPStudioError as exc:
             return str(exc)
         if (indices, split) != (self.indices, self.split):
@@ -95,9 +117,9 @@ class RunRows(QObject):
         """What a pass up to ``output`` runs on now: the chosen training rows, else (no data,
         or data that cannot be used) the graph's sample rows. Raises what the sample raises
         (a GraphError or FeedError saying why the graph cannot run)."""
-        project = self.document.project
-        if not self.has_data:
-            return RowsToRun(sample_rows(project.graph, output))
+        project = self._project()
+        if project is None:
+            return RowsToRun(sample_rows(self.document.graph, output))
         graph = project.graph
         graph.check([graph.default_output() if output is None else graph.node(output)])
         try:

@@ -6,11 +6,15 @@ with the reason. Driven through the menu entries and the pickers' own fields."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QLineEdit
 
+from bpstudio import Graph
 from bpstudio.core.engine import Engine
+from bpstudio.core.sample import default_sample
 from bpstudio.core.training.rows import training_rows
 from bpstudio.gui.main_window import examples_dir
 from bpstudio.gui.rows import RowsDialog
@@ -150,9 +154,25 @@ def test_the_handout_names_its_rows(qtbot, moons, tmp_path, monkeypatch):
     assert f"loss = {engine_loss(window):.4g}" in page
 
 
+def test_an_untrained_example_runs_on_the_rows_of_the_data_its_dock_shows(qtbot, window):
+    assert window.open_file(examples_dir() / "two_moons.bpg")  # never trained, names no data
+    assert window.training_panel.data_combo.currentText().lower().startswith("moons")
+    run_entry(window, "Forward")
+    assert "rows 1-8 of moons, training split" in status(window)
+    project = dataclasses.replace(window.document.project, training={"data": {"source": "moons"}})
+    engine = Engine(window.graph)
+    expected = engine.forward(training_rows(project).feeds)
+    assert loss_card(window) == f"= {short_text(expected)}"
+
+
 def test_a_graph_without_data_runs_on_random_rows_and_says_so(qtbot, window, tmp_path,
                                                              monkeypatch):
-    assert window.open_file(examples_dir() / "two_moons.bpg")  # never trained
+    g = Graph()  # seven features: no data set the Training dock offers fits it
+    logits = g.dense(g.input("x", (7,)), 7, 1, "out")
+    g.apply("bce_logits", logits, g.input("y", (1,)), name="loss")
+    for name, rows in default_sample(g, rows=8).items():  # a sample drawn at random
+        g.set_value(name, rows)
+    window.set_graph(g, path=None)
     run_entry(window, "Forward")
     assert "8 sample rows drawn at random (the project has no training data)" in status(window)
     run_entry(window, "Choose Rows…")

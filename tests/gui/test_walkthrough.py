@@ -4,6 +4,8 @@ export; checked against what the panel, the canvas and the engine say."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 
 import numpy as np
@@ -13,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QToolButton
 
 from bpstudio import Engine, load
 from bpstudio.core.sample import sample_feeds
+from bpstudio.core.training.rows import training_rows
 from bpstudio.core.training.rows import rows_to_run
 from bpstudio.gui.main_window import examples_dir
 
@@ -366,7 +369,10 @@ def test_a_collapsed_layer_is_one_step_with_the_chain_rule_in_matrix_form(qtbot,
     block = window.scene.layer_items[window.graph.group("h2").id]
     assert block.highlighted
     text = shown(window)
-    chain = layer_chain(trace(window.graph), window.graph, "h2")
+    # An untrained example runs on the rows of the data set its Training dock shows.
+    project = dataclasses.replace(window.document.project, training={"data": {"source": "moons"}})
+    feeds = training_rows(project).feeds
+    chain = layer_chain(trace(window.graph, feeds), window.graph, "h2")
     row = 2
     assert f"dL/dz = dL/da ⊙ f'(z) = {number(chain.dl_dz, True, row)}" in text
     assert f"f'(z) = " in text and number(chain.f_prime, True, row) in text
@@ -374,7 +380,7 @@ def test_a_collapsed_layer_is_one_step_with_the_chain_rule_in_matrix_form(qtbot,
     assert f"dL/db = Σ over rows of dL/dz = {number(chain.dl_db)}" in text
     assert f"dL/dx = dL/dz Wᵀ = {number(chain.dl_dx, True, row)}" in text
     engine = Engine(window.graph)
-    engine.forward(sample_feeds(window.graph))
+    engine.forward(feeds)
     engine.backward()
     np.testing.assert_array_equal(chain.dl_dz, engine.grad("h2.z"))
     # Opened, the layer's ops are steps of their own (5 forward, 5 backward, less the 2 it was).

@@ -36,18 +36,23 @@ def suggested_data(graph: Graph) -> str:
     feature count is the feature input's width and whose task is the loss's (classes for a
     loss whose target is a label or a 0..1 value, numbers for one whose target is real);
     DEFAULT_DATA when the graph cannot tell (no loss yet, unbound inputs)."""
+    return fitting_data(graph) or DEFAULT_DATA
+
+
+def fitting_data(graph: Graph) -> str | None:
+    """The data set :func:`suggested_data` picks when one fits the graph, else None."""
     try:
         loss = graph.default_output()
         inputs = [n for n in graph.topological_order([loss]) if n.spec.source == "input"]
         roles = bind_inputs(graph, inputs, loss, None)
         shapes, _problems = graph.infer_shapes()
     except BPStudioError:
-        return DEFAULT_DATA
+        return None
     by_name = {n.name: n for n in inputs}
     features = [by_name[k] for k, role in roles.items() if role == FEATURES]
     targets = [by_name[k] for k, role in roles.items() if role == TARGET]
     if not features or not loss.spec.is_loss:
-        return DEFAULT_DATA
+        return None
     shape = shapes.get(features[0].id)
     width = int(np.prod(shape[1:])) if shape is not None and len(shape) > 1 else 1
     target_port = next((e.dst_port for e in graph.edges
@@ -60,7 +65,7 @@ def suggested_data(graph: Graph) -> str:
         features_n, task, binary = _shape_of(name)
         if features_n == width and task == wanted and (domain != "unit" or binary):
             return name
-    return DEFAULT_DATA
+    return None
 
 
 def default_training(graph: Graph) -> dict[str, Any]:
