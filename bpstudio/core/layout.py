@@ -107,6 +107,15 @@ def group_corner(graph: Graph, group: Group | str) -> Position:
     return (min(p[0] for p in placed), min(p[1] for p in placed))
 
 
+def shown_position(graph: Graph, node_id: str) -> Position | None:
+    """Where a node is drawn: its own position, or its block's corner while it is folded into
+    a collapsed group."""
+    group = graph.group_of(node_id)
+    if group is not None and group.collapsed:
+        return group_corner(graph, group)
+    return graph.nodes[node_id].position
+
+
 def room_moves(graph: Graph, group: Group | str, old_size: tuple[float, float],
                new_size: tuple[float, float]) -> dict[str, Position]:
     """Where the nodes outside ``group`` go when the room it takes, from its corner, changes

@@ -13,6 +13,7 @@ import pytest
 from bpstudio import Engine, load
 from bpstudio.core.compare import project_differences
 from bpstudio.core.examples import DEEP_LAYERS, EXAMPLES
+from bpstudio.core.layout import group_corner, shown_position
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "resources" / "examples"
@@ -53,14 +54,16 @@ def test_example_is_valid_laid_out_and_described(stem):
     assert g.find("x") is not None and g.find("y") is not None
     assert g.node("x").spec.source == "input" and g.node("y").spec.source == "input"
     for edge in g.edges:  # left to right in a band; a wire that wraps goes down to the next
-        src, dst = g.nodes[edge.src].position, g.nodes[edge.dst].position
-        folded = [g.group_of(i) for i in (edge.src, edge.dst)]
-        if any(group is not None and group.collapsed for group in folded):
-            continue  # a folded layer's ops are laid out where it opens, not shown now
+        src, dst = shown_position(g, edge.src), shown_position(g, edge.dst)
+        if src == dst and g.group_of(edge.src) is not None:
+            continue  # a wire inside a folded layer is not drawn
         assert src[0] < dst[0] or src[1] < dst[1], (edge, src, dst)
-    positions = [n.position for n in g.nodes.values()
-                 if g.group_of(n.id) is None or not g.group_of(n.id).collapsed]
-    assert len(set(positions)) == len(positions), "no two nodes on top of each other"
+    shown = {n.id: shown_position(g, n.id) for n in g.nodes.values()}
+    blocks = {g.group_of(i).id for i in shown if g.group_of(i) is not None
+              and g.group_of(i).collapsed}
+    positions = [p for i, p in shown.items() if g.group_of(i) is None
+                 or not g.group_of(i).collapsed] + [group_corner(g, b) for b in blocks]
+    assert len(set(positions)) == len(positions), "no two nodes or blocks on top of each other"
 
 
 @pytest.mark.parametrize("stem", list(EXAMPLES))
