@@ -42,7 +42,8 @@ def describe(step: Step, trace: Trace, row: int | None = None,
 def _forward(step: ForwardStep, row: int | None) -> list[Line]:
     value = number(step.value, step.batched, row)
     if step.source == "input":
-        return [(HEAD, title(step)), (TEXT, f"{step.name} is an input: it holds the sample."),
+        return [(HEAD, title(step)),
+                (TEXT, f"{step.name} is an input: it holds the rows this pass runs on."),
                 (MATH, f"{step.name} = {value}")]
     if step.source == "parameter":
         return [(HEAD, title(step)),

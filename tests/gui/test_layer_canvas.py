@@ -186,6 +186,14 @@ def test_group_as_layer_and_ungroup_from_the_edit_menu(big_window):
     assert not g.groups and not window.scene.layer_items and not window.scene.frame_items
     assert all(window.scene.node_items[i].isVisible() for i in ids)
     assert not overlaps(visible_cards(window))
+    # The same from the keyboard: Ctrl+Shift+G groups the selection, Ctrl+Shift+U ungroups.
+    window.scene.select_nodes(ids)
+    window.view.setFocus()
+    QTest.keyClick(window.view, Qt.Key_G, Qt.ControlModifier | Qt.ShiftModifier)
+    (group,) = g.groups.values()
+    assert window.scene.layer_items[group.id].isSelected()
+    QTest.keyClick(window.view, Qt.Key_U, Qt.ControlModifier | Qt.ShiftModifier)
+    assert not g.groups and not window.scene.layer_items
 
 
 def test_save_and_reopen_keeps_the_groups_and_what_was_open(big_window, tmp_path):
