@@ -632,7 +632,13 @@ class GraphScene(QGraphicsScene):
                 raise GraphError(problem)
             return commands.GroupCommand(graph, name, ids)
 
-        return self.push(group, refused="Cannot group")
+        if not self.push(group, refused="Cannot group"):
+            return False
+        made = graph.group_of(ids[0])
+        if made is not None and made.id in self.layer_items:  # the new block is the selection
+            self.clearSelection()
+            self.layer_items[made.id].setSelected(True)
+        return True
 
     def ungroup_selection(self) -> bool:
         """Edit > Ungroup: the selected layers (their blocks, or any of their nodes)
