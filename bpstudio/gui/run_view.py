@@ -168,10 +168,15 @@ class RunView(QObject):
 
     def _set_culprit(self, node_id: str | None) -> None:
         if self.culprit is not None and self.culprit in self.scene.node_items:
-            self.scene.node_items[self.culprit].set_highlighted(False)
+            self._shown_item(self.culprit).set_highlighted(False)
         self.culprit = node_id
         if node_id is not None and node_id in self.scene.node_items:
-            self.scene.node_items[node_id].set_highlighted(True)
+            self._shown_item(node_id).set_highlighted(True)
+
+    def _shown_item(self, node_id: str):
+        """The node's card, or the block of the collapsed layer it is folded into."""
+        item = self.scene.node_items[node_id]
+        return item.block or item
 
     # -------------------------------------------------------------------------- display
     def value(self, node_id: str) -> np.ndarray | None:

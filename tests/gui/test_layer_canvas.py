@@ -360,3 +360,31 @@ def test_wires_are_dragged_to_and_from_a_new_dense_layer_block(big_window):
     window.undo_stack.undo()
     assert not any(e.src == x.id or e.dst == relu.id for e in graph.edges)
     assert not block.ports[(layer.matmul.id, "a", False)].connected
+
+
+def test_a_problem_inside_a_folded_layer_shows_on_its_block(big_window):
+    """Fan-in 8 on deep_sigmoid's layer3 (its input is 16 wide): the block carries the error
+    badge naming its matmul, and Forward, which stops there, marks the block."""
+    from PySide6.QtWidgets import QToolBar
+
+    window = big_window
+    open_example(window, "deep_sigmoid")
+    group = window.graph.group("layer3")
+    block = window.scene.layer_items[group.id]
+    window.scene.clearSelection()
+    block.setSelected(True)
+    assert block.problem is None
+    window.inspector.layer_editor.fan_in.setValue(8)
+    window.scene.validate_now()
+    block = window.scene.layer_items[group.id]
+    assert block.problem is not None and "layer3.matmul" in block.problem
+    badge = next(c for c in block.childItems() if c.toolTip() == block.problem)
+    assert badge.isVisible()
+    toolbar = window.findChild(QToolBar)
+    forward = next(a for a in toolbar.actions() if a.text().replace("&", "") == "Forward")
+    forward.trigger()
+    assert "layer3.matmul" in window.statusBar().currentMessage()
+    assert block.highlighted
+    window.undo_stack.undo()
+    window.scene.validate_now()
+    assert window.scene.layer_items[group.id].problem is None

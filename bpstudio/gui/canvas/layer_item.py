@@ -24,7 +24,7 @@ from bpstudio.core.layers import DenseLayer, Health
 from bpstudio.core.model import Group
 
 from . import theme
-from .port_item import PortItem
+from .port_item import ErrorBadgeItem, PortItem
 from .paint import ANTIALIASING, NO_BRUSH, NO_PEN, PENS, SELECTION_CHANGED, paint_far_name
 
 # A layer whose dead or saturated fraction reaches this is marked as unhealthy: at half its
@@ -72,6 +72,8 @@ class LayerItem(QGraphicsObject):
         self._figures = LayerFigures()
         self._highlighted = False
         self._locked = False
+        self._problem: str | None = None
+        self._badge: ErrorBadgeItem | None = None
         self._title_font, self._line_font = block_font(), line_font()
         self._height = 0.0
         self._layout()
@@ -224,6 +226,24 @@ class LayerItem(QGraphicsObject):
         """Whether the badge marks the layer as mostly dead or saturated."""
         health = self._figures.health
         return health is not None and health.fraction >= ALARM_FRACTION
+
+    def set_problem(self, message: str | None) -> None:
+        """Show (or clear) the error badge for a problem inside the layer (its ops are hidden:
+        the badge is where the problem is found); its tooltip names the op at fault."""
+        if message == self._problem:
+            return
+        self._problem = message
+        if message is not None and self._badge is None:
+            self._badge = ErrorBadgeItem(self)
+            self._badge.setPos(self.width - 4, 4)
+        if self._badge is not None:
+            self._badge.setVisible(message is not None)
+            self._badge.setToolTip(message or "")
+        self.update()
+
+    @property
+    def problem(self) -> str | None:
+        return self._problem
 
     def set_highlighted(self, on: bool) -> None:
         if on != self._highlighted:

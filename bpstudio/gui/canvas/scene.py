@@ -389,6 +389,8 @@ class GraphScene(QGraphicsScene):
                               self.node_items)
             for node_id in members:
                 self.node_items[node_id].block = block
+            block.set_problem(next((self.problems[m] for m in member_ids if m in self.problems),
+                                   None))
             self._folded[group_id] = members
         else:
             frame = self.frame_items.get(group_id)
