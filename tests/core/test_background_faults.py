@@ -262,3 +262,28 @@ def test_the_live_picture_takes_a_bounded_share_of_a_run(monkeypatch, picture_se
     assert share <= background.EXTRA_SHARE, \
         f"{len(drawn)} pictures of {picture_seconds} s took {share:.0%} of the run"
     assert len(drawn) >= 1
+
+
+def test_no_step_is_reported_done_before_a_checkpoint_can_keep_it():
+    """In the child's stream of messages, a checkpoint comes before the first progress: a
+    window that has seen a step done always holds weights to keep if the child then dies
+    (progress first let a kill between the two lose a step the window had shown)."""
+    from bpstudio.core.training.background import _train_in_child
+
+    class Recorder:
+        def __init__(self):
+            self.kinds: list[str] = []
+
+        def send(self, message):
+            self.kinds.append(message[0])
+
+        def close(self):
+            pass
+
+    project = EXAMPLES["xor"]()
+    data = datasets.prepare("xor", options={"n": 40, "seed": 0}, seed=0)
+    recorder = Recorder()
+    _train_in_child(project, data, {}, 20, threading.Event(), recorder, publish_interval=0.0,
+                    prediction_interval=None, resolution=20)
+    assert recorder.kinds[-1] == "done" and "progress" in recorder.kinds
+    assert recorder.kinds.index("checkpoint") < recorder.kinds.index("progress")

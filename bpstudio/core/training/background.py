@@ -386,6 +386,12 @@ def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any
             if stop_event.is_set():
                 trainer.stop()
             now = time.perf_counter()
+            # A checkpoint goes before the progress of the same step: the window never shows
+            # a step as done (the first especially) before it holds weights to keep from it.
+            if saving.due(now):
+                messages.send(("checkpoint", _checkpoint(trainer, start_step)))
+                saving.done(now, time.perf_counter())
+                now = time.perf_counter()
             if now >= next_publish:
                 # A field goes out when it was just worked out: the window redraws the picture
                 # only when it can have changed.
@@ -396,10 +402,6 @@ def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any
                 messages.send(("progress", _progress(trainer, stats, start_step, steps, started,
                                                      prediction)))
                 next_publish = time.perf_counter() + publish_interval
-            now = time.perf_counter()
-            if saving.due(now):
-                messages.send(("checkpoint", _checkpoint(trainer, start_step)))
-                saving.done(now, time.perf_counter())
         outcome = FINISHED if trainer.step - start_step >= steps else STOPPED
     except DivergenceError as exc:
         outcome, message, node = DIVERGED, str(exc), exc.node
