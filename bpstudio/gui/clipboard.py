@@ -122,8 +122,8 @@ def _unique(graph: Graph, base: str, taken: set[str]) -> str:
     return name
 
 
-# Canvas coordinates a pasted node may have: the canvas spans +-100,000 (SCENE_EXTENT), and
-# anything far beyond is damage, which as an endless float or a 400-digit whole number would
+# Canvas coordinates a pasted node may have: the canvas starts at +-100,000 (SCENE_EXTENT) and
+# grows to hold its nodes, but anything far beyond is damage, which as an endless float or a 400-digit whole number would
 # overflow when the paste offset is added.
 MAX_COORDINATE = 1e7
 

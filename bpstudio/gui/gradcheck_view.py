@@ -9,6 +9,12 @@ the person may keep editing); the thread hands its results over under a lock and
 takes them through a :class:`RunController`, so no Qt object is touched off the GUI thread.
 The table sorts by any column (the one suspicious element of hundreds is a click away).
 
+A full check costs two forward passes per element: a million-element net makes two million.
+Before a check starts, :func:`estimate_check` times a few passes; when the full check would
+take longer than ``LONG_CHECK_SECONDS`` the window says what it costs and waits, offering a
+sample (``check_gradients(sample=k)``: k elements spread over the parameters) beside the full
+check. The table then says it holds a sample, of how many elements.
+
 The nudge is a preview, not an edit: while the slider's handle is held, the document's weight
 is replaced (graph events let a live Forward/Backward follow it on the canvas), and letting go
 puts the original array back. It never reaches the undo stack, so nothing is left to undo and
@@ -32,8 +38,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFormLayou
 
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.gradcheck import (GOOD, GOOD_BELOW, SUSPICIOUS, SUSPICIOUS_BELOW, WRONG,
-                                     CheckCost, GradientCheck, GradientComparison, Nudge,
-                                     check_gradients, verdict)
+                                     CheckCost, CheckEstimate, GradientCheck,
+                                     GradientComparison, Nudge, check_gradients, estimate_check,
+                                     verdict)
 from bpstudio.core.graph import Graph
 
 from .canvas.scene import GraphScene
@@ -55,6 +62,10 @@ VERDICT_TEXT = QColor("#1d1f24")
 COLUMNS = ("Parameter", "Element", "Backprop", "Central difference", "Relative error", "Verdict")
 SORT_ROLE = Qt.UserRole  # what a column sorts by: numbers as numbers, verdicts good to wrong
 VERDICT_RANK = {GOOD: 0, SUSPICIOUS: 1, WRONG: 2}
+# A full check estimated to take longer than this is not started before the person chooses
+# between it and a sample (a person waits a few seconds without asking why).
+LONG_CHECK_SECONDS = 10.0
+DEFAULT_SAMPLE = 1000  # elements a sampled check nudges unless told otherwise
 
 
 def seconds_text(seconds: float) -> str:
@@ -63,6 +74,15 @@ def seconds_text(seconds: float) -> str:
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.1f} ms"
     return f"{seconds * 1e6:.0f} µs"
+
+
+def duration_text(seconds: float) -> str:
+    """A time to wait, as a person reads it: "0.42 s", "about 25 min", "about 3.1 h"."""
+    if seconds < 60:
+        return seconds_text(seconds)
+    if seconds < 3600:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"
 
 
 def element_text(shape: tuple[int, ...], flat: int) -> str:
@@ -84,7 +104,9 @@ class CheckWorker:
     """Runs :func:`check_gradients` in a thread on its own graph; :meth:`take` hands over what
     arrived since the last call. Results are arrays the thread no longer touches."""
 
-    def __init__(self, graph: Graph, feeds: dict[str, np.ndarray], names: list[str] | None):
+    def __init__(self, graph: Graph, feeds: dict[str, np.ndarray], names: list[str] | None,
+                 sample: int | None = None):
+        self._sample = sample  # elements to check (None: every one)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._progress = (0, 0)
@@ -129,7 +151,8 @@ class CheckWorker:
 
         try:
             result = check_gradients(graph, feeds, EPS, names=names, progress=progress,
-                                     should_stop=self._stop.is_set, on_comparison=arrived)
+                                     should_stop=self._stop.is_set, on_comparison=arrived,
+                                     sample=self._sample)
         except (BPStudioError, ValueError, ArithmeticError) as exc:
             with self._lock:
                 self._error = str(exc)
@@ -159,8 +182,8 @@ class ComparisonModel(QAbstractTableModel):
         self._rows, self._flat = [], []
         self.endResetModel()
 
-    def add(self, comparison: GradientComparison) -> None:
-        shape = comparison.backprop.shape
+    def add(self, comparison: GradientComparison, shape: tuple[int, ...]) -> None:
+        """The rows of one parameter of ``shape``: every element, or the sampled ones."""
         backprop = comparison.backprop.reshape(-1)
         numerical = comparison.numerical.reshape(-1)
         errors = comparison.relative_error.reshape(-1)
@@ -168,10 +191,12 @@ class ComparisonModel(QAbstractTableModel):
             return
         start = len(self._rows)
         self.beginInsertRows(QModelIndex(), start, start + backprop.size - 1)
-        self._rows.extend((comparison.name, element_text(shape, k), float(backprop[k]),
+        flat = (range(backprop.size) if comparison.indices is None
+                else [int(i) for i in comparison.indices])
+        self._rows.extend((comparison.name, element_text(shape, i), float(backprop[k]),
                            float(numerical[k]), float(errors[k]), verdict(float(errors[k])))
-                          for k in range(backprop.size))
-        self._flat.extend(range(backprop.size))
+                          for k, i in enumerate(flat))
+        self._flat.extend(flat)
         self.endInsertRows()
 
     def row(self, row: int) -> tuple[str, str, float, float, float, str]:
@@ -242,6 +267,9 @@ class GradientCheckDialog(QDialog):
         self.result: GradientCheck | None = None
         self._ended: tuple[GradientCheck | None, str | None] = (None, None)  # from the worker
         self._started = 0.0
+        self.estimate: CheckEstimate | None = None  # what a full check of the scope costs
+        self._checked: tuple[int | None, int] = (None, 0)  # (sample, elements in scope)
+        self._shapes: dict[str, tuple[int, ...]] = {}  # of the parameters being checked
         # the nudge
         self.nudge: Nudge | None = None
         self._nudge_version = -1          # the document's graph.version the probe was made at
@@ -278,6 +306,7 @@ class GradientCheckDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel_check)
         controls.addWidget(self.cancel_button)
         layout.addLayout(controls)
+        layout.addWidget(self._build_choice())
 
         self.passes_label = QLabel()
         self.timing_label = QLabel()
@@ -295,6 +324,10 @@ class GradientCheckDialog(QDialog):
             "wrong from there up (a wrong gradient rule).")
         thresholds.setWordWrap(True)
         layout.addWidget(thresholds)
+
+        self.table_label = QLabel()
+        self.table_label.setWordWrap(True)
+        layout.addWidget(self.table_label)
 
         splitter = QSplitter(Qt.Vertical)
         self.model = ComparisonModel(self)
@@ -318,6 +351,36 @@ class GradientCheckDialog(QDialog):
         splitter.setStretchFactor(1, 2)
         layout.addWidget(splitter, 1)
         self.resize(980, 860)
+
+    def _build_choice(self) -> QWidget:
+        """What a long check costs, and the choice between a sample and every element (shown
+        only when the full check would be long)."""
+        self.choice = QGroupBox("What the check costs")
+        box = QVBoxLayout(self.choice)
+        self.cost_label = QLabel()
+        self.cost_label.setWordWrap(True)
+        box.addWidget(self.cost_label)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Check a sample of"))
+        self.sample_spin = QSpinBox()
+        self.sample_spin.setGroupSeparatorShown(True)
+        self.sample_spin.setSuffix(" elements")
+        self.sample_spin.setToolTip("Elements to nudge, spread over the parameters in "
+                                    "proportion to their sizes (at least one each)")
+        self.sample_spin.valueChanged.connect(self._show_sample_cost)
+        row.addWidget(self.sample_spin)
+        self.sample_cost_label = QLabel()
+        row.addWidget(self.sample_cost_label, 1)
+        self.sample_button = QPushButton("Check Sample")
+        self.sample_button.clicked.connect(self.check_sample)
+        row.addWidget(self.sample_button)
+        self.all_button = QPushButton("Check All")
+        self.all_button.setToolTip("Nudge every element (the full check)")
+        self.all_button.clicked.connect(self.check_all)
+        row.addWidget(self.all_button)
+        box.addLayout(row)
+        self.choice.setVisible(False)
+        return self.choice
 
     def _build_nudge(self) -> QWidget:
         box = QGroupBox("Nudge one weight")
@@ -401,43 +464,130 @@ class GradientCheckDialog(QDialog):
         return [graph.nodes[i].name for i in self.scene.selected_node_ids()
                 if i in graph.nodes and graph.nodes[i].spec.source == "parameter"]
 
-    def start_check(self) -> bool:
-        """Check the selected parameter nodes (all when none is selected) in the worker."""
-        self.cancel_check()
-        self.model.clear()
-        self.result = None
-        graph = self.graph
+    def _scope(self) -> tuple[Graph, dict[str, np.ndarray], list[str] | None, list, str] | None:
+        """What a check would cover now: a copy of the graph, the feeds, the names asked for
+        (None: all), the parameter nodes and the rows' label; None (and why, on show) when the
+        graph cannot be checked."""
         names = self.selected_parameters() or None
         try:
             feeds, chosen = prepare(self.rows)
-            copy = graph.copy()
+            copy = self.graph.copy()
             if names is not None:  # selected, but not on the way to the loss: say so now
                 params = {n.name for n in copy.topological_order([copy.default_output()])
                           if n.spec.source == "parameter"}
                 names = [n for n in names if n in params] or None
         except BPStudioError as exc:
-            self.scope_label.setText(f"Cannot check: {exc}")
-            self.passes_label.setText("")
-            self.timing_label.setText("")
-            self.verdict_label.setText("")
-            return False
+            self._cannot(str(exc))
+            return None
         params = [n for n in copy.topological_order([copy.default_output()])
                   if n.spec.source == "parameter" and (names is None or n.name in names)]
-        total = sum(int(np.asarray(n.value).size) for n in params)
-        which = (f"the {len(params)} selected parameter" + ("s" if len(params) != 1 else "")
-                 if names else f"all {len(params)} parameters")
-        self.scope_label.setText(f"Checking {which} ({total:,} elements) on "
-                                 f"{chosen.rows.label}. Select parameter nodes on the canvas "
-                                 "to check only those.")
+        return copy, feeds, names, params, chosen.rows.label
+
+    def _cannot(self, reason: str) -> None:
+        self.scope_label.setText(f"Cannot check: {reason}")
+        for label in (self.passes_label, self.timing_label, self.verdict_label,
+                      self.table_label):
+            label.setText("")
+        self.choice.setVisible(False)
+
+    def start_check(self) -> bool:
+        """Check the selected parameter nodes (all when none is selected) in the worker; when
+        the full check would be long, say what it costs and wait for the choice of a sample or
+        all of it instead. Returns whether a check started."""
+        self.cancel_check()
+        self.model.clear()
+        self.result = None
+        scope = self._scope()
+        if scope is None:
+            return False
+        copy, feeds, names, params, rows = scope
+        try:  # a few forward passes, timed (on a copy: the check's own copy is made at start)
+            self.estimate = estimate_check(copy, feeds, names=names)
+        except (BPStudioError, ValueError, ArithmeticError) as exc:
+            self._cannot(str(exc))
+            return False
+        if self.estimate.seconds <= LONG_CHECK_SECONDS:
+            self.choice.setVisible(False)
+            return self._begin(scope, None)
+        self._offer(scope)
+        return False
+
+    def _offer(self, scope) -> None:
+        """Say what the full check costs and wait for a choice."""
+        _copy, _feeds, names, params, rows = scope
+        estimate = self.estimate
+        total = estimate.elements
+        self.scope_label.setText(f"{self._which(names, params)} ({total:,} elements) on {rows}.")
+        self.cost_label.setText(
+            f"A full check nudges every one of the {total:,} elements: {estimate.passes:,} "
+            f"forward passes, {duration_text(estimate.seconds)} (one forward pass took "
+            f"{seconds_text(estimate.pass_seconds)}). A sample checks the same way on fewer "
+            "elements, spread over the parameters.")
+        self.sample_spin.blockSignals(True)
+        self.sample_spin.setRange(1, max(total, 1))
+        self.sample_spin.setValue(min(DEFAULT_SAMPLE, total))
+        self.sample_spin.blockSignals(False)
+        self._show_sample_cost()
+        self.choice.setVisible(True)
+        self.sample_button.setEnabled(True)
+        self.all_button.setEnabled(True)
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(0)
-        self.passes_label.setText(f"Nudging: 0 of {2 * total:,} forward passes so far…")
+        self.passes_label.setText("Not started: choose a sample or the full check.")
+        for label in (self.timing_label, self.verdict_label, self.table_label):
+            label.setText("")
+        self._fill_param_combo([n.name for n in params])
+
+    def _show_sample_cost(self, *_args) -> None:
+        if self.estimate is not None:
+            k = self.sample_spin.value()
+            self.sample_cost_label.setText(
+                f"{2 * k:,} forward passes, {duration_text(self.estimate.seconds_for(k))}")
+
+    def check_sample(self) -> bool:
+        """Check Sample: the sample the spin box says, of the scope as it is now."""
+        return self._start_chosen(self.sample_spin.value())
+
+    def check_all(self) -> bool:
+        """Check All: every element, however long it takes (Cancel stops it)."""
+        return self._start_chosen(None)
+
+    def _start_chosen(self, sample: int | None) -> bool:
+        self.cancel_check()
+        self.model.clear()
+        self.result = None
+        scope = self._scope()
+        return scope is not None and self._begin(scope, sample)
+
+    @staticmethod
+    def _which(names: list[str] | None, params: list) -> str:
+        if names:
+            return (f"The {len(params)} selected parameter" + ("s" if len(params) != 1 else ""))
+        return f"All {len(params)} parameters"
+
+    def _begin(self, scope, sample: int | None) -> bool:
+        copy, feeds, names, params, rows = scope
+        total = sum(int(np.asarray(n.value).size) for n in params)
+        checked = total if sample is None else min(sample, total)
+        which = self._which(names, params)
+        what = (f"{total:,} elements" if checked == total
+                else f"a sample of {checked:,} of their {total:,} elements")
+        self.scope_label.setText(f"Checking {which[0].lower()}{which[1:]} ({what}) on {rows}. "
+                                 "Select parameter nodes on the canvas to check only those.")
+        self.progress_bar.setRange(0, max(checked, 1))
+        self.progress_bar.setValue(0)
+        self.passes_label.setText(f"Nudging: 0 of {2 * checked:,} forward passes so far…")
         self.timing_label.setText("")
         self.verdict_label.setText("")
+        self.table_label.setText("")
+        self.sample_button.setEnabled(False)
+        self.all_button.setEnabled(False)
+        self._checked = (None if checked == total else checked, total)
+        self._shapes = {n.name: tuple(np.asarray(n.value).shape) for n in params}
         self._fill_param_combo([n.name for n in params])
         self._started = time.perf_counter()
         self._ended = (None, None)
-        self.run.start(CheckWorker(copy, feeds, names))
+        self.run.start(CheckWorker(copy, feeds, names, sample=self._checked[0]))
         self.cancel_button.setEnabled(True)
         return True
 
@@ -453,7 +603,7 @@ class GradientCheckDialog(QDialog):
     def _take(self, report) -> None:
         (done, total), new, result, error = report
         for comparison in new:
-            self.model.add(comparison)
+            self.model.add(comparison, self._shapes.get(comparison.name, ()))
         self.progress_bar.setValue(done)
         if result is not None or error is not None:
             self._ended = (result, error)
@@ -464,6 +614,8 @@ class GradientCheckDialog(QDialog):
     def _check_ended(self, _worker: CheckWorker) -> None:
         result, error = self._ended
         self.cancel_button.setEnabled(False)
+        self.sample_button.setEnabled(True)
+        self.all_button.setEnabled(True)
         if error is not None:
             self.scope_label.setText(f"The check stopped: {error}")
             return
@@ -476,12 +628,22 @@ class GradientCheckDialog(QDialog):
 
     def _show_cost(self, result: GradientCheck) -> None:
         cost: CheckCost = result.cost
+        sample, total = self._checked
         stopped = (f"Cancelled after {cost.nudge_passes // 2:,} of {result.total_elements:,} "
                    "elements. " if result.cancelled else "")
+        of = f", a sample of {total:,}" if sample is not None else ""
         self.passes_label.setText(
             f"{stopped}Nudging: {cost.nudge_passes:,} forward passes (2 × "
-            f"{cost.nudge_passes // 2:,} elements)  ·  Backprop: 1 forward + "
+            f"{cost.nudge_passes // 2:,} elements{of})  ·  Backprop: 1 forward + "
             f"{cost.backprop_passes} backward pass for every gradient")
+        rows = self.model.rowCount()
+        if sample is not None:
+            self.table_label.setText(
+                f"A sample: the table holds {rows:,} of the {total:,} elements, drawn at random "
+                "(seed 0) over the parameters in proportion to their sizes; the others were not "
+                "checked.")
+        else:
+            self.table_label.setText(f"Every element: the table holds {rows:,} of {total:,}.")
         self.timing_label.setText(
             f"Measured: nudging took {seconds_text(cost.nudge_seconds)}; one forward and "
             f"backward pass took {seconds_text(cost.backprop_seconds)}, "

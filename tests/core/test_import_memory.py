@@ -5,10 +5,12 @@ float32 and float64 copies of every weight, all alive at once.) Measured in a fr
 the peak resident size above what the process held before the import; benchmarks/
 onnx_import_memory.py gives the figure for a ~190 MB model.
 
-The peak is about twice the file plus the largest weight's share of it (the one weight being
-converted to float64 while its float32 copy is still alive), plus what the allocator keeps of
-freed copies: the layouts here hold no weight above a sixth of the file. (A model of three
-equal weights peaks near 2.7 times its size.)"""
+The peak was twice the file plus the largest weight's share of it (the one weight being
+converted to float64 while its float32 copy was still alive, and a flag per number checking it
+was finite): 3.25 times a one-weight model, 2.63 two equal weights, 2.42 three. Each weight is
+now widened inside its float64 array after the file's copy is let go, so no weight is held
+twice and the peak is the reading's: the file's bytes and their parse, about twice the file,
+whatever the layout."""
 
 from __future__ import annotations
 
@@ -27,6 +29,12 @@ from onnxmodels import make_model, value_info
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 2**20
 TARGET = 2.5  # peak above the baseline, in file sizes
+HELD_ONCE = 2.2  # the reading's peak (the file's bytes and their parse), with some slack
+# What the import holds, not what the C allocator keeps of blocks it freed: after freeing a large
+# block glibc raises its mmap threshold (up to 32 MiB) and keeps freed blocks below it for reuse,
+# so on files of tens of MiB the resident peak would count weights already let go. A fixed
+# threshold gives every large block back at once.
+FIXED_MMAP_THRESHOLD = {"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
 
 # Imports a small model first (so that the onnx library and the checker are loaded), then
 # reports the resident size before the import of the model given, and the peak during it.
@@ -53,7 +61,7 @@ MEASURE = textwrap.dedent("""
 def peak_above_baseline(warm_up: Path, path: Path) -> tuple[int, int]:
     result = subprocess.run([sys.executable, "-c", MEASURE, str(warm_up), str(path)],
                             capture_output=True, text=True, check=True, cwd=ROOT, timeout=300,
-                            env={"PYTHONPATH": str(ROOT)})
+                            env={"PYTHONPATH": str(ROOT), **FIXED_MMAP_THRESHOLD})
     figures = json.loads(result.stdout)
     return figures["peak"] - figures["before"], figures["weights"]
 
@@ -113,6 +121,12 @@ MODELS = {
     "gemm-transB-bias": lambda: gemm_layers(1000, 8),
     "many-small-tensors": lambda: many_small(60, 360),
     "float64-weights": lambda: float64_weights(800, 6),
+    # a few equal large weights: each weight's file copy was alive beside its float64 copy
+    "one-weight": lambda: matmul_chain(2900, 1),
+    "two-equal-weights": lambda: matmul_chain(2100, 2),
+    "three-equal-weights": lambda: matmul_chain(1800, 3),
+    "four-equal-weights": lambda: matmul_chain(1600, 4),
+    "one-large-and-small": lambda: gemm_layers(2600, 1),
 }
 
 
@@ -127,5 +141,8 @@ def test_onnx_import_peaks_within_two_and_a_half_file_sizes(tmp_path, layout):
     assert size > 25 * MIB  # large enough that the import's own arrays dominate
     extra, weights = peak_above_baseline(warm_up, path)
     assert weights >= 0.99 * size  # every weight was imported (float64: up to twice the file)
-    assert extra <= TARGET * size, (f"peak {extra / MIB:.0f} MiB above the baseline for a "
-                                    f"{size / MIB:.0f} MiB file: {extra / size:.2f} x")
+    figure = (f"peak {extra / MIB:.0f} MiB above the baseline for a {size / MIB:.0f} MiB file: "
+              f"{extra / size:.2f} x")
+    assert extra <= TARGET * size, figure
+    # and no weight is held twice on the way: nothing above what reading the file takes
+    assert extra <= HELD_ONCE * size, figure

@@ -3,7 +3,9 @@ its slider, and read from its table and labels, against bpstudio.compare_gradien
 
 from __future__ import annotations
 
+import importlib
 import re
+import threading
 import time
 
 import numpy as np
@@ -11,14 +13,20 @@ import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (QComboBox, QDialog, QLabel, QProgressBar, QPushButton, QSlider,
-                               QStyle, QStyleOptionSlider, QTableView)
+                               QSpinBox, QStyle, QStyleOptionSlider, QTableView)
 
 from bpstudio import Graph, compare_gradients
+from bpstudio.core.engine import Engine
 from bpstudio.core.training.rows import rows_to_run
+from bpstudio.gui import gradcheck_view
 from bpstudio.gui.gradcheck_view import VERDICT_FILL
 from bpstudio.gui.main_window import examples_dir
+from tests.core.training_graphs import mlp
 
 from guihelpers import key
+
+# (the package exports a function of the module's name)
+core_gradcheck = importlib.import_module("bpstudio.core.gradcheck")
 
 
 def check_window(window) -> QDialog:
@@ -98,6 +106,9 @@ def test_the_view_shows_what_compare_gradients_computes(qtbot, xor):
     assert re.search(r"nudging took [\d.]+ (µs|ms|s)", label_with(dialog, "nudging took"))
     assert "17 good" in label_with(dialog, "good")
     assert dialog.findChild(QProgressBar).value() == 17
+    # a short check starts at once: no choice offered, and the table says it holds every element
+    assert not button(dialog, "Check Sample").isVisible()
+    assert "Every element: the table holds 17 of 17" in label_with(dialog, "Every element")
 
 
 def test_the_selected_parameter_alone(qtbot, xor):
@@ -146,11 +157,15 @@ def big_graph(window, size: int = 600) -> None:
     window.set_graph(g, path=None)
 
 
-def test_cancel_stops_a_long_check_and_the_window_keeps_answering(qtbot, window):
+def test_cancel_stops_a_long_check_and_the_window_keeps_answering(qtbot, window,
+                                                                  monkeypatch):
+    monkeypatch.setattr(gradcheck_view, "LONG_CHECK_SECONDS", 0.0)  # every check asks first
     big_graph(window)
     run_menu_action(window, "Check Gradients…").trigger()
     dialog = check_window(window)
     bar = dialog.findChild(QProgressBar)
+    assert not dialog.running and bar.value() == 0
+    qtbot.mouseClick(button(dialog, "Check All"), Qt.LeftButton)  # the full check
     assert bar.maximum() == 360000
 
     # a probe: the longest gap between ticks of a 10 ms timer while the check runs
@@ -180,7 +195,7 @@ def test_cancel_stops_a_long_check_and_the_window_keeps_answering(qtbot, window)
     qtbot.waitUntil(lambda: not dialog.running, timeout=2000)
     assert time.perf_counter() - started < 1.0
     assert not cancel.isEnabled()
-    passes = label_with(dialog, "forward passes")
+    passes = label_with(dialog, r"forward passes \(2 ×")
     assert passes.startswith("Cancelled after")
     checked = int(number(passes.replace(",", ""), "Cancelled after"))
     assert 0 < checked < 90000
@@ -288,3 +303,82 @@ def test_the_table_sorts_by_a_clicked_column_and_follows_the_sorted_row(qtbot, x
     shape = np.asarray(window.graph.node(top[0]).value).shape
     expected = int(np.ravel_multi_index(element, shape)) if element else 0
     assert dialog.element_spin.value() == expected
+
+
+class CheckPasses:
+    """Counts the forward passes the check's own thread runs (the nudge panel runs some on the
+    window's thread, which are not the check's)."""
+
+    def __init__(self, monkeypatch):
+        self.forward = 0
+        forward = Engine.forward
+
+        def counting_forward(engine, *args, **kwargs):
+            if threading.current_thread().name == "gradient-check":
+                self.forward += 1
+            return forward(engine, *args, **kwargs)
+        monkeypatch.setattr(Engine, "forward", counting_forward)
+
+
+MILLION = 2 * 1000 + 1000 + 1000 * 998 + 998 + 998 * 2 + 2  # the elements of 2-1000-998-2
+
+
+def test_a_long_check_says_its_cost_first_and_checks_a_sample_when_asked(qtbot, window,
+                                                                         monkeypatch):
+    passes = CheckPasses(monkeypatch)
+    graph = mlp((2, 1000, 998, 2))
+    rng = np.random.default_rng(0)
+    graph.set_value(graph.node("x"), rng.standard_normal((8, 2)))
+    graph.set_value(graph.node("t"), rng.integers(0, 2, 8).astype(np.float64))
+    window.set_graph(graph, path=None)
+    run_menu_action(window, "Check Gradients…").trigger()
+    dialog = check_window(window)
+    cost = label_with(dialog, "A full check")
+    assert f"{MILLION:,} elements: {2 * MILLION:,} forward passes" in cost
+    assert re.search(r"forward passes, (about [\d.]+ (min|h)|[\d.]+ (s|ms|µs)) \(one forward pass "
+                     r"took [\d.]+ (µs|ms|s)\)", cost), cost
+    qtbot.wait(300)
+    assert not dialog.running and passes.forward == 0 and table_rows(dialog) == []
+    assert "Not started" in label_with(dialog, "Not started")
+
+    (spin,) = [w for w in dialog.findChildren(QSpinBox) if w.suffix() == " elements"]
+    assert spin.isVisible() and spin.value() == 1000  # the default for a large net
+    assert "2,000 forward passes" in label_with(dialog, "2,000 forward passes")
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin.lineEdit(), "40")
+    assert "80 forward passes" in label_with(dialog, "^80 forward passes")
+    qtbot.mouseClick(button(dialog, "Check Sample"), Qt.LeftButton)
+    wait_finished(qtbot, dialog, timeout=60000)
+    # the work done: 2 passes per sampled element, and the few that warm up and time backprop
+    assert passes.forward == 2 * 40 + 1 + core_gradcheck._TIMING_REPEATS + 1
+    rows = table_rows(dialog)
+    assert len(rows) == 40
+    assert {r[0] for r in rows} == {"h1.W", "h1.b", "h2.W", "h2.b", "out.W", "out.b"}
+    assert f"80 forward passes (2 × 40 elements, a sample of {MILLION:,})" in \
+        label_with(dialog, r"forward passes \(2 ×")
+    assert f"A sample: the table holds 40 of the {MILLION:,} elements" in \
+        label_with(dialog, "^A sample:")
+    assert "40 good" in label_with(dialog, "good")
+    # the rows are the elements core's sampled check draws, with its numbers
+    feeds = rows_to_run(window.document.project).feeds
+    expected = core_gradcheck.check_gradients(window.graph, feeds, sample=40)
+    want = [(c.name, float(b), float(n)) for c in expected.comparisons
+            for b, n in zip(c.backprop, c.numerical)]
+    assert [(r[0], float(r[2]), float(r[3])) for r in rows] == \
+        [(name, pytest.approx(b, rel=1e-7), pytest.approx(n, rel=1e-7)) for name, b, n in want]
+    h2W = [r[1] for r in rows if r[0] == "h2.W"]
+    first = int(next(c for c in expected.comparisons if c.name == "h2.W").indices[0])
+    assert h2W[0] == "[" + ", ".join(map(str, np.unravel_index(first, (1000, 998)))) + "]"
+
+    # the full check stays on offer: every element, stopped by Cancel
+    before = passes.forward
+    qtbot.mouseClick(button(dialog, "Check All"), Qt.LeftButton)
+    bar = dialog.findChild(QProgressBar)
+    assert dialog.running and bar.maximum() == MILLION
+    qtbot.waitUntil(lambda: bar.value() > 0, timeout=10000)
+    qtbot.mouseClick(button(dialog, "Cancel"), Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=5000)
+    checked = passes.forward - before - 1 - core_gradcheck._TIMING_REPEATS - 1
+    assert 0 < checked < 2 * MILLION
+    assert label_with(dialog, r"forward passes \(2 ×").startswith("Cancelled after")
+    assert button(dialog, "Check Sample").isEnabled() and button(dialog, "Check All").isEnabled()

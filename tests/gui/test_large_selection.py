@@ -1,6 +1,7 @@
 """Select All and Delete on long chains do work linear in the node count: what is counted is
-how many selected items the window reads back, and how often shapes are inferred, never
-seconds (benchmarks/select_delete.py times them)."""
+how many selected items the window reads back, how often shapes are inferred, and how many
+items lie outside the canvas (Qt's index keeps those in one cell that every removal searches),
+never seconds (benchmarks/select_delete.py times them)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from bpstudio import Graph
 from bpstudio.core.graph import Graph as CoreGraph
+from bpstudio.gui import commands
 from bpstudio.gui.canvas.scene import GraphScene
 
 
@@ -59,6 +61,35 @@ def test_select_all_then_delete_reads_each_node_a_few_times(qtbot, window, monke
     assert window.inspector.node_id is None
     window.undo_stack.undo()
     assert len(window.graph.nodes) == n
+
+
+def outside_the_canvas(scene) -> int:
+    canvas = scene.sceneRect()
+    return sum(not canvas.contains(item.sceneBoundingRect()) for item in scene.items())
+
+
+@pytest.mark.parametrize("n", [600, 3000])
+def test_every_item_of_a_long_chain_lies_inside_the_canvas(qtbot, window, monkeypatch, n):
+    # A chain laid out left to right reaches 240 units per node, past the canvas's first
+    # +-100,000. The items out there all shared one cell of the scene's index, so each of a
+    # Delete's removals searched through all of them: quadratic.
+    regrown = []
+    set_rect = GraphScene.setSceneRect
+    monkeypatch.setattr(GraphScene, "setSceneRect",
+                        lambda scene, *rect: (regrown.append(rect), set_rect(scene, *rect)))
+    window.set_graph(chain(n), path=None)
+    scene = window.scene
+    assert scene.itemsBoundingRect().right() > 100_000 * n / 1000  # (the chain does reach out)
+    assert outside_the_canvas(scene) == 0
+    assert len(regrown) <= 2 + n.bit_length() // 2  # re-indexed a few times, not per node
+    # a node dragged (a move command) or added far away: the canvas reaches it too
+    first, last = window.graph.node("x"), window.graph.node(f"n{n - 2}")
+    window.undo_stack.push(commands.MoveNodesCommand(
+        window.graph, {first.id: (first.position, (-3.5e6, 2.5e6))}))
+    window.graph.add_node("tanh", name="far", position=(last.position[0] * 3, -4e6))
+    assert outside_the_canvas(scene) == 0
+    window.undo_stack.undo()
+    assert outside_the_canvas(scene) == 0
 
 
 def test_a_single_selection_still_shows_at_once(qtbot, window):

@@ -30,7 +30,7 @@ from .export_onnx import CONSTANT_MARK
 from .fileformat import DEFAULT_LIMITS, Limits
 from .. import rules
 from ..errors import GraphError, OnnxImportError
-from ..graph import Graph, Node
+from ..graph import Graph, Node, all_finite
 from ..layers import group_dense_layers
 from ..layout import apply_layout
 from ..project import Project
@@ -122,23 +122,26 @@ class _Importer:
             return value
         if value.node is not None:
             return value.node
-        array = value.array
-        if array.dtype.kind != "f":
-            raise self.fail(f"tensor '{_q(tensor)}' holds {array.dtype} values: only float tensors "
-                            "take part in the computation")
+        if value.array.dtype.kind != "f":
+            raise self.fail(f"tensor '{_q(tensor)}' holds {value.array.dtype} values: only float "
+                            "tensors take part in the computation")
         op = "parameter" if value.trainable else "constant"
         params = {}
         if op == "parameter":  # what Reset Weights draws from: Xavier for matrices, 0 for biases
-            params = {"init": "xavier_uniform" if array.ndim >= 2 else "zeros"}
+            params = {"init": "xavier_uniform" if value.array.ndim >= 2 else "zeros"}
+        holder, value.array = [value.array], None  # the file's copy, for _widened to let go
+        array = value.array = _widened(holder)
+        where = f"tensor '{_q(value.tensor)}'"
+        if not all_finite(array):
+            raise self.fail(f"{where}: value must be finite numbers")
         try:
-            # (The graph keeps its own float64 copy: converting here first would make two.)
+            # The array is the graph's to keep, as a loader's is: a copy would make two.
             node = self.graph.add_node(op, name=self.name_for(value.tensor, "tensor"),
-                                       params=params, value=array)
+                                       params=params, value=array, stored_value=True)
         except GraphError as exc:
-            raise self.fail(f"tensor '{_q(value.tensor)}': {exc}") from None
+            raise self.fail(f"{where}: {exc}") from None
         self.shapes[node.id] = tuple(node.value.shape)
         value.node = node
-        value.array = node.value  # the file's copy goes: import memory stays near the weights'
         return node
 
     def value(self, tensor: str) -> Value:
@@ -235,6 +238,31 @@ class _Importer:
         is_model_output = output == self.model.graph.output[0].name
         text = output if is_model_output or not node.name else node.name
         return self.name_for(text, node.op_type.lower())
+
+
+def _widened(holder: list[np.ndarray]) -> np.ndarray:
+    """The float array in ``holder`` (a list of one, its only reference) as float64, made
+    inside the float64 array's own memory, so that the file's copy and the whole float64 copy
+    are never held at once (converting beside it held three times the weight: with one large
+    weight, three times the file). The values are copied into the front of the new array, the
+    file's copy is let go, and they are widened from the last down, each chunk written only past
+    what is still to be read; pages not yet written take no memory."""
+    array = holder.pop()
+    if array.dtype == np.float64:
+        return np.array(array)
+    out = np.empty(array.shape, np.float64)
+    flat = out.reshape(-1)
+    narrow = flat.view(np.uint8)[:array.nbytes].view(array.dtype)
+    narrow[:] = array.reshape(-1)
+    del array  # its last reference: the file's copy is freed before the widening
+    size, end = narrow.itemsize, flat.size
+    while end > 0:
+        # Elements [start, end) are written to bytes from 8 * start on, at or past the end of
+        # where they are read (size * end): no element is overwritten before it is read.
+        start = min(end - 1, -(-end * size // 8))
+        flat[start:end] = narrow[start:end]
+        end = start
+    return out
 
 
 def _attr(node: Any, name: str, default: Any) -> Any:
@@ -807,8 +835,9 @@ def import_onnx(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -
     not a regular file (a device, a FIFO, a folder), raises OSError naming it.
 
     Memory stays near twice the file (the weights become float64): the checker and the parse
-    each hold one copy of the file at a time, and the parsed model is freed as the weights are
-    taken out of it."""
+    each hold one copy of the file at a time, the parsed model is freed as the weights are
+    taken out of it, and each weight is widened in its float64 array once the file's copy of
+    it is let go (see _widened)."""
     try:
         onnx = _import_onnx()
         holder = list(_read_model(path, onnx, limits))

@@ -209,6 +209,7 @@ class GraphScene(QGraphicsScene):
             if item is not None:
                 if event.field == "position":
                     item.sync_position()
+                    self._cover(item)
                     return  # a move changes neither shapes nor problems
                 item.refresh()
         self.schedule_validation()
@@ -304,7 +305,29 @@ class GraphScene(QGraphicsScene):
         item.set_locked(self.editing_locked)
         self.node_items[node.id] = item
         self.addItem(item)
+        self._cover(item)
         return item
+
+    def _cover(self, item: QGraphicsItem) -> None:
+        """Grow the canvas to hold ``item``: a long chain reaches past any fixed extent, and
+        Qt's index keeps every item outside the scene rect in one border cell, which each
+        removal and lookup then searches through (Delete was quadratic on long chains).
+        A side grows by at least the canvas's size, so a graph growing one way re-indexes a
+        logarithmic number of times."""
+        rect, canvas = item.sceneBoundingRect(), self.sceneRect()
+        if canvas.contains(rect):
+            return
+        wide, high = max(SCENE_EXTENT, canvas.width()), max(SCENE_EXTENT, canvas.height())
+        grown = QRectF(canvas)
+        if rect.left() < canvas.left():
+            grown.setLeft(rect.left() - wide)
+        if rect.right() > canvas.right():
+            grown.setRight(rect.right() + wide)
+        if rect.top() < canvas.top():
+            grown.setTop(rect.top() - high)
+        if rect.bottom() > canvas.bottom():
+            grown.setBottom(rect.bottom() + high)
+        self.setSceneRect(grown)
 
     def _add_edge_item(self, edge: Edge) -> EdgeItem:
         source = self.node_items[edge.src].port(edge.src_port, True)
