@@ -70,14 +70,17 @@ def outside_the_canvas(scene) -> int:
 
 @pytest.mark.parametrize("n", [600, 3000])
 def test_every_item_of_a_long_chain_lies_inside_the_canvas(qtbot, window, monkeypatch, n):
-    # A chain laid out left to right reaches 240 units per node, past the canvas's first
-    # +-100,000. The items out there all shared one cell of the scene's index, so each of a
-    # Delete's removals searched through all of them: quadratic.
+    # A chain placed in one row (as a script may save it) reaches 240 units per node, past
+    # the canvas's first +-100,000. The items out there all shared one cell of the scene's
+    # index, so each of a Delete's removals searched through all of them: quadratic.
     regrown = []
     set_rect = GraphScene.setSceneRect
     monkeypatch.setattr(GraphScene, "setSceneRect",
                         lambda scene, *rect: (regrown.append(rect), set_rect(scene, *rect)))
-    window.set_graph(chain(n), path=None)
+    long_row = chain(n)
+    for k, node in enumerate(long_row.topological_order()):
+        node.position = (240.0 * k, 0.0)
+    window.set_graph(long_row, path=None)
     scene = window.scene
     assert scene.itemsBoundingRect().right() > 100_000 * n / 1000  # (the chain does reach out)
     assert outside_the_canvas(scene) == 0
