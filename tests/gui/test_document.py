@@ -121,6 +121,12 @@ def test_the_comparison_runs_from_a_document_and_plain_settings(qtbot, xor_docum
     qtbot.waitUntil(lambda: not dialog.running, timeout=TIMEOUT)
     losses = [dialog.histories[k]["loss"] for k in range(2)]
     assert len(losses[0]) == len(losses[1]) == 60
+    QApplication.processEvents()
+    legends = [dialog.loss_legend, *dialog.profile_legends.values()]
+    plots = [dialog.loss_plot, *dialog.profile_plots.values()]
+    for legend, plot in zip(legends, plots):  # named runs, and no legend over the curves
+        assert len(legend.items) == 2
+        assert not legend.sceneBoundingRect().intersects(plot.getViewBox().sceneBoundingRect())
     assert not xor_document.is_modified and xor_document.undo_stack.count() == 0
 
 

@@ -75,6 +75,17 @@ def _short(name: str) -> str:
     return name.removeprefix("layer") if name.removeprefix("layer").isdigit() else name
 
 
+def _legend_under(plot: pg.PlotItem) -> pg.LegendItem:
+    """A legend of the two runs under the plot's axis, where it covers no curve (inside the
+    plot it hid run B's profile, which runs along the top). The plot keeps a margin on the
+    right so that its last point and tick label are not cut at the edge."""
+    legend = style.make_legend(frame=False)
+    plot.layout.addItem(legend, 4, 1)
+    plot.layout.setContentsMargins(2, 2, 16, 2)
+    plot.getViewBox().setDefaultPadding(0.04)
+    return legend
+
+
 class ComparisonWindow(QDialog):
     """Two runs side by side, built from the document they compare and the training settings
     to use (a function giving the dock's :class:`RunSettings`). ``runs`` holds a
@@ -157,12 +168,9 @@ class ComparisonWindow(QDialog):
             panel.plot_item.setLogMode(y=True)
             plots.addWidget(panel, 1)
         layout.addLayout(plots, 1)
-        self.loss_legend = style.make_legend(offset=(-10, 10))
-        self.loss_legend.setParentItem(self.loss_plot.getViewBox())
-        self.profile_legends = {}
-        for end, plot in self.profile_plots.items():
-            self.profile_legends[end] = style.make_legend(offset=(-10, 10))
-            self.profile_legends[end].setParentItem(plot.getViewBox())
+        self.loss_legend = _legend_under(self.loss_plot)
+        self.profile_legends = {end: _legend_under(plot)
+                                for end, plot in self.profile_plots.items()}
         self.loss_curves = [self.loss_plot.plot([], [], pen=pg.mkPen(c, width=2))
                             for c in COLOURS]
         self.profile_curves = {
