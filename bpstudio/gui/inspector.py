@@ -225,14 +225,7 @@ class InspectorWidget(QWidget):
         layout = QVBoxLayout(page)
         self.layer_editor = LayerEditor(self.scene, group_id, self._apply)
         layout.addWidget(self.layer_editor)
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet(_ERROR_STYLE)
-        self.error_label.setObjectName("error")
-        self.error_label.hide()
-        layout.addWidget(self.error_label)
-        layout.addStretch(1)
-        self._scroll.setWidget(page)
+        self._finish_page(page, layout)
         self.layer_editor.set_read_only(self.document.locked)
 
     def _reload_layer(self) -> None:
@@ -243,6 +236,17 @@ class InspectorWidget(QWidget):
             editor.load()
         else:
             self._show_empty(NOTHING_SELECTED)
+
+    def _finish_page(self, page: QWidget, layout: QVBoxLayout) -> None:
+        """End an editing page with the line where a refused edit says why, and show it."""
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(_ERROR_STYLE)
+        self.error_label.setObjectName("error")
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
+        layout.addStretch(1)
+        self._scroll.setWidget(page)
 
     def show_node(self, node_id: str) -> None:
         node = self.scene.graph.nodes[node_id]
@@ -300,14 +304,7 @@ class InspectorWidget(QWidget):
         self.problem_label.setWordWrap(True)
         self.problem_label.setStyleSheet(_ERROR_STYLE)
         layout.addWidget(self.problem_label)
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet(_ERROR_STYLE)
-        self.error_label.setObjectName("error")
-        self.error_label.hide()
-        layout.addWidget(self.error_label)
-        layout.addStretch(1)
-        self._scroll.setWidget(page)
+        self._finish_page(page, layout)
         self._load_values()
         self._update_status_lines()
         self._show_results()

@@ -24,7 +24,7 @@ from bpstudio.core.layers import DenseLayer, Health
 from bpstudio.core.model import Group
 
 from . import theme
-from .port_item import ErrorBadgeItem, PortItem
+from .port_item import ErrorBadgeItem, PortItem, shown_problem
 from .paint import ANTIALIASING, NO_BRUSH, NO_PEN, PENS, SELECTION_CHANGED, paint_far_name
 
 # A layer whose dead or saturated fraction reaches this is marked as unhealthy: at half its
@@ -233,12 +233,7 @@ class LayerItem(QGraphicsObject):
         if message == self._problem:
             return
         self._problem = message
-        if message is not None and self._badge is None:
-            self._badge = ErrorBadgeItem(self)
-            self._badge.setPos(self.width - 4, 4)
-        if self._badge is not None:
-            self._badge.setVisible(message is not None)
-            self._badge.setToolTip(message or "")
+        self._badge = shown_problem(self, self._badge, message, self.width - 4)
         self.update()
 
     @property

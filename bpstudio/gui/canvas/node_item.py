@@ -25,7 +25,7 @@ from . import theme
 from .paint import (ANTIALIASING, FONTS, NO_BRUSH, NO_PEN, PENS, PICTURE_SCALES,
                     POSITION_CHANGED, SELECTION_CHANGED, SMOOTH_PIXMAPS, SVG_ENGINE,
                     paint_far_name, picture_scale)
-from .port_item import ErrorBadgeItem, PortItem, port_sprite
+from .port_item import ErrorBadgeItem, PortItem, port_sprite, shown_problem
 
 if TYPE_CHECKING:  # named in a hint only: nodes must not need wires to load
     from .layer_item import LayerItem
@@ -158,12 +158,7 @@ class NodeItem(QGraphicsObject):
         if message == self._problem:
             return
         self._problem = message
-        if message is not None and self._badge is None:
-            self._badge = ErrorBadgeItem(self)
-            self._badge.setPos(self.width - 4, 4)
-        if self._badge is not None:
-            self._badge.setVisible(message is not None)
-            self._badge.setToolTip(message or "")
+        self._badge = shown_problem(self, self._badge, message, self.width - 4)
         self._look_changed()
 
     @property

@@ -113,6 +113,19 @@ class ErrorBadgeItem(QGraphicsItem):
         painter.drawText(QRectF(-r, -r, 2 * r, 2 * r), Qt.AlignCenter, "!")
 
 
+def shown_problem(owner: QGraphicsItem, badge: ErrorBadgeItem | None, message: str | None,
+                  x: float) -> ErrorBadgeItem | None:
+    """``owner``'s error badge saying ``message`` (made, at (x, 4), when first needed; hidden
+    when there is no message): shared by node cards and layer blocks."""
+    if message is not None and badge is None:
+        badge = ErrorBadgeItem(owner)
+        badge.setPos(x, 4)
+    if badge is not None:
+        badge.setVisible(message is not None)
+        badge.setToolTip(message or "")
+    return badge
+
+
 _SPRITES: dict[tuple[str, float, int], QPixmap] = {}
 
 
