@@ -9,9 +9,10 @@ features add calls rather than rewrite the item.
 
 from __future__ import annotations
 
+import html
 import itertools
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPixmap,
@@ -65,6 +66,9 @@ class NodeItem(QGraphicsObject):
         self._serial = next(NodeItem._serials)
         self._look = 0
         self._has_pictures = False
+        # Builds the tooltip when it is about to be shown (the forward/backward views put every
+        # number of the node's value in it, too costly to write out on every pass).
+        self.tooltip_source: Callable[[str], str] | None = None
         self._layout()
         self.refresh()
         self.sync_position()
@@ -136,14 +140,17 @@ class NodeItem(QGraphicsObject):
 
     def refresh(self) -> None:
         """Re-read the node's name, op and parameters after a change."""
-        self.reset_tooltip()
         self._look_changed()
 
-    def reset_tooltip(self) -> None:
-        """The node's own description: its name, op, what the op does and its derivative."""
+    def tooltip_text(self) -> str:
+        """What the node's tooltip says, built now (the view asks when it shows it): the
+        ``tooltip_source``'s text, else the node's name, op, what the op does and its
+        derivative."""
+        if self.tooltip_source is not None:
+            return self.tooltip_source(self.node.id)
         spec = self.node.spec
-        self.setToolTip(f"<b>{self.node.name}</b> ({spec.title})<br>{spec.doc}"
-                        f"<br><i>{spec.derivative}</i>")
+        return (f"<b>{html.escape(self.node.name)}</b> ({html.escape(spec.title)})"
+                f"<br>{html.escape(spec.doc)}<br><i>{html.escape(spec.derivative)}</i>")
 
     def set_shape(self, shape: tuple | None) -> None:
         text = "" if shape is None else format_shape(shape)
