@@ -17,27 +17,31 @@ from typing import TYPE_CHECKING, Callable
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPixmap,
                            QPixmapCache, QStaticText, QTransform)
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from bpstudio.core.graph import Node
 from bpstudio.core.shapes import format_shape
 
 from . import theme
-from .paint import (ANTIALIASING, FONTS, NO_BRUSH, NO_PEN, PENS, PICTURE_SCALES,
-                    POSITION_CHANGED, SELECTION_CHANGED, SMOOTH_PIXMAPS, SVG_ENGINE,
-                    picture_scale)
+from .paint import (ANTIALIASING, FONTS, NO_BRUSH, NO_PEN, PENS, PICTURE_SCALES, SELECTABLE,
+                    SMOOTH_PIXMAPS, SVG_ENGINE, picture_scale)
 from .port_item import ErrorBadgeItem, PortItem, port_sprite
 
 if TYPE_CHECKING:  # named in a hint only: nodes must not need wires to load
     from .wire_items import EdgeItem
 
 
-class NodeItem(QGraphicsObject):
+class NodeItem(QGraphicsItem):
     """A node: a rounded card with a header in its group's colour (name and op), input ports on
     the left, outputs on the right, and a footer with the inferred shape.
 
     Not movable by Qt itself: the scene turns drags into move commands, and the item goes where
-    the graph's position events put it.
+    the graph's position events put it (:meth:`sync_position`, which moves its wires too).
+
+    A plain QGraphicsItem with no itemChange of its own: a QGraphicsObject costs several times
+    more to make, and a Python itemChange is called, and its argument converted, for every
+    change Qt makes to the item (some ten while it is built), which made up much of the time a
+    large file took to open. The scene raises selected nodes above the others.
     """
 
     def __init__(self, node: Node):
@@ -45,8 +49,7 @@ class NodeItem(QGraphicsObject):
         self.node = node
         spec = node.spec
         self.colour = theme.group_colour(spec.group)
-        self.setFlag(QGraphicsItem.ItemIsSelectable, True)
-        self.setFlag(QGraphicsItem.ItemSendsScenePositionChanges, True)
+        self.setFlags(SELECTABLE)
         self.setAcceptHoverEvents(False)
         self.setZValue(1)
         self.edges: set[EdgeItem] = set()
@@ -127,12 +130,14 @@ class NodeItem(QGraphicsObject):
 
     # ------------------------------------------------------------------------------- state
     def sync_position(self) -> None:
-        """Place the item where the graph says the node is."""
+        """Place the item (and its wires' ends) where the graph says the node is."""
         pos = self.node.position
         if pos is not None:
             x, y = pos
             if self.pos().x() != x or self.pos().y() != y:
                 self.setPos(float(x), float(y))
+                for edge in self.edges:
+                    edge.update_path()
 
     def restyle(self) -> None:
         """Draw again in the theme's current colours (the zoom pictures hold the old ones)."""
@@ -213,16 +218,7 @@ class NodeItem(QGraphicsObject):
             self._locked = locked
             self._look_changed()
 
-    # ---------------------------------------------------------------------------- Qt hooks
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
-        if change is POSITION_CHANGED:
-            for edge in self.edges:
-                edge.update_path()
-        elif change is SELECTION_CHANGED:
-            self.setZValue(2 if value else 1)
-            self._drop_pictures()  # the border shows the selection
-        return super().itemChange(change, value)
-
+    # ---------------------------------------------------------------------------- painting
     def _paths(self) -> tuple[QPainterPath, QPainterPath]:
         """The card and its header, rebuilt only when the node's size changes."""
         key = self._height
@@ -254,6 +250,11 @@ class NodeItem(QGraphicsObject):
                 painter.setRenderHint(SMOOTH_PIXMAPS,
                                       abs(picture.devicePixelRatio() - lod) > 1e-6)
                 painter.drawPixmap(self._picture_rect.topLeft(), picture)
+                if self.isSelected():  # (pictures are drawn unselected: selecting is frequent)
+                    painter.setRenderHint(ANTIALIASING, True)
+                    painter.setBrush(NO_BRUSH)
+                    painter.setPen(PENS.selected_border)
+                    painter.drawPath(self._paths()[0])
                 return
         self._paint_detail(painter, export=widget is None)
 
@@ -273,10 +274,11 @@ class NodeItem(QGraphicsObject):
             painter.setPen(theme.cosmetic_pen(colour, 2))
             painter.drawRect(QRectF(0, 0, self.width, self._height))
 
-    def _paint_detail(self, painter: QPainter, export: bool) -> None:
-        """The full card: header, texts, separator, value lines and port circles."""
+    def _paint_detail(self, painter: QPainter, export: bool, picture: bool = False) -> None:
+        """The full card: header, texts, separator, value lines and port circles (for a zoom
+        ``picture``, as if unselected)."""
         body = theme.NODE_BODY_LOCKED if self._locked else theme.NODE_BODY
-        selected = self.isSelected()
+        selected = self.isSelected() and not picture
         painter.setRenderHint(ANTIALIASING, True)
         card, header = self._paths()
         painter.setPen(NO_PEN)
@@ -362,7 +364,7 @@ class NodeItem(QGraphicsObject):
         painter.setRenderHint(QPainter.TextAntialiasing, True)
         painter.scale(scale, scale)
         painter.translate(-bounds.left(), -bounds.top())
-        self._paint_detail(painter, export=False)
+        self._paint_detail(painter, export=False, picture=True)
         painter.end()
         # Drawn with the scale set by hand above (texts and port pictures are laid out for the
         # painter's transform); the ratio only tells drawPixmap the picture's size in units.
