@@ -188,7 +188,11 @@ def make_legend(**kwargs) -> pg.LegendItem:
     options = {"labelTextSize": LEGEND_SIZE, "labelTextColor": TEXT, "brush": LEGEND_BRUSH,
                "pen": LEGEND_PEN, "verSpacing": -6}
     options.update(kwargs)
-    return pg.LegendItem(**options)
+    legend = pg.LegendItem(**options)
+    # It stands over the curves, so every new point repaints it: kept as a pixmap, its texts
+    # are laid out and drawn only when an entry changes.
+    legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+    return legend
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
