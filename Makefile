@@ -32,6 +32,7 @@ bench: setup
 	$(PY) benchmarks/csv_reading.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/redraw_cost.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/gui_training.py
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/gui_training.py --busy
 
 # A one-folder bundle in dist/bpstudio (slow: not part of `make test`), then its own self-test.
 package: setup
