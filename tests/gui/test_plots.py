@@ -91,6 +91,12 @@ def shown(curve: pg.PlotDataItem) -> tuple[np.ndarray, np.ndarray]:
     return (np.zeros(0), np.zeros(0)) if x is None else (np.asarray(x), np.asarray(y))
 
 
+def scroll_to(plots: TrainingPlots, plot) -> None:
+    """Scroll the tab's column until ``plot`` is in view, as a person does."""
+    plots.pages[plots.current_tab].ensureWidgetVisible(plot)
+    QApplication.processEvents()
+
+
 def log10_or_nan(values) -> np.ndarray:
     return np.log10(positive_or_nan(values))
 
@@ -163,6 +169,7 @@ def test_the_gradient_tab_slider_smooths_every_curve(plots, moons_run):
     plots.show_tab(LOSS_TAB)
     np.testing.assert_allclose(shown(plots.loss_plot.train_curve)[1], ema(tree["loss"], 0.5))
     plots.show_tab(GRADIENTS_TAB)
+    scroll_to(plots, plots.ratio_plot)  # below the column's fold: drawn once in view
     last = names_of(tree)[-1]
     np.testing.assert_allclose(shown(plots.ratio_plot.curve(last))[1],
                                np.log10(log_ema(tree["update_ratio"][last], 0.5)))
@@ -300,6 +307,7 @@ def test_update_ratio_curves(plots, sigmoid_tree):
     plots.show_tab(GRADIENTS_TAB)  # (a hidden view is not painted, nor given its range)
     plots.show_history(sigmoid_tree)
     ratio = plots.ratio_plot
+    scroll_to(plots, ratio)
     names = names_of(sigmoid_tree)
     assert ratio.names == tuple(names)
     assert ratio.plot_item.getAxis("left").logMode
@@ -740,3 +748,20 @@ def test_a_progress_redraw_paints_nothing_before_the_window_does(qtbot, window):
             painted.clear()
     finally:
         QApplication.instance().removeEventFilter(watcher)
+
+
+def test_a_plot_below_the_fold_is_drawn_when_scrolled_into_view(plots, sigmoid_tree):
+    """The Gradients tab's column is taller than the dock: the plots it does not show are not
+    drawn at each redraw of a run, but when a person scrolls to them, with the newest data."""
+    plots.show_tab(GRADIENTS_TAB)
+    ratio = plots.ratio_plot
+    assert not plots.in_view(ratio) and plots.in_view(plots.gradient_plot)
+    before = ratio.redraw_count, plots.gradient_plot.redraw_count
+    plots.show_history(sigmoid_tree)
+    plots.show_history(sigmoid_tree)
+    assert ratio.redraw_count == before[0] and plots.gradient_plot.redraw_count == before[1] + 2
+    scroll_to(plots, ratio)
+    assert plots.in_view(ratio) and ratio.redraw_count == before[0] + 1
+    assert ratio.names == tuple(names_of(sigmoid_tree))
+    plots.show_history(sigmoid_tree)  # in view now: drawn at each redraw
+    assert ratio.redraw_count == before[0] + 2
