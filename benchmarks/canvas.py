@@ -1,6 +1,7 @@
-"""Canvas speed on a large graph: 500 nodes and 600 wires in a 1920x1080 view.
+"""Canvas speed on a large graph: 500 nodes and 600 wires in a 1920x1080 view, then pans and
+zooms on 2,000 nodes.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/canvas.py [--repeats N]
+    QT_QPA_PLATFORM=offscreen python benchmarks/canvas.py [--repeats N] [--large 2000]
 
 Measures the time to build the scene from the graph, a full repaint of the view (everything
 framed, and at 100% zoom), and repaints after zoom and pan steps. Each repaint figure is also
@@ -9,6 +10,10 @@ given as a ratio to the baseline measured in the same run: a full repaint of an 
 
 While a zoom goes on, nodes copy pictures of themselves drawn ahead while the canvas was idle;
 the last line shows zoom steps taken before any idle moment, when every node is drawn in full.
+
+Then the same views of a graph of --large nodes (2,000; 2,400 wires), as frames per second: a
+pan or zoom step and the repaint it causes, at 100% and with the whole graph framed. Target
+>= 30 frames/s.
 """
 
 from __future__ import annotations
@@ -35,19 +40,22 @@ from bpstudio.gui.canvas.view import GraphView  # noqa: E402
 
 NODES, WIRES = 500, 600
 BUILD_TARGET_S, REPAINT_TARGET_MS = 1.0, 16.0
+FRAMES_TARGET = 30.0
 
 
-def large_graph(seed: int = 0) -> Graph:
-    """100 sources, then 200 unary and 200 binary ops each fed by earlier nodes: 500 nodes and
-    200 + 2 * 200 = 600 wires, laid out in layers."""
+def large_graph(seed: int = 0, nodes: int = NODES) -> Graph:
+    """A fifth sources, then as many unary as binary ops each fed by earlier nodes: for 500
+    nodes, 100 sources and 200 + 2 * 200 = 600 wires, laid out in layers."""
     rng = random.Random(seed)
     g = Graph()
     ids = []
-    for k in range(100):
+    sources = nodes // 5
+    for k in range(sources):
         node = g.add_node("input", name=f"x{k}", params={"shape": (4,)}) if k % 2 == 0 \
             else g.add_node("parameter", name=f"w{k}", params={"shape": (4,)})
         ids.append(node.id)
-    kinds = ["unary"] * 200 + ["binary"] * 200
+    ops = nodes - sources
+    kinds = ["unary"] * (ops // 2) + ["binary"] * (ops - ops // 2)
     rng.shuffle(kinds)
     for k, kind in enumerate(kinds):
         if kind == "unary":
@@ -61,7 +69,7 @@ def large_graph(seed: int = 0) -> Graph:
         ids.append(node.id)
     for node_id, pos in layered_positions(g).items():
         g.set_position(node_id, pos)
-    assert len(g.nodes) == NODES and len(g.edges) == WIRES
+    assert len(g.nodes) == nodes and len(g.edges) == (ops // 2) + 2 * (ops - ops // 2)
     return g
 
 
@@ -92,6 +100,7 @@ def settle(app: QApplication, seconds: float = 0.6) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=40)
+    parser.add_argument("--large", type=int, default=2000, help="nodes for the frame rates")
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     style_application(app)
@@ -163,8 +172,53 @@ def main(argv: list[str] | None = None) -> int:
     missed = [label for label, ms in rows if ms > REPAINT_TARGET_MS]
     if build_s > BUILD_TARGET_S:
         missed.insert(0, "scene build")
+    missed += frame_rates(app, scene, view, args.large, args.repeats)
     print("all targets met" if not missed else "targets missed: " + "; ".join(missed))
     return 0  # a measurement, not a test: the figures above are the result
+
+
+def frame_rates(app: QApplication, scene: GraphScene, view: GraphView, nodes: int,
+                repeats: int) -> list[str]:
+    """Pan and zoom steps on a graph of ``nodes`` nodes, as frames per second (a step and its
+    repaint); returns the labels of the rates below the target."""
+    graph = large_graph(nodes=nodes)
+    scene.set_graph(graph)
+    walk = [1, 1, -1, -1, -1, -1, 1, 1]
+    print(f"pan and zoom on {len(graph.nodes)} nodes and {len(graph.edges)} wires "
+          f"(frames/s = 1 / (step + repaint), median of {repeats})")
+    missed = []
+    for where in ("at 100%", "framed whole"):
+        if where == "at 100%":
+            view.set_zoom(1.0)
+            view.centerOn(scene.nodes_rect().center())
+        else:
+            view.frame_all()
+        settle(app)
+        base = view.zoom
+
+        def pan_step(k: int) -> None:
+            view.pan_by(37 if k % 4 < 2 else -37, 23 if k % 2 else -23)
+
+        def zoom_step(k: int) -> None:
+            view.zoom_steps(walk[k % len(walk)])
+
+        for label, step in (("pan", pan_step), ("zoom", zoom_step)):
+            samples = []
+            for k in range(repeats):
+                app.processEvents()
+                start = time.perf_counter()
+                step(k)
+                view.viewport().repaint()
+                samples.append(time.perf_counter() - start)
+            fps = 1.0 / statistics.median(samples)
+            ok = fps >= FRAMES_TARGET
+            if not ok:
+                missed.append(f"{label} {where}")
+            print(f"  {label:<4} {where:<12} (zoom {base:4.2f}): {fps:6.1f} frames/s   "
+                  f"target >= {FRAMES_TARGET:.0f}   {'ok' if ok else 'MISSED'}")
+            view.set_zoom(base)
+            settle(app, 0.5)
+    return missed
 
 
 if __name__ == "__main__":

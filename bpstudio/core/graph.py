@@ -467,7 +467,12 @@ class Graph(GraphBuilder, GroupEditing):
                     continue
                 keep.add(node_id)
                 stack.extend(e.src for e in self._incoming(node_id))
-        pending = {i: sum(1 for _ in self._incoming(i)) for i in keep}
+        # Wires into each node, counted in one pass over the wires (every wire is into a
+        # node's port; asking each node's ports in turn cost most of the sort).
+        pending = dict.fromkeys(keep, 0)
+        for dst, _port in self._edges:
+            if dst in pending:
+                pending[dst] += 1
         ready = deque(i for i in self.nodes if i in keep and pending[i] == 0)
         order: list[Node] = []
         while ready:

@@ -202,7 +202,7 @@ class RunView(QObject):
             value, grad = self.value(node_id), self.grad(node_id)
             item.set_value_display(None if value is None else "= " + short_text(value),
                                    None if grad is None else "∇ " + short_text(grad))
-            item.setToolTip(self.tooltip(node_id))
+            item.tooltip_source = self.tooltip  # the full arrays, written out when shown
         self._show_layer_figures()
         self._show_wire_gradients()
 
@@ -240,7 +240,7 @@ class RunView(QObject):
         self._has_grads = False
         for item in self.scene.node_items.values():
             item.set_value_display(None, None)
-            item.reset_tooltip()
+            item.tooltip_source = None
         for edge in self.scene.edge_items.values():
             edge.set_gradient_magnitude(None)
         for block in self.scene.layer_items.values():
@@ -282,10 +282,9 @@ class RunView(QObject):
         top = max(known, default=1.0)
         for key, edge in self.scene.edge_items.items():
             edge.set_gradient_magnitude(sizes[key], top)
-            if sizes[key] is not None:
-                edge.setToolTip(f"gradient carried back: rms {sizes[key]:.4g}")
-            else:
-                edge.setToolTip("")
+            text = "" if sizes[key] is None else f"gradient carried back: rms {sizes[key]:.4g}"
+            if edge.toolTip() != text:  # setting one costs several times more than reading
+                edge.setToolTip(text)
 
     # ---------------------------------------------------------------------- live values
     def _on_graph_event(self, event: GraphEvent) -> None:

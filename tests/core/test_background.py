@@ -111,3 +111,45 @@ def test_a_run_asked_for_no_prediction_sends_none():
         if progress is not None:
             seen.append(progress.prediction)
     assert seen and all(f is None for f in seen)
+
+
+def test_each_progress_carries_what_is_new_and_the_parent_makes_it_whole():
+    """The child's progress holds the history points since the last one and, after the first,
+    only the prediction's values; the parent's inbox hands on the whole history and the whole
+    field. Counted in pickled bytes, as they cross the pipe: they stay the same size however
+    long the history grows."""
+    import pickle
+
+    from bpstudio.core.training import background
+    from bpstudio.core.training.prediction import FieldValues
+
+    project = EXAMPLES["deep_sigmoid"]()
+    data = datasets.prepare("moons", options={"n": 200, "noise": 0.1, "seed": 0}, seed=0)
+    trainer = Trainer.from_project(project, data=data, batch_size=32, validate_every=10,
+                                   layer_every=5)
+    sender = background._ProgressSender()
+    inbox = background._Inbox(connection=None)
+    sizes, started = [], 0.0
+    for k, stats in enumerate(trainer.run(steps=600)):
+        if k % 6:
+            continue
+        field = background._prediction(trainer, 40) if k % 60 == 0 else None
+        sent = sender.progress(trainer, stats, 0, 600, started, field)
+        sizes.append((len(pickle.dumps(sent.history)), len(pickle.dumps(sent.prediction))))
+        if k:
+            assert field is None or isinstance(sent.prediction, FieldValues)
+        inbox._complete(sent)  # what the inbox's thread does with each message it receives
+        whole = trainer.history.to_tree()
+        assert np.array_equal(sent.history["loss"], whole["loss"])
+        assert np.array_equal(sent.history["validation"]["step"], whole["validation"]["step"])
+        assert np.array_equal(sent.history["layers"]["health"]["layer1"],
+                              whole["layers"]["health"]["layer1"])
+        if field is not None:
+            assert np.array_equal(sent.prediction.values, field.values)
+            assert np.array_equal(sent.prediction.train_points, field.train_points)
+    assert len(trainer.history) == 600
+    history_bytes = [h for h, _ in sizes]
+    assert max(history_bytes[10:]) <= 1.2 * max(history_bytes[1:10])  # not growing with it
+    first_field, later_field = sizes[0][1], max(p for _, p in sizes[10::10])
+    points = data.train.features.nbytes + data.validation.features.nbytes
+    assert later_field < first_field - points  # the grid and the data points are not sent again

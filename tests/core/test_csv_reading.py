@@ -4,6 +4,7 @@ counting the lines inside quoted cells."""
 
 from __future__ import annotations
 
+import csv
 import random
 import tracemalloc
 
@@ -122,3 +123,128 @@ def test_bytes_that_are_not_utf8_are_named_by_their_offset(tmp_path):
         path.write_bytes(head.encode() + b"\xff" + b"1,0\n")
         with pytest.raises(DataError, match=rf"bad.csv is not UTF-8 text \(byte {offset}\)"):
             load_csv(path)
+
+
+class CountingReader:
+    """csv.reader, counting the rows it gives."""
+
+    rows = 0
+
+    def __init__(self, *args, **kwargs):
+        self._reader = REAL_READER(*args, **kwargs)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        row = next(self._reader)
+        CountingReader.rows += 1
+        return row
+
+    @property
+    def line_num(self) -> int:
+        return self._reader.line_num
+
+
+REAL_READER = csv.reader
+
+
+def plain_table(rows: int, rng: np.random.Generator, target: str = "classes") -> str:
+    x = rng.standard_normal((rows, 3))
+    y = {"classes": [str(v) for v in rng.integers(0, 3, rows)],
+         "numbers": [f"{v:.4f}" for v in rng.standard_normal(rows)],
+         "words": [("red", "blue")[v] for v in rng.integers(0, 2, rows)]}[target]
+    return "a,b,c,y\n" + "".join(f"{p:.5f},{q:.5f},{r:.5f},{t}\n" for (p, q, r), t in zip(x, y))
+
+
+def test_a_table_without_quotes_is_not_read_row_by_row(tmp_path, monkeypatch):
+    """NumPy's parser reads the rows a block at a time; the csv module reads the header."""
+    import bpstudio.core.training.datasets as datasets
+    monkeypatch.setattr(datasets.csv, "reader", CountingReader)
+    path = tmp_path / "table.csv"
+    for target in ("classes", "numbers", "words"):
+        path.write_text(plain_table(20_000, np.random.default_rng(1), target))
+        CountingReader.rows = 0
+        data = load_csv(path)
+        assert len(data) == 20_000 and CountingReader.rows == 1  # the header only
+    # A quote sends the rest of the file through the csv module (a quoted cell may hold line
+    # breaks and run into the next block).
+    lines = path.read_text().splitlines(keepends=True)
+    lines[15_001] = '"' + lines[15_001].replace(",", '",', 1)
+    path.write_text("".join(lines))
+    CountingReader.rows = 0
+    assert len(load_csv(path)) == 20_000
+    assert 1 + 5_000 <= CountingReader.rows < 1 + 5_000 + 2048
+
+
+def same_data(a, b) -> None:
+    assert (a.feature_names, a.target_name, a.class_names, a.task, a.task_reason) == \
+        (b.feature_names, b.target_name, b.class_names, b.task, b.task_reason)
+    assert np.array_equal(a.features, b.features) and np.array_equal(a.targets, b.targets)
+
+
+def outcome(path):
+    try:
+        return load_csv(path)
+    except DataError as exc:
+        return str(exc)
+
+
+# Each case changes one line (its number, counting the header as 1) of a plain table.
+ODD_LINES = {
+    "blank lines": {3: "\n", 4000: "   \n"},
+    "a row of empty cells": {2500: ",,,\n"},
+    "spaces around numbers": {7: " 1.5 , 2,\t3 ,1\n", 3000: "1e3,-0.0,+4,2\n"},
+    "an underscore in a number": {5: "1_000,2,3,1\n"},
+    "a word among the features": {4321: "1,oops,3,1\n"},
+    "an empty feature": {3: "1,,3,1\n"},
+    "an infinite feature": {2222: "1,2,inf,1\n"},
+    "a huge feature": {2100: "1,2,1e999,1\n"},
+    "an infinite target": {4500: "1,2,3,-inf\n"},
+    "an empty target": {4500: "1,2,3, \n"},
+    "a text target among numbers": {4800: "1,2,3,seven\n"},
+    "a short row": {3999: "1,2,3\n"},
+    "a long row": {2: "1,2,3,4,5\n"},
+    "a trailing delimiter": {4097: "1,2,3,1,\n"},
+}
+
+
+@pytest.mark.parametrize("case", ODD_LINES)
+@pytest.mark.parametrize("target", ["classes", "numbers", "words"])
+def test_the_fast_path_reads_what_the_csv_module_reads(tmp_path, case, target):
+    """The same table read by blocks and, with a quote in its first row, by the csv module:
+    the same arrays, or the same message naming the same line and column."""
+    lines = plain_table(5_000, np.random.default_rng(2), target).splitlines(keepends=True)
+    for number, text in ODD_LINES[case].items():
+        lines[number - 1] = text
+    plain, quoted = tmp_path / "table.csv", tmp_path / "quoted" / "table.csv"
+    plain.write_text("".join(lines))
+    lines[1] = '"' + lines[1].replace(",", '",', 1)
+    quoted.parent.mkdir()
+    quoted.write_text("".join(lines))
+    a, b = outcome(plain), outcome(quoted)
+    if isinstance(b, str):
+        assert a == b
+    else:
+        same_data(a, b)
+
+
+def test_prepare_checks_each_array_once(tmp_path, monkeypatch):
+    """The table is checked as it is read; its training rows when their statistics are
+    measured; the validation rows once standardised (the statistics of other rows can make
+    them overflow). Nothing already checked is checked again."""
+    import bpstudio.core.training.datasets as datasets
+    path = tmp_path / "table.csv"
+    path.write_text(plain_table(3_000, np.random.default_rng(3)))
+    checked = []
+    real_problem = datasets.standardization_problem
+
+    def recording(features, *args, **kwargs):
+        checked.append(features)
+        return real_problem(features, *args, **kwargs)
+
+    monkeypatch.setattr(datasets, "standardization_problem", recording)
+    data = datasets.prepare(path, validation=0.2)
+    # (the full table, the raw training rows, the standardised validation rows)
+    assert [len(a) for a in checked] == [3_000, len(data.train), len(data.validation)]
+    assert checked[2] is data.validation.features

@@ -216,3 +216,39 @@ def test_the_csv_preview_of_the_import_dialog_refuses_it_too(tmp_path):
     assert result.stdout.splitlines() == [f"cannot read {path}: is {KINDS[kind][1]}, not a file: "
                                           "only regular files are read"
                                           for path, kind in zip(paths, kinds)]
+
+
+CSV_LOAD = """
+import sys
+from bpstudio.core.training.datasets import DataError, load_csv
+for path in sys.argv[1:]:
+    try:
+        load_csv(path)
+    except DataError as exc:
+        print(exc, flush=True)
+    else:
+        print("read it", flush=True)
+"""
+
+
+def test_load_csv_refuses_it_before_reading(tmp_path):
+    """load_csv reads training data for the command line, a run and the window's passes: a FIFO
+    made it wait for ever, /dev/zero read until the size limit it never reached."""
+    kinds = ["fifo", "link-to-fifo", "/dev/zero", "link-to-zero", "folder", "socket"]
+    paths = [place(tmp_path, kind, ".csv") for kind in kinds]
+    result = run_child("-c", CSV_LOAD, *paths)
+    assert result.returncode == 0, result.stderr[-500:]
+    assert result.stdout.splitlines() == [f"cannot read {path}: is {KINDS[kind][1]}, not a file: "
+                                          "only regular files are read"
+                                          for path, kind in zip(paths, kinds)]
+
+
+def test_train_refuses_a_fifo_given_as_its_data(tmp_path):
+    path = tmp_path / "rows.csv"
+    make_fifo(path)
+    result = run_child("-m", "bpstudio.cli", "train", str(XOR), "--data", str(path), "--steps",
+                       "1", "--out", str(tmp_path / "out.bpg"))
+    assert result.returncode == 2 and result.stdout == "", result.stderr[-500:]
+    assert result.stderr == (f"bpstudio-cli: error: cannot read {path}: is a pipe (FIFO), not a "
+                             "file: only regular files are read\n")
+    assert not (tmp_path / "out.bpg").exists()

@@ -414,3 +414,40 @@ def test_statistics_of_a_large_network_are_what_they_say(optimizer):
             else:
                 assert stats.update_ratio(name) == pytest.approx(
                     np.linalg.norm(delta) / np.linalg.norm(before[name]), rel=1e-9)
+
+
+def test_a_history_rebuilt_from_what_each_update_added_is_the_whole_history():
+    """A live run sends only the points recorded since its last update; merged in order, they
+    give the tree of the whole history at every update, thinning included (16 points kept of
+    300 steps: the stride doubles five times)."""
+    from bpstudio.core.training.history import merge_trees
+
+    project = examples.deep_sigmoid()
+    trainer = Trainer(project.graph, datasets.prepare("moons"), batch_size=16, history_points=16,
+                      validate_every=7, layer_every=3)
+    history, tree, mark, sent = trainer.history, None, None, []
+    for k, _stats in enumerate(trainer.run(steps=300)):
+        if k % 5 and k != 299:
+            continue
+        added = history.to_tree(after=mark)
+        mark = history.mark()
+        sent.append(len(added["step"]) + len(added["validation"]["step"])
+                    + len(added["layers"]["step"]))
+        tree = merge_trees(tree, added)
+        assert_same_tree(tree, history.to_tree())
+    assert history.stride == 32 and len(history.layer_column("step")) > 0
+    # at most 5 steps, one validation and 2 layer points since the last update: never the
+    # whole history again
+    assert max(sent) <= 5 + 1 + 2
+
+
+def assert_same_tree(a, b, where="tree"):
+    assert a.keys() == b.keys(), where
+    for key, value in b.items():
+        if isinstance(value, dict):
+            assert_same_tree(a[key], value, f"{where}.{key}")
+        elif isinstance(value, np.ndarray):
+            assert a[key].dtype == value.dtype and np.array_equal(a[key], value, equal_nan=True), \
+                f"{where}.{key}"
+        else:
+            assert a[key] == value, f"{where}.{key}"

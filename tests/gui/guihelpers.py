@@ -4,8 +4,10 @@ that the scene's items agree with the graph."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QHelpEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from bpstudio.core.graph import Graph
 from bpstudio.gui.canvas.node_item import NodeItem
@@ -26,6 +28,17 @@ def port_pos(window: MainWindow, node_id: str, port: str, is_output: bool) -> QP
 def title_pos(window: MainWindow, node_id: str) -> QPoint:
     item = window.scene.node_items[node_id]
     return view_pos(window, item.mapToScene(item.title_rect().center()))
+
+
+def shown_tooltip(window: MainWindow, node_id: str) -> str:
+    """The tooltip the canvas shows when the pointer rests on the node's title, asked for with
+    the help event a resting pointer sends."""
+    window.view.centerOn(window.scene.node_items[node_id])
+    pos = title_pos(window, node_id)
+    viewport = window.view.viewport()
+    QToolTip.hideText()
+    QApplication.sendEvent(viewport, QHelpEvent(QEvent.ToolTip, pos, viewport.mapToGlobal(pos)))
+    return QToolTip.text() if QToolTip.isVisible() else ""
 
 
 def drag(window: MainWindow, start: QPoint, end: QPoint, steps: int = 5,

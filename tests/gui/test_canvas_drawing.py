@@ -4,8 +4,8 @@ one layer that draws the wires, and the grid drawn as rows of pixels."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from bpstudio.gui.canvas import theme
 from bpstudio.gui.canvas.node_item import NodeItem
@@ -67,10 +67,24 @@ def test_a_change_to_a_node_drops_its_pictures(window, qtbot):
     item.set_highlighted(True)
     assert not item.has_picture(1.0)
     assert other.has_picture(1.0)
-    item.setSelected(True)
-    wait_for_pictures(qtbot, window)
+    # Pictures are drawn unselected, the selection's border over the copy: selecting (which
+    # Select All does to every node) keeps them.
     other.setSelected(True)
-    assert not other.has_picture(1.0)
+    assert other.has_picture(1.0)
+    image = QImage(400, 300, QImage.Format_ARGB32)
+    image.fill(QColor("black"))
+    painter = QPainter(image)
+    other.zooming = True
+    option = QStyleOptionGraphicsItem()
+    painter.translate(40, 40)
+    other.paint(painter, option, window.view.viewport())  # copies its picture
+    painter.end()
+    other.zooming = False
+    border = theme.NODE_SELECTED_BORDER
+    colours = {image.pixelColor(x, y).rgb() for x in range(0, 400, 1) for y in (40, 41, 42)}
+    assert border.rgb() in colours or any(
+        abs(QColor(c).red() - border.red()) + abs(QColor(c).green() - border.green())
+        + abs(QColor(c).blue() - border.blue()) < 40 for c in colours)
 
 
 def test_the_wire_layer_draws_unselected_wires_and_a_selected_wire_draws_itself(window):

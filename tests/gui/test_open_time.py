@@ -83,3 +83,19 @@ def test_opening_a_stack_of_layers_is_linear_in_its_layers(window, tmp_path):
     large_work = open_work(window, large)
     assert len(window.scene.layer_items) == 160
     assert large_work / small_work < 4 * 1.15, (small_work, large_work)
+
+
+def test_the_scene_makes_a_node_and_its_wire_in_a_bounded_number_of_calls(window, tmp_path):
+    """The scene's share of opening a file: building the items of a node and its wire. A
+    Python itemChange on the node (Qt calls it, converting its argument, for each of the
+    changes made while an item is built), a QGraphicsObject and flags set one at a time made it
+    some 300 calls (Python and C); now about 200."""
+    path = tmp_path / "chain.bpg"
+    save(chain(600), path)
+    assert window.open_file(path)
+    graph = window.graph
+    scene = window.scene
+    scene.set_graph(graph)  # once, for the caches
+    work = calls(lambda: scene.set_graph(graph))
+    per_node = work / len(graph.nodes)
+    assert per_node < 240, per_node

@@ -91,6 +91,12 @@ def shown(curve: pg.PlotDataItem) -> tuple[np.ndarray, np.ndarray]:
     return (np.zeros(0), np.zeros(0)) if x is None else (np.asarray(x), np.asarray(y))
 
 
+def scroll_to(plots: TrainingPlots, plot) -> None:
+    """Scroll the tab's column until ``plot`` is in view, as a person does."""
+    plots.pages[plots.current_tab].ensureWidgetVisible(plot)
+    QApplication.processEvents()
+
+
 def log10_or_nan(values) -> np.ndarray:
     return np.log10(positive_or_nan(values))
 
@@ -163,6 +169,7 @@ def test_the_gradient_tab_slider_smooths_every_curve(plots, moons_run):
     plots.show_tab(LOSS_TAB)
     np.testing.assert_allclose(shown(plots.loss_plot.train_curve)[1], ema(tree["loss"], 0.5))
     plots.show_tab(GRADIENTS_TAB)
+    scroll_to(plots, plots.ratio_plot)  # below the column's fold: drawn once in view
     last = names_of(tree)[-1]
     np.testing.assert_allclose(shown(plots.ratio_plot.curve(last))[1],
                                np.log10(log_ema(tree["update_ratio"][last], 0.5)))
@@ -300,6 +307,7 @@ def test_update_ratio_curves(plots, sigmoid_tree):
     plots.show_tab(GRADIENTS_TAB)  # (a hidden view is not painted, nor given its range)
     plots.show_history(sigmoid_tree)
     ratio = plots.ratio_plot
+    scroll_to(plots, ratio)
     names = names_of(sigmoid_tree)
     assert ratio.names == tuple(names)
     assert ratio.plot_item.getAxis("left").logMode
@@ -648,3 +656,112 @@ def test_a_plot_works_on_its_own(qtbot, moons_run):
     np.testing.assert_allclose(shown(loss.train_curve)[1], moons_run[3]["loss"])
     loss.set_smoothing(0.3)
     assert loss.smoothing_slider.value() == 30
+
+
+# ------------------------------------------------------------------- live redraws: no waste
+def growing_trees(steps: int, every: int):
+    """The whole history at every ``every`` steps of a deep_sigmoid run, as a live run's
+    progress carries it."""
+    project = EXAMPLES["deep_sigmoid"]()
+    trainer = Trainer(project.graph, datasets.prepare("moons", seed=0), lr=0.01, seed=0,
+                      validate_every=20)
+    for k, _stats in enumerate(trainer.run(steps=steps), start=1):
+        if k % every == 0:
+            yield trainer.history.to_tree()
+
+
+def test_a_growing_history_moves_the_axes_a_few_times(qtbot):
+    """Every axis change redraws its ticks, labels and the grid: a live run's growing curves
+    move them now and then, not at each of 60 redraws (pyqtgraph's auto-range moved both axes
+    of every plot at every redraw)."""
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(480, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    moves = []
+    plot.view_box.sigRangeChanged.connect(lambda *_: moves.append(plot.view_box.viewRange()))
+    trees = list(growing_trees(1200, 20))
+    for tree in trees:
+        plot.show_history(tree)
+        QApplication.processEvents()
+    assert len(trees) == 60 and len(moves) <= 15
+    (x_low, x_high), (y_low, y_high) = plot.view_box.viewRange()
+    steps, losses = trees[-1]["step"], trees[-1]["loss"]
+    assert x_low <= steps[0] and steps[-1] <= x_high  # every point still in view
+    assert y_low <= losses.min() and losses.max() <= y_high
+    assert steps[-1] - steps[0] >= 0.5 * (x_high - x_low)  # and filling most of it
+
+
+def test_a_new_field_over_the_same_grid_redraws_only_the_picture(qtbot, moons_run,
+                                                                 monkeypatch):
+    """A live run's next prediction field has the grid and points of the last: the scatters,
+    axes, caption and frame stay; the heatmap takes the new values."""
+    from bpstudio.gui.plots.prediction import PredictionPlot
+
+    graph, trainer, data, _tree = moons_run
+    field = prediction_field(graph, prediction_node_for(graph, trainer.loss_node), data,
+                             trainer.bindings, resolution=30)
+    plot = PredictionPlot()
+    qtbot.addWidget(plot)
+    plot.show_prediction(field)
+    calls = []
+    for scatter in plot.scatters.values():
+        monkeypatch.setattr(scatter, "setData", lambda *a, **k: calls.append("points"))
+    monkeypatch.setattr(plot.caption, "setText", lambda *a: calls.append("caption"))
+    later = field.with_values(field.values_only())
+    later.values = 1.0 - field.values
+    plot.show_prediction(later)
+    assert calls == []
+    assert np.array_equal(plot.image.image, 1.0 - field.values)
+
+
+def test_a_progress_redraw_paints_nothing_before_the_window_does(qtbot, window):
+    """The progress bar's setValue repainted at once, and the plots given new data with it,
+    inside the redraw (twice the painting, and none of it when the window paints next)."""
+    from bpstudio.core.training.background import Progress
+    from PySide6.QtCore import QEvent, QObject
+
+    panel = window.training_panel
+    window.training_dock.raise_()
+    panel.plots.show_tab(LOSS_TAB)
+    QApplication.processEvents()
+    painted = []
+
+    class Paints(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Paint:
+                painted.append(obj)
+            return False
+
+    trees = list(growing_trees(200, 50))
+    watcher = Paints()
+    QApplication.instance().installEventFilter(watcher)
+    try:
+        for k, tree in enumerate(trees, start=1):
+            panel._show_progress(Progress(step=50 * k, steps_done=50 * k, steps_planned=200,
+                                          loss=float(tree["loss"][-1]), accuracy=None,
+                                          val_loss=None, val_accuracy=None,
+                                          steps_per_second=1000.0, history=tree))
+            assert painted == []  # all painting waits for the window's next paint
+            qtbot.waitUntil(lambda: len(painted) > 0)  # which comes
+            painted.clear()
+    finally:
+        QApplication.instance().removeEventFilter(watcher)
+
+
+def test_a_plot_below_the_fold_is_drawn_when_scrolled_into_view(plots, sigmoid_tree):
+    """The Gradients tab's column is taller than the dock: the plots it does not show are not
+    drawn at each redraw of a run, but when a person scrolls to them, with the newest data."""
+    plots.show_tab(GRADIENTS_TAB)
+    ratio = plots.ratio_plot
+    assert not plots.in_view(ratio) and plots.in_view(plots.gradient_plot)
+    before = ratio.redraw_count, plots.gradient_plot.redraw_count
+    plots.show_history(sigmoid_tree)
+    plots.show_history(sigmoid_tree)
+    assert ratio.redraw_count == before[0] and plots.gradient_plot.redraw_count == before[1] + 2
+    scroll_to(plots, ratio)
+    assert plots.in_view(ratio) and ratio.redraw_count == before[0] + 1
+    assert ratio.names == tuple(names_of(sigmoid_tree))
+    plots.show_history(sigmoid_tree)  # in view now: drawn at each redraw
+    assert ratio.redraw_count == before[0] + 2

@@ -12,7 +12,7 @@ from bpstudio import Engine, load
 from bpstudio.gui.canvas import theme
 from bpstudio.gui.main_window import examples_dir
 
-from guihelpers import key
+from guihelpers import key, shown_tooltip
 
 
 def toolbar_button(window, text: str) -> QToolButton:
@@ -54,7 +54,7 @@ def test_forward_then_backward_show_the_lesson_numbers(qtbot, neuron):
     for name in ("wx", "z", "a", "w", "b"):
         shown = item(window, name).grad_text.removeprefix("∇ ")
         assert float(shown) == pytest.approx(np.asarray(engine.grad(name)).item(), rel=1e-3)
-    tip = item(window, "w").toolTip()
+    tip = shown_tooltip(window, window.graph.node("w").id)
     assert "d loss / d w" in tip and "0.4" in tip and "local derivative" in tip
 
     key(window, Qt.Key_F5, Qt.ShiftModifier)  # Clear Values
@@ -190,10 +190,32 @@ def test_edits_of_a_broken_graph_leave_the_cleared_cards_alone(qtbot, neuron, mo
     key(window, Qt.Key_F6)
     window.graph.disconnect(window.graph.input_edge("loss", "target"))
     qtbot.waitUntil(lambda: item(window, "loss").value_text is None)
-    assert "d loss / d w" not in item(window, "w").toolTip()  # the plain tooltip is back
+    tip = shown_tooltip(window, window.graph.node("w").id)
+    assert "d loss / d w" not in tip and "value:" not in tip  # the plain one is back
+    assert "<b>w</b>" in tip
     redrawn = []
     monkeypatch.setattr(NodeItem, "_look_changed", lambda self: redrawn.append(self))
     window.graph.set_value("w", 0.7)  # still broken: the live rerun clears nothing more
     qtbot.wait(20)
     # only the card whose value changed, and the one at fault (its problem badge)
     assert {i.node.name for i in redrawn} <= {"w", "loss"}
+
+
+def test_a_live_rerun_writes_out_no_array_until_a_tooltip_is_shown(qtbot, window, monkeypatch):
+    from bpstudio.gui import run_view
+
+    assert window.open_file(examples_dir() / "deep_sigmoid.bpg")
+    window.scene.set_collapsed(window.graph.group("layer1").id, False)  # layer1.W on show
+    key(window, Qt.Key_F6)  # Backward: every node has a value and a gradient
+    written = []
+    real_full_text = run_view.full_text
+    monkeypatch.setattr(run_view, "full_text",
+                        lambda array: written.append(array) or real_full_text(array))
+    weight = window.graph.node("layer1.W")
+    with qtbot.waitSignal(window.run_view.values_changed):
+        window.graph.set_value(weight.id, weight.value * 1.5)  # the live rerun
+    assert written == []  # not one array written out for all 57 nodes' tooltips
+    tip = shown_tooltip(window, weight.id)
+    assert len(written) == 2  # the value and the gradient of the node pointed at, once each
+    assert "d loss / d layer1.W" in tip
+    assert real_full_text(window.run_view.value(weight.id)) in tip.replace("&#x27;", "'")

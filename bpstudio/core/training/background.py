@@ -9,9 +9,11 @@ and the window only redraws.
 The parent sends the project (a copy of the document, with its optimiser state and history),
 the prepared data, the trainer's settings and the step count. The child rebuilds the same
 :class:`~bpstudio.core.training.trainer.Trainer`, trains, and sends back at most
-``publish_interval`` apart a :class:`Progress` (plain copies: the history tree, the latest
-statistics, the prediction over the data's plane), and at the end a :class:`RunResult` with the
-weights and the state to save. ``pause()`` and ``stop()`` end the run between steps. Nothing
+``publish_interval`` apart a :class:`Progress` (plain copies: the history points recorded since
+the last one, the latest statistics, the prediction over the data's plane: its grid and data
+points in the first, then only its values), and at the end a :class:`RunResult` with the
+weights and the state to save. The parent puts the pieces together again, so what it hands on
+is a whole history and a whole field: what crosses stays the same size however long the run. ``pause()`` and ``stop()`` end the run between steps. Nothing
 crosses but plain data, and the child never sees the window.
 
 What can go wrong between two processes is handled here, so that no window has to:
@@ -48,7 +50,8 @@ import numpy as np
 from ..project import Project
 from .datasets import TrainingData
 from .errors import DivergenceError, TrainingError
-from .prediction import PredictionField, prediction_field
+from .history import merge_trees
+from .prediction import FieldValues, PredictionField, prediction_field
 from .trainer import Trainer
 
 FINISHED, PAUSED, STOPPED, DIVERGED, FAILED = "finished", "paused", "stopped", "diverged", "failed"
@@ -66,8 +69,12 @@ class Progress:
     val_loss: float | None
     val_accuracy: float | None
     steps_per_second: float
-    history: dict[str, Any] | None  # History.to_tree(): the curves
-    prediction: PredictionField | None = None  # a new field, or None: the last one still holds
+    # History.to_tree(): the curves. From the child, only the points since its last progress
+    # (``to_tree(after=...)``), which the parent merges into the whole tree it hands on.
+    history: dict[str, Any] | None
+    # A new field, or None: the last one still holds. From the child, the whole field once,
+    # then its FieldValues, which the parent lays over the grid and points it has.
+    prediction: PredictionField | FieldValues | None = None
 
     @property
     def seconds_left(self) -> float | None:
@@ -172,7 +179,8 @@ class _Inbox:
     """The child's messages, read from its pipe by a thread of their own: a reader that waits
     is that thread, never the caller. Progress supersedes progress (a prediction it lacks is
     taken over from the one it replaces), so what is kept stays small however long the caller
-    does not look."""
+    does not look. The child sends the history points and the field values that are new: they
+    are put together here with what came before (see :class:`Progress`)."""
 
     def __init__(self, connection: Any):
         self._connection = connection
@@ -182,6 +190,8 @@ class _Inbox:
         self.checkpoint: Checkpoint | None = None
         self.result: RunResult | None = None
         self.closed = threading.Event()           # the pipe ended: the child is gone
+        self._history: dict[str, Any] | None = None  # the whole tree so far
+        self._field: PredictionField | None = None   # the last whole field
         self._thread = threading.Thread(target=self._read, name="bpstudio-training-inbox",
                                         daemon=True)
 
@@ -192,6 +202,8 @@ class _Inbox:
         try:
             while True:
                 kind, payload = self._connection.recv()
+                if kind == "progress":
+                    self._complete(payload)
                 with self._lock:
                     if kind == "progress":
                         if payload.prediction is None and self.progress is not None:
@@ -206,6 +218,18 @@ class _Inbox:
         finally:
             self._connection.close()
             self.closed.set()
+
+    def _complete(self, progress: Progress) -> None:
+        """Make the child's progress whole: its new history points merged into the tree so
+        far, its field values laid over the last field's grid and points."""
+        if progress.history is not None:
+            self._history = merge_trees(self._history, progress.history)
+        progress.history = self._history
+        if isinstance(progress.prediction, FieldValues):
+            progress.prediction = (None if self._field is None
+                                   else self._field.with_values(progress.prediction))
+        if progress.prediction is not None:
+            self._field = progress.prediction
 
     def take(self) -> Progress | None:
         with self._lock:
@@ -378,6 +402,7 @@ def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any
     started = time.perf_counter()
     picture = _Pace(prediction_interval if prediction_interval is not None else math.inf)
     saving = _Pace(checkpoint_interval)
+    sender = _ProgressSender()
     try:
         trainer = Trainer.from_project(project, data=data, **options)
         start_step = trainer.step
@@ -399,8 +424,8 @@ def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any
                 if prediction_interval is not None and picture.due(now):
                     prediction = _prediction(trainer, resolution)
                     picture.done(now, time.perf_counter())
-                messages.send(("progress", _progress(trainer, stats, start_step, steps, started,
-                                                     prediction)))
+                messages.send(("progress", sender.progress(trainer, stats, start_step, steps,
+                                                           started, prediction)))
                 next_publish = time.perf_counter() + publish_interval
         outcome = FINISHED if trainer.step - start_step >= steps else STOPPED
     except DivergenceError as exc:
@@ -415,8 +440,8 @@ def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any
             last = None
             if prediction_interval is not None and picture.cost <= FINAL_PICTURE_SECONDS:
                 last = _prediction(trainer, resolution)
-            messages.send(("progress", _progress(trainer, stats, start_step, steps, started,
-                                                 last)))
+            messages.send(("progress", sender.progress(trainer, stats, start_step, steps,
+                                                       started, last)))
         except (BrokenPipeError, EOFError):
             os._exit(1)
         except Exception:  # a last picture is not worth hiding how the run ended
@@ -449,17 +474,32 @@ def _prediction(trainer: Trainer, resolution: int) -> PredictionField | None:
                             trainer.bindings, resolution=resolution)
 
 
-def _progress(trainer: Trainer, stats: Any, start_step: int, steps: int, started: float,
-              prediction: PredictionField | None) -> Progress:
-    history = trainer.history.to_tree() if len(trainer.history) else None
-    val_loss = val_accuracy = None
-    if history and len(history["validation"]["step"]):
-        val_loss = float(history["validation"]["loss"][-1])
-        accuracy = float(history["validation"]["accuracy"][-1])
-        val_accuracy = accuracy if math.isfinite(accuracy) else None
-    done = trainer.step - start_step
-    return Progress(step=trainer.step, steps_done=done, steps_planned=steps,
-                    loss=float(stats.loss), accuracy=stats.accuracy, val_loss=val_loss,
-                    val_accuracy=val_accuracy,
-                    steps_per_second=done / max(time.perf_counter() - started, 1e-9),
-                    history=history, prediction=prediction)
+class _ProgressSender:
+    """The child's side of :class:`Progress`: what is new since the last one it made."""
+
+    def __init__(self) -> None:
+        self._history_mark: tuple[int, int, int] | None = None  # None: nothing sent yet
+        self._field_sent = False
+
+    def progress(self, trainer: Trainer, stats: Any, start_step: int, steps: int,
+                 started: float, prediction: PredictionField | None) -> Progress:
+        history = None
+        if len(trainer.history):
+            history = trainer.history.to_tree(after=self._history_mark)
+            self._history_mark = trainer.history.mark()
+        sent: PredictionField | FieldValues | None = prediction
+        if prediction is not None:
+            if self._field_sent:
+                sent = prediction.values_only()  # the grid and the points went with the first
+            self._field_sent = True
+        validated = trainer.history.last_validation()
+        val_loss = val_accuracy = None
+        if validated is not None:
+            val_loss, accuracy = validated
+            val_accuracy = accuracy if math.isfinite(accuracy) else None
+        done = trainer.step - start_step
+        return Progress(step=trainer.step, steps_done=done, steps_planned=steps,
+                        loss=float(stats.loss), accuracy=stats.accuracy, val_loss=val_loss,
+                        val_accuracy=val_accuracy,
+                        steps_per_second=done / max(time.perf_counter() - started, 1e-9),
+                        history=history, prediction=sent)

@@ -16,7 +16,7 @@ import gzip
 import io
 import itertools
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import BPStudioError
 from ..ops.base import shown
+from ..regularfile import check_regular, open_regular
 from ..resources import resource_path
 
 CLASSIFICATION = "classification"
@@ -55,8 +56,11 @@ class Dataset:
     # (e.g. 0.37)". Said to people (bpstudio-cli train prints it), since a guessed task that
     # is wrong trains something else without any error.
     task_reason: str = ""
+    # True from code whose arrays are known to pass the checks (rows of a checked set, a CSV
+    # file checked cell by cell as it was read): each array is checked once, where it is made.
+    checked: InitVar[bool] = False
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, checked: bool = False) -> None:
         self.features = np.asarray(self.features, dtype=np.float64)
         self.targets = np.asarray(self.targets, dtype=np.float64)
         if self.features.ndim != 2 or self.targets.ndim != 1:
@@ -69,7 +73,8 @@ class Dataset:
         if len(self.feature_names) != self.features.shape[1]:
             raise DataError(f"data set '{self.name}': {len(self.feature_names)} feature names "
                             f"for {self.features.shape[1]} feature columns")
-        self._check_numbers()
+        if not checked:
+            self._check_numbers()
         if not self.task_reason:
             classes = f" ({self.n_classes} classes)" if self.task == CLASSIFICATION else ""
             self.task_reason = f"{self.task}, because '{self.name}' is a {self.task} data set" \
@@ -103,7 +108,8 @@ class Dataset:
         return len(self.class_names) if self.task == CLASSIFICATION else 0
 
     def subset(self, rows: np.ndarray) -> "Dataset":
-        return replace(self, features=self.features[rows], targets=self.targets[rows])
+        return replace(self, features=self.features[rows], targets=self.targets[rows],
+                       checked=True)
 
 
 def standardization_problem(features: np.ndarray, names: Sequence[str], where: str,
@@ -367,23 +373,25 @@ def csv_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
 
 
 def csv_rows(text: str | Iterable[str], label: str,
-             dialect=None) -> Iterator[tuple[int, list[str]]]:
+             dialect=None, first_line: int = 1) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of every row that is not blank, from ``text`` (a string, or lines
-    of text); DataError naming ``label`` for a malformed table. The number is the file's line
-    where the row begins, counting the lines inside quoted cells (see :func:`cell_line` for a
-    cell's own). Lazy, so a preview can stop after a few rows."""
+    of text whose first is line ``first_line`` of the file); DataError naming ``label`` for a
+    malformed table. The number is the file's line where the row begins, counting the lines
+    inside quoted cells (see :func:`cell_line` for a cell's own). Lazy, so a preview can stop
+    after a few rows."""
     if isinstance(text, str):
         dialect = dialect or csv_dialect(text)
         text = io.StringIO(text)
     reader = csv.reader(text, dialect or csv.excel)
+    before = first_line - 1
     try:
-        begins = 1
+        begins = first_line
         for row in reader:
             if any(cell.strip() for cell in row):
                 yield begins, row
-            begins = reader.line_num + 1
+            begins = before + reader.line_num + 1
     except csv.Error as exc:
-        raise DataError(f"{label}, line {reader.line_num}: {exc}") from None
+        raise DataError(f"{label}, line {before + reader.line_num}: {exc}") from None
 
 
 def cell_line(line: int, row: Sequence[str], column: int) -> int:
@@ -396,10 +404,15 @@ def _text_lines(path: Path, label: str, chunk: int = 1 << 16) -> Iterator[str]:
     """The lines of a UTF-8 file (a byte order mark dropped, line ends made "\n", as
     ``Path.read_text`` does), read a chunk at a time so that a file is never held whole. Bytes
     that are not UTF-8 are refused by their offset in the file."""
+    return itertools.chain.from_iterable(_text_chunks(path, label, chunk))
+
+
+def _text_chunks(path: Path, label: str, chunk: int) -> Iterator[list[str]]:
+    """The lines of :func:`_text_lines`, in lists of those each chunk of the file completes."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     newlines = io.IncrementalNewlineDecoder(decoder, translate=True)
     offset, rest = 0, ""
-    with open(path, "rb") as f:
+    with open_regular(path, "rb") as f:  # a FIFO or a device would block or never end
         while True:
             data = f.read(chunk)
             pending = len(decoder.getstate()[0])
@@ -411,17 +424,23 @@ def _text_lines(path: Path, label: str, chunk: int = 1 << 16) -> Iterator[str]:
             offset += len(data)
             parts = (rest + text).split("\n")
             rest = parts.pop()
-            for part in parts:
-                yield part + "\n"
+            yield [part + "\n" for part in parts]
             if not data:
                 break
     if rest:
-        yield rest
+        yield [rest]
 
 
 # Rows parsed into one block of the feature array at a time: the array grows by blocks, so a
 # file is never held as text or as a list of rows.
 CSV_BLOCK_BYTES = 1 << 18
+# Lines without quotes are handed to NumPy's parser a block at a time (about ten times faster
+# than the csv module and a Python loop): at most this many lines, and about this much text
+# (judged from the first lines' length: a line held as a Python string takes some 60 bytes more
+# than its text). Any doubt about a block (a quote, a blank row, a cell NumPy will not read)
+# sends it through the csv module row by row, which finds the fault and names it as before.
+CSV_FAST_LINES = 2048
+CSV_FAST_BYTES = 1 << 20
 
 
 def load_csv(path: str | Path, target: str | int | None = None,
@@ -433,13 +452,14 @@ def load_csv(path: str | Path, target: str | int | None = None,
     numbers mean classification; see :func:`_choose_task`, whose reason the Dataset keeps in
     ``task_reason``). Cells of both kinds of column that read as numbers must be finite, and
     each feature column must be one that can be standardised. Errors name the file, line and
-    column at fault, and come at the row at fault: the file is read once, row by row, into
-    arrays (its peak memory a small multiple of theirs)."""
+    column at fault, and come at the row at fault: the file is read once, a block of lines at
+    a time, into arrays (its peak memory a small multiple of theirs). Only a regular file is
+    read: a FIFO, a device or a folder is refused by name before anything is read."""
     _check_task(task)
     path = Path(path)
     label = path.name
     try:
-        size = path.stat().st_size
+        size = check_regular(path).st_size
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
     if size > MAX_CSV_BYTES:
@@ -459,10 +479,23 @@ def _read_csv(path: Path, label: str, target: str | int | None,
         start.append(text)
         if sum(map(len, start)) >= 4096:
             break
-    rows = csv_rows(itertools.chain(start, lines), label, csv_dialect("".join(start)))
-    header_line, header = next(rows, (0, None))
+    dialect = csv_dialect("".join(start))
+    lines = itertools.chain(start, lines)
+    # The header through the csv module, which reads no line beyond the row it returns: the
+    # lines left in ``lines`` are the data's, from line ``next_line`` on.
+    reader = csv.reader(lines, dialect)
+    header_line, header = 1, None
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                header = row
+                break
+            header_line = reader.line_num + 1
+    except csv.Error as exc:
+        raise DataError(f"{label}, line {reader.line_num}: {exc}") from None
     if header is None:
         raise DataError(f"{label} is empty")
+    next_line = reader.line_num + 1
     header = [h.strip() for h in header]
     if all(_number(h) is not None for h in header):
         raise DataError(f"{label}: line {header_line} must be a header naming the columns "
@@ -495,66 +528,153 @@ def _read_csv(path: Path, label: str, target: str | int | None,
     target_name = header[t_col]
 
     # Each row goes into arrays as it is read: its features, its target as a number (NaN for
-    # text) and, for text, the code of its distinct value; and the line it begins on.
+    # text) and, for text, the code of its distinct value; and the line it begins on. A block
+    # is (features, numbers, codes, lines) and how many of its rows are filled.
     block_rows = max(1, CSV_BLOCK_BYTES // (8 * (len(f_cols) + 3)))
-    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    blocks: list[list] = []
     texts: dict[str, int] = {}
-    r = block_rows
-    rows_of: dict[int, list[str]] = {}  # the block's rows, to name a bad cell as it was written
+    rows_of: dict[int, list[str]] = {}  # the open block's rows, to name a bad cell as written
+    open_block: list | None = None      # the block rows read one by one go into
 
     def check_block() -> None:
-        """Refuse the first row of the block so far whose features are not all finite (a
+        """Refuse the first row of the open block so far whose features are not all finite (a
         whole block is checked at once; before any later row is refused, so that the first
         fault in the file is the one named)."""
-        if blocks and r:
-            bad = ~np.isfinite(blocks[-1][0][:r]).all(axis=1)
+        if open_block is not None and open_block[4]:
+            bad = ~np.isfinite(open_block[0][:open_block[4]]).all(axis=1)
             if bad.any():
                 first = int(np.argmax(bad))
-                _refuse_features(label, header, f_cols, int(blocks[-1][3][first]),
+                _refuse_features(label, header, f_cols, int(open_block[3][first]),
                                  rows_of[first])
         rows_of.clear()
 
-    for line, row in rows:
-        if len(row) != width:
-            check_block()
-            raise DataError(f"{label}, line {line}: {len(row)} cells, but the header names {width} "
-                            "columns")
-        if r == block_rows:
-            check_block()
-            block = (np.empty((block_rows, len(f_cols))), np.empty(block_rows),
-                     np.empty(block_rows, dtype=np.int32), np.empty(block_rows, dtype=np.int64))
-            blocks.append(block)
-            r = 0
-        x, numbers, codes, starts = block
-        starts[r] = line
-        try:
-            x[r] = [row[c] for c in f_cols]
-        except ValueError:
-            check_block()
-            _refuse_features(label, header, f_cols, line, row)
-        rows_of[r] = row  # (its features are checked with the block's)
-        cell = row[t_col].strip()
-        where = f"{label}, line {cell_line(line, row, t_col)}, column '{target_name}'"
-        if not cell:
-            check_block()
-            raise DataError(f"{where}: the target is empty")
+    def add_rows(rows: Iterable[tuple[int, list[str]]]) -> None:
+        """Rows from the csv module, one at a time, each checked as it comes."""
+        nonlocal open_block
+        for line, row in rows:
+            if len(row) != width:
+                check_block()
+                raise DataError(f"{label}, line {line}: {len(row)} cells, but the header names "
+                                f"{width} columns")
+            if open_block is None or open_block[4] == block_rows:
+                check_block()
+                open_block = [np.empty((block_rows, len(f_cols))), np.empty(block_rows),
+                              np.empty(block_rows, dtype=np.int32),
+                              np.empty(block_rows, dtype=np.int64), 0]
+                blocks.append(open_block)
+            x, numbers, codes, starts, r = open_block
+            starts[r] = line
+            try:
+                x[r] = [row[c] for c in f_cols]
+            except ValueError:
+                check_block()
+                _refuse_features(label, header, f_cols, line, row)
+            rows_of[r] = row  # (its features are checked with the block's)
+            cell = row[t_col].strip()
+            where = f"{label}, line {cell_line(line, row, t_col)}, column '{target_name}'"
+            if not cell:
+                check_block()
+                raise DataError(f"{where}: the target is empty")
+            value = _number(cell)
+            if value is None:
+                numbers[r], codes[r] = math.nan, texts.setdefault(cell, len(texts))
+            elif not math.isfinite(value):
+                # A cell that reads as a number but is not a finite one (inf, nan, 1e999) is a
+                # bad number whatever the task, as in a feature column: never a class "inf".
+                check_block()
+                raise DataError(f"{where}: '{cell[:40]}' is not a finite number")
+            else:
+                numbers[r], codes[r] = value, -1
+            open_block[4] = r + 1
+        check_block()
+
+    delimiter = dialect.delimiter
+    parse = {"delimiter": delimiter, "comments": None, "quotechar": None, "ndmin": 2,
+             "dtype": np.float64}
+
+    # A target cell that is text -> NaN and the code of its text (as ``texts``, kept once each).
+    text_cells: dict[str, tuple[float, int]] = {}
+    text_targets = False  # once a block had some, the next ones are not parsed as numbers first
+
+    def target_cell(cell: str) -> tuple[float, int] | None:
+        """The cell's number (NaN for text) and the code of its text (-1 for a number), or
+        None for a cell that is no target (empty, or a number that is not finite)."""
         value = _number(cell)
         if value is None:
-            numbers[r], codes[r] = math.nan, texts.setdefault(cell, len(texts))
-        elif not math.isfinite(value):
-            # A cell that reads as a number but is not a finite one (inf, nan, 1e999) is a bad
-            # number whatever the task, as in a feature column: never a class named "inf".
-            check_block()
-            raise DataError(f"{where}: '{cell[:40]}' is not a finite number")
+            return (math.nan, texts.setdefault(cell, len(texts))) if cell else None
+        return (value, -1) if math.isfinite(value) else None
+
+    def add_plain_lines(chunk: list[str], first: int) -> bool:
+        """The lines ``chunk`` (the first is line ``first``), none quoted, read by NumPy as one
+        block; False, having added nothing, when a line is not a plain row of numbers (a text
+        target aside) or a number is not finite: then the csv module reads them."""
+        nonlocal open_block, text_targets
+        table = None
+        if not text_targets:
+            try:
+                table = np.loadtxt(chunk, **parse)
+            except ValueError:  # a cell that is not a number (the target's text, or a fault),
+                pass            # or a row of another length
+        if table is not None:
+            # (NumPy skips blank lines, which would shift the line numbers; it checks that
+            # every row is as long as the first)
+            if table.shape != (len(chunk), width) or not np.isfinite(table).all():
+                return False
+            x, numbers = table[:, f_cols], table[:, t_col].copy()  # (a view keeps the table)
+            del table
+            codes = np.full(len(chunk), -1, dtype=np.int32)
         else:
-            numbers[r], codes[r] = value, -1
-        r += 1
-    check_block()
+            if any(text.count(delimiter) != width - 1 for text in chunk):  # blank lines too
+                return False
+            try:
+                x = np.loadtxt(chunk, usecols=f_cols, **parse)
+            except ValueError:
+                return False
+            if not np.isfinite(x).all():
+                return False
+            if t_col == width - 1:
+                cells = [text.rpartition(delimiter)[2].strip() for text in chunk]
+            else:
+                cells = [text.split(delimiter, t_col + 1)[t_col].strip() for text in chunk]
+            targets = []
+            for cell in cells:
+                known = text_cells.get(cell)  # (a text is read as a number, and fails, once)
+                if known is None:
+                    known = target_cell(cell)
+                    if known is None:
+                        return False
+                    if known[1] >= 0:
+                        text_cells[cell] = known
+                targets.append(known)
+            numbers, codes = (np.array(column) for column in zip(*targets))
+            codes = codes.astype(np.int32)
+            text_targets = text_targets or bool((codes >= 0).any())
+        open_block = None  # rows read one by one after this block start a block of their own
+        blocks.append([x, numbers, codes, np.arange(first, first + len(chunk)), len(chunk)])
+        return True
+
+    quote, escape = dialect.quotechar, dialect.escapechar
+    line_bytes = sum(map(len, start)) / len(start) + 60
+    block_lines = int(min(max(CSV_FAST_BYTES // line_bytes, 8), CSV_FAST_LINES))
+    while True:
+        chunk = list(itertools.islice(lines, block_lines))
+        if not chunk:
+            break
+        first, next_line = next_line, next_line + len(chunk)
+        text = "".join(chunk)
+        if (quote and quote in text) or (escape and escape in text):
+            # A quoted cell may hold delimiters and line breaks, and go on into the next
+            # block: the rest of the file is read by the csv module.
+            add_rows(csv_rows(itertools.chain(chunk, lines), label, dialect, first_line=first))
+            break
+        del text
+        if not add_plain_lines(chunk, first):
+            add_rows(csv_rows(chunk, label, dialect, first_line=first))
     if not blocks:
         raise DataError(f"{label} has a header but no data rows")
-    x, numbers, codes, starts = (np.concatenate([b[k][:block_rows if b is not blocks[-1] else r]
-                                                 for b in blocks]) for k in range(4))
-    del blocks, block
+    x, numbers, codes, starts = (np.concatenate([b[k][:b[4]] for b in blocks])
+                                 for k in range(4))
+    del blocks, open_block
 
     names = tuple(header[c] for c in f_cols)
     problem = standardization_problem(x, names, label, starts)
@@ -593,7 +713,9 @@ def _read_csv(path: Path, label: str, target: str | int | None,
         class_names = tuple(named)
     if task == CLASSIFICATION and len(class_names) < 2:
         raise DataError(f"{label}: the target '{target_name}' has only one class")
-    return Dataset(path.stem, x, y, task, names, target_name, class_names, spec, reason)
+    # (every cell was checked as it was read, and the columns above)
+    return Dataset(path.stem, x, y, task, names, target_name, class_names, spec, reason,
+                   checked=True)
 
 
 def _refuse_features(label: str, header: list[str], f_cols: list[int], line: int,
@@ -777,7 +899,10 @@ def prepare(source: str | Path | Dataset, *, target: str | int | None = None,
     elif standardize:
         scaler = Standardizer.fit(train.features, train.feature_names)
     if scaler is not None:
-        train = replace(train, features=scaler.apply(train.features))
+        # Statistics fitted on the training rows keep them finite and within a few standard
+        # deviations; other rows, or statistics from a file, can overflow: those are checked.
+        train = replace(train, features=scaler.apply(train.features),
+                        checked=standardization is None)
         if val is not None:
             val = replace(val, features=scaler.apply(val.features))
     settings: dict[str, Any] = {"data": dict(data.spec), "validation": validation,

@@ -3,6 +3,7 @@ saved in the project file, thinned for long runs so that its size stays bounded.
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Any, Callable, Mapping
 
@@ -333,33 +334,64 @@ class History:
     def layer_column(self, key: str) -> np.ndarray:
         """The per-layer figures at the steps they were measured: step (points,), signal (the
         norm of dL/dz) or health (points, layers)."""
-        points = self._points.layer_points
+        return self._layer_column(self._points.layer_points, key)
+
+    def _layer_column(self, points: list[tuple[int, np.ndarray, np.ndarray]],
+                      key: str) -> np.ndarray:
         if key == "step":
             return np.array([p[0] for p in points], dtype=np.int64)
         index = {"signal": 1, "health": 2}[key]
         return np.array([p[index] for p in points], dtype=np.float64).reshape(
             len(points), len(self.layers))
 
-    def to_tree(self) -> dict[str, Any]:
-        """A tree of dicts with number, string and array leaves, for the project file."""
-        norms, ratios = self.column("grad_norms"), self.column("update_ratios")
-        val = self.val_rows
+    def last_validation(self) -> tuple[float, float] | None:
+        """The loss and accuracy (NaN for none) of the last validation kept, or None."""
+        points = self._points.val_points
+        return (float(points[-1][1]), float(points[-1][2])) if points else None
+
+    def mark(self) -> tuple[int, int, int]:
+        """The last step of each kind of point (per step, validation, per layer; 0 for none):
+        ``to_tree(after=mark)`` later gives the points recorded since."""
+        self._materialize()
+        points = self._points
+        return (points.rows["step"][-1] if points.rows["step"] else 0,
+                points.val_points[-1][0] if points.val_points else 0,
+                points.layer_points[-1][0] if points.layer_points else 0)
+
+    def to_tree(self, after: tuple[int, int, int] | None = None) -> dict[str, Any]:
+        """A tree of dicts with number, string and array leaves, for the project file. With
+        ``after`` (a :meth:`mark`), only the points recorded since that moment, in the same
+        form: :func:`merge_trees` adds them to the tree of that moment (a live run sends them,
+        not its whole history, on every update)."""
+        self._materialize()
+        points = self._points
+        step_after, val_after, layer_after = (0, 0, 0) if after is None else after
+        first = bisect.bisect_right(points.rows["step"], step_after)
+        rows = {key: values[first:] for key, values in points.rows.items()}
+        n, width = len(rows["step"]), len(self.parameter_names)
+        norms = np.array(rows["grad_norms"]).reshape(n, width)
+        ratios = np.array(rows["update_ratios"]).reshape(n, width)
+        val = points.val_points[bisect.bisect_right(points.val_points, val_after,
+                                                    key=lambda p: p[0]):]
+        layer = points.layer_points[bisect.bisect_right(points.layer_points, layer_after,
+                                                        key=lambda p: p[0]):]
         return {
             "parameters": ",".join(self.parameter_names),
             "stride": self.stride, "max_points": self.max_points,
-            **{key: self.column(key) for key in ("step", "epoch", "loss", "accuracy", "elapsed")},
+            **{key: np.array(rows[key], dtype=np.int64 if key == "step" else np.float64)
+               for key in ("step", "epoch", "loss", "accuracy", "elapsed")},
             "grad_norm": {n: norms[:, i].copy() for i, n in enumerate(self.parameter_names)},
             "update_ratio": {n: ratios[:, i].copy() for i, n in enumerate(self.parameter_names)},
             # (read from grad_norm on loading; kept for whoever reads the file or the tree)
-            "layer_grad_norm": self._by_layer(self.column("layer_grad_norms")),
+            "layer_grad_norm": self._by_layer(self.layers.grad_norms(np.square(norms))),
             "layers": {"stride": self.layer_stride, "parameters": self.layers.to_tree(),
-                       "step": self.layer_column("step"),
-                       "signal": self._by_layer(self.layer_column("signal")),
-                       "health": self._by_layer(self.layer_column("health"))},
+                       "step": self._layer_column(layer, "step"),
+                       "signal": self._by_layer(self._layer_column(layer, "signal")),
+                       "health": self._by_layer(self._layer_column(layer, "health"))},
             "validation": {"stride": self.val_stride,
-                           "step": np.array(val["step"], dtype=np.int64),
-                           "loss": np.array(val["loss"], dtype=np.float64),
-                           "accuracy": np.array(val["accuracy"], dtype=np.float64)},
+                           "step": np.array([p[0] for p in val], dtype=np.int64),
+                           "loss": np.array([p[1] for p in val], dtype=np.float64),
+                           "accuracy": np.array([p[2] for p in val], dtype=np.float64)},
         }
 
     def _by_layer(self, column: np.ndarray) -> dict[str, np.ndarray]:
@@ -408,6 +440,36 @@ class History:
                 raise
             raise TrainingError(f"the saved training history is malformed ({exc})") from None
         return history
+
+
+def merge_trees(tree: Mapping[str, Any] | None, added: Mapping[str, Any]) -> dict[str, Any]:
+    """The tree of a history from its tree at an earlier moment and ``added``, the
+    ``to_tree(after=mark)`` of what it recorded since: the points that doubled strides have
+    thinned out since are dropped (a history keeps the steps that are multiples of its
+    stride), the new ones appended. What a window rebuilds a run's history from."""
+    if tree is None:
+        return dict(added)
+    merged = _appended(tree, added, ("step", "epoch", "loss", "accuracy", "elapsed"),
+                       ("grad_norm", "update_ratio", "layer_grad_norm"))
+    merged["validation"] = _appended(tree["validation"], added["validation"],
+                                     ("step", "loss", "accuracy"), ())
+    merged["layers"] = _appended(tree["layers"], added["layers"], ("step",),
+                                 ("signal", "health"))
+    return merged
+
+
+def _appended(old: Mapping[str, Any], new: Mapping[str, Any], columns: tuple[str, ...],
+              by_name: tuple[str, ...]) -> dict[str, Any]:
+    """``old``'s points kept at ``new``'s stride, then ``new``'s: ``columns`` are arrays along
+    the points, ``by_name`` dicts of such arrays."""
+    keep = np.asarray(old["step"]) % int(new["stride"]) == 0
+    out = dict(new)
+    for key in columns:
+        out[key] = np.concatenate([np.asarray(old[key])[keep], new[key]])
+    for key in by_name:
+        out[key] = {name: np.concatenate([np.asarray(old[key][name])[keep], column])
+                    for name, column in new[key].items()}
+    return out
 
 
 def _layer_points(saved: Any, parameter_names: tuple[str, ...],

@@ -21,7 +21,7 @@ What ``values`` holds (``representation``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 import numpy as np
@@ -65,6 +65,13 @@ class PredictionField:
     target_name: str = "target"
     loss_op: str | None = None              # the loss whose output convention was applied
 
+    def values_only(self) -> FieldValues:
+        return FieldValues(self.values, self.confidence)
+
+    def with_values(self, update: FieldValues) -> "PredictionField":
+        """This field over the same grid and points, with the values of ``update``."""
+        return replace(self, values=update.values, confidence=update.confidence)
+
     @property
     def resolution(self) -> int:
         return len(self.x)
@@ -80,6 +87,16 @@ class PredictionField:
     @property
     def y_range(self) -> tuple[float, float] | None:
         return None if self.y is None else (float(self.y[0]), float(self.y[-1]))
+
+
+@dataclass
+class FieldValues:
+    """What changes in a run's prediction field from one picture to the next: its values (and
+    confidence). A live run sends the whole :class:`PredictionField` once, then these; the
+    grid and the data points stay those of the first (:meth:`PredictionField.with_values`)."""
+
+    values: np.ndarray
+    confidence: np.ndarray | None = None
 
 
 def prediction_node_for(graph: Graph, loss: NodeRef) -> Node:

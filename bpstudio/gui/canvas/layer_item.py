@@ -25,7 +25,7 @@ from bpstudio.core.model import Group
 
 from . import theme
 from .port_item import ErrorBadgeItem, PortItem, shown_problem
-from .paint import ANTIALIASING, NO_BRUSH, NO_PEN, PENS, SELECTION_CHANGED, paint_far_name
+from .paint import ANTIALIASING, NO_BRUSH, NO_PEN, PENS, SELECTED_CHANGED, paint_far_name
 
 # A layer whose dead or saturated fraction reaches this is marked as unhealthy: at half its
 # units no longer passing gradient back, a layer has lost most of what it can learn.
@@ -259,7 +259,7 @@ class LayerItem(QGraphicsObject):
 
     # ---------------------------------------------------------------------------- Qt hooks
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
-        if change is SELECTION_CHANGED:
+        if change is SELECTED_CHANGED:
             self.setZValue(2 if value else 1)
         return super().itemChange(change, value)
 

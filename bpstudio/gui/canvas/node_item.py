@@ -9,22 +9,22 @@ features add calls rather than rewrite the item.
 
 from __future__ import annotations
 
+import html
 import itertools
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPixmap,
                            QPixmapCache, QStaticText, QTransform)
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from bpstudio.core.graph import Node
 from bpstudio.core.shapes import format_shape
 
 from . import theme
-from .paint import (ANTIALIASING, FONTS, NO_BRUSH, NO_PEN, PENS, PICTURE_SCALES,
-                    POSITION_CHANGED, SELECTION_CHANGED, SMOOTH_PIXMAPS, SVG_ENGINE,
-                    paint_far_name, picture_scale)
+from .paint import (ANTIALIASING, FONTS, NO_BRUSH, NO_PEN, PENS, PICTURE_SCALES, SELECTABLE,
+                    SMOOTH_PIXMAPS, SVG_ENGINE, paint_far_name, picture_scale)
 from .port_item import ErrorBadgeItem, PortItem, port_sprite, shown_problem
 
 if TYPE_CHECKING:  # named in a hint only: nodes must not need wires to load
@@ -32,12 +32,17 @@ if TYPE_CHECKING:  # named in a hint only: nodes must not need wires to load
     from .wire_items import EdgeItem
 
 
-class NodeItem(QGraphicsObject):
+class NodeItem(QGraphicsItem):
     """A node: a rounded card with a header in its group's colour (name and op), input ports on
     the left, outputs on the right, and a footer with the inferred shape.
 
     Not movable by Qt itself: the scene turns drags into move commands, and the item goes where
-    the graph's position events put it.
+    the graph's position events put it (:meth:`sync_position`, which moves its wires too).
+
+    A plain QGraphicsItem with no itemChange of its own: a QGraphicsObject costs several times
+    more to make, and a Python itemChange is called, and its argument converted, for every
+    change Qt makes to the item (some ten while it is built), which made up much of the time a
+    large file took to open. The scene raises selected nodes above the others.
     """
 
     def __init__(self, node: Node):
@@ -45,8 +50,7 @@ class NodeItem(QGraphicsObject):
         self.node = node
         spec = node.spec
         self.colour = theme.group_colour(spec.group)
-        self.setFlag(QGraphicsItem.ItemIsSelectable, True)
-        self.setFlag(QGraphicsItem.ItemSendsScenePositionChanges, True)
+        self.setFlags(SELECTABLE)
         self.setAcceptHoverEvents(False)
         self.setZValue(1)
         self.edges: set[EdgeItem] = set()
@@ -67,6 +71,9 @@ class NodeItem(QGraphicsObject):
         self._serial = next(NodeItem._serials)
         self._look = 0
         self._has_pictures = False
+        # Builds the tooltip when it is about to be shown (the forward/backward views put every
+        # number of the node's value in it, too costly to write out on every pass).
+        self.tooltip_source: Callable[[str], str] | None = None
         self._layout()
         self.refresh()
         self.sync_position()
@@ -125,12 +132,14 @@ class NodeItem(QGraphicsObject):
 
     # ------------------------------------------------------------------------------- state
     def sync_position(self) -> None:
-        """Place the item where the graph says the node is."""
+        """Place the item (and its wires' ends) where the graph says the node is."""
         pos = self.node.position
         if pos is not None:
             x, y = pos
             if self.pos().x() != x or self.pos().y() != y:
                 self.setPos(float(x), float(y))
+                for edge in self.edges:
+                    edge.update_path()
 
     def restyle(self) -> None:
         """Draw again in the theme's current colours (the zoom pictures hold the old ones)."""
@@ -138,14 +147,17 @@ class NodeItem(QGraphicsObject):
 
     def refresh(self) -> None:
         """Re-read the node's name, op and parameters after a change."""
-        self.reset_tooltip()
         self._look_changed()
 
-    def reset_tooltip(self) -> None:
-        """The node's own description: its name, op, what the op does and its derivative."""
+    def tooltip_text(self) -> str:
+        """What the node's tooltip says, built now (the view asks when it shows it): the
+        ``tooltip_source``'s text, else the node's name, op, what the op does and its
+        derivative."""
+        if self.tooltip_source is not None:
+            return self.tooltip_source(self.node.id)
         spec = self.node.spec
-        self.setToolTip(f"<b>{self.node.name}</b> ({spec.title})<br>{spec.doc}"
-                        f"<br><i>{spec.derivative}</i>")
+        return (f"<b>{html.escape(self.node.name)}</b> ({html.escape(spec.title)})"
+                f"<br>{html.escape(spec.doc)}<br><i>{html.escape(spec.derivative)}</i>")
 
     def set_shape(self, shape: tuple | None) -> None:
         text = "" if shape is None else format_shape(shape)
@@ -203,16 +215,7 @@ class NodeItem(QGraphicsObject):
             self._locked = locked
             self._look_changed()
 
-    # ---------------------------------------------------------------------------- Qt hooks
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
-        if change is POSITION_CHANGED:
-            for edge in self.edges:
-                edge.update_path()
-        elif change is SELECTION_CHANGED:
-            self.setZValue(2 if value else 1)
-            self._drop_pictures()  # the border shows the selection
-        return super().itemChange(change, value)
-
+    # ---------------------------------------------------------------------------- painting
     def _paths(self) -> tuple[QPainterPath, QPainterPath]:
         """The card and its header, rebuilt only when the node's size changes."""
         key = self._height
@@ -244,6 +247,11 @@ class NodeItem(QGraphicsObject):
                 painter.setRenderHint(SMOOTH_PIXMAPS,
                                       abs(picture.devicePixelRatio() - lod) > 1e-6)
                 painter.drawPixmap(self._picture_rect.topLeft(), picture)
+                if self.isSelected():  # (pictures are drawn unselected: selecting is frequent)
+                    painter.setRenderHint(ANTIALIASING, True)
+                    painter.setBrush(NO_BRUSH)
+                    painter.setPen(PENS.selected_border)
+                    painter.drawPath(self._paths()[0])
                 return
         self._paint_detail(painter, export=widget is None)
 
@@ -265,10 +273,11 @@ class NodeItem(QGraphicsObject):
             painter.setPen(theme.cosmetic_pen(colour, 2))
             painter.drawRect(QRectF(0, 0, self.width, self._height))
 
-    def _paint_detail(self, painter: QPainter, export: bool) -> None:
-        """The full card: header, texts, separator, value lines and port circles."""
+    def _paint_detail(self, painter: QPainter, export: bool, picture: bool = False) -> None:
+        """The full card: header, texts, separator, value lines and port circles (for a zoom
+        ``picture``, as if unselected)."""
         body = theme.NODE_BODY_LOCKED if self._locked else theme.NODE_BODY
-        selected = self.isSelected()
+        selected = self.isSelected() and not picture
         painter.setRenderHint(ANTIALIASING, True)
         card, header = self._paths()
         painter.setPen(NO_PEN)
@@ -354,7 +363,7 @@ class NodeItem(QGraphicsObject):
         painter.setRenderHint(QPainter.TextAntialiasing, True)
         painter.scale(scale, scale)
         painter.translate(-bounds.left(), -bounds.top())
-        self._paint_detail(painter, export=False)
+        self._paint_detail(painter, export=False, picture=True)
         painter.end()
         # Drawn with the scale set by hand above (texts and port pictures are laid out for the
         # painter's transform); the ratio only tells drawPixmap the picture's size in units.

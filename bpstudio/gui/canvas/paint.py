@@ -21,11 +21,13 @@ SMOOTH_PIXMAPS = QPainter.RenderHint.SmoothPixmapTransform
 NO_PEN = Qt.PenStyle.NoPen
 NO_BRUSH = Qt.BrushStyle.NoBrush
 SVG_ENGINE = QPaintEngine.Type.SVG
-POSITION_CHANGED = QGraphicsItem.GraphicsItemChange.ItemScenePositionHasChanged
-SELECTION_CHANGED = QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged
-WIRE_LAYER_CHANGES = (QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged,
-                      QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged,
-                      QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged)
+SELECTED_CHANGED = QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged
+VISIBLE_CHANGED = QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged
+SCENE_CHANGED = QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged
+HAS_NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+WIRE_FLAGS = SELECTABLE | HAS_NO_CONTENTS  # (combined once: each | runs Python code)
+CROSS_CURSOR = Qt.CursorShape.CrossCursor
 
 # Node pictures for zooming are drawn at these scales (device pixels per scene unit). A zoom
 # level uses the smallest one at or above it, so pictures are only ever shrunk, by at most half.

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from . import theme
-from .paint import PENS
+from .paint import CROSS_CURSOR, HAS_NO_CONTENTS, PENS
 
 if TYPE_CHECKING:  # node_item imports this module, so the hint must not import it back
     from .node_item import NodeItem
@@ -34,10 +34,10 @@ class PortItem(QGraphicsItem):
         self.is_output = is_output
         self.connected = False
         self._state = PortItem.NORMAL
-        self.setFlag(QGraphicsItem.ItemHasNoContents, True)
+        self.setFlags(HAS_NO_CONTENTS)
         self.setAcceptHoverEvents(False)
         self.setToolTip(f"<b>{name}</b>" + (f"<br>{doc}" if doc else ""))
-        self.setCursor(Qt.CrossCursor)
+        self.setCursor(CROSS_CURSOR)
 
     @property
     def node_id(self) -> str:

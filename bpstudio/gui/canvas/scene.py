@@ -110,6 +110,14 @@ class GraphScene(QGraphicsScene):
         self._picture_timer = QTimer(self)
         self._picture_timer.setSingleShot(True)
         self._picture_timer.timeout.connect(self._draw_pictures)
+        # Selected nodes are drawn above the others, once a burst of selection changes is over
+        # (Qt says each item selected by code: raising them there would be quadratic).
+        self._raised: set[NodeItem] = set()
+        self._raise_timer = QTimer(self)
+        self._raise_timer.setSingleShot(True)
+        self._raise_timer.setInterval(0)
+        self._raise_timer.timeout.connect(self._raise_selected)
+        self.selectionChanged.connect(self._raise_timer.start)
         if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
             QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
         self._move: tuple[QPointF, dict[str, tuple[float, float]], int] | None = None
@@ -156,6 +164,7 @@ class GraphScene(QGraphicsScene):
         self.layer_items.clear()
         self.frame_items.clear()
         self._folded.clear()
+        self._raised.clear()
         self.wire_layer = self._new_wire_layer()
         self.graph = graph
         for node in graph.nodes.values():
@@ -493,6 +502,14 @@ class GraphScene(QGraphicsScene):
         return done
 
     # ------------------------------------------------------------------------- selection
+    def _raise_selected(self) -> None:
+        selected = {i for i in self.selectedItems() if isinstance(i, NodeItem)}
+        for item in self._raised - selected:
+            item.setZValue(1)
+        for item in selected - self._raised:
+            item.setZValue(2)
+        self._raised = selected
+
     def selected_node_ids(self) -> list[str]:
         """The selected nodes, those folded into a selected layer's block included."""
         ids = [i.node.id for i in self.selectedItems() if isinstance(i, NodeItem)]

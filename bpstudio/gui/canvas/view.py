@@ -9,7 +9,7 @@ from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRect, QRectF, Qt, Q
 from PySide6.QtGui import (QBrush, QColor, QContextMenuEvent, QDragEnterEvent, QDragMoveEvent,
                            QDropEvent, QImage, QKeyEvent, QMouseEvent, QPainter, QPalette,
                            QTransform, QWheelEvent)
-from PySide6.QtWidgets import QGraphicsView, QMenu
+from PySide6.QtWidgets import QGraphicsView, QMenu, QToolTip
 
 from . import theme
 from .node_item import NodeItem
@@ -379,6 +379,32 @@ class GraphView(QGraphicsView):
             y += step
         painter.setPen(theme.cosmetic_pen(colour, 1.0))
         painter.drawLines(lines)
+
+    # ---------------------------------------------------------------------------- tooltips
+    def viewportEvent(self, event: QEvent) -> bool:
+        # Qt's scene shows the tooltip an item was given beforehand; a node's is built here,
+        # when it is shown, because it may hold every number of the node's value.
+        if event.type() == QEvent.ToolTip:
+            text = self.tooltip_at(event.pos())
+            if text:
+                QToolTip.showText(event.globalPos(), text, self.viewport())
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().viewportEvent(event)
+
+    def tooltip_at(self, pos: QPoint) -> str:
+        """The tooltip for view position ``pos``: the topmost item's own (a port, a badge, a
+        wire), or a node's built now."""
+        scene = self.graph_scene()
+        for item in scene.items(self.mapToScene(pos), Qt.IntersectsItemShape, Qt.DescendingOrder,
+                                self.viewportTransform()):
+            if isinstance(item, NodeItem):
+                return item.tooltip_text()
+            if item.toolTip():
+                return item.toolTip()
+        return ""
 
     # ------------------------------------------------------------------------------- misc
     def node_item_at_view(self, pos: QPoint) -> NodeItem | None:

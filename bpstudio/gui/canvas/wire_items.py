@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from bpstudio.core.graph import Edge
 
 from . import theme
-from .paint import ANTIALIASING, NO_BRUSH, PENS, WIRE_LAYER_CHANGES
+from .paint import (ANTIALIASING, HAS_NO_CONTENTS, NO_BRUSH, PENS, SCENE_CHANGED,
+                    SELECTED_CHANGED, VISIBLE_CHANGED, WIRE_FLAGS)
 
 if TYPE_CHECKING:  # named in hints only: at runtime wires need nothing but paint
     from .port_item import PortItem
@@ -61,8 +62,7 @@ class EdgeItem(QGraphicsItem):
         self.edge = edge
         self.source = source
         self.target = target
-        self.setFlag(QGraphicsItem.ItemIsSelectable, True)
-        self.setFlag(QGraphicsItem.ItemHasNoContents, True)
+        self.setFlags(WIRE_FLAGS)
         self.setZValue(-1)
         self._path = QPainterPath()
         self._hit = QPainterPath()
@@ -157,11 +157,13 @@ class EdgeItem(QGraphicsItem):
         return self._hit
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
-        if change in WIRE_LAYER_CHANGES:
+        # (compared by identity: ``in`` a tuple of enum members runs Python code per member,
+        # and a wire sees several changes while it is made)
+        if change is SELECTED_CHANGED or change is VISIBLE_CHANGED or change is SCENE_CHANGED:
             in_layer = self.isVisible() and not self.isSelected()
             if in_layer != self.in_layer:
                 self.in_layer = in_layer
-                self.setFlag(QGraphicsItem.ItemHasNoContents, in_layer)
+                self.setFlag(HAS_NO_CONTENTS, in_layer)
             self._redraw_in_layer()
         return super().itemChange(change, value)
 

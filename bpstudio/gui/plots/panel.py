@@ -12,6 +12,54 @@ from .controls import DEFAULT_SMOOTHING
 from .series import smoothing_weight
 
 
+class SteadyViewBox(pg.ViewBox):
+    """A view box whose auto-range keeps the axes where they are while the data stays inside
+    them and fills at least ``FILL`` of them; data that leaves them is framed with ``GROW`` of
+    its extent to spare on that side. pyqtgraph's own re-frames at every new point of a live
+    curve, and a moved axis redraws its ticks, labels and grid lines, the largest part of a
+    redraw; here a run's growing curves move them a few times. Zooming, panning and the "A"
+    button behave as in pyqtgraph."""
+
+    FILL = 0.5
+    GROW = 0.25
+
+    def __init__(self, *args, **kwargs):
+        self._auto_ranging = False
+        super().__init__(*args, **kwargs)
+
+    def updateAutoRange(self) -> None:
+        self._auto_ranging = True
+        try:
+            super().updateAutoRange()
+        finally:
+            self._auto_ranging = False
+
+    def setRange(self, rect=None, xRange=None, yRange=None, *args, **kwargs) -> None:
+        if self._auto_ranging and rect is None:
+            x_now, y_now = self.viewRange()
+            xRange, yRange = self._steady(x_now, xRange), self._steady(y_now, yRange)
+            if xRange is None and yRange is None:
+                return  # everything still fits: the axes stay
+        super().setRange(rect, xRange, yRange, *args, **kwargs)
+
+    @classmethod
+    def _steady(cls, now, wanted):
+        """The range to show for data framed by ``wanted``, the axis showing ``now``: None to
+        keep it."""
+        if wanted is None:
+            return None
+        low, high = wanted
+        span = high - low
+        spare = cls.GROW * span
+        new_low = now[0] if low >= now[0] else low - spare
+        new_high = now[1] if high <= now[1] else high + spare
+        if span < cls.FILL * (new_high - new_low):
+            return [low, high]  # the data fills too little of the axis: framed afresh
+        if (new_low, new_high) == (now[0], now[1]):
+            return None
+        return [new_low, new_high]
+
+
 class PlotPanel(QWidget):
     """A widget holding one :class:`pyqtgraph.PlotItem` (``plot_item``) in ``plot_widget``.
 
@@ -22,7 +70,8 @@ class PlotPanel(QWidget):
                  y_label: str | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.plot_widget = pg.PlotWidget(background=style.BACKGROUND,
-                                         axisItems={"left": style.DecadeAxis("left")})
+                                         axisItems={"left": style.DecadeAxis("left")},
+                                         viewBox=SteadyViewBox())
         self.plot_item: pg.PlotItem = self.plot_widget.getPlotItem()
         self.view_box: pg.ViewBox = self.plot_item.getViewBox()
         style.style_plot(self.plot_item, title, x_label, y_label)
@@ -76,6 +125,8 @@ class PlotPanel(QWidget):
 
     def set_message(self, text: str) -> None:
         """Show ``text`` in the middle of the plot ("" hides it)."""
+        if text == self._message.text and bool(text) == self._message.isVisible():
+            return  # (a live plot says "" at every redraw: setting it lays the label out again)
         self._message.setText(text)
         self._message.setVisible(bool(text))
 

@@ -92,7 +92,16 @@ class PredictionPlot(PlotPanel):
     def show_prediction(self, field: PredictionField | None) -> None:
         """Draw a field, or clear with None."""
         self.redraw_count += 1
-        self.field = field
+        shown, self.field = self.field, field
+        if field is not None and shown is not None and field.x is shown.x \
+                and field.train_points is shown.train_points:
+            # New values over the grid and points on show (a live run's next picture): the
+            # points, axes, caption and frame stay as they are.
+            if field.kind == BOUNDARY:
+                self._show_heatmap(field)
+            else:
+                self.model_curve.setData(field.x, field.values)
+            return
         if field is None:
             self._show_heatmap(None)
             self.model_curve.setData(EMPTY, EMPTY)

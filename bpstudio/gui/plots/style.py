@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtGui import QBrush, QColor, QFont, QPen
+from PySide6.QtWidgets import QGraphicsItem
 
 from ..canvas import theme
 
@@ -166,6 +167,10 @@ def style_plot(plot_item: pg.PlotItem, title: str | None = None, x_label: str | 
     font = tick_font()
     for name in ("left", "bottom"):
         axis = plot_item.getAxis(name)
+        # An axis draws the grid across the whole plot, so every new curve point repaints it,
+        # and replaying its picture of labels and lines is most of a redraw's cost: kept as a
+        # pixmap, it is copied unless its own range (ticks, labels) changed.
+        axis.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         axis.setPen(pg.mkPen(AXIS))
         axis.setTextPen(pg.mkPen(TEXT))
         axis.setTickFont(font)
@@ -183,7 +188,11 @@ def make_legend(**kwargs) -> pg.LegendItem:
     options = {"labelTextSize": LEGEND_SIZE, "labelTextColor": TEXT, "brush": LEGEND_BRUSH,
                "pen": LEGEND_PEN, "verSpacing": -6}
     options.update(kwargs)
-    return pg.LegendItem(**options)
+    legend = pg.LegendItem(**options)
+    # It stands over the curves, so every new point repaints it: kept as a pixmap, its texts
+    # are laid out and drawn only when an entry changes.
+    legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+    return legend
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")

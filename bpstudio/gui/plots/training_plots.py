@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from bpstudio.core.training.prediction import PredictionField
@@ -92,16 +92,21 @@ class TrainingPlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
         self._redraws = 0
-        # Only the tab on show is drawn; the others catch up when they are shown. Drawing costs
-        # the window's thread tens of milliseconds per tab, so a live run redraws a third as much.
+        # Only the plots in view are drawn: those of the tab on show that its column shows. The
+        # others catch up when they come into view (the tab is shown, the column scrolled or
+        # made taller). Drawing costs the window's thread milliseconds per plot, and at a usual
+        # window size the Gradients tab shows two of its four plots.
         self._tab_plots = {LOSS_TAB: [self.loss_plot, self.accuracy_plot],
                            GRADIENTS_TAB: [self.gradient_plot, self.bar_plot, self.health_plot,
                                            self.ratio_plot],
                            PREDICTION_TAB: [self.prediction_plot]}
         self._series = as_series(None)
         self._field: PredictionField | None = None
-        self._stale: set[int] = set()
+        self._stale: set = set()  # plots whose data changed since they were drawn
         self.tabs.currentChanged.connect(self._draw_stale)
+        for page in self.pages.values():
+            page.verticalScrollBar().valueChanged.connect(self._draw_stale)
+            page.viewport().installEventFilter(self)
 
     @property
     def history_plots(self) -> list:
@@ -129,13 +134,13 @@ class TrainingPlots(QWidget):
     def show_history(self, history: Mapping[str, Any] | HistorySeries | None) -> None:
         """Draw a training history (the tree of ``History.to_tree()``), or clear with None."""
         self._series = as_series(history)  # read once for every plot
-        self._stale |= {LOSS_TAB, GRADIENTS_TAB}
+        self._stale.update(self.history_plots)
         self._draw_stale()
 
     def show_prediction(self, field: PredictionField | None) -> None:
         """Draw the model's prediction over its data, or clear with None."""
         self._field = field
-        self._stale.add(PREDICTION_TAB)
+        self._stale.add(self.prediction_plot)
         self._draw_stale()
 
     def insert_page(self, index: int, page: QWidget, title: str) -> None:
@@ -148,17 +153,43 @@ class TrainingPlots(QWidget):
         return next((k for k, page in self.pages.items()
                      if page is self.tabs.currentWidget()), None)
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Resize:  # a column's view grew: more of its plots show
+            self._draw_stale()
+        return False
+
+    def in_view(self, plot) -> bool:
+        """Whether ``plot`` is on the tab on show and within what its column shows (a column
+        not on screen at all counts as showing everything: nothing says what will show)."""
+        tab = self.current_tab
+        if tab is None or plot not in self._tab_plots[tab]:
+            return False
+        port = self.pages[tab].viewport()
+        if not port.isVisible():
+            return True
+        return QRect(plot.mapTo(port, QPoint(0, 0)), plot.size()).intersects(port.rect())
+
     def _draw_stale(self, *_args) -> None:
         tab = self.current_tab
-        if tab not in self._stale:
+        if tab is None:
             return
-        self._stale.discard(tab)
-        for plot in self._tab_plots[tab]:
+        due = [plot for plot in self._tab_plots[tab] if plot in self._stale and self.in_view(plot)]
+        for plot in due:
+            self._stale.discard(plot)
             if plot is self.prediction_plot:
                 plot.show_prediction(self._field)
             else:
                 plot.show_history(self._series)
-        self._redraws += 1
+                # A plot linked to another's steps takes its range when that one moves (which
+                # pyqtgraph works out when it paints): one drawn late (scrolled into view)
+                # takes it now, the other's range brought up to date first.
+                box = plot.view_box
+                linked = box.linkedView(box.XAxis)
+                if linked is not None:
+                    linked.updateAutoRange()
+                    box.linkedViewChanged(linked, box.XAxis)
+        if due:
+            self._redraws += 1
 
     def clear(self) -> None:
         self.show_history(None)

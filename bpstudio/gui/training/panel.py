@@ -636,9 +636,14 @@ class TrainingPanel(QWidget):
             self.redraws += 1
         if p.prediction is not None:  # sent when it changed, a couple of times a second
             self.plots.show_prediction(p.prediction)
+        # QProgressBar.setValue repaints at once, and the window's other pending painting (the
+        # plots just given new data) with it: with updates off it only asks for the ordinary
+        # update that turning them on again makes.
+        self.progress.setUpdatesEnabled(False)
         self.progress.setMaximum(p.steps_planned)
         self.progress.setValue(p.steps_done)
         self.progress.setFormat(f"step {p.step} · {p.steps_done} of {p.steps_planned}")
+        self.progress.setUpdatesEnabled(True)
         left = p.seconds_left
         eta = "" if left is None else f" · {int(left // 60)}:{int(left % 60):02d} left"
         self.rate_label.setText(f"{p.steps_per_second:,.0f} steps/s{eta}")
