@@ -24,7 +24,7 @@ from bpstudio.core.layers import DenseLayer, Health
 from bpstudio.core.model import Group
 
 from . import theme
-from .port_item import ErrorBadgeItem, PortItem, shown_problem
+from .port_item import CardMarks, PortItem
 from .paint import ANTIALIASING, NO_BRUSH, NO_PEN, PENS, SELECTED_CHANGED, paint_far_name
 
 # A layer whose dead or saturated fraction reaches this is marked as unhealthy: at half its
@@ -56,7 +56,7 @@ def line_font() -> QFont:
     return font
 
 
-class LayerItem(QGraphicsObject):
+class LayerItem(CardMarks, QGraphicsObject):
     """A collapsed group, drawn at its members' top-left corner."""
 
     def __init__(self, group: Group):
@@ -70,10 +70,6 @@ class LayerItem(QGraphicsObject):
         self.ports: dict[tuple[str, str, bool], PortItem] = {}  # (member, port, is_output)
         self._shape_text = ""
         self._figures = LayerFigures()
-        self._highlighted = False
-        self._locked = False
-        self._problem: str | None = None
-        self._badge: ErrorBadgeItem | None = None
         self._title_font, self._line_font = block_font(), line_font()
         self._height = 0.0
         self._layout()
@@ -226,33 +222,6 @@ class LayerItem(QGraphicsObject):
         """Whether the badge marks the layer as mostly dead or saturated."""
         health = self._figures.health
         return health is not None and health.fraction >= ALARM_FRACTION
-
-    def set_problem(self, message: str | None) -> None:
-        """Show (or clear) the error badge for a problem inside the layer (its ops are hidden:
-        the badge is where the problem is found); its tooltip names the op at fault."""
-        if message == self._problem:
-            return
-        self._problem = message
-        self._badge = shown_problem(self, self._badge, message, self.width - 4)
-        self.update()
-
-    @property
-    def problem(self) -> str | None:
-        return self._problem
-
-    def set_highlighted(self, on: bool) -> None:
-        if on != self._highlighted:
-            self._highlighted = on
-            self.update()
-
-    @property
-    def highlighted(self) -> bool:
-        return self._highlighted
-
-    def set_locked(self, locked: bool) -> None:
-        if locked != self._locked:
-            self._locked = locked
-            self.update()
 
     def restyle(self) -> None:
         self.update()

@@ -25,14 +25,14 @@ from bpstudio.core.shapes import format_shape
 from . import theme
 from .paint import (ANTIALIASING, FONTS, NO_BRUSH, NO_PEN, PENS, PICTURE_SCALES, SELECTABLE,
                     SMOOTH_PIXMAPS, SVG_ENGINE, paint_far_name, picture_scale)
-from .port_item import ErrorBadgeItem, PortItem, port_sprite, shown_problem
+from .port_item import CardMarks, PortItem, port_sprite
 
 if TYPE_CHECKING:  # named in a hint only: nodes must not need wires to load
     from .layer_item import LayerItem
     from .wire_items import EdgeItem
 
 
-class NodeItem(QGraphicsItem):
+class NodeItem(CardMarks, QGraphicsItem):
     """A node: a rounded card with a header in its group's colour (name and op), input ports on
     the left, outputs on the right, and a footer with the inferred shape.
 
@@ -58,12 +58,8 @@ class NodeItem(QGraphicsItem):
         self.input_ports = {p.name: PortItem(self, p.name, False, p.doc) for p in spec.inputs}
         self.output_ports = {name: PortItem(self, name, True) for name in spec.outputs}
         self._shape_text = ""
-        self._problem: str | None = None
         self._value_text: str | None = None
         self._grad_text: str | None = None
-        self._highlighted = False
-        self._locked = False
-        self._badge: ErrorBadgeItem | None = None
         self._height = 0.0
         self._path_key: float | None = None
         self._texts_key: tuple | None = None
@@ -165,23 +161,6 @@ class NodeItem(QGraphicsItem):
             self._shape_text = text
             self._look_changed()
 
-    def set_problem(self, message: str | None) -> None:
-        """Show (or clear) the error badge; its tooltip is the validation message."""
-        if message == self._problem:
-            return
-        self._problem = message
-        self._badge = shown_problem(self, self._badge, message, self.width - 4)
-        self._look_changed()
-
-    @property
-    def problem(self) -> str | None:
-        return self._problem
-
-    @property
-    def badge(self) -> ErrorBadgeItem | None:
-        """The error badge while one is shown."""
-        return self._badge if self._problem is not None else None
-
     def set_value_display(self, value_text: str | None, grad_text: str | None = None) -> None:
         """Show a value and a gradient line under the shape (None hides a line). For the
         forward/backward views; the node grows to fit."""
@@ -199,21 +178,6 @@ class NodeItem(QGraphicsItem):
     @property
     def grad_text(self) -> str | None:
         return self._grad_text
-
-    def set_highlighted(self, on: bool) -> None:
-        """Mark this node as the one a step-through is at."""
-        if on != self._highlighted:
-            self._highlighted = on
-            self._look_changed()
-
-    @property
-    def highlighted(self) -> bool:
-        return self._highlighted
-
-    def set_locked(self, locked: bool) -> None:
-        if locked != self._locked:
-            self._locked = locked
-            self._look_changed()
 
     # ---------------------------------------------------------------------------- painting
     def _paths(self) -> tuple[QPainterPath, QPainterPath]:

@@ -113,17 +113,55 @@ class ErrorBadgeItem(QGraphicsItem):
         painter.drawText(QRectF(-r, -r, 2 * r, 2 * r), Qt.AlignCenter, "!")
 
 
-def shown_problem(owner: QGraphicsItem, badge: ErrorBadgeItem | None, message: str | None,
-                  x: float) -> ErrorBadgeItem | None:
-    """``owner``'s error badge saying ``message`` (made, at (x, 4), when first needed; hidden
-    when there is no message): shared by node cards and layer blocks."""
-    if message is not None and badge is None:
-        badge = ErrorBadgeItem(owner)
-        badge.setPos(x, 4)
-    if badge is not None:
-        badge.setVisible(message is not None)
-        badge.setToolTip(message or "")
-    return badge
+class CardMarks:
+    """What node cards and layer blocks both mark on themselves: a problem (the error badge,
+    whose tooltip is the message), a highlight (the step a walk is at, a run's culprit) and
+    the editing lock. The item redraws in ``_look_changed``; its badge sits at its top right."""
+
+    _problem: str | None = None
+    _badge: ErrorBadgeItem | None = None
+    _highlighted = False
+    _locked = False
+
+    def _look_changed(self) -> None:
+        self.update()
+
+    def set_problem(self, message: str | None) -> None:
+        """Show (or clear) the error badge; its tooltip is the validation message."""
+        if message == self._problem:
+            return
+        self._problem = message
+        if message is not None and self._badge is None:
+            self._badge = ErrorBadgeItem(self)
+            self._badge.setPos(self.width - 4, 4)
+        if self._badge is not None:
+            self._badge.setVisible(message is not None)
+            self._badge.setToolTip(message or "")
+        self._look_changed()
+
+    @property
+    def problem(self) -> str | None:
+        return self._problem
+
+    @property
+    def badge(self) -> ErrorBadgeItem | None:
+        """The error badge while one is shown."""
+        return self._badge if self._problem is not None else None
+
+    def set_highlighted(self, on: bool) -> None:
+        """Mark the item as the one a step-through is at (or a run stopped at)."""
+        if on != self._highlighted:
+            self._highlighted = on
+            self._look_changed()
+
+    @property
+    def highlighted(self) -> bool:
+        return self._highlighted
+
+    def set_locked(self, locked: bool) -> None:
+        if locked != self._locked:
+            self._locked = locked
+            self._look_changed()
 
 
 _SPRITES: dict[tuple[str, float, int], QPixmap] = {}
