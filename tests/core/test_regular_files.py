@@ -193,13 +193,15 @@ def test_every_kind_has_its_words():
     assert kind_of(stat.S_IFSOCK) == "a socket"
 
 
-CSV_PREVIEW = """
+READ_EACH = """
 import sys
-from bpstudio.core.training.csvpreview import read_preview
+from importlib import import_module
 from bpstudio.core.training.datasets import DataError
-for path in sys.argv[1:]:
+module, name = sys.argv[1].rsplit(".", 1)
+read = getattr(import_module(module), name)
+for path in sys.argv[2:]:
     try:
-        read_preview(path)
+        read(path)
     except DataError as exc:
         print(exc, flush=True)
     else:
@@ -207,36 +209,18 @@ for path in sys.argv[1:]:
 """
 
 
-def test_the_csv_preview_of_the_import_dialog_refuses_it_too(tmp_path):
-    """The window's CSV dialog previews the file as it is typed: a FIFO froze it."""
-    kinds = ["fifo", "link-to-fifo", "/dev/zero", "link-to-zero", "folder"]
+@pytest.mark.parametrize("reader, kinds", [
+    # The window's CSV dialog previews the file as it is typed: a FIFO froze it.
+    ("bpstudio.core.training.csvpreview.read_preview",
+     ["fifo", "link-to-fifo", "/dev/zero", "link-to-zero", "folder"]),
+    # load_csv reads training data for the command line, a run and the window's passes: a
+    # FIFO made it wait for ever, /dev/zero read until the size limit it never reached.
+    ("bpstudio.core.training.datasets.load_csv",
+     ["fifo", "link-to-fifo", "/dev/zero", "link-to-zero", "folder", "socket"]),
+])
+def test_the_csv_readers_refuse_it_before_reading(tmp_path, reader, kinds):
     paths = [place(tmp_path, kind, ".csv") for kind in kinds]
-    result = run_child("-c", CSV_PREVIEW, *paths)
-    assert result.returncode == 0, result.stderr[-500:]
-    assert result.stdout.splitlines() == [f"cannot read {path}: is {KINDS[kind][1]}, not a file: "
-                                          "only regular files are read"
-                                          for path, kind in zip(paths, kinds)]
-
-
-CSV_LOAD = """
-import sys
-from bpstudio.core.training.datasets import DataError, load_csv
-for path in sys.argv[1:]:
-    try:
-        load_csv(path)
-    except DataError as exc:
-        print(exc, flush=True)
-    else:
-        print("read it", flush=True)
-"""
-
-
-def test_load_csv_refuses_it_before_reading(tmp_path):
-    """load_csv reads training data for the command line, a run and the window's passes: a FIFO
-    made it wait for ever, /dev/zero read until the size limit it never reached."""
-    kinds = ["fifo", "link-to-fifo", "/dev/zero", "link-to-zero", "folder", "socket"]
-    paths = [place(tmp_path, kind, ".csv") for kind in kinds]
-    result = run_child("-c", CSV_LOAD, *paths)
+    result = run_child("-c", READ_EACH, reader, *paths)
     assert result.returncode == 0, result.stderr[-500:]
     assert result.stdout.splitlines() == [f"cannot read {path}: is {KINDS[kind][1]}, not a file: "
                                           "only regular files are read"
