@@ -55,8 +55,30 @@ class RunRows(QObject):
         self.document = document
         self.indices: tuple[int, ...] | None = None
         self.split = TRAINING
+        # Which data the passes run on, worked out once: it depends on the graph's inputs and
+        # wiring and the project's training settings, never on its weights, so a live rerun
+        # after a weight edit (every pass) reads it from here.
+        self._memo: dict = {}
+        self._unsubscribe = document.graph.subscribe(self._graph_changed)
         document.replaced.connect(self.reset)
-        document.training_state_changed.connect(self.changed)
+        document.training_state_changed.connect(self._training_changed)
+
+    def _graph_changed(self, event) -> None:
+        if event.field == "position" or (event.field == "value" and event.node is not None
+                                         and event.node.spec.source != "input"):
+            return  # a move or a new weight: the same rows
+        self._memo.clear()
+
+    def _training_changed(self) -> None:
+        self._memo.clear()
+        self.changed.emit()
+
+    def _remembered(self, key, work):
+        training = repr(self.document.project.training)  # (settings can change in place)
+        full_key = (key, training)
+        if full_key not in self._memo:
+            self._memo[full_key] = work()
+        return self._memo[full_key]
 
     @property
     def has_data(self) -> bool:
@@ -65,6 +87,9 @@ class RunRows(QObject):
         return self._project() is not None
 
     def _project(self) -> Project | None:
+        return self._remembered("project", self._work_out_project)
+
+    def _work_out_project(self) -> Project | None:
         """The project as a run by hand sees it: with the data set Train would use when the
         project names none but one fits its graph (an example, a new graph), so that the rows
         are those the dock shows; None when there is no such data, or when the graph has a
@@ -85,6 +110,9 @@ class RunRows(QObject):
 
     def reset(self) -> None:
         """The first rows of the training split (another document is open)."""
+        self._unsubscribe()
+        self._unsubscribe = self.document.graph.subscribe(self._graph_changed)
+        self._memo.clear()
         self.indices, self.split = None, TRAINING
         self.changed.emit()
 
@@ -122,7 +150,7 @@ class RunRows(QObject):
             return RowsToRun(sample_rows(self.document.graph, output))
         graph = project.graph
         graph.check([graph.default_output() if output is None else graph.node(output)])
-        try:
+        try:  # (read each time: a data file that has gone is then said at once)
             return RowsToRun(training_rows(project, self.indices, split=self.split))
         except BPStudioError as exc:
             problem = f"the training rows cannot be used ({exc})"

@@ -290,6 +290,12 @@ class RunView(QObject):
     def _on_graph_event(self, event: GraphEvent) -> None:
         if self.mode is None or (event.kind == "node_changed" and event.field == "position"):
             return
+        if event.kind.startswith("group_"):
+            # Grouping, opening or folding a layer changes no value: only what is on show
+            # (the ops of an opened layer get their values, a folded one its figures).
+            if self.engine is not None and not self._rerun_timer.isActive():
+                self._show_values()
+            return
         self._rerun_timer.start()
 
     def _rows_changed(self) -> None:

@@ -164,6 +164,7 @@ class GraphScene(QGraphicsScene):
         self.layer_items.clear()
         self.frame_items.clear()
         self._folded.clear()
+        self.shapes, self.problems = {}, {}  # (the new graph's are all news to its blocks)
         self._raised.clear()
         self.wire_layer = self._new_wire_layer()
         self.graph = graph
@@ -187,6 +188,8 @@ class GraphScene(QGraphicsScene):
             self._sync_group(event.group.id)
             return  # a group changes neither shapes nor problems
         self._update_node_items(event)
+        if event.field == "value":
+            return  # a block shows no values; a new shape reaches it through the validation
         for node_id in self._event_nodes(event):
             node = self.graph.nodes.get(node_id)
             if node is not None and node.group is not None:
@@ -357,6 +360,7 @@ class GraphScene(QGraphicsScene):
         if self.graph is None:
             return
         shapes, problems = self.graph.infer_shapes()
+        old_shapes, old_problems = self.shapes, self.problems
         self.shapes = shapes
         self.problems = {}
         for p in problems:
@@ -364,8 +368,15 @@ class GraphScene(QGraphicsScene):
         for node_id, item in self.node_items.items():
             item.set_shape(shapes.get(node_id))
             item.set_problem(self.problems.get(node_id))
-        for group_id in self.layer_items:
-            self._sync_group(group_id)
+        # A block shows its layer's output shape, fan-in and fan-out, and its problems: only
+        # the blocks with a member whose shape or problem changed are brought up to date (a
+        # live rerun after a weight edit validates and changes none).
+        changed = {i for i in self.node_items
+                   if shapes.get(i) != old_shapes.get(i)
+                   or self.problems.get(i) != old_problems.get(i)}
+        for group_id, block in list(self.layer_items.items()):
+            if any(i in changed for i in self._folded.get(group_id, ())):
+                self._sync_group(group_id)
         self.validated.emit()
 
     # ---------------------------------------------------------------------------- groups
