@@ -15,6 +15,7 @@ dialog of Run > Choose Rows…).
 from __future__ import annotations
 
 import dataclasses
+import weakref
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel,
@@ -59,9 +60,21 @@ class RunRows(QObject):
         # wiring and the project's training settings, never on its weights, so a live rerun
         # after a weight edit (every pass) reads it from here.
         self._memo: dict = {}
-        self._unsubscribe = document.graph.subscribe(self._graph_changed)
+        self._unsubscribe = self._follow_graph()
         document.replaced.connect(self.reset)
         document.training_state_changed.connect(self._training_changed)
+
+    def _follow_graph(self):
+        """Subscribe to the document's graph through a weak reference: a graph holding this
+        QObject would make a cycle that Python's collector may then free from any thread
+        (the gradient check's worker), destroying Qt objects off the GUI thread."""
+        me = weakref.ref(self)
+
+        def listener(event) -> None:
+            rows = me()
+            if rows is not None:
+                rows._graph_changed(event)
+        return self.document.graph.subscribe(listener)
 
     def _graph_changed(self, event) -> None:
         if event.field == "position" or (event.field == "value" and event.node is not None
@@ -111,7 +124,7 @@ class RunRows(QObject):
     def reset(self) -> None:
         """The first rows of the training split (another document is open)."""
         self._unsubscribe()
-        self._unsubscribe = self.document.graph.subscribe(self._graph_changed)
+        self._unsubscribe = self._follow_graph()
         self._memo.clear()
         self.indices, self.split = None, TRAINING
         self.changed.emit()

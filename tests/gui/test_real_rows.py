@@ -204,3 +204,24 @@ def test_data_that_cannot_be_read_falls_back_to_the_sample_with_the_reason(qtbot
     assert loss_card(window) is not None and window.isVisible()
     run_entry(window, "Walk Through…")
     assert window.walkthrough.trace is not None
+
+
+def test_the_rows_are_freed_without_the_cycle_collector(qtbot, window):
+    """What the rows follow (the document's graph) holds no strong reference back to them: a
+    cycle through a QObject is freed by Python's collector, which may run in any thread (the
+    gradient check's worker) and so destroy Qt objects off the GUI thread (it deadlocked)."""
+    import gc
+    import weakref
+
+    from bpstudio.gui.rows import RunRows
+
+    gc.collect()
+    gc.disable()
+    try:
+        rows = RunRows(window.document)
+        assert rows.has_data in (True, False)
+        gone = weakref.ref(rows)
+        del rows
+        assert gone() is None
+    finally:
+        gc.enable()
