@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--example", default="deep_sigmoid")
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--profile", action="store_true", help="print the top costs")
+    parser.add_argument("--tab", choices=PLOT_TABS, action="append",
+                        help="measure only this tab (repeatable; all by default)")
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as folder:
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
         baseline = statistics.median(cpu_ms(lambda: None) for _ in range(30))
         figures = {}
-        for title in PLOT_TABS:
+        for title in args.tab or PLOT_TABS:
             tabs.setCurrentIndex(next(i for i in range(tabs.count())
                                       if tabs.tabText(i) == title))
             app.processEvents()

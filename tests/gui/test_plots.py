@@ -303,6 +303,27 @@ def test_bars_from_step_statistics(qtbot):
         bars.show_values(["a", "b", "c"], [1.0, 2.0])
 
 
+def test_bars_keep_their_decades_while_the_norms_wander_inside_them(qtbot):
+    bars = GradientBarPlot()
+    qtbot.addWidget(bars)
+    bars.show()
+    moved = []
+    bars.view_box.sigYRangeChanged.connect(lambda *_: moved.append(bars.view_box.viewRange()[1]))
+    bars.show_values(["a", "b"], [1e-6, 0.5], step=1)
+    assert bars.bars.opts["y0"] == -6 and len(moved) == 1
+    axis_picture = bars.plot_item.getAxis("left")
+    for smallest in (3e-5, 2e-6, 4e-4, 1e-6):  # a live run's smallest norm, batch to batch
+        bars.show_values(["a", "b"], [smallest, 0.5], step=2)
+        assert bars.bars.opts["y0"] == -6
+        assert bars.bar_tops()["a"] == pytest.approx(smallest)
+    assert len(moved) == 1  # the axis held still, and its ticks were not drawn again
+    assert axis_picture.range == pytest.approx([-6.15, 0.15])
+    bars.show_values(["a", "b"], [1e-8, 0.5], step=3)  # below the decades shown: reframed
+    assert bars.bars.opts["y0"] == -8 and len(moved) == 2
+    bars.show_values(["a", "b"], [0.01, 0.5], step=4)  # far inside: framed afresh
+    assert bars.bars.opts["y0"] == -2 and len(moved) == 3
+
+
 def test_update_ratio_curves(plots, sigmoid_tree):
     plots.show_tab(GRADIENTS_TAB)  # (a hidden view is not painted, nor given its range)
     plots.show_history(sigmoid_tree)
@@ -765,3 +786,18 @@ def test_a_plot_below_the_fold_is_drawn_when_scrolled_into_view(plots, sigmoid_t
     assert ratio.names == tuple(names_of(sigmoid_tree))
     plots.show_history(sigmoid_tree)  # in view now: drawn at each redraw
     assert ratio.redraw_count == before[0] + 2
+
+
+def test_an_axis_keeps_its_drawing_when_told_the_range_it_shows(qtbot):
+    bars = GradientBarPlot()
+    qtbot.addWidget(bars)
+    bars.show()
+    bars.show_values(["a", "b"], [1e-3, 0.5], step=1)
+    axis = bars.plot_item.getAxis("left")
+    assert isinstance(axis, style.SteadyAxis)
+    qtbot.waitUntil(lambda: axis.picture is not None)  # painted once
+    drawn = axis.picture
+    axis.linkedViewChanged(bars.view_box)  # what a view box does when either axis moves
+    assert axis.picture is drawn
+    bars.plot_item.setYRange(-5, 1, padding=0)
+    assert axis.picture is None  # a new range is drawn again

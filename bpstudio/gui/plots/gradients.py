@@ -255,7 +255,8 @@ class UpdateRatioPlot(_PerParameterPlot):
 
 class GradientBarPlot(PlotPanel):
     """The latest gradient norm of each parameter as a bar, on a log axis, in the order and
-    colours of the curves. The bars start at the power of ten just below the smallest norm."""
+    colours of the curves. The bars start at a power of ten at or below the smallest norm, where
+they stay while the norms move within a few decades (so that the axis holds still)."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Latest gradient norm", x_label="input side  →  loss side",
@@ -277,12 +278,14 @@ class GradientBarPlot(PlotPanel):
         self.names: tuple[str, ...] = ()
         self.colours: list = []
         self.values: np.ndarray = EMPTY
+        self.decades: tuple[int, int] | None = None  # (base, top) shown, as powers of ten
         self.points: list[pg.PlotDataItem] = []
         self._series: HistorySeries | None = None
         self.view_box.sigResized.connect(self._label_bars)
         self.show_history(None)
 
     mode = PER_LAYER  # which norms the bars show (as the gradient plot's switch says)
+    SPARE_DECADES = 4  # unused decades the axis keeps before it frames the bars afresh
 
     def set_mode(self, mode: str) -> None:
         self.mode = mode
@@ -312,8 +315,6 @@ class GradientBarPlot(PlotPanel):
                                  else f"Gradient norm at step {step}"),
                                 color=style.TITLE_TEXT.name(), size=style.TITLE_SIZE)
         shown = positive_or_nan(values)
-        for k, point in enumerate(self.points):
-            point.setData([k], [shown[k]])
         logs = np.log10(shown)
         drawn = np.isfinite(logs)
         if not drawn.any():
@@ -321,15 +322,31 @@ class GradientBarPlot(PlotPanel):
             self.set_message("no gradient yet" if not names else "no finite gradient norm")
             return
         self.set_message("")
-        base = math.floor(float(logs[drawn].min()))
-        # Whole decades, at least two: a log axis spanning less labels its minor ticks, and
-        # the labels run into each other.
-        top = max(math.ceil(float(logs[drawn].max()) + 0.05), base + 2)
-        # (a little room past the end decades, or their labels would be cut off and dropped)
-        self.plot_item.setYRange(base - 0.15, top + 0.15, padding=0.0)
+        base, top = self._steady_decades(float(logs[drawn].min()), float(logs[drawn].max()))
+        if (base, top) != self.decades:
+            self.decades = (base, top)
+            # (a little room past the end decades, or their labels would be cut off and dropped)
+            self.plot_item.setYRange(base - 0.15, top + 0.15, padding=0.0)
         self.bars.setOpts(x=np.flatnonzero(drawn).astype(float), y0=float(base),
                           height=logs[drawn] - base,
                           brushes=[self.colours[k] for k in np.flatnonzero(drawn)])
+
+    def _steady_decades(self, low: float, high: float) -> tuple[int, int]:
+        """The whole decades (base, top) the axis shows for log10 norms from ``low`` to
+        ``high``: those already shown, widened to take them in, while at most ``SPARE_DECADES``
+        of them go unused; else the decade below ``low`` to the one above ``high``.
+        A live run's smallest norm wanders across decades from batch to batch; bars that
+        reframed at each step made the axis jump (and drew it again) on every redraw."""
+        base = math.floor(low)
+        # Whole decades, at least two: a log axis spanning less labels its minor ticks, and
+        # the labels run into each other.
+        top = max(math.ceil(high + 0.05), base + 2)
+        if self.decades is not None:
+            # Norms past the decades shown widen them, rather than frame them afresh.
+            wider = min(base, self.decades[0]), max(top, self.decades[1])
+            if wider[1] - wider[0] <= top - base + self.SPARE_DECADES:
+                return wider
+        return base, top
 
     def bar_tops(self) -> dict[str, float]:
         """Each drawn bar's top as a norm (10 ** its top in view units), by parameter name."""
@@ -342,9 +359,10 @@ class GradientBarPlot(PlotPanel):
             self.plot_item.removeItem(point)
         self.names = names
         self.colours = style.parameter_colours(len(names))
+        self.decades = None  # other parameters: framed afresh
         self.points = []
-        for name in names:
-            point = pg.PlotDataItem(pen=None, symbol=None, name=name)
+        for k, name in enumerate(names):
+            point = _BarValue(self, k, name=name)
             self.plot_item.addItem(point)
             self.points.append(point)
         self.plot_item.setXRange(-0.6, len(names) - 0.4, padding=0)
@@ -363,6 +381,27 @@ class GradientBarPlot(PlotPanel):
         named = [(k, n) for k, n in enumerate(self.names) if k % every == 0]
         unnamed = [(k, "") for k in range(len(self.names)) if k % every]
         axis.setTicks([named, unnamed])
+
+
+class _BarValue(pg.PlotDataItem):
+    """The value of one bar, as the one point of an invisible data item, for the plot's CSV
+    export (which writes each data item's points under its name). It reads the bar plot's
+    values when asked, instead of being given them: 22 bars given one point each took a
+    sixth of a live redraw."""
+
+    def __init__(self, bars: GradientBarPlot, index: int, name: str):
+        super().__init__(pen=None, symbol=None, name=name)
+        self._bars, self._index = bars, index
+
+    def getOriginalDataset(self):
+        values = self._bars.values
+        if self._index >= len(values):
+            return None, None
+        return (np.array([float(self._index)]),
+                positive_or_nan(values[self._index:self._index + 1]))
+
+    def getData(self):
+        return self.getOriginalDataset()
 
 
 class LayerHealthPlot(PlotPanel):

@@ -70,7 +70,8 @@ class PlotPanel(QWidget):
                  y_label: str | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.plot_widget = pg.PlotWidget(background=style.BACKGROUND,
-                                         axisItems={"left": style.DecadeAxis("left")},
+                                         axisItems={"left": style.DecadeAxis("left"),
+                                                    "bottom": style.SteadyAxis("bottom")},
                                          viewBox=SteadyViewBox())
         self.plot_item: pg.PlotItem = self.plot_widget.getPlotItem()
         self.view_box: pg.ViewBox = self.plot_item.getViewBox()

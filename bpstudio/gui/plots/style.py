@@ -207,7 +207,19 @@ def decade_label(k: int) -> str:
     return "10" + str(k).translate(_SUPERSCRIPT)
 
 
-class DecadeAxis(pg.AxisItem):
+class SteadyAxis(pg.AxisItem):
+    """An axis that keeps its picture when told a range it already shows. pyqtgraph's throws
+    its ticks, labels and grid away on every range it is given, and a view box passes its range
+    on at each change of either axis: the bar plot's fixed decades were drawn again on every
+    redraw, about 4 ms each."""
+
+    def setRange(self, mn: float, mx: float) -> None:
+        if getattr(self, "picture", None) is not None and [mn, mx] == list(self.range):
+            return
+        super().setRange(mn, mx)
+
+
+class DecadeAxis(SteadyAxis):
     """An axis whose log mode labels whole decades alike (10⁻⁶, 10⁻⁴, ...), and leaves the
     ticks between them unlabelled once a whole decade is in view: pyqtgraph's own labels mix
     0.01 with 10⁻⁶, and crowd the in-between ticks on a short axis."""
