@@ -12,6 +12,7 @@ which node is at fault; Clear Values ends the live display.
 from __future__ import annotations
 
 import html
+from functools import partial
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -199,12 +200,19 @@ class RunView(QObject):
 
     def _show_values(self) -> None:
         for node_id, item in self.scene.node_items.items():
-            value, grad = self.value(node_id), self.grad(node_id)
-            item.set_value_display(None if value is None else "= " + short_text(value),
-                                   None if grad is None else "∇ " + short_text(grad))
+            if item.block is None:
+                item.set_value_display(*self.display_texts(node_id))
+            else:  # folded into a collapsed layer: written when read or when the layer opens
+                item.defer_value_display(partial(self.display_texts, node_id))
             item.tooltip_source = self.tooltip  # the full arrays, written out when shown
         self._show_layer_figures()
         self._show_wire_gradients()
+
+    def display_texts(self, node_id: str) -> tuple[str | None, str | None]:
+        """The node card's value and gradient lines for the last pass (None: no line)."""
+        value, grad = self.value(node_id), self.grad(node_id)
+        return (None if value is None else "= " + short_text(value),
+                None if grad is None else "∇ " + short_text(grad))
 
     def layer_figures(self) -> dict[str, LayerFigures]:
         """Group id -> what the last pass says about each collapsed layer on the canvas: its

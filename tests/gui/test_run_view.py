@@ -219,3 +219,29 @@ def test_a_live_rerun_writes_out_no_array_until_a_tooltip_is_shown(qtbot, window
     assert len(written) == 2  # the value and the gradient of the node pointed at, once each
     assert "d loss / d layer1.W" in tip
     assert real_full_text(window.run_view.value(weight.id)) in tip.replace("&#x27;", "'")
+
+
+def test_a_live_rerun_writes_no_value_line_for_a_card_folded_away(qtbot, window, monkeypatch):
+    from bpstudio.gui import run_view
+
+    assert window.open_file(examples_dir() / "deep_sigmoid.bpg")
+    layer2 = window.graph.group("layer2").id
+    window.scene.set_collapsed(window.graph.group("layer1").id, False)  # layer1.W on show
+    key(window, Qt.Key_F6)  # Backward
+    written = []
+    real_short_text = run_view.short_text
+    monkeypatch.setattr(run_view, "short_text",
+                        lambda array: written.append(array) or real_short_text(array))
+    weight = window.graph.node("layer1.W")
+    with qtbot.waitSignal(window.run_view.values_changed):
+        window.graph.set_value(weight.id, weight.value * 1.5)  # the live rerun
+    shown = [item for item in window.scene.node_items.values() if item.isVisible()]
+    folded = [item for item in window.scene.node_items.values() if item.block is not None]
+    assert folded and len(written) <= 2 * len(shown)  # only the cards on show were written
+    # A folded card's lines are there when asked for, and on the card when its layer opens.
+    card = window.scene.node_items[window.graph.node("layer2.z").id]
+    expected = "∇ " + real_short_text(window.run_view.grad(card.node.id))
+    before = len(written)
+    assert card.grad_text == expected and len(written) == before + 2  # written when read
+    window.scene.set_collapsed(layer2, False)
+    assert card.isVisible() and card.grad_text == expected

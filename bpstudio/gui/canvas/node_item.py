@@ -60,6 +60,9 @@ class NodeItem(CardMarks, QGraphicsItem):
         self._shape_text = ""
         self._value_text: str | None = None
         self._grad_text: str | None = None
+        # A card folded into a collapsed layer is not drawn: its value lines are written
+        # when read or when the layer opens, not on every pass (see defer_value_display).
+        self._display_source: Callable[[], tuple[str | None, str | None]] | None = None
         self._height = 0.0
         self._path_key: float | None = None
         self._texts_key: tuple | None = None
@@ -164,6 +167,7 @@ class NodeItem(CardMarks, QGraphicsItem):
     def set_value_display(self, value_text: str | None, grad_text: str | None = None) -> None:
         """Show a value and a gradient line under the shape (None hides a line). For the
         forward/backward views; the node grows to fit."""
+        self._display_source = None
         if (value_text, grad_text) != (self._value_text, self._grad_text):
             self._value_text, self._grad_text = value_text, grad_text
             self._layout()
@@ -171,12 +175,25 @@ class NodeItem(CardMarks, QGraphicsItem):
                 edge.update_path()
             self._look_changed()
 
+    def defer_value_display(self, source: Callable[[], tuple[str | None, str | None]]) -> None:
+        """Show ``source()``'s (value text, gradient text) as :meth:`set_value_display` does,
+        but only once they are read or the card is drawn: for a card folded into a collapsed
+        layer, which a live rerun would otherwise format on every pass unseen."""
+        self._display_source = source
+
+    def settle_display(self) -> None:
+        """Write out the value lines deferred while the card was folded away."""
+        if self._display_source is not None:
+            self.set_value_display(*self._display_source())
+
     @property
     def value_text(self) -> str | None:
+        self.settle_display()
         return self._value_text
 
     @property
     def grad_text(self) -> str | None:
+        self.settle_display()
         return self._grad_text
 
     # ---------------------------------------------------------------------------- painting

@@ -407,6 +407,8 @@ class GraphScene(QGraphicsScene):
             item.block = None
             if folded and item.isSelected():
                 item.setSelected(False)
+            if not folded:
+                item.settle_display()  # the value lines it was not given while folded
             item.setVisible(not folded)
             touched.update(item.edges)
         if group is None:
