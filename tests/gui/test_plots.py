@@ -123,6 +123,26 @@ def test_loss_curve_holds_the_history(plots, moons_run):
     assert loss.message() == ""
 
 
+def test_validation_points_are_given_again_only_when_they_change(plots, moons_run, monkeypatch):
+    import copy
+
+    tree = moons_run[3]
+    plots.show_history(tree)
+    loss = plots.loss_plot
+    given = []
+    real = loss.validation_curve.setData
+    monkeypatch.setattr(loss.validation_curve, "setData",
+                        lambda *a, **k: given.append(a) or real(*a, **k))
+    later = copy.deepcopy(tree)
+    later["loss"] = [v * 0.5 for v in tree["loss"]]  # new training points, same validation
+    plots.show_history(later)
+    assert given == [] and shown(loss.train_curve)[1][0] == pytest.approx(tree["loss"][0] / 2)
+    later["validation"]["loss"] = [v * 0.5 for v in tree["validation"]["loss"]]
+    plots.show_history(later)
+    assert len(given) == 1
+    np.testing.assert_allclose(shown(loss.validation_curve)[1], later["validation"]["loss"])
+
+
 def test_smoothing_changes_the_curve_and_zero_gives_the_raw_values(plots, moons_run):
     tree = moons_run[3]
     plots.show_history(tree)

@@ -89,7 +89,7 @@ class _CurvesPlot(PlotPanel):
             else self._values(series)
         if values is None:
             self.train.set_data(EMPTY, EMPTY, self._smoothing)
-            self.validation.setData(EMPTY, EMPTY)
+            self._show_validation(EMPTY, EMPTY)
             self.legend.setVisible(False)
             self.set_message(self.NOTHING_MESSAGE if series is not None and len(series)
                              else self.EMPTY_MESSAGE)
@@ -97,7 +97,16 @@ class _CurvesPlot(PlotPanel):
         self.set_message("")
         self.legend.setVisible(True)
         self.train.set_data(series.step, values, self._smoothing)
-        self.validation.setData(series.val_step, val_values)
+        self._show_validation(series.val_step, val_values)
+
+    def _show_validation(self, steps: np.ndarray, values: np.ndarray) -> None:
+        # Validation runs now and then: most redraws bring no new point, and giving a
+        # symbol curve its points again rebuilds every symbol.
+        shown_steps, shown_values = self.validation.getOriginalDataset()
+        if (shown_steps is not None and np.array_equal(shown_steps, steps)
+                and np.array_equal(shown_values, values, equal_nan=True)):
+            return
+        self.validation.setData(steps, values)
 
     def _values(self, series: HistorySeries) -> tuple[np.ndarray | None, np.ndarray]:
         raise NotImplementedError
