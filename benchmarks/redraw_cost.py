@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                                       if tabs.tabText(i) == title))
             app.processEvents()
             panel.plots.clear()
+            panel.plots.set_step_horizon(args.steps)  # as a run does: it says where it ends
             app.processEvents()
             assert panel.plots.tabs.currentWidget().isVisible(), f"the {title} tab is hidden"
             if profile is not None:

@@ -821,3 +821,27 @@ def test_an_axis_keeps_its_drawing_when_told_the_range_it_shows(qtbot):
     assert axis.picture is drawn
     bars.plot_item.setYRange(-5, 1, padding=0)
     assert axis.picture is None  # a new range is drawn again
+
+
+def test_the_step_axis_reaches_the_runs_last_step_from_its_start(qtbot):
+    plots = fresh_plots(qtbot)
+    plots.show_tab(LOSS_TAB)
+    data = datasets.prepare("moons", options={"noise": 0.15}, seed=0)
+    trainer = Trainer(EXAMPLES["two_moons"]().graph, data, lr=0.01, seed=0)
+    plots.set_step_horizon(200)  # as the training panel does when a run of 200 steps starts
+    box = plots.loss_plot.view_box
+    moved = []
+    box.sigXRangeChanged.connect(lambda *_: moved.append(box.viewRange()[0]))
+    for _ in range(10):  # a run's progress, 20 steps at a time
+        trainer.fit(steps=20)
+        plots.show_history(trainer.history.to_tree())
+        QApplication.processEvents()  # (pyqtgraph frames the data when it paints)
+    low, high = box.viewRange()[0]
+    assert len(moved) <= 2  # framed once, not every time the curve grew
+    assert low < 1 and 200 < high < 200 * 1.15
+    assert plots.accuracy_plot.view_box.viewRange()[0] == pytest.approx([low, high])
+    plots.set_step_horizon(None)  # no run under way: past the end, the axis grows as usual
+    trainer.fit(steps=100)
+    plots.show_history(trainer.history.to_tree())
+    QApplication.processEvents()
+    assert box.viewRange()[0][1] >= 300

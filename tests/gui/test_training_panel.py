@@ -68,6 +68,9 @@ def test_train_runs_plots_live_and_comes_back_as_one_undo_step(qtbot, xor):
                                  else plots.loss_plot.train_curve)
     history = window.document.training_state.history
     assert len(history["step"]) == 300 and steps[-1] == 300
+    # The step axis reached the run's last step from its start, and holds all of it.
+    low, high = plots.loss_plot.view_box.viewRange()[0]
+    assert plots.loss_plot.view_box.step_horizon == 300 and low < 1 and 300 < high < 345
     assert history["loss"][-20:].mean() < history["loss"][:20].mean()  # it fell
     names = history["parameters"].split(",")
     assert names == ["hidden.W", "hidden.b", "out.W", "out.b"]   # input side first

@@ -25,7 +25,14 @@ class SteadyViewBox(pg.ViewBox):
 
     def __init__(self, *args, **kwargs):
         self._auto_ranging = False
+        self.step_horizon: float | None = None
         super().__init__(*args, **kwargs)
+
+    def set_step_horizon(self, step: float | None) -> None:
+        """The last step of the run under way (None: not known): the step axis reaches it from
+        the run's start, so that a growing curve moves into a still frame instead of moving
+        the axis, its ticks and its grid, every few redraws."""
+        self.step_horizon = step
 
     def updateAutoRange(self) -> None:
         self._auto_ranging = True
@@ -37,10 +44,30 @@ class SteadyViewBox(pg.ViewBox):
     def setRange(self, rect=None, xRange=None, yRange=None, *args, **kwargs) -> None:
         if self._auto_ranging and rect is None:
             x_now, y_now = self.viewRange()
-            xRange, yRange = self._steady(x_now, xRange), self._steady(y_now, yRange)
+            xRange, yRange = self._steady_steps(x_now, xRange), self._steady(y_now, yRange)
             if xRange is None and yRange is None:
                 return  # everything still fits: the axes stay
         super().setRange(rect, xRange, yRange, *args, **kwargs)
+
+    def _steady_steps(self, now, wanted):
+        """As :meth:`_steady`, for the step axis: while the data ends before the run's last
+        step, the axis frames the data's start to that step, as pyqtgraph would frame them."""
+        horizon = self.step_horizon
+        if wanted is None or horizon is None:
+            return self._steady(now, wanted)
+        # pyqtgraph frames the data with a padding of its extent on each side: undone here.
+        padding = self.suggestPadding(self.XAxis)
+        low, high = wanted
+        margin = padding * (high - low) / (1 + 2 * padding)
+        data_low, data_high = low + margin, high - margin
+        spare = padding * (horizon - data_low)
+        if data_low >= horizon or data_high > horizon + 0.5 * spare:
+            return self._steady(now, wanted)  # past the run's end (a longer run, a restart)
+        # (a frame that holds both within twice the padding stays: the data's first drawn
+        # point moves a little with the downsampling)
+        if data_low - 2 * spare <= now[0] <= data_low and horizon <= now[1] <= horizon + 2 * spare:
+            return None
+        return [data_low - spare, horizon + spare]
 
     @classmethod
     def _steady(cls, now, wanted):

@@ -131,8 +131,16 @@ class TrainingPlots(QWidget):
         for plot in (self.loss_plot, self.accuracy_plot, self.gradient_plot, self.ratio_plot):
             plot.set_smoothing(weight)  # a hidden plot redraws what it last drew: still true
 
+    def set_step_horizon(self, step: int | None) -> None:
+        """The last step of the run that starts (None: none under way): the step axes reach
+        it from the run's start."""
+        for plot in self.history_plots:
+            plot.view_box.set_step_horizon(step)
+
     def show_history(self, history: Mapping[str, Any] | HistorySeries | None) -> None:
         """Draw a training history (the tree of ``History.to_tree()``), or clear with None."""
+        if history is None:
+            self.set_step_horizon(None)
         self._series = as_series(history)  # read once for every plot
         self._stale.update(self.history_plots)
         self._draw_stale()

@@ -596,6 +596,7 @@ class TrainingPanel(QWidget):
                                  "stopped")
         self.progress.setRange(0, steps)
         self.progress.setValue(0)
+        self.plots.set_step_horizon(self.document.training_state.steps + steps)
         self.run.start(worker)
         if self.plots.current_tab is None:  # the settings are in view: show the run
             self.plots.show_tab(LOSS_TAB)
