@@ -94,7 +94,10 @@ def shown(curve: pg.PlotDataItem) -> tuple[np.ndarray, np.ndarray]:
 def scroll_to(plots: TrainingPlots, plot) -> None:
     """Scroll the tab's column until ``plot`` is in view, as a person does."""
     plots.pages[plots.current_tab].ensureWidgetVisible(plot)
-    QApplication.processEvents()
+    for _ in range(20):  # the plots that come into view are drawn one per turn of the loop
+        QApplication.processEvents()
+        if plots.up_to_date:
+            break
 
 
 def log10_or_nan(values) -> np.ndarray:
@@ -845,3 +848,28 @@ def test_the_step_axis_reaches_the_runs_last_step_from_its_start(qtbot):
     plots.show_history(trainer.history.to_tree())
     QApplication.processEvents()
     assert box.viewRange()[0][1] >= 300
+
+
+def test_a_tab_opened_shows_at_once_and_its_plots_catch_up_one_per_turn(qtbot, sigmoid_tree):
+    plots = fresh_plots(qtbot)
+    plots.resize(520, 1400)  # every plot of the Gradients tab in view
+    plots.show_tab(GRADIENTS_TAB)  # (laid out once)
+    plots.show_tab(LOSS_TAB)
+    plots.show_history(sigmoid_tree)  # the Gradients tab's plots are now out of date
+    column = plots._tab_plots[GRADIENTS_TAB]
+    counts = lambda: [p.redraw_count for p in column]  # noqa: E731
+    before = counts()
+    bar = plots.tabs.tabBar()
+    index = plots.tabs.indexOf(plots.pages[GRADIENTS_TAB])
+    qtbot.mouseClick(bar, Qt.LeftButton, pos=bar.tabRect(index).center())  # as a person does
+    assert plots.current_tab == GRADIENTS_TAB
+    assert counts() == before  # the click itself draws nothing
+    assert not plots.up_to_date
+    turns = 0
+    while not plots.up_to_date:
+        QApplication.processEvents()
+        turns += 1
+        assert turns <= 20
+    assert turns >= 2  # not all at once
+    assert counts() == [b + 1 for b in before]  # each drawn once, with the newest data
+    assert list(plots.bar_plot.bar_tops()) == list(sigmoid_tree["layer_grad_norm"])
