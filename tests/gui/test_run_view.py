@@ -201,19 +201,26 @@ def test_edits_of_a_broken_graph_leave_the_cleared_cards_alone(qtbot, neuron, mo
     assert {i.node.name for i in redrawn} <= {"w", "loss"}
 
 
-def test_a_live_rerun_writes_out_no_array_until_a_tooltip_is_shown(qtbot, window, monkeypatch):
+def edit_a_weight_counting(qtbot, window, monkeypatch, formatter: str):
+    """deep_sigmoid after Backward, layer1 opened: layer1.W scaled (a live rerun follows), with
+    the arrays given to ``run_view.<formatter>`` counted. Returns (the arrays, the real one)."""
     from bpstudio.gui import run_view
 
     assert window.open_file(examples_dir() / "deep_sigmoid.bpg")
     window.scene.set_collapsed(window.graph.group("layer1").id, False)  # layer1.W on show
     key(window, Qt.Key_F6)  # Backward: every node has a value and a gradient
     written = []
-    real_full_text = run_view.full_text
-    monkeypatch.setattr(run_view, "full_text",
-                        lambda array: written.append(array) or real_full_text(array))
+    real = getattr(run_view, formatter)
+    monkeypatch.setattr(run_view, formatter, lambda array: written.append(array) or real(array))
     weight = window.graph.node("layer1.W")
     with qtbot.waitSignal(window.run_view.values_changed):
         window.graph.set_value(weight.id, weight.value * 1.5)  # the live rerun
+    return written, real
+
+
+def test_a_live_rerun_writes_out_no_array_until_a_tooltip_is_shown(qtbot, window, monkeypatch):
+    written, real_full_text = edit_a_weight_counting(qtbot, window, monkeypatch, "full_text")
+    weight = window.graph.node("layer1.W")
     assert written == []  # not one array written out for all 57 nodes' tooltips
     tip = shown_tooltip(window, weight.id)
     assert len(written) == 2  # the value and the gradient of the node pointed at, once each
@@ -222,19 +229,8 @@ def test_a_live_rerun_writes_out_no_array_until_a_tooltip_is_shown(qtbot, window
 
 
 def test_a_live_rerun_writes_no_value_line_for_a_card_folded_away(qtbot, window, monkeypatch):
-    from bpstudio.gui import run_view
-
-    assert window.open_file(examples_dir() / "deep_sigmoid.bpg")
+    written, real_short_text = edit_a_weight_counting(qtbot, window, monkeypatch, "short_text")
     layer2 = window.graph.group("layer2").id
-    window.scene.set_collapsed(window.graph.group("layer1").id, False)  # layer1.W on show
-    key(window, Qt.Key_F6)  # Backward
-    written = []
-    real_short_text = run_view.short_text
-    monkeypatch.setattr(run_view, "short_text",
-                        lambda array: written.append(array) or real_short_text(array))
-    weight = window.graph.node("layer1.W")
-    with qtbot.waitSignal(window.run_view.values_changed):
-        window.graph.set_value(weight.id, weight.value * 1.5)  # the live rerun
     shown = [item for item in window.scene.node_items.values() if item.isVisible()]
     folded = [item for item in window.scene.node_items.values() if item.block is not None]
     assert folded and len(written) <= 2 * len(shown)  # only the cards on show were written
