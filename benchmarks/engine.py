@@ -5,7 +5,9 @@
   that says whether a change made the engine faster or slower;
 - the step's matrix products alone, into preallocated arrays: the floor no implementation
   on this BLAS goes below (8 products for a 3-layer MLP: 3 forward, 3 weight gradients, 2
-  gradients of hidden activations);
+  gradients of hidden activations). It leaves out the step's SGD update, which every other
+  contender makes: "floor + SGD update" adds that update, as the engine's step writes it, to
+  say how much of the engine's ratio it is;
 - the same maths written by hand in NumPy, the straightforward way;
 - PyTorch CPU eager mode, when torch is importable (a peer for scale, never a dependency).
 
@@ -106,16 +108,21 @@ def package_at(revision: str, folder: str):
 
 
 # ------------------------------------------------------------------------- matmul floor
-def matmul_floor_fn(sizes, batch, dtype, rng):
+def matmul_floor_fn(sizes, batch, dtype, rng, update=False):
     """The step's matrix products alone, with the engine's shapes and layouts, each written
     into an array made once: forward h @ W per layer; backward h.T @ g for every weight and
-    g @ W.T for every layer but the first (the data get no gradient)."""
+    g @ W.T for every layer but the first (the data get no gradient). With ``update``, also
+    the step's SGD update of every weight and bias, written as the engine's step writes it
+    (the floor itself leaves it out)."""
     h = [rng.normal(size=(batch, n)).astype(dtype) for n in sizes]
     w = [rng.normal(size=(a, b)).astype(dtype) for a, b in zip(sizes, sizes[1:])]
     out = [np.empty((batch, n), dtype) for n in sizes[1:]]
     grad_w = [np.empty(m.shape, dtype) for m in w]
     grad_h = [np.empty((batch, n), dtype) for n in sizes[:-1]]
     layers = range(len(w))
+    pairs = (list(zip(w, grad_w))
+             + [(np.zeros(n, dtype), np.zeros(n, dtype)) for n in sizes[1:]]) if update else []
+    lr = dtype(LR)
 
     def step():
         for k in layers:
@@ -124,6 +131,8 @@ def matmul_floor_fn(sizes, batch, dtype, rng):
             np.matmul(h[k].T, h[k + 1], out=grad_w[k])
             if k:
                 np.matmul(h[k + 1], w[k].T, out=grad_h[k])
+        for param, grad in pairs:
+            param -= lr * grad
     step.products = 3 * len(w) - 1
     return step
 
@@ -261,6 +270,7 @@ def main() -> None:
 
 
 ENGINE, FLOOR, BY_HAND, TORCH = "bpstudio engine", "matmul floor", "numpy by hand", "pytorch eager"
+FLOOR_UPDATE = "floor + SGD update"
 
 
 def run(args, dtype, torch_version, baseline) -> None:
@@ -278,6 +288,8 @@ def run(args, dtype, torch_version, baseline) -> None:
         first_losses[title] = {name: float(step()) for name, step in steps.items()}
         steps[FLOOR] = matmul_floor_fn(case["sizes"], case["batch"], dtype,
                                        np.random.default_rng(1))
+        steps[FLOOR_UPDATE] = matmul_floor_fn(case["sizes"], case["batch"], dtype,
+                                              np.random.default_rng(1), update=True)
         samples[title] = step_samples(steps, args.seconds)
     if torch_version:  # last, for the reason in torch_available
         for title, case in CASES.items():
@@ -298,6 +310,10 @@ def run(args, dtype, torch_version, baseline) -> None:
         target = case.get("floor_target")
         print(f"  engine / matmul floor  {floor:5.2f}x   "
               + (f"target <= {target:.2f}x" if target else "(no target)"))
+        # The engine's step updates the weights; the floor does not. How much of the ratio
+        # that update is (the same update, added to the floor's products):
+        print(f"  engine / (floor + SGD update) {median_ratio(samples[title], ENGINE, FLOOR_UPDATE):5.2f}x"
+              "   (no target)")
         if baseline is not None:
             before = median_ratio(samples[title], baseline_name, FLOOR)
             print(f"  {baseline_name} / matmul floor {before:5.2f}x   (the baseline's ratio)")

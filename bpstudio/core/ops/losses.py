@@ -8,7 +8,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..shapes import BATCH, format_shape
 from .activations import stable_sigmoid
-from .base import LOSSES, Op, Port, register
+from .base import LOSSES, Op, Port, ones, register
 
 N = BATCH
 
@@ -123,24 +123,28 @@ class SoftmaxCrossEntropy(Op):
 
     @staticmethod
     def forward(ctx, z, labels):
-        classes = z.shape[1]
+        rows, classes = z.shape
         index = labels.astype(np.intp)
-        if labels.size and (np.any(index != labels) or index.min() < 0 or index.max() >= classes):
+        # Whole numbers: each label equals its integer; in range: as unsigned numbers, the
+        # negative ones are huge, so one maximum checks both ends.
+        if rows and (np.count_nonzero(index != labels)
+                     or index.view(np.uintp).max() >= classes):
             raise ValueError(f"labels must be whole numbers from 0 to {classes - 1}")
         # Shifted by each row's largest score, so that exp never overflows; exp is then taken
         # in place, once the labelled scores are read.
         e = np.subtract(z, z.max(axis=1, keepdims=True), out=ctx.buffer("exp", z.shape, z.dtype))
-        rows = np.arange(z.shape[0])
-        picked = e[rows, index]
+        picks = np.arange(0, rows * classes, classes) + index  # the labels' places in e.flat
+        picked = e.take(picks)
         np.exp(e, out=e)
-        total = e.sum(axis=1, keepdims=True)
-        ctx.save(e, total, index, rows)
-        return np.asarray((np.log(total[:, 0]) - picked).sum() / z.shape[0])
+        # Row sums as one product with ones: for a few classes, sum(axis=1) costs a loop per row.
+        total = np.matmul(e, ones(classes, e.dtype), out=ctx.buffer("total", (rows,), e.dtype))
+        ctx.save(e, total, picks)
+        return np.asarray((np.log(total) - picked).sum() / rows)
 
     @staticmethod
     def backward(ctx, grad):
-        e, total, index, rows = ctx.saved
-        g = np.divide(e, total, out=ctx.buffer("gz", e.shape, grad.dtype))  # softmax(z)
-        g[rows, index] -= 1.0
+        e, total, picks = ctx.saved
+        g = np.divide(e, total[:, None], out=ctx.buffer("gz", e.shape, grad.dtype))  # softmax(z)
+        g.reshape(-1)[picks] -= 1.0
         g *= grad / e.shape[0]
         return g, None
