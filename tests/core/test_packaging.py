@@ -8,6 +8,8 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
+
 import pytest
 from PySide6.QtGui import QImage
 
@@ -53,6 +55,16 @@ def test_appstreamcli_accepts_the_metainfo():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def channel_difference(a: QImage, b: QImage) -> int:
+    """The largest difference of one colour or alpha channel between two images of one size."""
+    def channels(image: QImage) -> np.ndarray:
+        image = image.convertToFormat(QImage.Format_ARGB32)
+        data = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
+        return data.reshape(image.height(), image.bytesPerLine()).astype(int)
+    assert a.size() == b.size()
+    return int(np.abs(channels(a) - channels(b)).max())
+
+
 def test_the_icon_pngs_are_the_svg_rendered_at_each_size(tmp_path, qapp):
     make_icons = runpy.run_path(str(PACKAGING / "make_icons.py"))
     icons = PACKAGING.parent / "resources" / "icons"
@@ -62,8 +74,10 @@ def test_the_icon_pngs_are_the_svg_rendered_at_each_size(tmp_path, qapp):
         committed, rendered = QImage(str(icons / path.name)), QImage(str(path))
         size = int(path.stem.split("-")[1])
         assert committed.width() == committed.height() == size
-        # Unchanged since the SVG was last rendered (run make_icons.py after editing it).
-        assert committed.convertToFormat(QImage.Format_ARGB32) == rendered, path.name
+        # Unchanged since the SVG was last rendered (run make_icons.py after editing it), to
+        # within the rounding of Qt's rasteriser, which differs by one level in a few pixels
+        # from one machine's vector instructions to another's.
+        assert channel_difference(committed, rendered) <= 2, path.name
         corner, middle = committed.pixelColor(0, 0), committed.pixelColor(size // 2, size // 2)
         assert corner.alpha() == 0 and middle.alpha() == 255  # a rounded shape, not a square
 
