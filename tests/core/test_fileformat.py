@@ -516,6 +516,7 @@ def test_schema_validator_rejects_unsupported_keywords():
 ])
 def test_schema_validator_subset(schema, document, ok):
     assert SchemaValidator(schema).is_valid(document) is ok
+    assert (SchemaValidator(schema).explain(document) is None) is ok  # (the messages' check)
 
 
 def test_schema_violation_names_the_path():
