@@ -63,6 +63,7 @@ class Graph(GraphBuilder, GroupEditing):
         self.rng = np.random.default_rng(seed)
         # Bumped on every change an engine must see (not on moves), so engines know when to recompile.
         self.version = 0
+        self._order: tuple[int, list[Node]] | None = None  # (version, the whole graph's order)
         self._init_groups()
 
     def copy(self) -> "Graph":
@@ -455,18 +456,34 @@ class Graph(GraphBuilder, GroupEditing):
     # ---------------------------------------------------------------------------- structure
     def topological_order(self, targets: Iterable[NodeRef] | None = None) -> list[Node]:
         """Nodes ordered so that every node comes after its inputs (Kahn's algorithm, iterative).
-        With ``targets``, only the nodes those targets depend on."""
+        With ``targets``, only the nodes those targets depend on.
+
+        The whole graph's order is kept until the graph's version changes (every node and wire
+        added or removed changes it): opening a file asks for it several times over (the
+        layout, the sample rows, the training settings), each time a pass over every node.
+        While it is kept, the order for ``targets`` is read from it: the nodes the targets
+        depend on come in the same order in both (Kahn's algorithm on a set of nodes that
+        holds every node feeding one of them meets them in the same order)."""
+        fresh = self._order is not None and self._order[0] == self.version
         if targets is None:
+            if fresh:
+                return list(self._order[1])
             keep = set(self.nodes)
         else:
             keep = set()
+            nodes, edges = self.nodes, self._edges
             stack = [self.node(t).id for t in targets]
             while stack:
                 node_id = stack.pop()
                 if node_id in keep:
                     continue
                 keep.add(node_id)
-                stack.extend(e.src for e in self._incoming(node_id))
+                for port in nodes[node_id].spec.input_names():
+                    edge = edges.get((node_id, port))
+                    if edge is not None:
+                        stack.append(edge.src)
+            if fresh:
+                return [n for n in self._order[1] if n.id in keep]
         # Wires into each node, counted in one pass over the wires (every wire is into a
         # node's port; asking each node's ports in turn cost most of the sort).
         pending = dict.fromkeys(keep, 0)
@@ -486,6 +503,8 @@ class Graph(GraphBuilder, GroupEditing):
         if len(order) != len(keep):
             stuck = next(self.nodes[i] for i in self.nodes if i in keep and pending[i] > 0)
             raise GraphError(f"the graph has a cycle through {stuck.label}")
+        if targets is None:
+            self._order = (self.version, list(order))
         return order
 
     def depths(self) -> dict[str, int]:
@@ -500,6 +519,7 @@ class Graph(GraphBuilder, GroupEditing):
         """The shape of every node whose inputs are all known, and what stopped the others."""
         shapes: dict[str, Shape] = {}
         problems: list[Problem] = []
+        wires = self._edges
         for n in self.topological_order():
             spec = n.spec
             if spec.source == "input":
@@ -508,8 +528,9 @@ class Graph(GraphBuilder, GroupEditing):
             if spec.source is not None:
                 shapes[n.id] = tuple(n.value.shape)
                 continue
-            edges = self.input_edges(n)
-            missing = [p for p, e in zip(spec.input_names(), edges) if e is None]
+            names = spec.input_names()
+            edges = [wires.get((n.id, name)) for name in names]
+            missing = [p for p, e in zip(names, edges) if e is None]
             if missing:
                 problems.append(Problem(n.id, f"{n.label}: input '{missing[0]}' is not connected",
                                         missing[0]))
