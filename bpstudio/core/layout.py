@@ -244,6 +244,8 @@ def _layered(order: list[str], producers: dict[str, list[tuple[str, float]]],
     def sweep(column_order: list[int], neighbours: dict[str, list[tuple[str, float]]]) -> None:
         for d in column_order:
             ids = columns[d]
+            if len(ids) == 1:
+                continue  # (a lone unit stays on row 0: a long chain is all such columns)
 
             def barycentre(unit: str) -> float:
                 near = neighbours[unit]
