@@ -63,7 +63,11 @@ class Graph(GraphBuilder, GroupEditing):
         self.rng = np.random.default_rng(seed)
         # Bumped on every change an engine must see (not on moves), so engines know when to recompile.
         self.version = 0
-        self._order: tuple[int, list[Node]] | None = None  # (version, the whole graph's order)
+        # What is worked out from the graph and kept until its version changes: the whole
+        # graph's topological order, the orders of the nodes targets need, and the shapes.
+        self._order: tuple[int, list[Node]] | None = None
+        self._upstream: tuple[int, dict[tuple[str, ...], list[Node]]] = (-1, {})
+        self._shapes: tuple[int, dict[str, Shape], list[Problem]] | None = None
         self._init_groups()
 
     def copy(self) -> "Graph":
@@ -463,16 +467,23 @@ class Graph(GraphBuilder, GroupEditing):
         layout, the sample rows, the training settings), each time a pass over every node.
         While it is kept, the order for ``targets`` is read from it: the nodes the targets
         depend on come in the same order in both (Kahn's algorithm on a set of nodes that
-        holds every node feeding one of them meets them in the same order)."""
+        holds every node feeding one of them meets them in the same order). The orders for
+        the last few targets asked for are kept too."""
         fresh = self._order is not None and self._order[0] == self.version
         if targets is None:
             if fresh:
                 return list(self._order[1])
             keep = set(self.nodes)
         else:
+            stack = [self.node(t).id for t in targets]
+            key = tuple(stack)
+            if self._upstream[0] != self.version:
+                self._upstream = (self.version, {})
+            known = self._upstream[1].get(key)
+            if known is not None:
+                return list(known)
             keep = set()
             nodes, edges = self.nodes, self._edges
-            stack = [self.node(t).id for t in targets]
             while stack:
                 node_id = stack.pop()
                 if node_id in keep:
@@ -483,7 +494,9 @@ class Graph(GraphBuilder, GroupEditing):
                     if edge is not None:
                         stack.append(edge.src)
             if fresh:
-                return [n for n in self._order[1] if n.id in keep]
+                order = [n for n in self._order[1] if n.id in keep]
+                self._keep_upstream(key, order)
+                return list(order)
         # Wires into each node, counted in one pass over the wires (every wire is into a
         # node's port; asking each node's ports in turn cost most of the sort).
         pending = dict.fromkeys(keep, 0)
@@ -505,7 +518,17 @@ class Graph(GraphBuilder, GroupEditing):
             raise GraphError(f"the graph has a cycle through {stuck.label}")
         if targets is None:
             self._order = (self.version, list(order))
+        else:
+            self._keep_upstream(key, list(order))
         return order
+
+    UPSTREAM_KEPT = 8  # orders for targets kept at once (a loop over every node asks for each)
+
+    def _keep_upstream(self, key: tuple[str, ...], order: list[Node]) -> None:
+        kept = self._upstream[1]
+        if len(kept) >= self.UPSTREAM_KEPT:
+            kept.pop(next(iter(kept)))
+        kept[key] = order
 
     def depths(self) -> dict[str, int]:
         """Longest distance from a source for every node id (0 for sources): the column of a
@@ -516,7 +539,17 @@ class Graph(GraphBuilder, GroupEditing):
         return depth
 
     def infer_shapes(self) -> tuple[dict[str, Shape], list[Problem]]:
-        """The shape of every node whose inputs are all known, and what stopped the others."""
+        """The shape of every node whose inputs are all known, and what stopped the others
+        (kept until the graph's version changes: the canvas, the sample rows and the training
+        settings each ask when a file opens)."""
+        kept = self._shapes
+        if kept is not None and kept[0] == self.version:
+            return dict(kept[1]), list(kept[2])
+        shapes, problems = self._inferred_shapes()
+        self._shapes = (self.version, dict(shapes), list(problems))
+        return shapes, problems
+
+    def _inferred_shapes(self) -> tuple[dict[str, Shape], list[Problem]]:
         shapes: dict[str, Shape] = {}
         problems: list[Problem] = []
         wires = self._edges

@@ -4,6 +4,7 @@ import pytest
 from bpstudio import Graph, GraphError, ShapeError
 from bpstudio.core.builder import GraphBuilder
 from bpstudio.core.ops import REGISTRY
+from bpstudio.core.shapes import BATCH
 
 
 def recorded(g: Graph) -> list:
@@ -233,6 +234,22 @@ def test_the_kept_order_is_dropped_on_a_change_and_gives_the_order_of_any_target
     extra = g.relu(g.nodes[whole[0]], name="extra")
     assert [n.id for n in g.topological_order()] == worked_out()
     assert extra.id in worked_out()
+    assert [n.id for n in g.topological_order([extra])] == [whole[0], extra.id]
+
+
+def test_the_kept_shapes_are_dropped_on_a_change():
+    g = Graph()
+    x = g.input("x", (3,))
+    r = g.relu(x, name="r")
+    shapes, problems = g.infer_shapes()
+    assert shapes[r.id] == (BATCH, 3) and problems == []
+    shapes[r.id] = "changed"  # a caller's copy
+    problems.append("changed")
+    assert g.infer_shapes() == ({x.id: (BATCH, 3), r.id: (BATCH, 3)}, [])
+    g.set_param(x, "shape", (5,))
+    assert g.infer_shapes()[0][r.id] == (BATCH, 5)
+    g.disconnect(g.input_edge(r, "x"))
+    assert [p.node_id for p in g.infer_shapes()[1]] == [r.id]
 
 
 def test_connect_can_replace_a_wire_but_a_refused_replacement_changes_nothing():
