@@ -169,6 +169,10 @@ def _unit_order(graph: Graph, unit_of: dict[str, str]) -> list[str] | None:
     """The units in an order where every unit comes after those feeding it (Kahn's
     algorithm, ties in the graph's topological order); None when groups make a cycle."""
     node_order = graph.topological_order()
+    if all(unit == node_id for node_id, unit in unit_of.items()):
+        # Every unit a node: Kahn's algorithm taking the ready unit first in the graph's
+        # order gives that order itself (its next node is always ready).
+        return [n.id for n in node_order]
     rank: dict[str, int] = {}
     for k, n in enumerate(node_order):
         rank.setdefault(unit_of[n.id], k)
@@ -200,15 +204,18 @@ def _unit_wiring(graph: Graph, unit_of: dict[str, str], order: list[str]):
     consumers: dict[str, list[tuple[str, float]]] = {u: [] for u in order}
     fed: set[str] = set()
     for n in graph.topological_order():
+        dst = unit_of[n.id]
         if n.spec.source == "input":
-            fed.add(unit_of[n.id])
+            fed.add(dst)
         edges = graph.input_edges(n)
+        middle = (len(edges) - 1) / 2
         for k, e in enumerate(edges):
-            if e is None or unit_of[e.src] == unit_of[n.id]:
+            if e is None:
                 continue
-            src, dst = unit_of[e.src], unit_of[n.id]
-            producers[dst].append((src, 0.0))
-            consumers[src].append((dst, 0.01 * (k - (len(edges) - 1) / 2)))
+            src = unit_of[e.src]
+            if src != dst:
+                producers[dst].append((src, 0.0))
+                consumers[src].append((dst, 0.01 * (k - middle)))
     for unit in order:
         if any(src in fed for src, _ in producers[unit]):
             fed.add(unit)
@@ -313,7 +320,9 @@ def _place(order: list[str], column: dict[str, int], row: dict[str, float],
         band_height = max(heights[k] for k in band)
         x = 0.0
         for k in band:
-            ids = sorted(columns[keys[k]], key=row.__getitem__)
+            ids = columns[keys[k]]
+            if len(ids) > 1:
+                ids = sorted(ids, key=row.__getitem__)
             y = band_top - (heights[k] - 1) / 2 if start == 0 else \
                 band_top + (band_height - heights[k]) / 2
             for unit in ids:
