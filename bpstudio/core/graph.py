@@ -100,8 +100,9 @@ class Graph(GraphBuilder, GroupEditing):
     def _emit(self, event: GraphEvent) -> None:
         if event.field != "position" and event.group is None:  # (groups: see .groups)
             self.version += 1
-        for listener in list(self._listeners):
-            listener(event)
+        if self._listeners:
+            for listener in list(self._listeners):
+                listener(event)
 
     # ---------------------------------------------------------------------------------- queries
     @property
@@ -199,7 +200,7 @@ class Graph(GraphBuilder, GroupEditing):
         except GraphError as exc:
             raise GraphError(f"{op} '{name}': {exc}") from None
         given = dict(params or {})
-        unknown = set(given) - {p.name for p in spec.params}
+        unknown = set(given) - {p.name for p in spec.params} if given else ()
         if unknown:
             raise GraphError(f"{op} '{name}': unknown parameter(s) {', '.join(sorted(unknown))}")
         merged = spec.default_params()
@@ -334,7 +335,10 @@ class Graph(GraphBuilder, GroupEditing):
             if reason is not None:
                 raise WiringError(reason, index)
             filled.add(key)
-            new.append(Edge(s.id, d.id, wire.dst_port, wire.src_port))
+            # (An Edge naming its nodes by id is the wire itself: edges are frozen, and a
+            # file's wires come as such.)
+            new.append(wire if type(wire) is Edge and (wire.src, wire.dst) == (s.id, d.id)
+                       else Edge(s.id, d.id, wire.dst_port, wire.src_port))
         closing = self._closing_wire(new)
         if closing is not None:
             edge = new[closing]

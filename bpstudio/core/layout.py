@@ -228,7 +228,9 @@ def _layered(order: list[str], producers: dict[str, list[tuple[str, float]]],
     """Column and row (centred on 0) of each id, from a topological order of a DAG."""
     depth: dict[str, int] = {}
     for unit in order:
-        depth[unit] = max((depth[src] + 1 for src, _ in producers[unit]), default=0)
+        near = producers[unit]
+        depth[unit] = (0 if not near else depth[near[0][0]] + 1 if len(near) == 1
+                       else max(depth[src] for src, _ in near) + 1)
     # Sources, and units no input feeds (what is computed from weights alone), are pulled
     # right, next to their nearest consumer, consumers first.
     for unit in reversed(order):
@@ -309,8 +311,16 @@ def _place(order: list[str], column: dict[str, int], row: dict[str, float],
     for unit in order:
         columns.setdefault(column[unit], []).append(unit)
     keys = sorted(columns)
-    widths = [max(sizes[u][0] for u in columns[c]) for c in keys]
-    heights = [sum(sizes[u][1] for u in columns[c]) for c in keys]
+    widths, heights = [], []
+    for c in keys:
+        units = columns[c]
+        if len(units) == 1:  # (a long chain: every column)
+            width, height = sizes[units[0]]
+        else:
+            width = max(sizes[u][0] for u in units)
+            height = sum(sizes[u][1] for u in units)
+        widths.append(width)
+        heights.append(height)
     per_band = _columns_per_band(widths, heights, column_spacing, row_spacing, wrap_width,
                                  aspect)
     corners: dict[str, Position] = {}

@@ -749,11 +749,13 @@ def _reject_constant(token: str) -> Any:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"the field {key!r} appears twice")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) < len(pairs):  # a key given twice: name the first one met again
+        seen = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise ValueError(f"the field {key!r} appears twice")
+            seen.add(key)
     return out
 
 
