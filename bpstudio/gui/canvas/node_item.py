@@ -95,10 +95,7 @@ class NodeItem(CardMarks, QGraphicsItem):
         geometry = _card_geometry(len(self.input_ports), len(self.output_ports),
                                   self._value_lines())
         self.prepareGeometryChange()
-        self._ports_top, self._height, bounds, picture, ys = geometry
-        self._bounds = QRectF(*bounds)
-        # What the card draws: port circles reach out sideways, borders a pixel or two around.
-        self._picture_rect = QRectF(*picture)
+        self._ports_top, self._height, self._bounds, self._picture_rect, ys = geometry
         for port, y in zip(self.input_ports.values(), ys):
             port.setPos(0.0, y)
         for port, y in zip(self.output_ports.values(), ys):
@@ -385,18 +382,20 @@ class NodeItem(CardMarks, QGraphicsItem):
 
 @functools.cache
 def _card_geometry(inputs: int, outputs: int, value_lines: int
-                   ) -> tuple[float, float, tuple, tuple, tuple[float, ...]]:
-    """Where a card's parts go, by its number of ports and value lines (worked out once for
-    each such card, not once per node): the ports' top, the height, the bounding and picture
-    rectangles (x, y, width, height) and each port row's y."""
+                   ) -> tuple[float, float, QRectF, QRectF, tuple[float, ...]]:
+    """Where a card's parts go, by its number of ports and value lines, worked out once for
+    each such card rather than once per node: the ports' top, the height, the bounding
+    rectangle, the picture's rectangle (what the card draws: port circles reach out sideways,
+    borders a pixel or two around) and each port row's y. The rectangles are shared by every
+    card of that size: they are read, never changed in place."""
     rows = max(inputs, outputs, 1)
     ports_top = theme.NODE_HEADER_HEIGHT + theme.NODE_BODY_PADDING
     height = (ports_top + rows * theme.NODE_PORT_SPACING + theme.NODE_FOOTER_HEIGHT
               + value_lines * theme.NODE_VALUE_LINE_HEIGHT + 4)
     m, width = theme.PORT_HIT_RADIUS, theme.NODE_WIDTH
     ys = tuple(ports_top + (row + 0.5) * theme.NODE_PORT_SPACING for row in range(rows))
-    return (ports_top, height, (-m, -m, width + 2 * m, height + 2 * m),
-            (-m, -2, width + 2 * m, height + 4), ys)
+    return (ports_top, height, QRectF(-m, -m, width + 2 * m, height + 2 * m),
+            QRectF(-m, -2, width + 2 * m, height + 4), ys)
 
 
 class _NodeTexts:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Iterable
 from typing import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
@@ -58,16 +59,26 @@ def _first_problems(problems) -> dict[str, str]:
     return first
 
 
-def _cards_rect(items: list[NodeItem]) -> QRectF:
-    """A rectangle holding every card of ``items`` (null when there are none), from their
-    positions and the largest card, without asking Qt for each one's scene rectangle."""
-    if not items:
-        return QRectF()
-    xs = [item.x() for item in items]
-    ys = [item.y() for item in items]
-    box = max((item.boundingRect() for item in items), key=lambda r: r.height())  # (one width)
-    return QRectF(min(xs) + box.left(), min(ys) + box.top(), max(xs) - min(xs) + box.width(),
-                  max(ys) - min(ys) + box.height())
+def _cards_rect(items: Iterable[NodeItem]) -> QRectF:
+    """The scene rectangle around the cards ``items`` (null when there are none), from their
+    places and their few sizes, without asking Qt for each one's scene rectangle: cards of a
+    size share one bounding rectangle."""
+    places: dict[int, tuple[QRectF, list[float], list[float]]] = {}
+    for item in items:
+        box = item.boundingRect()
+        entry = places.get(id(box))
+        if entry is None:
+            entry = places[id(box)] = (box, [], [])
+        position = item.node.position  # (where the card is, once the node has a place)
+        x, y = position if position is not None else (item.x(), item.y())
+        entry[1].append(x)
+        entry[2].append(y)
+    rect = QRectF()
+    for box, xs, ys in places.values():
+        left, top = min(xs), min(ys)
+        rect = rect.united(QRectF(left + box.left(), top + box.top(),
+                                  max(xs) - left + box.width(), max(ys) - top + box.height()))
+    return rect
 
 
 class _RenameEdit(QLineEdit):
@@ -966,13 +977,16 @@ class GraphScene(QGraphicsScene):
         """The scene rectangle around some nodes (all when None)."""
         ids = self.node_items.keys() if node_ids is None else node_ids
         rect = QRectF()
+        cards = []  # (the cards shown as themselves, measured together)
         for node_id in ids:
             item = self.node_items.get(node_id)
             if item is None:
                 continue
-            shown = item.block if item.block is not None else item
-            rect = rect.united(shown.sceneBoundingRect())
+            if item.block is not None:
+                rect = rect.united(item.block.sceneBoundingRect())
+            else:
+                cards.append(item)
             group = item.node.group
             if group is not None and group.id in self.frame_items:
                 rect = rect.united(self.frame_items[group.id].sceneBoundingRect())
-        return rect
+        return rect.united(_cards_rect(cards))
