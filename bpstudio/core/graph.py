@@ -12,6 +12,7 @@ import itertools
 import math
 import re
 from collections import deque
+from collections.abc import Mapping
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -97,10 +98,14 @@ class Graph(GraphBuilder, GroupEditing):
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def _emit(self, event: GraphEvent) -> None:
-        if event.field != "position" and event.group is None:  # (groups: see .groups)
+    def _emit(self, kind: str, node: Node | None = None, edge: Edge | None = None,
+              field: str | None = None, group: Group | None = None) -> None:
+        """Say what changed (a GraphEvent's fields) to the listeners; the event is made only
+        when there is one (a file's graph is built, and laid out, before anyone listens)."""
+        if field != "position" and group is None:  # (groups: see .groups)
             self.version += 1
         if self._listeners:
+            event = GraphEvent(kind, node, edge, field, group)
             for listener in list(self._listeners):
                 listener(event)
 
@@ -227,7 +232,7 @@ class Graph(GraphBuilder, GroupEditing):
         self.nodes[node_id] = node
         self._out[node_id] = []
         self._ids_by_name[name] = node_id
-        self._emit(GraphEvent("node_added", node=node))
+        self._emit("node_added", node=node)
         return node
 
     def remove_node(self, node: NodeRef) -> tuple[Node, list[Edge]]:
@@ -241,7 +246,7 @@ class Graph(GraphBuilder, GroupEditing):
         del self.nodes[n.id]
         del self._out[n.id]
         del self._ids_by_name[n.name]
-        self._emit(GraphEvent("node_removed", node=n))
+        self._emit("node_removed", node=n)
         self._leave_group(n)
         return n, edges
 
@@ -259,7 +264,7 @@ class Graph(GraphBuilder, GroupEditing):
         self.nodes[node.id] = node
         self._out[node.id] = []
         self._ids_by_name[node.name] = node.id
-        self._emit(GraphEvent("node_added", node=node))
+        self._emit("node_added", node=node)
         self._rejoin_group(node)
         return node
 
@@ -310,7 +315,7 @@ class Graph(GraphBuilder, GroupEditing):
         edge = Edge(self.node(src).id, d.id, dst_port, src_port)
         self._edges[(d.id, dst_port)] = edge
         self._out[edge.src].append(edge)
-        self._emit(GraphEvent("edge_added", edge=edge))
+        self._emit("edge_added", edge=edge)
         return edge
 
     def connect_all(self, wires: Iterable[Edge]) -> list[Edge]:
@@ -347,7 +352,7 @@ class Graph(GraphBuilder, GroupEditing):
         for edge in new:
             self._edges[(edge.dst, edge.dst_port)] = edge
             self._out[edge.src].append(edge)
-            self._emit(GraphEvent("edge_added", edge=edge))
+            self._emit("edge_added", edge=edge)
         return new
 
     def _closing_wire(self, new: list[Edge]) -> int | None:
@@ -404,7 +409,7 @@ class Graph(GraphBuilder, GroupEditing):
             raise GraphError(f"there is no wire into input '{edge.dst_port}' of node '{edge.dst}'")
         del self._edges[(edge.dst, edge.dst_port)]
         self._out[edge.src].remove(edge)
-        self._emit(GraphEvent("edge_removed", edge=edge))
+        self._emit("edge_removed", edge=edge)
         return edge
 
     def set_param(self, node: NodeRef, key: str, value: Any) -> None:
@@ -419,7 +424,7 @@ class Graph(GraphBuilder, GroupEditing):
                 and tuple(n.value.shape[1:]) != tuple(coerced):
             n.value = None  # rows of the old shape: the sample no longer fits the input
         n.params[key] = coerced
-        self._emit(GraphEvent("node_changed", node=n, field=key))
+        self._emit("node_changed", node=n, field=key)
 
     def set_value(self, node: NodeRef, value: Any) -> None:
         """Replace the data of a parameter or constant node (a parameter takes the new shape), or
@@ -431,7 +436,7 @@ class Graph(GraphBuilder, GroupEditing):
                    else self._as_array(n, value))
         if n.spec.source == "parameter":
             n.params["shape"] = n.value.shape
-        self._emit(GraphEvent("node_changed", node=n, field="value"))
+        self._emit("node_changed", node=n, field="value")
 
     def rename(self, node: NodeRef, name: str) -> None:
         n = self.node(node)
@@ -442,7 +447,7 @@ class Graph(GraphBuilder, GroupEditing):
             n.name = self._check_name(name)
         finally:
             self._ids_by_name[n.name] = n.id
-        self._emit(GraphEvent("node_changed", node=n, field="name"))
+        self._emit("node_changed", node=n, field="name")
 
     def set_position(self, node: NodeRef, position: Any) -> None:
         """Move a node on the canvas: ``position`` is a finite (x, y) pair, or None."""
@@ -451,7 +456,22 @@ class Graph(GraphBuilder, GroupEditing):
             n.position = rules.as_position(position)
         except GraphError as exc:
             raise GraphError(f"{n.label}: {exc}") from None
-        self._emit(GraphEvent("node_changed", node=n, field="position"))
+        self._emit("node_changed", node=n, field="position")
+
+    def set_positions(self, positions: Mapping[str, Any]) -> None:
+        """Move many nodes, by id or name (a layout): every position is checked as :meth:`set_position`
+        checks it before any node moves, so a refused one moves none; then one node_changed
+        event per node, as for moves one at a time."""
+        placed = []
+        for ref, position in positions.items():
+            n = self.node(ref)
+            try:
+                placed.append((n, rules.as_position(position)))
+            except GraphError as exc:
+                raise GraphError(f"{n.label}: {exc}") from None
+        for n, position in placed:
+            n.position = position
+            self._emit("node_changed", node=n, field="position")
 
     def reinitialize(self, seed: int | None = None) -> None:
         """Draw every parameter afresh from its initialiser (seeded when ``seed`` is given)."""
@@ -459,7 +479,7 @@ class Graph(GraphBuilder, GroupEditing):
             self.rng = np.random.default_rng(seed)
         for n in self.nodes_of("parameter"):
             n.value = self._initial_value(n)
-            self._emit(GraphEvent("node_changed", node=n, field="value"))
+            self._emit("node_changed", node=n, field="value")
 
     # ---------------------------------------------------------------------------- structure
     def topological_order(self, targets: Iterable[NodeRef] | None = None) -> list[Node]:

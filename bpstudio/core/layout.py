@@ -85,8 +85,7 @@ def layered_positions(graph: Graph, column_spacing: float = COLUMN_SPACING,
 
 def apply_layout(graph: Graph) -> None:
     """Move every node to its layered position (one node_changed event per node)."""
-    for node_id, position in layered_positions(graph).items():
-        graph.set_position(node_id, position)
+    graph.set_positions(layered_positions(graph))
 
 
 def opened_positions(graph: Graph, group: Group | str, corner: Position,

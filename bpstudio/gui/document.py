@@ -58,9 +58,8 @@ def refusal_reason(exc: BaseException) -> str:
 def _laid_out(graph: Graph) -> Graph:
     """Files written by scripts may carry no positions: lay those nodes out before showing."""
     if any(n.position is None for n in graph.nodes.values()):
-        for node_id, pos in layered_positions(graph).items():
-            if graph.nodes[node_id].position is None:
-                graph.set_position(node_id, pos)
+        graph.set_positions({node_id: pos for node_id, pos in layered_positions(graph).items()
+                             if graph.nodes[node_id].position is None})
     return graph
 
 

@@ -237,6 +237,18 @@ def test_the_kept_order_is_dropped_on_a_change_and_gives_the_order_of_any_target
     assert [n.id for n in g.topological_order([extra])] == [whole[0], extra.id]
 
 
+def test_set_positions_moves_every_node_or_none():
+    g = Graph()
+    x, r = g.input("x"), g.relu(g.input("y"), name="r")
+    events = recorded(g)
+    with pytest.raises(GraphError, match=r"relu 'r': position must be finite"):
+        g.set_positions({x.id: (1.0, 2.0), r.id: (float("inf"), 0.0)})
+    assert x.position is None and events == []
+    g.set_positions({x.id: (1, 2), "r": (3.5, -4.0)})
+    assert x.position == (1.0, 2.0) and r.position == (3.5, -4.0)
+    assert events == [("node_changed", "position")] * 2
+
+
 def test_the_kept_shapes_are_dropped_on_a_change():
     g = Graph()
     x = g.input("x", (3,))
