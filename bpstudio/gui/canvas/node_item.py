@@ -60,7 +60,7 @@ class NodeItem(CardMarks, QGraphicsItem):
         self._ports = (*self.input_ports.values(), *self.output_ports.values())
         # The shape known when the item is made (the scene's last validation) is drawn from
         # the start, rather than set, and drawn again, by the validation that follows.
-        self._shape_text = "" if shape is None else format_shape(shape)
+        self._shape_text = "" if shape is None else _shape_label(shape)
         self._value_text: str | None = None
         self._grad_text: str | None = None
         self._height = 0.0
@@ -378,6 +378,10 @@ class NodeItem(CardMarks, QGraphicsItem):
             self._texts = _NodeTexts(self)
             self._texts_key = key
         return self._texts
+
+
+# A large graph's cards show a few shapes many times over: each is written out once.
+_shape_label = functools.lru_cache(maxsize=1024)(format_shape)
 
 
 @functools.cache
