@@ -194,7 +194,9 @@ class EdgeItem(QGraphicsItem):
                 self.setFlag(HAS_NO_CONTENTS, in_layer)
                 self._redraw_in_layer()
         elif change is SCENE_CHANGED:
-            self._redraw_in_layer()
+            layer = getattr(value, "wire_layer", None)  # (the scene joined; None: it left one)
+            if layer is not None:
+                layer.wire_changed(self._bounds)
         return value
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
