@@ -12,6 +12,7 @@ import itertools
 import math
 import re
 from collections import deque
+from collections.abc import Mapping
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -63,6 +64,11 @@ class Graph(GraphBuilder, GroupEditing):
         self.rng = np.random.default_rng(seed)
         # Bumped on every change an engine must see (not on moves), so engines know when to recompile.
         self.version = 0
+        # What is worked out from the graph and kept until its version changes: the whole
+        # graph's topological order, the orders of the nodes targets need, and the shapes.
+        self._order: tuple[int, list[Node]] | None = None
+        self._upstream: tuple[int, dict[tuple[str, ...], list[Node]]] = (-1, {})
+        self._shapes: tuple[int, dict[str, Shape], list[Problem]] | None = None
         self._init_groups()
 
     def copy(self) -> "Graph":
@@ -92,11 +98,16 @@ class Graph(GraphBuilder, GroupEditing):
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def _emit(self, event: GraphEvent) -> None:
-        if event.field != "position" and event.group is None:  # (groups: see .groups)
+    def _emit(self, kind: str, node: Node | None = None, edge: Edge | None = None,
+              field: str | None = None, group: Group | None = None) -> None:
+        """Say what changed (a GraphEvent's fields) to the listeners; the event is made only
+        when there is one (a file's graph is built, and laid out, before anyone listens)."""
+        if field != "position" and group is None:  # (groups: see .groups)
             self.version += 1
-        for listener in list(self._listeners):
-            listener(event)
+        if self._listeners:
+            event = GraphEvent(kind, node, edge, field, group)
+            for listener in list(self._listeners):
+                listener(event)
 
     # ---------------------------------------------------------------------------------- queries
     @property
@@ -194,7 +205,7 @@ class Graph(GraphBuilder, GroupEditing):
         except GraphError as exc:
             raise GraphError(f"{op} '{name}': {exc}") from None
         given = dict(params or {})
-        unknown = set(given) - {p.name for p in spec.params}
+        unknown = set(given) - {p.name for p in spec.params} if given else ()
         if unknown:
             raise GraphError(f"{op} '{name}': unknown parameter(s) {', '.join(sorted(unknown))}")
         merged = spec.default_params()
@@ -221,7 +232,7 @@ class Graph(GraphBuilder, GroupEditing):
         self.nodes[node_id] = node
         self._out[node_id] = []
         self._ids_by_name[name] = node_id
-        self._emit(GraphEvent("node_added", node=node))
+        self._emit("node_added", node=node)
         return node
 
     def remove_node(self, node: NodeRef) -> tuple[Node, list[Edge]]:
@@ -235,7 +246,7 @@ class Graph(GraphBuilder, GroupEditing):
         del self.nodes[n.id]
         del self._out[n.id]
         del self._ids_by_name[n.name]
-        self._emit(GraphEvent("node_removed", node=n))
+        self._emit("node_removed", node=n)
         self._leave_group(n)
         return n, edges
 
@@ -253,7 +264,7 @@ class Graph(GraphBuilder, GroupEditing):
         self.nodes[node.id] = node
         self._out[node.id] = []
         self._ids_by_name[node.name] = node.id
-        self._emit(GraphEvent("node_added", node=node))
+        self._emit("node_added", node=node)
         self._rejoin_group(node)
         return node
 
@@ -304,7 +315,7 @@ class Graph(GraphBuilder, GroupEditing):
         edge = Edge(self.node(src).id, d.id, dst_port, src_port)
         self._edges[(d.id, dst_port)] = edge
         self._out[edge.src].append(edge)
-        self._emit(GraphEvent("edge_added", edge=edge))
+        self._emit("edge_added", edge=edge)
         return edge
 
     def connect_all(self, wires: Iterable[Edge]) -> list[Edge]:
@@ -329,7 +340,10 @@ class Graph(GraphBuilder, GroupEditing):
             if reason is not None:
                 raise WiringError(reason, index)
             filled.add(key)
-            new.append(Edge(s.id, d.id, wire.dst_port, wire.src_port))
+            # (An Edge naming its nodes by id is the wire itself: edges are frozen, and a
+            # file's wires come as such.)
+            new.append(wire if type(wire) is Edge and (wire.src, wire.dst) == (s.id, d.id)
+                       else Edge(s.id, d.id, wire.dst_port, wire.src_port))
         closing = self._closing_wire(new)
         if closing is not None:
             edge = new[closing]
@@ -338,7 +352,7 @@ class Graph(GraphBuilder, GroupEditing):
         for edge in new:
             self._edges[(edge.dst, edge.dst_port)] = edge
             self._out[edge.src].append(edge)
-            self._emit(GraphEvent("edge_added", edge=edge))
+            self._emit("edge_added", edge=edge)
         return new
 
     def _closing_wire(self, new: list[Edge]) -> int | None:
@@ -395,7 +409,7 @@ class Graph(GraphBuilder, GroupEditing):
             raise GraphError(f"there is no wire into input '{edge.dst_port}' of node '{edge.dst}'")
         del self._edges[(edge.dst, edge.dst_port)]
         self._out[edge.src].remove(edge)
-        self._emit(GraphEvent("edge_removed", edge=edge))
+        self._emit("edge_removed", edge=edge)
         return edge
 
     def set_param(self, node: NodeRef, key: str, value: Any) -> None:
@@ -410,7 +424,7 @@ class Graph(GraphBuilder, GroupEditing):
                 and tuple(n.value.shape[1:]) != tuple(coerced):
             n.value = None  # rows of the old shape: the sample no longer fits the input
         n.params[key] = coerced
-        self._emit(GraphEvent("node_changed", node=n, field=key))
+        self._emit("node_changed", node=n, field=key)
 
     def set_value(self, node: NodeRef, value: Any) -> None:
         """Replace the data of a parameter or constant node (a parameter takes the new shape), or
@@ -422,7 +436,7 @@ class Graph(GraphBuilder, GroupEditing):
                    else self._as_array(n, value))
         if n.spec.source == "parameter":
             n.params["shape"] = n.value.shape
-        self._emit(GraphEvent("node_changed", node=n, field="value"))
+        self._emit("node_changed", node=n, field="value")
 
     def rename(self, node: NodeRef, name: str) -> None:
         n = self.node(node)
@@ -433,7 +447,7 @@ class Graph(GraphBuilder, GroupEditing):
             n.name = self._check_name(name)
         finally:
             self._ids_by_name[n.name] = n.id
-        self._emit(GraphEvent("node_changed", node=n, field="name"))
+        self._emit("node_changed", node=n, field="name")
 
     def set_position(self, node: NodeRef, position: Any) -> None:
         """Move a node on the canvas: ``position`` is a finite (x, y) pair, or None."""
@@ -442,7 +456,22 @@ class Graph(GraphBuilder, GroupEditing):
             n.position = rules.as_position(position)
         except GraphError as exc:
             raise GraphError(f"{n.label}: {exc}") from None
-        self._emit(GraphEvent("node_changed", node=n, field="position"))
+        self._emit("node_changed", node=n, field="position")
+
+    def set_positions(self, positions: Mapping[str, Any]) -> None:
+        """Move many nodes, by id or name (a layout): every position is checked as :meth:`set_position`
+        checks it before any node moves, so a refused one moves none; then one node_changed
+        event per node, as for moves one at a time."""
+        placed = []
+        for ref, position in positions.items():
+            n = self.node(ref)
+            try:
+                placed.append((n, rules.as_position(position)))
+            except GraphError as exc:
+                raise GraphError(f"{n.label}: {exc}") from None
+        for n, position in placed:
+            n.position = position
+            self._emit("node_changed", node=n, field="position")
 
     def reinitialize(self, seed: int | None = None) -> None:
         """Draw every parameter afresh from its initialiser (seeded when ``seed`` is given)."""
@@ -450,23 +479,48 @@ class Graph(GraphBuilder, GroupEditing):
             self.rng = np.random.default_rng(seed)
         for n in self.nodes_of("parameter"):
             n.value = self._initial_value(n)
-            self._emit(GraphEvent("node_changed", node=n, field="value"))
+            self._emit("node_changed", node=n, field="value")
 
     # ---------------------------------------------------------------------------- structure
     def topological_order(self, targets: Iterable[NodeRef] | None = None) -> list[Node]:
         """Nodes ordered so that every node comes after its inputs (Kahn's algorithm, iterative).
-        With ``targets``, only the nodes those targets depend on."""
+        With ``targets``, only the nodes those targets depend on.
+
+        The whole graph's order is kept until the graph's version changes (every node and wire
+        added or removed changes it): opening a file asks for it several times over (the
+        layout, the sample rows, the training settings), each time a pass over every node.
+        While it is kept, the order for ``targets`` is read from it: the nodes the targets
+        depend on come in the same order in both (Kahn's algorithm on a set of nodes that
+        holds every node feeding one of them meets them in the same order). The orders for
+        the last few targets asked for are kept too."""
+        fresh = self._order is not None and self._order[0] == self.version
         if targets is None:
+            if fresh:
+                return list(self._order[1])
             keep = set(self.nodes)
         else:
-            keep = set()
             stack = [self.node(t).id for t in targets]
+            key = tuple(stack)
+            if self._upstream[0] != self.version:
+                self._upstream = (self.version, {})
+            known = self._upstream[1].get(key)
+            if known is not None:
+                return list(known)
+            keep = set()
+            nodes, edges = self.nodes, self._edges
             while stack:
                 node_id = stack.pop()
                 if node_id in keep:
                     continue
                 keep.add(node_id)
-                stack.extend(e.src for e in self._incoming(node_id))
+                for port in nodes[node_id].spec.input_names():
+                    edge = edges.get((node_id, port))
+                    if edge is not None:
+                        stack.append(edge.src)
+            if fresh:
+                order = [n for n in self._order[1] if n.id in keep]
+                self._keep_upstream(key, order)
+                return list(order)
         # Wires into each node, counted in one pass over the wires (every wire is into a
         # node's port; asking each node's ports in turn cost most of the sort).
         pending = dict.fromkeys(keep, 0)
@@ -486,7 +540,19 @@ class Graph(GraphBuilder, GroupEditing):
         if len(order) != len(keep):
             stuck = next(self.nodes[i] for i in self.nodes if i in keep and pending[i] > 0)
             raise GraphError(f"the graph has a cycle through {stuck.label}")
+        if targets is None:
+            self._order = (self.version, list(order))
+        else:
+            self._keep_upstream(key, list(order))
         return order
+
+    UPSTREAM_KEPT = 8  # orders for targets kept at once (a loop over every node asks for each)
+
+    def _keep_upstream(self, key: tuple[str, ...], order: list[Node]) -> None:
+        kept = self._upstream[1]
+        if len(kept) >= self.UPSTREAM_KEPT:
+            kept.pop(next(iter(kept)))
+        kept[key] = order
 
     def depths(self) -> dict[str, int]:
         """Longest distance from a source for every node id (0 for sources): the column of a
@@ -497,9 +563,20 @@ class Graph(GraphBuilder, GroupEditing):
         return depth
 
     def infer_shapes(self) -> tuple[dict[str, Shape], list[Problem]]:
-        """The shape of every node whose inputs are all known, and what stopped the others."""
+        """The shape of every node whose inputs are all known, and what stopped the others
+        (kept until the graph's version changes: the canvas, the sample rows and the training
+        settings each ask when a file opens)."""
+        kept = self._shapes
+        if kept is not None and kept[0] == self.version:
+            return dict(kept[1]), list(kept[2])
+        shapes, problems = self._inferred_shapes()
+        self._shapes = (self.version, dict(shapes), list(problems))
+        return shapes, problems
+
+    def _inferred_shapes(self) -> tuple[dict[str, Shape], list[Problem]]:
         shapes: dict[str, Shape] = {}
         problems: list[Problem] = []
+        wires = self._edges
         for n in self.topological_order():
             spec = n.spec
             if spec.source == "input":
@@ -508,8 +585,9 @@ class Graph(GraphBuilder, GroupEditing):
             if spec.source is not None:
                 shapes[n.id] = tuple(n.value.shape)
                 continue
-            edges = self.input_edges(n)
-            missing = [p for p, e in zip(spec.input_names(), edges) if e is None]
+            names = spec.input_names()
+            edges = [wires.get((n.id, name)) for name in names]
+            missing = [p for p, e in zip(names, edges) if e is None]
             if missing:
                 problems.append(Problem(n.id, f"{n.label}: input '{missing[0]}' is not connected",
                                         missing[0]))

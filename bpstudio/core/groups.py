@@ -25,7 +25,7 @@ from typing import Iterable
 
 from . import rules
 from .errors import GraphError
-from .model import GraphEvent, Group, GroupRef, Node, NodeRef
+from .model import Group, GroupRef, Node, NodeRef
 
 
 class GroupEditing:
@@ -138,7 +138,7 @@ class GroupEditing:
             self.nodes[node_id].group = None
         del self.groups[g.id]
         del self._members[g.id]
-        self._emit(GraphEvent("group_removed", group=g))
+        self._emit("group_removed", group=g)
         return g, ids
 
     def rename_group(self, group: GroupRef, name: str) -> None:
@@ -147,7 +147,7 @@ class GroupEditing:
             return
         self._check_group_name(name)
         g.name = name
-        self._emit(GraphEvent("group_changed", group=g, field="name"))
+        self._emit("group_changed", group=g, field="name")
 
     def set_collapsed(self, group: GroupRef, collapsed: bool) -> None:
         """Show the group as one block (True) or as its ops (False) on the canvas."""
@@ -155,7 +155,7 @@ class GroupEditing:
         if bool(collapsed) == g.collapsed:
             return
         g.collapsed = bool(collapsed)
-        self._emit(GraphEvent("group_changed", group=g, field="collapsed"))
+        self._emit("group_changed", group=g, field="collapsed")
 
     # -------------------------------------------------------- hooks for removing and restoring
     def _leave_group(self, node: Node) -> None:
@@ -167,11 +167,11 @@ class GroupEditing:
         members = self._members[g.id]
         members.pop(node.id, None)
         if members:
-            self._emit(GraphEvent("group_changed", node=node, group=g, field="members"))
+            self._emit("group_changed", node=node, group=g, field="members")
         else:
             del self.groups[g.id]
             del self._members[g.id]
-            self._emit(GraphEvent("group_removed", group=g))
+            self._emit("group_removed", group=g)
 
     def _rejoin_group(self, node: Node) -> None:
         """After ``node`` was put back: into the group it was removed from, bringing the group
@@ -188,7 +188,7 @@ class GroupEditing:
             self._insert_group(g, [node])
         elif current is g:
             self._members[g.id][node.id] = None
-            self._emit(GraphEvent("group_changed", node=node, group=g, field="members"))
+            self._emit("group_changed", node=node, group=g, field="members")
         else:
             node.group = None
 
@@ -198,7 +198,7 @@ class GroupEditing:
         self._members[group.id] = dict.fromkeys(n.id for n in nodes)
         for n in nodes:
             n.group = group
-        self._emit(GraphEvent("group_added", group=group))
+        self._emit("group_added", group=group)
         return group
 
     def _group_members(self, name: str, node_ids: Iterable[NodeRef]) -> list[Node]:

@@ -85,8 +85,7 @@ def layered_positions(graph: Graph, column_spacing: float = COLUMN_SPACING,
 
 def apply_layout(graph: Graph) -> None:
     """Move every node to its layered position (one node_changed event per node)."""
-    for node_id, position in layered_positions(graph).items():
-        graph.set_position(node_id, position)
+    graph.set_positions(layered_positions(graph))
 
 
 def opened_positions(graph: Graph, group: Group | str, corner: Position,
@@ -169,6 +168,10 @@ def _unit_order(graph: Graph, unit_of: dict[str, str]) -> list[str] | None:
     """The units in an order where every unit comes after those feeding it (Kahn's
     algorithm, ties in the graph's topological order); None when groups make a cycle."""
     node_order = graph.topological_order()
+    if all(unit == node_id for node_id, unit in unit_of.items()):
+        # Every unit a node: Kahn's algorithm taking the ready unit first in the graph's
+        # order gives that order itself (its next node is always ready).
+        return [n.id for n in node_order]
     rank: dict[str, int] = {}
     for k, n in enumerate(node_order):
         rank.setdefault(unit_of[n.id], k)
@@ -200,15 +203,18 @@ def _unit_wiring(graph: Graph, unit_of: dict[str, str], order: list[str]):
     consumers: dict[str, list[tuple[str, float]]] = {u: [] for u in order}
     fed: set[str] = set()
     for n in graph.topological_order():
+        dst = unit_of[n.id]
         if n.spec.source == "input":
-            fed.add(unit_of[n.id])
+            fed.add(dst)
         edges = graph.input_edges(n)
+        middle = (len(edges) - 1) / 2
         for k, e in enumerate(edges):
-            if e is None or unit_of[e.src] == unit_of[n.id]:
+            if e is None:
                 continue
-            src, dst = unit_of[e.src], unit_of[n.id]
-            producers[dst].append((src, 0.0))
-            consumers[src].append((dst, 0.01 * (k - (len(edges) - 1) / 2)))
+            src = unit_of[e.src]
+            if src != dst:
+                producers[dst].append((src, 0.0))
+                consumers[src].append((dst, 0.01 * (k - middle)))
     for unit in order:
         if any(src in fed for src, _ in producers[unit]):
             fed.add(unit)
@@ -221,7 +227,9 @@ def _layered(order: list[str], producers: dict[str, list[tuple[str, float]]],
     """Column and row (centred on 0) of each id, from a topological order of a DAG."""
     depth: dict[str, int] = {}
     for unit in order:
-        depth[unit] = max((depth[src] + 1 for src, _ in producers[unit]), default=0)
+        near = producers[unit]
+        depth[unit] = (0 if not near else depth[near[0][0]] + 1 if len(near) == 1
+                       else max(depth[src] for src, _ in near) + 1)
     # Sources, and units no input feeds (what is computed from weights alone), are pulled
     # right, next to their nearest consumer, consumers first.
     for unit in reversed(order):
@@ -244,6 +252,8 @@ def _layered(order: list[str], producers: dict[str, list[tuple[str, float]]],
     def sweep(column_order: list[int], neighbours: dict[str, list[tuple[str, float]]]) -> None:
         for d in column_order:
             ids = columns[d]
+            if len(ids) == 1:
+                continue  # (a lone unit stays on row 0: a long chain is all such columns)
 
             def barycentre(unit: str) -> float:
                 near = neighbours[unit]
@@ -300,8 +310,16 @@ def _place(order: list[str], column: dict[str, int], row: dict[str, float],
     for unit in order:
         columns.setdefault(column[unit], []).append(unit)
     keys = sorted(columns)
-    widths = [max(sizes[u][0] for u in columns[c]) for c in keys]
-    heights = [sum(sizes[u][1] for u in columns[c]) for c in keys]
+    widths, heights = [], []
+    for c in keys:
+        units = columns[c]
+        if len(units) == 1:  # (a long chain: every column)
+            width, height = sizes[units[0]]
+        else:
+            width = max(sizes[u][0] for u in units)
+            height = sum(sizes[u][1] for u in units)
+        widths.append(width)
+        heights.append(height)
     per_band = _columns_per_band(widths, heights, column_spacing, row_spacing, wrap_width,
                                  aspect)
     corners: dict[str, Position] = {}
@@ -311,7 +329,9 @@ def _place(order: list[str], column: dict[str, int], row: dict[str, float],
         band_height = max(heights[k] for k in band)
         x = 0.0
         for k in band:
-            ids = sorted(columns[keys[k]], key=row.__getitem__)
+            ids = columns[keys[k]]
+            if len(ids) > 1:
+                ids = sorted(ids, key=row.__getitem__)
             y = band_top - (heights[k] - 1) / 2 if start == 0 else \
                 band_top + (band_height - heights[k]) / 2
             for unit in ids:

@@ -130,6 +130,8 @@ def as_position(position: Any) -> tuple[float, float] | None:
     except (TypeError, ValueError):
         raise GraphError(f"position must be an (x, y) pair of numbers, not "
                          f"{shown(position)}") from None
+    if type(x) is float and type(y) is float and math.isfinite(x) and math.isfinite(y):
+        return (x, y)  # (what the layout, the canvas and the file give: no more to check)
     if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in (x, y)):
         raise GraphError(f"position must be an (x, y) pair of numbers, not {shown(position)}")
     try:

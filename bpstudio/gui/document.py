@@ -15,6 +15,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from bpstudio.core.collector import collector_paused
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.files.fileformat import load, save
 from bpstudio.core.graph import Graph
@@ -57,9 +58,8 @@ def refusal_reason(exc: BaseException) -> str:
 def _laid_out(graph: Graph) -> Graph:
     """Files written by scripts may carry no positions: lay those nodes out before showing."""
     if any(n.position is None for n in graph.nodes.values()):
-        for node_id, pos in layered_positions(graph).items():
-            if graph.nodes[node_id].position is None:
-                graph.set_position(node_id, pos)
+        graph.set_positions({node_id: pos for node_id, pos in layered_positions(graph).items()
+                             if graph.nodes[node_id].position is None})
     return graph
 
 
@@ -138,17 +138,19 @@ class Document(QObject):
     # ---------------------------------------------------------------------- whole project
     def replace(self, project: Project, path: Path | None = None, modified: bool = False) -> None:
         """Make ``project`` the open one (after New, Open, Import or Restore), with a fresh
-        undo history: nothing of the previous project stays."""
-        _laid_out(project.graph)
-        self.set_locked(False)
-        self.undo_stack.clear()
-        self.project = project
-        self.path = Path(path) if path is not None else None
-        self.last_refusal = None
-        if modified:
-            self.undo_stack.resetClean()  # unsaved until the person saves it
-        self.replaced.emit()
-        self.modified_changed.emit(self.is_modified)
+        undo history: nothing of the previous project stays. (Laid out and shown with the
+        garbage collector held off: see :mod:`bpstudio.core.collector`.)"""
+        with collector_paused():
+            _laid_out(project.graph)
+            self.set_locked(False)
+            self.undo_stack.clear()
+            self.project = project
+            self.path = Path(path) if path is not None else None
+            self.last_refusal = None
+            if modified:
+                self.undo_stack.resetClean()  # unsaved until the person saves it
+            self.replaced.emit()
+            self.modified_changed.emit(self.is_modified)
 
     def new(self) -> None:
         self.replace(Project(Graph()))
@@ -157,8 +159,9 @@ class Document(QObject):
              keep_path: bool = True) -> None:
         """Read ``path`` with ``reader`` (raises what the reader raises, changing nothing);
         ``keep_path`` False opens it untitled (an imported model)."""
-        project = reader(Path(path))
-        self.replace(project, Path(path) if keep_path else None)
+        with collector_paused():
+            project = reader(Path(path))
+            self.replace(project, Path(path) if keep_path else None)
 
     def save(self, path: Path) -> None:
         """Write the project to ``path`` (raises on failure, changing nothing); the document is

@@ -516,6 +516,39 @@ def test_schema_validator_rejects_unsupported_keywords():
 ])
 def test_schema_validator_subset(schema, document, ok):
     assert SchemaValidator(schema).is_valid(document) is ok
+    assert (SchemaValidator(schema).explain(document) is None) is ok  # (the messages' check)
+
+
+def placed_chain_document(nodes: int) -> dict:
+    """graph.json of an input and a chain of relus, every node placed."""
+    g = Graph()
+    previous = g.input("x", (1,))
+    for k in range(nodes - 1):
+        previous = g.relu(previous, name=f"n{k}")
+    apply_layout(g)
+    return json.loads(encode(Project(g))["graph.json"])
+
+
+def test_a_valid_document_is_accepted_by_the_quick_test_alone(monkeypatch):
+    """A valid graph.json (every file the program writes) is checked by the quick test only,
+    in less than half the calls of the step-by-step check that writes the messages; a
+    document that fails it gets the step-by-step check's message."""
+    from worktally import calls
+    validator = SchemaValidator(load_schema("graph"))
+    document = placed_chain_document(2000)
+    quick = calls(lambda: validator.validate(document))
+    step_by_step = calls(lambda: validator.explain(document))
+    assert quick < 0.5 * step_by_step, (quick, step_by_step)
+    explained = []
+    monkeypatch.setattr(validator, "explain", lambda d: explained.append(d))
+    validator.validate(document)
+    assert explained == []
+    monkeypatch.undo()
+    document["nodes"][1500]["position"] = [0.0, "up"]
+    with pytest.raises(SchemaViolation) as info:
+        validator.validate(document)
+    assert str(info.value) == str(validator.explain(document)) == (
+        "nodes[1500].position[1]: expected number, got string")
 
 
 def test_schema_violation_names_the_path():

@@ -4,6 +4,7 @@ import pytest
 from bpstudio import Graph, GraphError, ShapeError
 from bpstudio.core.builder import GraphBuilder
 from bpstudio.core.ops import REGISTRY
+from bpstudio.core.shapes import BATCH
 
 
 def recorded(g: Graph) -> list:
@@ -193,6 +194,74 @@ def test_depths_and_topological_order():
     order = [n.name for n in g.topological_order()]
     assert order.index("x") < order.index("m") < order.index("r")
     assert g.depths()[y.id] == 2
+
+
+def random_graph(seed: int) -> Graph:
+    """Inputs and binary and unary ops fed by random earlier nodes, some left unwired."""
+    rng = np.random.default_rng(seed)
+    g = Graph()
+    ids = [g.input(f"x{k}").id for k in range(3)]
+    for k in range(40):
+        if rng.random() < 0.5:
+            node = g.add_node("add", name=f"a{k}")
+            for port in ("a", "b"):
+                if rng.random() < 0.9:
+                    g.connect(ids[rng.integers(len(ids))], node, port)
+        else:
+            node = g.add_node("relu", name=f"r{k}")
+            g.connect(ids[rng.integers(len(ids))], node, "x")
+        ids.append(node.id)
+    return g
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_kept_order_is_dropped_on_a_change_and_gives_the_order_of_any_targets(seed):
+    """The whole graph's order is kept until the next change, and the order of the nodes some
+    targets need is read from it: the same as worked out on its own."""
+    g = random_graph(seed)
+    targets = [n.id for n in list(g.nodes.values())[-3:]]
+    alone = [n.id for n in g.topological_order(targets)]  # nothing kept yet
+    whole = [n.id for n in g.topological_order()]
+    assert [n.id for n in g.topological_order(targets)] == alone  # read from the kept order
+    assert [n.id for n in g.topological_order()] == whole
+    g.topological_order().clear()  # a caller's list is its own
+    assert [n.id for n in g.topological_order()] == whole
+
+    def worked_out() -> list[str]:  # (a copy keeps no order)
+        return [n.id for n in g.copy().topological_order()]
+    g.remove_node(g.nodes[whole[-1]])
+    assert [n.id for n in g.topological_order()] == worked_out() == whole[:-1]
+    extra = g.relu(g.nodes[whole[0]], name="extra")
+    assert [n.id for n in g.topological_order()] == worked_out()
+    assert extra.id in worked_out()
+    assert [n.id for n in g.topological_order([extra])] == [whole[0], extra.id]
+
+
+def test_set_positions_moves_every_node_or_none():
+    g = Graph()
+    x, r = g.input("x"), g.relu(g.input("y"), name="r")
+    events = recorded(g)
+    with pytest.raises(GraphError, match=r"relu 'r': position must be finite"):
+        g.set_positions({x.id: (1.0, 2.0), r.id: (float("inf"), 0.0)})
+    assert x.position is None and events == []
+    g.set_positions({x.id: (1, 2), "r": (3.5, -4.0)})
+    assert x.position == (1.0, 2.0) and r.position == (3.5, -4.0)
+    assert events == [("node_changed", "position")] * 2
+
+
+def test_the_kept_shapes_are_dropped_on_a_change():
+    g = Graph()
+    x = g.input("x", (3,))
+    r = g.relu(x, name="r")
+    shapes, problems = g.infer_shapes()
+    assert shapes[r.id] == (BATCH, 3) and problems == []
+    shapes[r.id] = "changed"  # a caller's copy
+    problems.append("changed")
+    assert g.infer_shapes() == ({x.id: (BATCH, 3), r.id: (BATCH, 3)}, [])
+    g.set_param(x, "shape", (5,))
+    assert g.infer_shapes()[0][r.id] == (BATCH, 5)
+    g.disconnect(g.input_edge(r, "x"))
+    assert [p.node_id for p in g.infer_shapes()[1]] == [r.id]
 
 
 def test_connect_can_replace_a_wire_but_a_refused_replacement_changes_nothing():

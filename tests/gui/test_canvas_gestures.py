@@ -354,3 +354,48 @@ def test_items_have_hooks_for_values_gradients_and_step_through(window):
     window.view.viewport().repaint()  # every hook draws without error
     node.set_value_display(None, None)
     assert node.height == height
+
+
+def tooltip_at(window, scene_point: QPointF) -> str:
+    return window.view.tooltip_at(view_pos(window, scene_point))
+
+
+def test_a_port_is_found_all_round_its_hit_circle_with_its_tooltip_and_cursor(window):
+    """A port is a place on its card: the press that starts a wire, the tooltip and the cross
+    cursor find it anywhere in its hit circle, also past the card's edge; the card's body
+    gives the node's tooltip and the arrow."""
+    ids = build_neuron(window)
+    scene, view = window.scene, window.view
+    view.set_zoom(1.0)
+    card = scene.node_items[ids["z"]]
+    view.centerOn(card)
+    port = card.port("b", False)
+    centre = port.scene_anchor()
+    outside = centre - QPointF(theme.PORT_HIT_RADIUS - 1.5, 0)  # left of the card's edge
+    assert not card.shape().contains(card.mapFromScene(outside))
+    for point in (centre, outside):
+        assert scene.port_at(point) is port
+        assert scene.item_at(point) is port and scene.node_item_of(port) is card
+        assert tooltip_at(window, point) == port.toolTip() == "<b>b</b>"
+    beyond = centre - QPointF(theme.PORT_HIT_RADIUS + 1.5, 0)
+    assert scene.port_at(beyond) is None
+    body = card.mapToScene(card.boundingRect().center())
+    assert scene.port_at(body) is None and scene.item_at(body) is card
+    assert tooltip_at(window, body) == card.tooltip_text()
+    viewport = view.viewport()
+    QTest.mouseMove(viewport, view_pos(window, outside))
+    assert viewport.cursor().shape() == Qt.CrossCursor
+    QTest.mouseMove(viewport, view_pos(window, body))
+    assert viewport.cursor().shape() == Qt.ArrowCursor
+
+
+def test_a_wire_dragged_from_the_edge_of_a_port_circle_connects(window):
+    ids = build_neuron(window)
+    window.view.set_zoom(1.0)
+    new = window.add_node("sigmoid", QPointF(500, 300))
+    target = window.scene.node_items[new].port("x", False)
+    edge_of_circle = target.scene_anchor() - QPointF(theme.PORT_HIT_RADIUS - 2, 0)
+    drag(window, port_pos(window, ids["a"], "out", True), view_pos(window, edge_of_circle))
+    edge = window.graph.input_edge(new, "x")
+    assert edge is not None and edge.src == ids["a"]
+    assert_scene_matches_graph(window)

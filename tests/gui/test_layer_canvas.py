@@ -360,6 +360,14 @@ def test_wires_are_dragged_to_and_from_a_new_dense_layer_block(big_window):
     window.undo_stack.undo()
     assert not any(e.src == x.id or e.dst == relu.id for e in graph.edges)
     assert not block.ports[(layer.matmul.id, "a", False)].connected
+    # The block's port is found like a card's: by the press, the tooltip (naming the member
+    # and its port) and the item under the pointer.
+    port = block.ports[(layer.matmul.id, "a", False)]
+    anchor = port.scene_anchor()
+    assert window.scene.port_at(anchor) is port
+    assert window.scene.layer_item_of(window.scene.item_at(anchor)) is block
+    tip = window.view.tooltip_at(window.view.mapFromScene(anchor))
+    assert tip == port.toolTip() and tip.startswith(f"<b>{layer.matmul.name}.a</b>")
 
 
 def test_a_problem_inside_a_folded_layer_shows_on_its_block(big_window):

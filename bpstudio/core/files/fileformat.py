@@ -33,6 +33,7 @@ import numpy as np
 
 from .atomicfile import atomic_write, check_target
 from .. import rules
+from ..collector import collector_paused
 from ..errors import FileFormatError, GraphError, WiringError
 from ..graph import Graph, Node
 from ..model import Edge
@@ -379,7 +380,7 @@ def load(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Proje
     """Read a project file. Every problem with its content raises :class:`FileFormatError`
     starting with the path; a file that cannot be opened at all, or a path that is not a
     regular file (a device, a FIFO, a folder), raises OSError naming it."""
-    with open_regular(path) as stream:
+    with open_regular(path) as stream, collector_paused():
         try:
             return _Reader(stream, limits).read()
         except (FileFormatError, GraphError) as exc:
@@ -388,7 +389,8 @@ def load(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Proje
 
 def loads(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Project:
     """Read a project from the bytes of a ``.bpg`` file."""
-    return _Reader(io.BytesIO(data), limits).read()
+    with collector_paused():
+        return _Reader(io.BytesIO(data), limits).read()
 
 
 # Everything the zip and zlib modules raise for damaged data.
@@ -747,11 +749,13 @@ def _reject_constant(token: str) -> Any:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"the field {key!r} appears twice")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) < len(pairs):  # a key given twice: name the first one met again
+        seen = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise ValueError(f"the field {key!r} appears twice")
+            seen.add(key)
     return out
 
 

@@ -330,7 +330,13 @@ class Op:
 
     @classmethod
     def input_names(cls) -> tuple[str, ...]:
-        return tuple(p.name for p in cls.inputs)
+        # Kept with the ports they were read from (asked for every node of every pass over a
+        # graph; an op's ports are fixed, but kept honest should a class be given others).
+        known = cls.__dict__.get("_input_names")
+        if known is None or known[0] is not cls.inputs:
+            known = (cls.inputs, tuple(p.name for p in cls.inputs))
+            cls._input_names = known
+        return known[1]
 
     @classmethod
     def param(cls, name: str) -> Param:

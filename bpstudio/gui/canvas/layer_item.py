@@ -24,7 +24,7 @@ from bpstudio.core.layers import DenseLayer, Health
 from bpstudio.core.model import Group
 
 from . import theme
-from .port_item import CardMarks, PortItem
+from .port_item import CardMarks, PortItem, port_hit
 from .paint import ANTIALIASING, NO_BRUSH, NO_PEN, PENS, SELECTED_CHANGED, paint_far_name
 
 # A layer whose dead or saturated fraction reaches this is marked as unhealthy: at half its
@@ -168,10 +168,7 @@ class LayerItem(CardMarks, QGraphicsObject):
                   for slots, is_output in ((inputs, False), (outputs, True))
                   for member, port, wired in slots}
         for key in [k for k in self.ports if k not in wanted]:
-            port = self.ports.pop(key)
-            port.setParentItem(None)
-            if port.scene() is not None:
-                port.scene().removeItem(port)
+            del self.ports[key]
         for (member, name, is_output), wired in wanted.items():
             port = self.ports.get((member, name, is_output))
             if port is None:
@@ -187,6 +184,10 @@ class LayerItem(CardMarks, QGraphicsObject):
     def ports_changed(self) -> None:
         """A port's state changed (a wire is dragged over it): draw it again."""
         self.update()
+
+    def port_under(self, scene_pos: QPointF) -> PortItem | None:
+        """The block's port whose hit circle holds ``scene_pos``, if any."""
+        return port_hit(self.ports.values(), self.mapFromScene(scene_pos))
 
     def _tooltip(self) -> str:
         text = (f"<b>{self.group.name}</b> (layer) — double-click to open it to its ops"

@@ -9,6 +9,7 @@ features add calls rather than rewrite the item.
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import math
@@ -25,7 +26,7 @@ from bpstudio.core.shapes import format_shape
 from . import theme
 from .paint import (ANTIALIASING, FONTS, NO_BRUSH, NO_PEN, PENS, PICTURE_SCALES, SELECTABLE,
                     SMOOTH_PIXMAPS, SVG_ENGINE, paint_far_name, picture_scale)
-from .port_item import CardMarks, PortItem, port_sprite
+from .port_item import CardMarks, PortItem, port_hit, port_sprite
 
 if TYPE_CHECKING:  # named in a hint only: nodes must not need wires to load
     from .layer_item import LayerItem
@@ -45,19 +46,21 @@ class NodeItem(CardMarks, QGraphicsItem):
     large file took to open. The scene raises selected nodes above the others.
     """
 
-    def __init__(self, node: Node):
+    def __init__(self, node: Node, shape: tuple | None = None):
         super().__init__()
         self.node = node
         spec = node.spec
         self.colour = theme.group_colour(spec.group)
         self.setFlags(SELECTABLE)
-        self.setAcceptHoverEvents(False)
         self.setZValue(1)
         self.edges: set[EdgeItem] = set()
         self.block: LayerItem | None = None  # the collapsed layer this node is folded into
         self.input_ports = {p.name: PortItem(self, p.name, False, p.doc) for p in spec.inputs}
         self.output_ports = {name: PortItem(self, name, True) for name in spec.outputs}
-        self._shape_text = ""
+        self._ports = (*self.input_ports.values(), *self.output_ports.values())
+        # The shape known when the item is made (the scene's last validation) is drawn from
+        # the start, rather than set, and drawn again, by the validation that follows.
+        self._shape_text = "" if shape is None else _shape_label(shape)
         self._value_text: str | None = None
         self._grad_text: str | None = None
         # A card folded into a collapsed layer is not drawn: its value lines are written
@@ -74,8 +77,10 @@ class NodeItem(CardMarks, QGraphicsItem):
         # number of the node's value in it, too costly to write out on every pass).
         self.tooltip_source: Callable[[str], str] | None = None
         self._layout()
-        self.refresh()
-        self.sync_position()
+        # (Nothing is drawn yet, and no wire ends here yet: no picture to drop, nothing to
+        # update or move along.)
+        if node.position is not None:
+            self.setPos(*node.position)
 
     # ----------------------------------------------------------------------------- geometry
     @property
@@ -90,19 +95,14 @@ class NodeItem(CardMarks, QGraphicsItem):
         return (self._value_text is not None) + (self._grad_text is not None)
 
     def _layout(self) -> None:
-        rows = max(len(self.input_ports), len(self.output_ports), 1)
+        geometry = _card_geometry(len(self.input_ports), len(self.output_ports),
+                                  self._value_lines())
         self.prepareGeometryChange()
-        self._ports_top = theme.NODE_HEADER_HEIGHT + theme.NODE_BODY_PADDING
-        self._height = (self._ports_top + rows * theme.NODE_PORT_SPACING + theme.NODE_FOOTER_HEIGHT
-                        + self._value_lines() * theme.NODE_VALUE_LINE_HEIGHT + 4)
-        m = theme.PORT_HIT_RADIUS
-        self._bounds = QRectF(-m, -m, self.width + 2 * m, self._height + 2 * m)
-        # What the card draws: port circles reach out sideways, borders a pixel or two around.
-        self._picture_rect = QRectF(-m, -2, self.width + 2 * m, self._height + 4)
-        for k, port in enumerate(self.input_ports.values()):
-            port.setPos(0.0, self._port_y(k))
-        for k, port in enumerate(self.output_ports.values()):
-            port.setPos(self.width, self._port_y(k))
+        self._ports_top, self._height, self._bounds, self._picture_rect, ys = geometry
+        for port, y in zip(self.input_ports.values(), ys):
+            port.setPos(0.0, y)
+        for port, y in zip(self.output_ports.values(), ys):
+            port.setPos(theme.NODE_WIDTH, y)
         self._ports_dirty = True
         if self._badge is not None:
             self._badge.setPos(self.width - 4, 4)
@@ -126,8 +126,13 @@ class NodeItem(CardMarks, QGraphicsItem):
     def port(self, name: str, is_output: bool) -> PortItem:
         return (self.output_ports if is_output else self.input_ports)[name]
 
-    def ports(self) -> list[PortItem]:
-        return list(self.input_ports.values()) + list(self.output_ports.values())
+    def ports(self) -> tuple[PortItem, ...]:
+        """The inputs, then the outputs."""
+        return self._ports
+
+    def port_under(self, scene_pos: QPointF) -> PortItem | None:
+        """The port whose hit circle holds ``scene_pos``, if any."""
+        return port_hit(self._ports, self.mapFromScene(scene_pos))
 
     # ------------------------------------------------------------------------------- state
     def sync_position(self) -> None:
@@ -376,9 +381,11 @@ class NodeItem(CardMarks, QGraphicsItem):
         return self._ports_cache
 
     def ports_changed(self) -> None:
-        """A port's state or wiring changed: redraw its mark."""
+        """A port's state or wiring changed: redraw its mark (once the card is in a scene:
+        before, nothing of it is drawn yet)."""
         self._ports_dirty = True
-        self._look_changed()
+        if self.scene() is not None:
+            self._look_changed()
 
     def _static_texts(self) -> "_NodeTexts":
         """Laid-out texts, rebuilt only when the name, shape or size changes (drawing a
@@ -388,6 +395,28 @@ class NodeItem(CardMarks, QGraphicsItem):
             self._texts = _NodeTexts(self)
             self._texts_key = key
         return self._texts
+
+
+# A large graph's cards show a few shapes many times over: each is written out once.
+_shape_label = functools.lru_cache(maxsize=1024)(format_shape)
+
+
+@functools.cache
+def _card_geometry(inputs: int, outputs: int, value_lines: int
+                   ) -> tuple[float, float, QRectF, QRectF, tuple[float, ...]]:
+    """Where a card's parts go, by its number of ports and value lines, worked out once for
+    each such card rather than once per node: the ports' top, the height, the bounding
+    rectangle, the picture's rectangle (what the card draws: port circles reach out sideways,
+    borders a pixel or two around) and each port row's y. The rectangles are shared by every
+    card of that size: they are read, never changed in place."""
+    rows = max(inputs, outputs, 1)
+    ports_top = theme.NODE_HEADER_HEIGHT + theme.NODE_BODY_PADDING
+    height = (ports_top + rows * theme.NODE_PORT_SPACING + theme.NODE_FOOTER_HEIGHT
+              + value_lines * theme.NODE_VALUE_LINE_HEIGHT + 4)
+    m, width = theme.PORT_HIT_RADIUS, theme.NODE_WIDTH
+    ys = tuple(ports_top + (row + 0.5) * theme.NODE_PORT_SPACING for row in range(rows))
+    return (ports_top, height, QRectF(-m, -m, width + 2 * m, height + 2 * m),
+            QRectF(-m, -2, width + 2 * m, height + 4), ys)
 
 
 class _NodeTexts:

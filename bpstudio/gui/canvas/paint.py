@@ -84,9 +84,21 @@ class _Fonts:
 FONTS = _Fonts()
 
 
+# Names elided for the far level of detail, by name and width: eliding one costs about as
+# much as drawing it, and a zoom step far out draws every card's name.
+_FAR_NAMES: dict[tuple[str, float], str] = {}
+FAR_NAMES_KEPT = 65536
+
+
 def paint_far_name(painter: QPainter, name: str, rect: QRectF) -> None:
     """A card's name as the far level of detail draws it: large, centred, elided to fit."""
     painter.setFont(FONTS.far_name)
     painter.setPen(theme.NODE_TEXT)
-    text = FONTS.far_name_metrics.elidedText(name, Qt.ElideRight, rect.width() - 8)
+    key = (name, rect.width())
+    text = _FAR_NAMES.get(key)
+    if text is None:
+        if len(_FAR_NAMES) >= FAR_NAMES_KEPT:
+            _FAR_NAMES.clear()
+        text = _FAR_NAMES[key] = FONTS.far_name_metrics.elidedText(name, Qt.ElideRight,
+                                                                    rect.width() - 8)
     painter.drawText(rect, Qt.AlignCenter, text)

@@ -1,43 +1,49 @@
-"""The small items a node card carries on its border: its ports and its error badge.
+"""What a node card carries on its border: its ports and its error badge.
 
-Both are children of a NodeItem and exist for hit-testing and tooltips; the node draws the port
-circles itself, from the fill, radius and sprite given here.
+The ports are places on the card (hit circles with a tooltip), the badge a child item; the
+card draws the port circles itself, from the fill, radius and sprite given here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPixmap
+from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from . import theme
-from .paint import CROSS_CURSOR, HAS_NO_CONTENTS, PENS
+from .paint import PENS
 
 if TYPE_CHECKING:  # node_item imports this module, so the hint must not import it back
     from .node_item import NodeItem
 
 
-class PortItem(QGraphicsItem):
-    """One input or output port on a node's edge. It is a hit area with a tooltip; the item
-    it sits on (its node's card, or the block of the collapsed layer the node is folded into)
-    draws the circle and the label (one paint call per card instead of one per port)."""
+class PortItem:
+    """One input or output port on a node's edge: a place on the item that carries it (its
+    node's card, or the block of the collapsed layer the node is folded into), with a hit
+    circle, a state and a tooltip. The carrier draws the circle and the label (one paint call
+    per card instead of one per port) and finds its ports under the cursor (:func:`port_hit`).
+
+    Not a graphics item of its own: a child item per port was half the items of a large graph,
+    and the most costly part of opening one."""
 
     NORMAL, VALID_TARGET, INVALID_TARGET, REFUSED = range(4)
+    __slots__ = ("_carrier", "_doc", "_state", "_tooltip", "_x", "_y", "connected", "is_output",
+                 "name", "node_item")
 
     def __init__(self, node_item: "NodeItem", name: str, is_output: bool, doc: str = "",
                  on: QGraphicsItem | None = None):
-        super().__init__(on if on is not None else node_item)
         self.node_item = node_item
         self.name = name
         self.is_output = is_output
         self.connected = False
         self._state = PortItem.NORMAL
-        self.setFlags(HAS_NO_CONTENTS)
-        self.setAcceptHoverEvents(False)
-        self.setToolTip(f"<b>{name}</b>" + (f"<br>{doc}" if doc else ""))
-        self.setCursor(CROSS_CURSOR)
+        self._doc = doc
+        self._tooltip: str | None = None  # written when first asked for
+        self._carrier = on if on is not None else node_item
+        self._x = self._y = 0.0
 
     @property
     def node_id(self) -> str:
@@ -47,38 +53,66 @@ class PortItem(QGraphicsItem):
     def state(self) -> int:
         return self._state
 
+    def parentItem(self) -> QGraphicsItem:
+        """The item that carries and draws the port."""
+        return self._carrier
+
+    def scene(self):
+        return self._carrier.scene()
+
+    def isVisible(self) -> bool:
+        return self._carrier.isVisible()
+
+    def pos(self) -> QPointF:
+        """Where the port is on its carrier, in the carrier's coordinates."""
+        return QPointF(self._x, self._y)
+
+    def setPos(self, x: float | QPointF, y: float | None = None) -> None:
+        if y is None:
+            x, y = x.x(), x.y()
+        self._x, self._y = x, y
+
+    def scenePos(self) -> QPointF:
+        return self._carrier.mapToScene(self._x, self._y)
+
+    def toolTip(self) -> str:
+        if self._tooltip is None:
+            self._tooltip = f"<b>{self.name}</b>" + (f"<br>{self._doc}" if self._doc else "")
+        return self._tooltip
+
+    def setToolTip(self, text: str) -> None:
+        self._tooltip = text
+
+    def hit(self, x: float, y: float) -> bool:
+        """Whether the carrier's point (x, y) is on the port (within its hit circle)."""
+        dx, dy = x - self._x, y - self._y
+        return dx * dx + dy * dy <= PORT_HIT_RADIUS_SQUARED
+
     def scene_anchor(self) -> QPointF:
         """Where wires attach, in scene coordinates: on the port, or on the block of the
         collapsed layer its node is folded into."""
+        return QPointF(*self.scene_xy())
+
+    def scene_xy(self) -> tuple[float, float]:
+        """:meth:`scene_anchor` as two numbers."""
         block = self.node_item.block
         if block is not None:
-            return block.anchor_for(self.node_item.node.id, self.name, self.is_output)
-        return self.scenePos()
+            anchor = block.anchor_for(self.node_item.node.id, self.name, self.is_output)
+            return anchor.x(), anchor.y()
+        # (Cards and blocks are placed on the scene by their position alone: no parent,
+        # rotation or scale to map through.)
+        carrier = self._carrier
+        return carrier.x() + self._x, carrier.y() + self._y
 
     def set_state(self, state: int) -> None:
         if state != self._state:
             self._state = state
-            self.parentItem().ports_changed()
+            self._carrier.ports_changed()
 
     def set_connected(self, connected: bool) -> None:
         if connected != self.connected:
             self.connected = connected
-            self.parentItem().ports_changed()
-
-    _BOUNDS = QRectF(-theme.PORT_HIT_RADIUS, -theme.PORT_HIT_RADIUS, 2 * theme.PORT_HIT_RADIUS,
-                     2 * theme.PORT_HIT_RADIUS)
-
-    def boundingRect(self) -> QRectF:
-        return PortItem._BOUNDS
-
-    def shape(self) -> QPainterPath:
-        path = QPainterPath()
-        path.addEllipse(self.boundingRect())
-        return path
-
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
-              widget: QWidget | None = None) -> None:
-        pass  # drawn by NodeItem.paint
+            self._carrier.ports_changed()
 
     def fill_and_radius(self) -> tuple[QColor, float]:
         if self._state == PortItem.VALID_TARGET:
@@ -88,6 +122,20 @@ class PortItem(QGraphicsItem):
         if self._state == PortItem.REFUSED:
             return theme.PORT_HOVER_REFUSED, theme.PORT_RADIUS + 2
         return (theme.PORT_CONNECTED_FILL if self.connected else theme.PORT_FILL), theme.PORT_RADIUS
+
+
+PORT_HIT_RADIUS_SQUARED = theme.PORT_HIT_RADIUS ** 2
+
+
+def port_hit(ports: Iterable[PortItem], point: QPointF) -> PortItem | None:
+    """The port of ``ports`` whose hit circle holds ``point`` (in their carrier's coordinates),
+    the last one when circles overlap (as the topmost of stacked items would be)."""
+    x, y = point.x(), point.y()
+    found = None
+    for port in ports:
+        if port.hit(x, y):
+            found = port
+    return found
 
 
 class ErrorBadgeItem(QGraphicsItem):

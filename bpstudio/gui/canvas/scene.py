@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Iterable
 from typing import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
@@ -44,6 +45,40 @@ PICTURE_SLICE_S = 0.004
 # Changed nodes get new pictures once changes have paused this long (a running forward pass
 # changes values many times a second; pictures are only needed for zooming).
 PICTURE_REDRAW_DELAY_MS = 300
+
+
+DEVICE_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
+NO_CACHE = QGraphicsItem.CacheMode.NoCache
+
+
+def _first_problems(problems) -> dict[str, str]:
+    """Node id -> the message of its first problem."""
+    first: dict[str, str] = {}
+    for p in problems:
+        first.setdefault(p.node_id, p.message)
+    return first
+
+
+def _cards_rect(items: Iterable[NodeItem]) -> QRectF:
+    """The scene rectangle around the cards ``items`` (null when there are none), from their
+    places and their few sizes, without asking Qt for each one's scene rectangle: cards of a
+    size share one bounding rectangle."""
+    places: dict[int, tuple[QRectF, list[float], list[float]]] = {}
+    for item in items:
+        box = item.boundingRect()
+        entry = places.get(id(box))
+        if entry is None:
+            entry = places[id(box)] = (box, [], [])
+        position = item.node.position  # (where the card is, once the node has a place)
+        x, y = position if position is not None else (item.x(), item.y())
+        entry[1].append(x)
+        entry[2].append(y)
+    rect = QRectF()
+    for box, xs, ys in places.values():
+        left, top = min(xs), min(ys)
+        rect = rect.united(QRectF(left + box.left(), top + box.top(),
+                                  max(xs) - left + box.width(), max(ys) - top + box.height()))
+    return rect
 
 
 class _RenameEdit(QLineEdit):
@@ -164,18 +199,32 @@ class GraphScene(QGraphicsScene):
         self.layer_items.clear()
         self.frame_items.clear()
         self._folded.clear()
-        self.shapes, self.problems = {}, {}  # (the new graph's are all news to its blocks)
         self._raised.clear()
-        self.wire_layer = self._new_wire_layer()
+        self._validation_timer.stop()
+        layer = self._new_wire_layer()
         self.graph = graph
-        for node in graph.nodes.values():
-            self._add_node_item(node)
-        for edge in graph.edges:
-            self._add_edge_item(edge)
+        # Validated first, so that every item is made showing its shape and problem (rather
+        # than made, then changed and drawn again by a validation).
+        shapes, problems = graph.infer_shapes()
+        self.shapes, self.problems = shapes, _first_problems(problems)
+        # The cards and wires are made before any is added: a card outside the scene has
+        # nothing to redraw when a wire marks its port as connected.
+        cards = [self._new_node_item(node) for node in graph.nodes.values()]
+        wires = [self._new_edge_item(edge) for edge in graph.edges]
+        self._cover_rect(_cards_rect(cards))  # grown once, not once per node
+        for card in cards:
+            self.addItem(card)
+        # While the wire layer is unset, wires added do not each grow and redraw it: it is
+        # grown once for all of them.
+        self.wire_layer = None
+        for wire in wires:
+            self.addItem(wire)
+        self.wire_layer = layer
+        layer.wires_added(wires)
         for group_id in graph.groups:
             self._sync_group(group_id)
         self._unsubscribe = graph.subscribe(self._on_graph_event)
-        self.validate_now()
+        self.validated.emit()
         self.schedule_pictures()
 
     def _on_graph_event(self, event: GraphEvent) -> None:
@@ -236,7 +285,7 @@ class GraphScene(QGraphicsScene):
     def _set_item_caching(self, on: bool) -> None:
         if on != self._caching:
             self._caching = on
-            mode = QGraphicsItem.DeviceCoordinateCache if on else QGraphicsItem.NoCache
+            mode = DEVICE_CACHE if on else NO_CACHE
             self.wire_layer.zooming = not on
             self.wire_layer.update()  # wires go back to their full stroke after a zoom
             for item in self.node_items.values():
@@ -268,8 +317,8 @@ class GraphScene(QGraphicsScene):
                                    seen.width() * reach, seen.height() * reach)
             near_scale = picture_scale(max(zoom, theme.DETAIL_ZOOM))
             far_scale = picture_scale(out_zoom)
-            for item in self.node_items.values():
-                if not item.isVisible():
+            for item in self.items(around, Qt.IntersectsItemBoundingRect):
+                if not isinstance(item, NodeItem) or not item.isVisible():
                     continue  # folded into a layer's block
                 rect = item.sceneBoundingRect()
                 if rect.intersects(seen):
@@ -310,24 +359,38 @@ class GraphScene(QGraphicsScene):
         self._picture_timer.start(0)
 
     def _add_node_item(self, node) -> NodeItem:
-        item = NodeItem(node)
-        item.zooming = not self._caching
-        if self._caching:
-            item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
-        item.set_locked(self.editing_locked)
-        self.node_items[node.id] = item
+        item = self._new_node_item(node)
         self.addItem(item)
         self._cover(item)
         return item
 
+    def _new_node_item(self, node) -> NodeItem:
+        """The card of ``node``, showing the shape and problem of the last validation (which
+        the next one compares with), not yet added."""
+        item = NodeItem(node, self.shapes.get(node.id))
+        problem = self.problems.get(node.id)
+        if problem is not None:
+            item.set_problem(problem)
+        if self._caching:
+            item.setCacheMode(DEVICE_CACHE)
+        else:
+            item.zooming = True
+        if self.editing_locked:
+            item.set_locked(True)
+        self.node_items[node.id] = item
+        return item
+
     def _cover(self, item: QGraphicsItem) -> None:
-        """Grow the canvas to hold ``item``: a long chain reaches past any fixed extent, and
+        self._cover_rect(item.sceneBoundingRect())
+
+    def _cover_rect(self, rect: QRectF) -> None:
+        """Grow the canvas to hold ``rect``: a long chain reaches past any fixed extent, and
         Qt's index keeps every item outside the scene rect in one border cell, which each
         removal and lookup then searches through (Delete was quadratic on long chains).
         A side grows by at least the canvas's size, so a graph growing one way re-indexes a
         logarithmic number of times."""
-        rect, canvas = item.sceneBoundingRect(), self.sceneRect()
-        if canvas.contains(rect):
+        canvas = self.sceneRect()
+        if rect.isNull() or canvas.contains(rect):
             return
         wide, high = max(SCENE_EXTENT, canvas.width()), max(SCENE_EXTENT, canvas.height())
         grown = QRectF(canvas)
@@ -342,11 +405,15 @@ class GraphScene(QGraphicsScene):
         self.setSceneRect(grown)
 
     def _add_edge_item(self, edge: Edge) -> EdgeItem:
-        source = self.node_items[edge.src].port(edge.src_port, True)
-        target = self.node_items[edge.dst].port(edge.dst_port, False)
+        item = self._new_edge_item(edge)
+        self.addItem(item)
+        return item
+
+    def _new_edge_item(self, edge: Edge) -> EdgeItem:
+        source = self.node_items[edge.src].output_ports[edge.src_port]
+        target = self.node_items[edge.dst].input_ports[edge.dst_port]
         item = EdgeItem(edge, source, target)
         self.edge_items[(edge.dst, edge.dst_port)] = item
-        self.addItem(item)
         return item
 
     def schedule_validation(self) -> None:
@@ -356,24 +423,25 @@ class GraphScene(QGraphicsScene):
             self._validation_timer.start()
 
     def validate_now(self) -> None:
+        """Recompute shapes and problems, and show those that changed: every item shows the
+        shape and problem of the last validation (an item is made showing them), so only the
+        nodes whose shape or problem changed are told (a live rerun after a weight edit
+        changes none, an edit a few)."""
         self._validation_timer.stop()
         if self.graph is None:
             return
         shapes, problems = self.graph.infer_shapes()
         old_shapes, old_problems = self.shapes, self.problems
-        self.shapes = shapes
-        self.problems = {}
-        for p in problems:
-            self.problems.setdefault(p.node_id, p.message)
-        for node_id, item in self.node_items.items():
-            item.set_shape(shapes.get(node_id))
-            item.set_problem(self.problems.get(node_id))
-        # A block shows its layer's output shape, fan-in and fan-out, and its problems: only
-        # the blocks with a member whose shape or problem changed are brought up to date (a
-        # live rerun after a weight edit validates and changes none).
+        self.shapes, self.problems = shapes, _first_problems(problems)
         changed = {i for i in self.node_items
                    if shapes.get(i) != old_shapes.get(i)
                    or self.problems.get(i) != old_problems.get(i)}
+        for node_id in changed:
+            item = self.node_items[node_id]
+            item.set_shape(shapes.get(node_id))
+            item.set_problem(self.problems.get(node_id))
+        # A block shows its layer's output shape, fan-in and fan-out, and its problems: only
+        # the blocks with a member whose shape or problem changed are brought up to date.
         for group_id, block in list(self.layer_items.items()):
             if any(i in changed for i in self._folded.get(group_id, ())):
                 self._sync_group(group_id)
@@ -559,11 +627,28 @@ class GraphScene(QGraphicsScene):
         return self.document.push(edit, refused)
 
     # --------------------------------------------------------------------------- gestures
-    def item_at(self, pos: QPointF) -> QGraphicsItem | None:
-        for item in self.items(pos, Qt.IntersectsItemShape, Qt.DescendingOrder, QTransform()):
-            if item is not self._wire and item.isVisible():
-                return item
-        return None
+    def hits(self, pos: QPointF,
+             device: QTransform | None = None) -> list[QGraphicsItem | PortItem]:
+        """What is under ``pos``, topmost first: the shown items whose shape is there, each
+        card's port there just above its card (a port's hit circle reaches past the card's
+        edge, within its bounding rectangle)."""
+        device = QTransform() if device is None else device
+        shaped = self.items(pos, Qt.IntersectsItemShape, Qt.DescendingOrder, device)
+        found: list[QGraphicsItem | PortItem] = []
+        for item in self.items(pos, Qt.IntersectsItemBoundingRect, Qt.DescendingOrder, device):
+            if item is self._wire or not item.isVisible():
+                continue
+            port = item.port_under(pos) if isinstance(item, (NodeItem, LayerItem)) else None
+            if port is not None:
+                found.append(port)
+            if item in shaped:
+                found.append(item)
+        return found
+
+    def item_at(self, pos: QPointF) -> QGraphicsItem | PortItem | None:
+        """The topmost item (or port) under ``pos``."""
+        hits = self.hits(pos)
+        return hits[0] if hits else None
 
     @staticmethod
     def node_item_of(item: QGraphicsItem | None) -> NodeItem | None:
@@ -572,9 +657,13 @@ class GraphScene(QGraphicsScene):
         return item
 
     def port_at(self, pos: QPointF) -> PortItem | None:
-        for item in self.items(pos, Qt.IntersectsItemShape, Qt.DescendingOrder, QTransform()):
-            if isinstance(item, PortItem) and item.isVisible():
-                return item
+        """The topmost port whose hit circle holds ``pos``."""
+        for item in self.items(pos, Qt.IntersectsItemBoundingRect, Qt.DescendingOrder,
+                               QTransform()):
+            if isinstance(item, (NodeItem, LayerItem)) and item.isVisible():
+                port = item.port_under(pos)
+                if port is not None:
+                    return port
         return None
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
@@ -890,13 +979,16 @@ class GraphScene(QGraphicsScene):
         """The scene rectangle around some nodes (all when None)."""
         ids = self.node_items.keys() if node_ids is None else node_ids
         rect = QRectF()
+        cards = []  # (the cards shown as themselves, measured together)
         for node_id in ids:
             item = self.node_items.get(node_id)
             if item is None:
                 continue
-            shown = item.block if item.block is not None else item
-            rect = rect.united(shown.sceneBoundingRect())
+            if item.block is not None:
+                rect = rect.united(item.block.sceneBoundingRect())
+            else:
+                cards.append(item)
             group = item.node.group
             if group is not None and group.id in self.frame_items:
                 rect = rect.united(self.frame_items[group.id].sceneBoundingRect())
-        return rect
+        return rect.united(_cards_rect(cards))

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QGraphicsView, QMenu, QToolTip
 
 from . import theme
 from .node_item import NodeItem
+from .paint import CROSS_CURSOR
 from .scene import GraphScene
 from .wire_items import EdgeItem
 
@@ -22,6 +23,7 @@ ZOOM_LEVELS = tuple(2.0 ** (k / 6) for k in range(-22, 13))
 MIN_ZOOM = ZOOM_LEVELS[0]
 # Below about this zoom, node and layer names are drawn under 8 pixels: too small to read.
 READABLE_ZOOM = 0.6
+ARROW_CURSOR = Qt.CursorShape.ArrowCursor
 MAX_ZOOM = ZOOM_LEVELS[-1]
 
 
@@ -87,7 +89,10 @@ class GraphView(QGraphicsView):
         without ``at``, under the cursor when it is over the canvas, else at the centre."""
         self.set_zoom(self.zoom * factor, at)
 
-    def set_zoom(self, zoom: float, at: QPoint | None = None) -> None:
+    def set_zoom(self, zoom: float, at: QPoint | None = None, settle: bool = True) -> None:
+        """Zoom to ``zoom``, keeping the scene point under ``at`` in place. ``settle`` False
+        for a zoom made before anything is drawn (the first view of a graph): there is no
+        cache to pause for the zoom, and nothing to draw afresh once it settles."""
         target = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
         factor = target / self.zoom
         if abs(factor - 1.0) < 1e-9:
@@ -95,9 +100,10 @@ class GraphView(QGraphicsView):
         if at is None:
             cursor = self.viewport().mapFromGlobal(self.cursor().pos())
             at = cursor if self.viewport().rect().contains(cursor) else self.viewport().rect().center()
-        self.graph_scene().pause_item_caching()
-        self.setCacheMode(QGraphicsView.CacheNone)
-        self._background_timer.start()
+        if settle:
+            self.graph_scene().pause_item_caching()
+            self.setCacheMode(QGraphicsView.CacheNone)
+            self._background_timer.start()
         before = self.mapToScene(at)
         old_anchor = self.transformationAnchor()
         self.setTransformationAnchor(QGraphicsView.NoAnchor)
@@ -117,10 +123,11 @@ class GraphView(QGraphicsView):
     def zoom_out(self) -> None:
         self.zoom_steps(-1)
 
-    def frame_rect(self, rect: QRectF, max_zoom: float = 1.5) -> bool:
+    def frame_rect(self, rect: QRectF, max_zoom: float = 1.5, settle: bool = True) -> bool:
         """Fit ``rect`` in the view (with a margin) at the largest zoom level that fits,
         never zooming in beyond ``max_zoom`` nor out beyond ``theme.FAR_NAME_ZOOM`` (where
-        the names, all that is drawn, are still legible). False when it does not fit."""
+        the names, all that is drawn, are still legible). False when it does not fit.
+        (``settle``: see :meth:`set_zoom`.)"""
         if rect.isNull() or rect.isEmpty():
             return True
         margin = 40.0
@@ -129,7 +136,7 @@ class GraphView(QGraphicsView):
         fit = min(view.width() / padded.width(), view.height() / padded.height())
         fitting = [z for z in ZOOM_LEVELS if theme.FAR_NAME_ZOOM <= z <= min(fit, max_zoom) * (1 + 1e-9)]
         lowest = next(z for z in ZOOM_LEVELS if z >= theme.FAR_NAME_ZOOM)
-        self.set_zoom(fitting[-1] if fitting else lowest)
+        self.set_zoom(fitting[-1] if fitting else lowest, settle=settle)
         self.centerOn(rect.center())
         return bool(fitting)
 
@@ -140,7 +147,7 @@ class GraphView(QGraphicsView):
         """The first view of an opened graph: all of it, framed; a graph too large to be
         framed with its names legible is shown from its input side (the left)."""
         rect = self.graph_scene().nodes_rect()
-        if self.frame_rect(rect):
+        if self.frame_rect(rect, settle=False):  # (drawn for the first time at that zoom)
             return
         half_width = self.viewport().width() / self.zoom / 2
         self.centerOn(rect.left() - 40.0 + half_width, rect.center().y())
@@ -196,6 +203,21 @@ class GraphView(QGraphicsView):
             event.accept()
             return
         super().mouseMoveEvent(event)
+        self._show_port_cursor(event.position().toPoint())
+
+    def _show_port_cursor(self, pos: QPoint) -> None:
+        """A cross over a port (where a wire can be dragged from), the arrow elsewhere; the
+        hand while space is held for panning. (Ports are places on their card, not items
+        that could carry a cursor of their own.)"""
+        if self._space_held:
+            return
+        shown = self.viewport().cursor().shape()
+        if shown != CROSS_CURSOR and shown != ARROW_CURSOR:
+            return  # (a hand: panning)
+        over = self.graph_scene().port_at(self.mapToScene(pos)) is not None
+        wanted = CROSS_CURSOR if over else ARROW_CURSOR
+        if shown != wanted:
+            self.viewport().setCursor(wanted)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._pan_from is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
@@ -398,8 +420,7 @@ class GraphView(QGraphicsView):
         """The tooltip for view position ``pos``: the topmost item's own (a port, a badge, a
         wire), or a node's built now."""
         scene = self.graph_scene()
-        for item in scene.items(self.mapToScene(pos), Qt.IntersectsItemShape, Qt.DescendingOrder,
-                                self.viewportTransform()):
+        for item in scene.hits(self.mapToScene(pos), self.viewportTransform()):
             if isinstance(item, NodeItem):
                 return item.tooltip_text()
             if item.toolTip():

@@ -9,6 +9,7 @@ for the backward view.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -48,6 +49,21 @@ def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
+def wire_bounds(sx: float, sy: float, ex: float, ey: float, margin: float) -> QRectF:
+    """A rectangle holding the wire :func:`wire_path` draws from (sx, sy) to (ex, ey), with
+    ``margin`` around: the box of its control points (a cubic stays inside them), worked out
+    from the two ends without building the curve."""
+    dx = ex - sx
+    if dx < 0 and abs(ey - sy) > RETURN_HEIGHT:
+        left, right = ex - 60.0, sx + 60.0  # the turns: 1.5 * 40 out beyond each end
+    else:
+        reach = max(abs(dx) * 0.5, 60.0 if dx < 0 else 30.0)
+        left, right = min(sx, ex - reach), max(ex, sx + reach)
+    top, bottom = (sy, ey) if sy <= ey else (ey, sy)
+    return QRectF(left - margin, top - margin, right - left + 2 * margin,
+                  bottom - top + 2 * margin)
+
+
 class EdgeItem(QGraphicsItem):
     """A wire from an output port to an input port. Selectable; coloured by gradient magnitude
     when one is set.
@@ -62,21 +78,19 @@ class EdgeItem(QGraphicsItem):
         self.edge = edge
         self.source = source
         self.target = target
+        # (Stacked by the default z, 0: over the wire layer, -1, and under the nodes, 1.)
         self.setFlags(WIRE_FLAGS)
-        self.setZValue(-1)
-        self._path = QPainterPath()
-        self._hit = QPainterPath()
-        self._bounds = QRectF()
-        self._gradient: float | None = None
-        self._scale_max = 1.0
         self._colour = theme.WIRE_COLOUR
         self._pen = PENS.wire
-        self.in_layer = True  # drawn by the wire layer: shown and not selected
         source.node_item.edges.add(self)
         target.node_item.edges.add(self)
         source.set_connected(True)
         target.set_connected(True)
-        self.update_path()
+        self._follow_ports()  # (in no scene yet: no layer to redraw)
+
+    _gradient: float | None = None
+    _scale_max = 1.0
+    in_layer = True  # drawn by the wire layer: shown and not selected
 
     def detach(self) -> None:
         """Forget the ports (the wire is being removed)."""
@@ -96,19 +110,31 @@ class EdgeItem(QGraphicsItem):
             layer.wire_changed(self._bounds)
 
     def update_path(self) -> None:
+        """Follow the ports. The curve itself is made when it is first drawn or hit-tested:
+        most wires of a large graph are out of view, and building every curve was much of
+        the time the graph took to open."""
         self._redraw_in_layer()  # where the wire was
         self.prepareGeometryChange()
-        self._path = wire_path(self.source.scene_anchor(), self.target.scene_anchor())
+        self._follow_ports()
+        self._redraw_in_layer()  # and where it is now
+
+    def _follow_ports(self) -> None:
+        self._ends = (*self.source.scene_xy(), *self.target.scene_xy())
+        self._path: QPainterPath | None = None
+        self._hit: QPainterPath | None = None
+        self._bounds = wire_bounds(*self._ends, 6.0)
+
+    def _make_curve(self) -> None:
+        sx, sy, ex, ey = self._ends
+        self._path = wire_path(QPointF(sx, sy), QPointF(ex, ey))
         # The curve as a line strip, flattened once here rather than at every paint.
         self._strip = self._path.toSubpathPolygons()[0]
         self._shifted_scale = 0.0  # the shifted copy is made at the next paint
-        self._hit = QPainterPath()
-        self._bounds = self._path.boundingRect().adjusted(-6, -6, 6, 6)
-        self._hit_dirty = True
-        self._redraw_in_layer()  # and where it is now
 
     @property
     def path(self) -> QPainterPath:
+        if self._path is None:
+            self._make_curve()
         return self._path
 
     def set_gradient_magnitude(self, magnitude: float | None, scale_max: float = 1.0) -> None:
@@ -149,23 +175,29 @@ class EdgeItem(QGraphicsItem):
         return self._bounds
 
     def shape(self) -> QPainterPath:
-        if self._hit_dirty:
+        if self._hit is None:
             stroker = QPainterPathStroker()
             stroker.setWidth(theme.WIRE_HIT_WIDTH)
-            self._hit = stroker.createStroke(self._path)
-            self._hit_dirty = False
+            self._hit = stroker.createStroke(self.path)
         return self._hit
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
-        # (compared by identity: ``in`` a tuple of enum members runs Python code per member,
-        # and a wire sees several changes while it is made)
-        if change is SELECTED_CHANGED or change is VISIBLE_CHANGED or change is SCENE_CHANGED:
+        # (Compared by identity: ``in`` a tuple of enum members runs Python code per member.
+        # Qt calls this a few times for every wire it adds, and once more when it first shows
+        # it (its "polish", telling it that it is visible): the layer redraws only when the
+        # wire joins or leaves it. The value goes back as it came, as QGraphicsItem's own
+        # itemChange gives it back.)
+        if change is SELECTED_CHANGED or change is VISIBLE_CHANGED:
             in_layer = self.isVisible() and not self.isSelected()
             if in_layer != self.in_layer:
                 self.in_layer = in_layer
                 self.setFlag(HAS_NO_CONTENTS, in_layer)
-            self._redraw_in_layer()
-        return super().itemChange(change, value)
+                self._redraw_in_layer()
+        elif change is SCENE_CHANGED:
+            layer = getattr(value, "wire_layer", None)  # (the scene joined; None: it left one)
+            if layer is not None:
+                layer.wire_changed(self._bounds)
+        return value
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
@@ -173,7 +205,7 @@ class EdgeItem(QGraphicsItem):
         painter.setBrush(NO_BRUSH)
         painter.setRenderHint(ANTIALIASING, True)
         painter.setPen(PENS.wire_selected)
-        painter.drawPath(self._path)
+        painter.drawPath(self.path)
 
     def paint_in_layer(self, painter: QPainter, scale: float, double: bool = True) -> None:
         """Two antialiased one-pixel strokes a pixel apart read as a smooth wire about two
@@ -181,6 +213,8 @@ class EdgeItem(QGraphicsItem):
         ones; ``double`` False draws the first only. The second stroke is a shifted copy of
         the strip: moving the painter instead costs more than the stroke (a transform change
         resets the paint engine's state)."""
+        if self._path is None:
+            self._make_curve()
         painter.setPen(self._pen)
         painter.drawPolyline(self._strip)
         if not double:
@@ -214,6 +248,18 @@ class WireLayerItem(QGraphicsItem):
             self.prepareGeometryChange()
             self._bounds = self._bounds.united(rect) if not self._bounds.isEmpty() else QRectF(rect)
         self.update(rect)
+
+    def wires_added(self, wires: Iterable[EdgeItem]) -> None:
+        """Many wires appeared at once (a graph was shown): the layer is grown once to hold
+        them all rather than once per wire."""
+        bounds = [wire.boundingRect() for wire in wires]
+        if not bounds:
+            return
+        left = min(rect.left() for rect in bounds)
+        top = min(rect.top() for rect in bounds)
+        right = max(rect.right() for rect in bounds)
+        bottom = max(rect.bottom() for rect in bounds)
+        self.wire_changed(QRectF(left, top, right - left, bottom - top))
 
     def boundingRect(self) -> QRectF:
         return self._bounds

@@ -10,6 +10,7 @@ never claim a check that is not made.
 from __future__ import annotations
 
 import json
+import math
 import re
 from functools import lru_cache
 from importlib import resources
@@ -70,6 +71,8 @@ class SchemaValidator:
         self._check_schema(schema, "#")
         self._compiled: dict[int, Check] = {}
         self._root = self._compile(schema)
+        self._tests: dict[int, Test] = {}
+        self._root_test = self._compile_test(schema)
 
     # ---------------------------------------------------------------------- schema itself
     def _check_schema(self, schema: Any, where: str) -> None:
@@ -110,14 +113,24 @@ class SchemaValidator:
 
     # ------------------------------------------------------------------------- documents
     def validate(self, document: Any) -> None:
-        self._root(document, None, 0)
+        """Raise :class:`SchemaViolation` saying where and why ``document`` does not match.
+        It is first tested as a whole (see :meth:`_compile_test`); only a document that fails
+        is checked again step by step (:meth:`explain`), for the message."""
+        if not self._root_test(document, 0):
+            violation = self.explain(document)
+            if violation is not None:
+                raise violation
 
     def is_valid(self, document: Any) -> bool:
+        return self._root_test(document, 0)
+
+    def explain(self, document: Any) -> SchemaViolation | None:
+        """The first violation, found step by step, or None for a valid document."""
         try:
-            self.validate(document)
-        except SchemaViolation:
-            return False
-        return True
+            self._root(document, None, 0)
+        except SchemaViolation as exc:
+            return exc
+        return None
 
     # The schema is compiled once into nested checks, one per schema object, each running the
     # tests its keywords call for: a project file of 200,000 nodes is checked several times
@@ -243,8 +256,122 @@ class SchemaValidator:
         return object_test
 
 
+    # The same schema is compiled a second time into tests that only say whether a value
+    # passes: the same rules as the checks above, keyword for keyword, but with no path kept,
+    # no message written and no exception raised for a form of an anyOf that does not match.
+    # A valid file (every file the program wrote) is accepted several times faster, and its
+    # tens of thousands of nodes and wires with it. A test takes the value and the depth.
+    def _compile_test(self, schema: Any) -> Test:
+        known = self._tests.get(id(schema))
+        if known is not None:
+            return known
+        keywords = None if isinstance(schema, bool) else set(schema) - ANNOTATIONS
+        if schema is True or schema is False:
+            def test(value: Any, depth: int, result: bool = schema) -> bool:
+                return result
+        elif keywords == {"$ref"}:  # (most fields: the same test one level down)
+            target: Test | None = None
+
+            def test(value: Any, depth: int) -> bool:
+                return depth <= MAX_DEPTH and target(value, depth + 1)
+            self._tests[id(schema)] = test  # (before its target: see _compile)
+            target = self._compile_test(self._resolve(schema["$ref"]))
+        elif schema.get("type") == "string" and keywords <= STRING_KEYWORDS:
+            test = _plain_string_test(schema)
+        else:
+            parts: list[Test] = []
+
+            def test(value: Any, depth: int) -> bool:
+                if depth > MAX_DEPTH:
+                    return False
+                for part in parts:
+                    if not part(value, depth):
+                        return False
+                return True
+            self._tests[id(schema)] = test  # (before its parts: see _compile)
+            parts.extend(self._test_parts(schema))
+        self._tests[id(schema)] = test
+        return test
+
+    def _test_parts(self, schema: dict) -> list[Test]:
+        """The tests of one schema object, as :meth:`_parts` checks them."""
+        parts: list[Test] = []
+        if "$ref" in schema:
+            target = self._compile_test(self._resolve(schema["$ref"]))
+            parts.append(lambda value, depth: target(value, depth + 1))
+        # A lone "object" or "array" type is tested by the object or array test itself (which
+        # then refuses any other value), one call fewer for every object and list.
+        container = schema.get("type") if schema.get("type") in ("object", "array") else None
+        if "type" in schema and container is None:
+            parts.append(_type_accepts(schema["type"]))
+        if "const" in schema:
+            const = schema["const"]
+            parts.append(lambda value, depth: _same(value, const))
+        if "enum" in schema:
+            options = schema["enum"]
+            parts.append(lambda value, depth: any(_same(value, option) for option in options))
+        if "anyOf" in schema:
+            choices = [self._compile_test(option) for option in schema["anyOf"]]
+            parts.append(lambda value, depth: any(choice(value, depth + 1)
+                                                  for choice in choices))
+        parts += [test for test in (_string_accepts(schema), _number_accepts(schema),
+                                    self._array_accepts(schema, container == "array"),
+                                    self._object_accepts(schema, container == "object"))
+                  if test is not None]
+        return parts
+
+    def _array_accepts(self, schema: dict, only: bool) -> Test | None:
+        """The array rules; ``only`` arrays pass (the schema's type is "array")."""
+        low, high = schema.get("minItems"), schema.get("maxItems")
+        items = self._compile_test(schema["items"]) if "items" in schema else None
+        if low is None and high is None and items is None and not only:
+            return None
+
+        def array_accepts(value: Any, depth: int) -> bool:
+            if not isinstance(value, list):
+                return not only
+            if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+                return False
+            if items is not None:
+                inner = depth + 1
+                for item in value:
+                    if not items(item, inner):
+                        return False
+            return True
+        return array_accepts
+
+    def _object_accepts(self, schema: dict, only: bool) -> Test | None:
+        """The object rules; ``only`` objects pass (the schema's type is "object")."""
+        low, high = schema.get("minProperties"), schema.get("maxProperties")
+        required = schema.get("required", [])
+        properties = {key: self._compile_test(sub)
+                      for key, sub in schema.get("properties", {}).items()}
+        extra = schema.get("additionalProperties", True)
+        others = None if extra is False else self._compile_test(extra)
+        names = self._compile_test(schema["propertyNames"]) if "propertyNames" in schema else None
+
+        def object_accepts(value: Any, depth: int) -> bool:
+            if not isinstance(value, dict):
+                return not only
+            if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+                return False
+            for key in required:
+                if key not in value:
+                    return False
+            inner = depth + 1
+            for key, item in value.items():
+                if names is not None and not names(key, inner):
+                    return False
+                test = properties.get(key, others)
+                if test is None or not test(item, inner):
+                    return False
+            return True
+        return object_accepts
+
+
 Path = Any  # None for the document itself, else (parent path, key)
 Check = Callable[[Any, Path, int], None]
+Test = Callable[[Any, int], bool]
 _JSON_TYPES = {type(None): "null", bool: "boolean", int: "integer", float: "number",
                str: "string", list: "array", dict: "object"}
 
@@ -284,6 +411,63 @@ def _type_test(expected: str | list[str]) -> Check:
             return
         raise _violation(path, f"expected {' or '.join(options)}, got {_type_of(value)}")
     return type_test
+
+
+STRING_KEYWORDS = frozenset({"type", "minLength", "maxLength", "pattern"})
+
+
+def _plain_string_test(schema: dict) -> Test:
+    """The test of a string schema with only length and pattern rules, in one step."""
+    low, high = schema.get("minLength", 0), schema.get("maxLength", math.inf)
+    search = _pattern(schema["pattern"]).search if "pattern" in schema else None
+
+    def test(value: Any, depth: int) -> bool:
+        return (depth <= MAX_DEPTH and isinstance(value, str) and low <= len(value) <= high
+                and (search is None or search(value) is not None))
+    return test
+
+
+def _type_accepts(expected: str | list[str]) -> Test:
+    """Whether a value has the type (see :func:`_type_test`)."""
+    allowed = {expected} if isinstance(expected, str) else set(expected)
+    if "number" in allowed:
+        allowed.add("integer")
+    whole_floats = "integer" in allowed and "number" not in allowed
+
+    def type_accepts(value: Any, depth: int) -> bool:
+        actual = _JSON_TYPES.get(type(value)) or _type_of(value)
+        return actual in allowed or (whole_floats and actual == "number" and value.is_integer())
+    return type_accepts
+
+
+def _string_accepts(schema: dict) -> Test | None:
+    low, high = schema.get("minLength"), schema.get("maxLength")
+    pattern = _pattern(schema["pattern"]) if "pattern" in schema else None
+    if low is None and high is None and pattern is None:
+        return None
+    low = 0 if low is None else low
+    high = math.inf if high is None else high
+    search = None if pattern is None else pattern.search
+
+    def string_accepts(value: Any, depth: int) -> bool:
+        if not isinstance(value, str):
+            return True
+        return low <= len(value) <= high and (search is None or search(value) is not None)
+    return string_accepts
+
+
+def _number_accepts(schema: dict) -> Test | None:
+    test = _number_test(schema)
+    if test is None:
+        return None
+
+    def number_accepts(value: Any, depth: int) -> bool:
+        try:
+            test(value, None, depth)
+        except SchemaViolation:
+            return False
+        return True
+    return number_accepts
 
 
 def _string_test(schema: dict) -> Check | None:
