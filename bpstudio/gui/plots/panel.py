@@ -3,6 +3,8 @@ the times there is nothing to draw, and a count of redraws for benchmarks."""
 
 from __future__ import annotations
 
+import gc
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -137,6 +139,11 @@ class PlotPanel(QWidget):
                 self._smoothing_unseen = True
 
     def _adopt_export_dialog(self) -> None:
+        # Qt widgets deleted while their Python wrappers still wait for the cyclic collector
+        # leave those wrappers mapped to their addresses; the export dialog's option widgets,
+        # made at a reused address, were then handed a wrapper of another type. Exporting is
+        # rare: collect first.
+        gc.collect()
         dialog = self.plot_widget.scene().exportDialog
         if dialog is not None and dialog.parent() is None:
             dialog.setParent(self, Qt.Window)  # still a window, now deleted with the plot
