@@ -557,3 +557,49 @@ def test_schema_violation_names_the_path():
     document["nodes"][2]["position"] = "left"
     with pytest.raises(SchemaViolation, match=r"^nodes\[2\]\.position"):
         SchemaValidator(schema).validate(document)
+
+
+def mutations(value, path=()):
+    """(path, replacement) pairs that break or bend ``value`` at every place in it: each leaf
+    and container swapped for values of other types, sizes and signs, keys dropped and added."""
+    odd = [None, True, -1, 0, 2 ** 40, 1e308, -0.5, "", "x" * 300, "a\n", [], [1], {}, {"k": 1}]
+    for replacement in odd:
+        yield path, replacement
+    if isinstance(value, dict):
+        for key in value:
+            yield path, {k: v for k, v in value.items() if k != key}
+        yield path, {**value, "zz_extra": 1}
+        for key, item in value.items():
+            yield from mutations(item, (*path, key))
+    elif isinstance(value, list) and value:
+        yield path, value[:-1]
+        yield path, [*value, value[-1]]
+        for k in {0, len(value) - 1}:
+            yield from mutations(value[k], (*path, k))
+
+
+def replaced(document, path, replacement):
+    if not path:
+        return replacement
+    copy = json.loads(json.dumps(document))
+    place = copy
+    for key in path[:-1]:
+        place = place[key]
+    place[path[-1]] = replacement
+    return copy
+
+
+@pytest.mark.parametrize("stem", ["single_neuron", "deep_sigmoid"])
+def test_the_quick_test_and_the_step_by_step_check_agree_on_every_bent_file(stem):
+    """A file the quick test accepts is read without the step-by-step check: the two must say
+    the same of every document, or a hostile file would pass on the quick test's word."""
+    from bpstudio.core.examples import EXAMPLES
+    validator = SchemaValidator(load_schema("graph"))
+    document = json.loads(encode(EXAMPLES[stem]())["graph.json"])
+    count = 0
+    for path, replacement in mutations(document):
+        bent = replaced(document, path, replacement)
+        quick, explained = validator.is_valid(bent), validator.explain(bent)
+        assert quick == (explained is None), (path, replacement, explained)
+        count += 1
+    assert count > 500
