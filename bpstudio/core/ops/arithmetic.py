@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..shapes import BATCH, broadcast, format_shape, normalize_axis, result_shape, unbroadcast
-from .base import ARITHMETIC, Op, Param, Port, ones, register
+from .base import ARITHMETIC, Op, Param, Port, register
 
 N = BATCH
 BROADCAST_CASES = (
@@ -24,18 +24,9 @@ def _result(ctx, ufunc, a, b):
     return ufunc(a, b, out=ctx.buffer("out", result_shape(a, b), np.result_type(a, b)))
 
 
-def _summed(grad, shape):
-    """``grad`` summed back to ``shape`` (see :func:`unbroadcast`). A bias's gradient, a batch
-    of rows summed into one, is one product with a vector of ones: BLAS reads the batch once,
-    where ``sum(axis=0)`` adds the rows one by one, at about twice the cost."""
-    if grad.ndim == 2 and shape == grad.shape[1:]:
-        return np.matmul(ones(grad.shape[0], grad.dtype), grad)
-    return unbroadcast(grad, shape)
-
-
 def _product(ctx, key, grad, other, shape):
     """grad * other, summed back to ``shape``, through reused arrays."""
-    return _summed(np.multiply(grad, other, out=ctx.buffer(key, grad.shape, grad.dtype)), shape)
+    return unbroadcast(np.multiply(grad, other, out=ctx.buffer(key, grad.shape, grad.dtype)), shape)
 
 
 class _Binary(Op):
@@ -65,7 +56,7 @@ class Add(_Binary):
     def backward(ctx, grad):
         sa, sb = ctx.saved
         na, nb = ctx.needs_input_grad
-        return (_summed(grad, sa) if na else None, _summed(grad, sb) if nb else None)
+        return (unbroadcast(grad, sa) if na else None, unbroadcast(grad, sb) if nb else None)
 
 
 @register
@@ -86,8 +77,8 @@ class Subtract(_Binary):
         na, nb = ctx.needs_input_grad
         gb = None
         if nb:
-            gb = _summed(np.negative(grad, out=ctx.buffer("gb", grad.shape, grad.dtype)), sb)
-        return (_summed(grad, sa) if na else None, gb)
+            gb = unbroadcast(np.negative(grad, out=ctx.buffer("gb", grad.shape, grad.dtype)), sb)
+        return (unbroadcast(grad, sa) if na else None, gb)
 
 
 @register

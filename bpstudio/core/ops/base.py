@@ -12,7 +12,6 @@ export tests fail until the op gets both or is listed in their ``NOT_EXPORTED_TO
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 from dataclasses import dataclass
@@ -240,15 +239,6 @@ class Param:
             raise ParamError(f"{label} must be >= {self.minimum}, not {shown(number)}")
         if self.maximum is not None and number > self.maximum:
             raise ParamError(f"{label} must be <= {self.maximum}, not {shown(number)}")
-
-
-@functools.lru_cache(maxsize=16)
-def ones(length: int, dtype: np.dtype) -> np.ndarray:
-    """A read-only vector of ``length`` ones, made once per length and dtype: a product with it
-    sums the rows (or columns) of a matrix in BLAS, reading it once."""
-    vector = np.ones(length, dtype)
-    vector.flags.writeable = False
-    return vector
 
 
 class Context:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
-from ..shapes import BATCH, format_shape
+from ..shapes import BATCH, format_shape, ones
 from .activations import stable_sigmoid
-from .base import LOSSES, Op, Port, ones, register
+from .base import LOSSES, Op, Port, register
 
 N = BATCH
 
