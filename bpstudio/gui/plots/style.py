@@ -6,8 +6,11 @@ global to the process and would restyle any other pyqtgraph view.
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
-from PySide6.QtGui import QBrush, QColor, QFont, QPen
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
 from ..canvas import theme
@@ -208,15 +211,49 @@ def decade_label(k: int) -> str:
 
 
 class SteadyAxis(pg.AxisItem):
-    """An axis that keeps its picture when told a range it already shows. pyqtgraph's throws
-    its ticks, labels and grid away on every range it is given, and a view box passes its range
-    on at each change of either axis: the bar plot's fixed decades were drawn again on every
-    redraw, about 4 ms each."""
+    """An axis that keeps its picture when told a range it already shows, and draws its grid
+    lines on whole pixels, antialiased.
+
+    pyqtgraph's axis throws its ticks, labels and grid away on every range it is given, and a
+    view box passes its range on at each change of either axis: the bar plot's fixed decades
+    were drawn again on every redraw, about 4 ms each.
+
+    Its grid lines are the tick pen made faint with alpha, drawn aliased at fractional places,
+    which Qt's raster engine blends pixel by pixel: a plot's 167 lines took 11.4 ms, most of a
+    plot's painting after a change of range. The same lines put on pixel centres and drawn
+    antialiased cover the same single pixels with the same blend, in 1.8 ms."""
 
     def setRange(self, mn: float, mx: float) -> None:
         if getattr(self, "picture", None) is not None and [mn, mx] == list(self.range):
             return
         super().setRange(mn, mx)
+
+    def drawPicture(self, p, axisSpec, tickSpecs, textSpecs):
+        view = self.scene().views()[0] if self.scene() is not None and self.scene().views() \
+            else None
+        if self.grid is False or view is None:
+            super().drawPicture(p, axisSpec, tickSpecs, textSpecs)
+            return
+        super().drawPicture(p, axisSpec, [], [])  # the axis line
+        # Where the item's own coordinates fall on the screen's pixels (a layout may place
+        # it at fractions of a pixel).
+        to_screen = self.deviceTransform(view.viewportTransform())
+        from_screen, _ = to_screen.inverted()
+        p.save()
+        p.setRenderHint(QPainter.Antialiasing, True)
+        for pen, start, end in tickSpecs:
+            p.setPen(pen)
+            p.drawLine(_on_pixel(start, to_screen, from_screen),
+                       _on_pixel(end, to_screen, from_screen))
+        p.restore()
+        super().drawPicture(p, axisSpec, [], textSpecs)  # the labels, over the lines
+
+
+def _on_pixel(point, to_screen, from_screen) -> QPointF:
+    """``point`` moved to the centre of the screen pixel it falls in."""
+    on_screen = to_screen.map(QPointF(point))
+    return from_screen.map(QPointF(math.floor(on_screen.x()) + 0.5,
+                                   math.floor(on_screen.y()) + 0.5))
 
 
 class DecadeAxis(SteadyAxis):
