@@ -9,6 +9,7 @@ No Qt here: the plots' arithmetic is tested on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Mapping
 
 import numpy as np
@@ -57,26 +58,43 @@ def ema(values: Any, weight: float) -> np.ndarray:
 _BLOCK = 64
 
 
-def _running_average(values: np.ndarray, weight: float) -> np.ndarray:
-    """s_k = weight * s_(k-1) + (1 - weight) * v_k from s_0 = 0, without a Python loop per
-    point (a live plot recomputes it for tens of curves many times a second): within blocks of
-    64 values it is one product with the matrix of weight^(j - i), and only the carry from one
-    block to the next is a loop, over n / 64 blocks. Powers stay <= 1, so nothing overflows."""
-    n = len(values)
-    if n == 0:
-        return values.copy()
-    blocks = -(-n // _BLOCK)
-    padded = np.zeros(blocks * _BLOCK)
-    padded[:n] = values
+@lru_cache(maxsize=16)
+def _block_decay(weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """(weight^(j - i) for j >= i else 0, as a _BLOCK x _BLOCK matrix; weight^1..weight^_BLOCK):
+    what a value weighs j - i places on within a block, and what the end of the block before
+    weighs at each place. Kept per weight: a live plot smooths tens of curves at one weight."""
     lag = np.arange(_BLOCK)[None, :] - np.arange(_BLOCK)[:, None]  # j - i
     with np.errstate(under="ignore"):
         decay = np.where(lag >= 0, weight ** np.maximum(lag, 0), 0.0)
-        carry_decay = weight ** np.arange(1, _BLOCK + 1)  # what the previous block's end weighs
-    within = (padded.reshape(blocks, _BLOCK) @ decay) * (1.0 - weight)
-    carry = 0.0
-    for block in within:
-        block += carry * carry_decay
-        carry = block[-1]
+        carried = weight ** np.arange(1, _BLOCK + 1)
+    decay.flags.writeable = carried.flags.writeable = False
+    return decay, carried
+
+
+def _running_average(values: np.ndarray, weight: float) -> np.ndarray:
+    """s_k = weight * s_(k-1) + (1 - weight) * v_k from s_0 = 0."""
+    return _recurrence((1.0 - weight) * values, weight)
+
+
+def _recurrence(inputs: np.ndarray, weight: float) -> np.ndarray:
+    """r_k = weight * r_(k-1) + inputs_k from r_0 = 0, without a Python loop per point (a live
+    plot recomputes it for tens of curves many times a second): within blocks of 64 values it
+    is one product with the matrix of weight^(j - i), started from 0; each block's true end is
+    then the same recurrence over the blocks' ends, at weight^64 (solved the same way, so n
+    values take about log_64(n) levels), and it is carried into the next block. Powers stay
+    <= 1, so nothing overflows."""
+    n = len(inputs)
+    if n == 0:
+        return inputs.copy()
+    blocks = -(-n // _BLOCK)
+    padded = np.zeros(blocks * _BLOCK)
+    padded[:n] = inputs
+    decay, carried = _block_decay(weight)
+    within = padded.reshape(blocks, _BLOCK) @ decay
+    if blocks > 1:
+        with np.errstate(under="ignore"):
+            ends = _recurrence(within[:, -1].copy(), weight ** _BLOCK)
+        within[1:] += np.outer(ends[:-1], carried)
     return within.reshape(-1)[:n]
 
 
