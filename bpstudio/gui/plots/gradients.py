@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
 from . import style
 from .controls import SmoothingControl
-from .panel import PlotPanel
+from .panel import PlotPanel, set_curve_data, step_curve
 from .series import HistorySeries, as_series, finite_or_nan, log_ema, positive_or_nan
 
 EMPTY = np.zeros(0)
@@ -112,7 +112,7 @@ class _PerParameterPlot(PlotPanel):
     def _draw(self, series: HistorySeries) -> None:
         _names, steps, columns = self._view(series)
         for name, curve in zip(self.names, self.curves):
-            curve.setData(steps, log_ema(columns[name], self._smoothing))
+            set_curve_data(curve, steps, log_ema(columns[name], self._smoothing))
 
     def _make_curves(self, names: tuple[str, ...]) -> None:
         for curve in self.curves:
@@ -121,7 +121,7 @@ class _PerParameterPlot(PlotPanel):
         self.colours = style.parameter_colours(len(names))
         self.curves = []
         for name, colour in zip(names, self.colours):
-            curve = pg.PlotDataItem(pen=pg.mkPen(colour, width=1), name=name)  # thin: 22 of them
+            curve = step_curve(pen=pg.mkPen(colour, width=1), name=name)  # thin: 22 of them
             self.plot_item.addItem(curve)
             self.curves.append(curve)
 
@@ -444,7 +444,9 @@ class LayerHealthPlot(PlotPanel):
             return
         self.set_message("")
         for name, curve in zip(self.names, self.curves):
-            curve.setData(series.layer_step, 100.0 * finite_or_nan(series.layer_health[name]))
+            # (layers are measured every few steps: many redraws bring no new point)
+            set_curve_data(curve, series.layer_step,
+                           100.0 * finite_or_nan(series.layer_health[name]))
 
     def _make_curves(self, names: tuple[str, ...], every_layer: tuple[str, ...]) -> None:
         for curve in self.curves:
@@ -455,7 +457,9 @@ class LayerHealthPlot(PlotPanel):
         colour_of = dict(zip(every_layer, colours))
         self.curves = []
         for name in names:
-            curve = pg.PlotDataItem(pen=pg.mkPen(colour_of[name], width=1.5), name=name)
+            # Thin, as the gradient plot's: a wider pen is stroked segment by segment, and ten
+            # curves of it were three quarters of the tab's painting.
+            curve = step_curve(pen=pg.mkPen(colour_of[name], width=1), name=name)
             self.plot_item.addItem(curve)
             self.curves.append(curve)
         for k in legend_picks(len(names)):

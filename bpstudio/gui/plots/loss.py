@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QWidget
 
 from . import style
 from .controls import SmoothingControl
-from .panel import PlotPanel
+from .panel import PlotPanel, set_curve_data, step_curve
 from .series import HistorySeries, as_series, ema
 
 EMPTY = np.zeros(0)
@@ -22,9 +22,9 @@ class SmoothedCurve:
     """A training curve drawn smoothed over its faint raw self (raw alone when not smoothed)."""
 
     def __init__(self, plot_item: pg.PlotItem, colour, name: str):
-        self.raw = pg.PlotDataItem(pen=pg.mkPen(style.with_alpha(colour, style.RAW_ALPHA),
-                                                width=1), name=f"{name} (raw)")
-        self.curve = pg.PlotDataItem(pen=pg.mkPen(colour, width=2), name=name)
+        self.raw = step_curve(pen=pg.mkPen(style.with_alpha(colour, style.RAW_ALPHA), width=1),
+                              name=f"{name} (raw)")
+        self.curve = step_curve(pen=pg.mkPen(colour, width=2), name=name)
         plot_item.addItem(self.raw)
         plot_item.addItem(self.curve)
         self.steps, self.values = EMPTY, EMPTY
@@ -102,11 +102,7 @@ class _CurvesPlot(PlotPanel):
     def _show_validation(self, steps: np.ndarray, values: np.ndarray) -> None:
         # Validation runs now and then: most redraws bring no new point, and giving a
         # symbol curve its points again rebuilds every symbol.
-        shown_steps, shown_values = self.validation.getOriginalDataset()
-        if (shown_steps is not None and np.array_equal(shown_steps, steps)
-                and np.array_equal(shown_values, values, equal_nan=True)):
-            return
-        self.validation.setData(steps, values)
+        set_curve_data(self.validation, steps, values)
 
     def _values(self, series: HistorySeries) -> tuple[np.ndarray | None, np.ndarray]:
         raise NotImplementedError
