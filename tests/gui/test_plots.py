@@ -10,7 +10,7 @@ import pytest
 import pyqtgraph as pg
 import pyqtgraph.exporters
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
 
 from bpstudio import Graph, Trainer
@@ -144,6 +144,89 @@ def test_validation_points_are_given_again_only_when_they_change(plots, moons_ru
     plots.show_history(later)
     assert len(given) == 1
     np.testing.assert_allclose(shown(loss.validation_curve)[1], later["validation"]["loss"])
+
+
+def test_layer_health_is_given_points_only_when_the_layers_were_measured_again(
+        qtbot, sigmoid_tree, monkeypatch):
+    import copy
+
+    plots = fresh_plots(qtbot)
+    plots.show_tab(GRADIENTS_TAB)
+    plots.show_history(sigmoid_tree)
+    health, grad = plots.health_plot, plots.gradient_plot
+    assert len(health.curves) == 10
+    given = []
+    real = pg.PlotDataItem.setData
+    monkeypatch.setattr(pg.PlotDataItem, "setData",
+                        lambda self, *a, **k: given.append(self) or real(self, *a, **k))
+    later = copy.deepcopy(sigmoid_tree)  # new gradient norms, the layers not measured again
+    later["layer_grad_norm"] = {n: [2 * v for v in values]
+                                for n, values in sigmoid_tree["layer_grad_norm"].items()}
+    plots.show_history(later)
+    assert not set(map(id, given)) & set(map(id, health.curves))
+    assert {id(c) for c in grad.curves} <= set(map(id, given))
+    given.clear()
+    first = health.names[0]
+    later["layers"]["health"][first] = [0.5 for _ in later["layers"]["health"][first]]
+    plots.show_history(later)
+    assert sum(c is health.curve(first) for c in given) == 1
+    np.testing.assert_allclose(shown(health.curve(first))[1], 50.0)
+
+
+def test_a_long_run_is_drawn_with_two_bins_per_pixel(qtbot):
+    # pyqtgraph's default of five per pixel drew 10 points per pixel of a long curve.
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(560, 330)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_smoothing(0.5)
+    n = 20_000
+    loss = np.exp(-np.arange(n) / 5000) * (1 + np.random.default_rng(0).random(n))
+    plot.show_history({"parameters": "w", "step": np.arange(1, n + 1), "loss": loss,
+                       "grad_norm": {"w": np.ones(n)}})
+    shown(plot.train_curve)
+    width = plot.view_box.width()
+    for curve in (plot.raw_curve, plot.train_curve):
+        drawn = len(curve.curve.xData)
+        assert width * 2 <= drawn <= width * 4 + 8  # a low and a high point per bin
+        # the outline is kept: the highest and lowest raw points are among those drawn
+    assert plot.raw_curve.curve.yData.max() == pytest.approx(loss.max())
+    assert plot.raw_curve.curve.yData.min() == pytest.approx(loss.min())
+
+
+def _pixels(widget) -> np.ndarray:
+    image = widget.grab().toImage().convertToFormat(QImage.Format_ARGB32)
+    return np.frombuffer(image.constBits(), np.uint32).reshape(image.height(), -1).copy()
+
+
+def test_the_grid_drawn_on_pixel_centres_is_pyqtgraphs_own_picture(qtbot, moons_run,
+                                                                   sigmoid_tree, monkeypatch):
+    # Every line on the pixels, and blended with them, as pyqtgraph draws it (only faster), in
+    # plots the layout puts at fractions of a pixel too.
+    def pictures():
+        widget = fresh_plots(qtbot)
+        widget.resize(523, 711)
+        taken = []
+        for tab, tree in ((LOSS_TAB, moons_run[3]), (GRADIENTS_TAB, sigmoid_tree)):
+            widget.show_tab(tab)
+            widget.show_history(tree)
+            for plot in widget._tab_plots[tab][:2]:
+                shown(plot.plot_item.listDataItems()[0])
+                assert plot.plot_item.getAxis("left").grid is not False  # (a grid to draw)
+                taken.append(_pixels(plot.plot_widget))
+        widget.close()
+        return taken
+
+    from bpstudio.gui.plots.style import SteadyAxis
+
+    ours = pictures()
+    monkeypatch.setattr(SteadyAxis, "drawPicture", pg.AxisItem.drawPicture)
+    theirs = pictures()
+    assert len(ours) == len(theirs) == 4
+    for mine, pyqtgraphs in zip(ours, theirs):
+        assert mine.shape == pyqtgraphs.shape
+        assert np.count_nonzero(mine != pyqtgraphs) == 0
 
 
 def test_smoothing_changes_the_curve_and_zero_gives_the_raw_values(plots, moons_run):
@@ -462,6 +545,21 @@ def test_nan_and_infinite_values_are_gaps_and_nothing_raises(plots, moons_run, q
     plots.set_smoothing(0.9)  # the average skips the gaps instead of turning NaN
     assert np.isfinite(shown(plots.loss_plot.train_curve)[1][51:]).all()
     plots.grab()
+
+
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 4097, 300_000])
+@pytest.mark.parametrize("weight", [0.3, 0.9, 0.999])
+def test_ema_is_the_running_average_step_by_step_over_long_series_with_gaps(n, weight):
+    # The blocked product and its carries between blocks (over levels of blocks for long
+    # series) against the definition, one value at a time, gaps skipped.
+    values = np.random.default_rng(n).normal(size=n)
+    values[::7] = np.nan
+    expected, average, count = np.full(n, np.nan), 0.0, 0
+    for k, v in enumerate(values):
+        if np.isfinite(v):
+            average, count = weight * average + (1 - weight) * v, count + 1
+            expected[k] = average / (1 - weight ** count)
+    np.testing.assert_allclose(ema(values, weight), expected, rtol=1e-10, atol=1e-12)
 
 
 def test_series_helpers():
