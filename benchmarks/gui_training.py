@@ -49,6 +49,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import pyqtgraph as pg  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -179,6 +180,16 @@ def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | N
         spans.append((wall, time.perf_counter(), "progress redraw"))
     panel.run.progressed.disconnect(show_progress)
     panel.run.progressed.connect(timed_show_progress)
+    # And each plot's painting, by the plot's title.
+    titles = {plot.plot_widget: plot.plot_item.titleLabel.text or type(plot).__name__
+              for plot in panel.plots.plots}
+    paint_event = pg.GraphicsView.paintEvent
+
+    def timed_paint(view, event) -> None:
+        wall = time.perf_counter()
+        paint_event(view, event)
+        spans.append((wall, time.perf_counter(), f"painting {titles.get(view, 'a plot')}"))
+    pg.GraphicsView.paintEvent = timed_paint
 
     # A person watching: switch tabs and resize the dock while it trains.
     switches = [0]
@@ -226,6 +237,7 @@ def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | N
     for timer in (watch, switcher, resizer):
         timer.stop()
     probe.stop()
+    pg.GraphicsView.paintEvent = paint_event
     redraws = panel.redraws - redraws_before
     stall, stall_moment = probe.longest_stall()
     # What ran in the longest stall: the timed work that overlaps it, longest first.
