@@ -203,7 +203,8 @@ def _pixels(widget) -> np.ndarray:
 def test_the_grid_drawn_on_pixel_centres_is_pyqtgraphs_own_picture(qtbot, moons_run,
                                                                    sigmoid_tree, monkeypatch):
     # Every line on the pixels, and blended with them, as pyqtgraph draws it (only faster), in
-    # plots the layout puts at fractions of a pixel too.
+    # plots the layout puts at fractions of a pixel too; a line on the very edge between two
+    # pixels may go to either (at most one row and one column of a picture differ).
     def pictures():
         widget = fresh_plots(qtbot)
         widget.resize(523, 711)
@@ -226,7 +227,9 @@ def test_the_grid_drawn_on_pixel_centres_is_pyqtgraphs_own_picture(qtbot, moons_
     assert len(ours) == len(theirs) == 4
     for mine, pyqtgraphs in zip(ours, theirs):
         assert mine.shape == pyqtgraphs.shape
-        assert np.count_nonzero(mine != pyqtgraphs) == 0
+        rows, columns = np.nonzero(mine != pyqtgraphs)
+        assert len(set(rows)) <= 1 or len(set(columns)) <= 1
+        assert len(rows) <= max(mine.shape)
 
 
 def test_smoothing_changes_the_curve_and_zero_gives_the_raw_values(plots, moons_run):
@@ -946,6 +949,65 @@ def test_the_step_axis_reaches_the_runs_last_step_from_its_start(qtbot):
     plots.show_history(trainer.history.to_tree())
     QApplication.processEvents()
     assert box.viewRange()[0][1] >= 300
+
+
+def test_plots_out_of_view_get_their_curves_one_per_idle_turn_before_they_are_shown(
+        qtbot, sigmoid_tree, monkeypatch):
+    plots = fresh_plots(qtbot)
+    plots.show_tab(LOSS_TAB)
+    column = plots._tab_plots[GRADIENTS_TAB]
+    counts = [p.redraw_count for p in column]
+    made = []
+    real = pg.PlotDataItem.__init__
+    monkeypatch.setattr(pg.PlotDataItem, "__init__",
+                        lambda self, *a, **k: made.append(self) or real(self, *a, **k))
+    plots.show_history(sigmoid_tree)  # new layers: the Gradients tab's plots need curves
+    assert made == []  # not in this redraw
+    turns = []
+    while plots._unprepared or plots._catch_up.isActive():
+        before = len(made)
+        QApplication.processEvents()
+        turns.append(len(made) - before)
+        assert len(turns) <= 20
+    assert len([t for t in turns if t]) >= 3  # one plot a turn
+    assert len(plots.gradient_plot.curves) == 11 and len(plots.health_plot.curves) == 10
+    assert len(plots.bar_plot.points) == 11
+    assert [p.redraw_count for p in column] == counts  # made, not drawn
+    made.clear()
+    bar = plots.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.LeftButton,
+                     pos=bar.tabRect(plots.tabs.indexOf(plots.pages[GRADIENTS_TAB])).center())
+    while not plots.up_to_date:
+        QApplication.processEvents()
+    assert made == []  # shown with the curves made before
+    assert plots.gradient_plot.redraw_count == counts[0] + 1
+
+
+def test_a_progress_that_comes_while_a_tab_catches_up_is_drawn_one_plot_per_turn(
+        qtbot, sigmoid_tree):
+    plots = fresh_plots(qtbot)
+    plots.resize(520, 1400)  # every plot of the Gradients tab in view
+    plots.show_tab(GRADIENTS_TAB)
+    plots.show_history(sigmoid_tree)
+    plots.show_tab(LOSS_TAB)
+    plots.show_history(sigmoid_tree)
+    column = plots._tab_plots[GRADIENTS_TAB]
+    before = [p.redraw_count for p in column]
+    bar = plots.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.LeftButton,
+                     pos=bar.tabRect(plots.tabs.indexOf(plots.pages[GRADIENTS_TAB])).center())
+    plots.show_history(sigmoid_tree)  # the next progress, before the tab caught up
+    assert [p.redraw_count for p in column] == before  # left to the catch-up
+    turns = 0
+    while not plots.up_to_date:
+        drawn = sum(p.redraw_count for p in column)
+        QApplication.processEvents()
+        assert sum(p.redraw_count for p in column) - drawn <= 1
+        turns += 1
+        assert turns <= 20
+    assert [p.redraw_count for p in column] == [b + 1 for b in before]
+    plots.show_history(sigmoid_tree)  # caught up: the next progress is drawn at once
+    assert [p.redraw_count for p in column] == [b + 2 for b in before]
 
 
 def test_a_tab_opened_shows_at_once_and_its_plots_catch_up_one_per_turn(qtbot, sigmoid_tree):

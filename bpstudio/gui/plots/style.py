@@ -250,10 +250,14 @@ class SteadyAxis(pg.AxisItem):
 
 
 def _on_pixel(point, to_screen, from_screen) -> QPointF:
-    """``point`` moved to the centre of the screen pixel it falls in."""
+    """``point`` moved to the centre of the screen pixel it falls in, where Qt's aliased
+    drawing puts it (a place on the very edge between two pixels may go to either)."""
     on_screen = to_screen.map(QPointF(point))
-    return from_screen.map(QPointF(math.floor(on_screen.x()) + 0.5,
-                                   math.floor(on_screen.y()) + 0.5))
+    return from_screen.map(QPointF(_pixel_centre(on_screen.x()), _pixel_centre(on_screen.y())))
+
+
+def _pixel_centre(place: float) -> float:
+    return math.floor(place) + 0.5
 
 
 class DecadeAxis(SteadyAxis):
