@@ -109,6 +109,10 @@ class _PerParameterPlot(PlotPanel):
         self._draw(series)
         self.set_message("")
 
+    def prepare(self, series: HistorySeries | None) -> None:
+        if series is not None and len(series) and self._view(series)[0] != self.names:
+            self._make_curves(self._view(series)[0])
+
     def _draw(self, series: HistorySeries) -> None:
         _names, steps, columns = self._view(series)
         for name, curve in zip(self.names, self.curves):
@@ -301,6 +305,12 @@ they stay while the norms move within a few decades (so that the axis holds stil
         latest = np.array([columns[n][-1] if len(columns[n]) else np.nan for n in names])
         self.show_values(names, latest, int(steps[-1]) if len(steps) else None)
 
+    def prepare(self, series: HistorySeries | None) -> None:
+        if series is not None and len(series):
+            names = view_of(series, self.mode)[0]
+            if names != self.names:
+                self._make_points(names)
+
     def show_values(self, names: Sequence[str], values: Any, step: int | None = None) -> None:
         """Bars for one norm per parameter (e.g. the latest ``StepStats.grad_norms``)."""
         names = tuple(names)
@@ -433,10 +443,7 @@ class LayerHealthPlot(PlotPanel):
     def show_history(self, history: Mapping[str, Any] | HistorySeries | None) -> None:
         series = as_series(history)
         self.redraw_count += 1
-        measured = () if series is None else tuple(
-            n for n in series.layers if np.isfinite(series.layer_health[n]).any())
-        if measured != self.names:
-            self._make_curves(measured, series.layers if series is not None else ())
+        measured = self.prepare(series)
         if not measured:
             self.set_message("no layer health yet: it is measured on ReLU, sigmoid and tanh "
                              "layers while training" if series is None or not series.layers
@@ -447,6 +454,14 @@ class LayerHealthPlot(PlotPanel):
             # (layers are measured every few steps: many redraws bring no new point)
             set_curve_data(curve, series.layer_step,
                            100.0 * finite_or_nan(series.layer_health[name]))
+
+    def prepare(self, series: HistorySeries | None) -> tuple[str, ...]:
+        """Curves for the layers ``series`` measured (which it returns)."""
+        measured = () if series is None else tuple(
+            n for n in series.layers if np.isfinite(series.layer_health[n]).any())
+        if measured != self.names:
+            self._make_curves(measured, series.layers if series is not None else ())
+        return measured
 
     def _make_curves(self, names: tuple[str, ...], every_layer: tuple[str, ...]) -> None:
         for curve in self.curves:

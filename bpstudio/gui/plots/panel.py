@@ -183,6 +183,11 @@ class PlotPanel(QWidget):
     def _redraw_smoothed(self) -> None:
         """Draw the smoothed curves again at the current weight (plots that smooth say how)."""
 
+    def prepare(self, series) -> None:
+        """Make the items a history of these names needs (curves, legend entries), without
+        drawing it: a plot out of view gets them ahead of being shown. Plots whose items do
+        not depend on the names have nothing to do."""
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._smoothing_unseen:

@@ -102,10 +102,18 @@ class TrainingPlots(QWidget):
                            PREDICTION_TAB: [self.prediction_plot]}
         self._series = as_series(None)
         self._field: PredictionField | None = None
-        self._stale: set = set()  # plots whose data changed since they were drawn
+        # Plots whose data changed since they were drawn, the longest stale first (a plot
+        # drawn goes to the back): caught up in that order, none waits behind a busy one.
+        self._stale: dict = {}
         # A tab a person opens shows what its plots last drew at once, and they catch up one
-        # per turn of the event loop: the four plots of the Gradients tab drawn in one go
-        # held the window 60-80 ms during a run.
+        # per turn of the event loop, the newest progress included: the four plots of the
+        # Gradients tab drawn in one go held the window 60-80 ms during a run.
+        self._catching_up = False
+        # Plots out of view that a new set of layers or parameters needs new curves for: made
+        # one per idle turn, before the plot is shown (the Gradients tab's curves, legends and
+        # bars took 55 ms, in the first redraw that showed them).
+        self._unprepared: list = []
+        self._names: tuple = ((), ())
         self._catch_up = QTimer(self)
         self._catch_up.setSingleShot(True)
         self._catch_up.setInterval(0)
@@ -148,15 +156,24 @@ class TrainingPlots(QWidget):
         """Draw a training history (the tree of ``History.to_tree()``), or clear with None."""
         if history is None:
             self.set_step_horizon(None)
-        self._series = as_series(history)  # read once for every plot
-        self._stale.update(self.history_plots)
+        series = self._series = as_series(history)  # read once for every plot
+        for plot in self.history_plots:
+            self._stale.setdefault(plot)
+        names = ((), ()) if series is None else (series.parameters, series.layers)
+        if names != self._names:
+            self._names = names
+            self._unprepared = [plot for plot in self.history_plots if not self.in_view(plot)]
+            self._catch_up.start()
+        if self._catching_up:
+            return  # drawn by the catch-up, one plot per turn
         self._draw_stale()
 
     def show_prediction(self, field: PredictionField | None) -> None:
         """Draw the model's prediction over its data, or clear with None."""
         self._field = field
-        self._stale.add(self.prediction_plot)
-        self._draw_stale()
+        self._stale.setdefault(self.prediction_plot)
+        if not self._catching_up:
+            self._draw_stale()
 
     def insert_page(self, index: int, page: QWidget, title: str) -> None:
         """Put a page of the dock's own among the tabs (e.g. its settings, first)."""
@@ -197,13 +214,17 @@ class TrainingPlots(QWidget):
         return not self._due()
 
     def _catch_up_soon(self, *_args) -> None:
+        self._catching_up = bool(self._due())
         self._catch_up.start()  # (its interval is 0: not the index or value a signal gives)
 
     def _draw_next_stale(self) -> None:
         due = self._due()
         if due:
             self._draw(due[:1])
-        if len(due) > 1:
+        elif self._unprepared:
+            self._unprepared.pop(0).prepare(self._series)
+        self._catching_up = len(due) > 1
+        if self._catching_up or self._unprepared:
             self._catch_up.start()
 
     def _draw_stale(self, *_args) -> None:
@@ -211,7 +232,7 @@ class TrainingPlots(QWidget):
 
     def _draw(self, due: list) -> None:
         for plot in due:
-            self._stale.discard(plot)
+            self._stale.pop(plot, None)
             if plot is self.prediction_plot:
                 plot.show_prediction(self._field)
             else:
@@ -235,3 +256,4 @@ class TrainingPlots(QWidget):
         """LOSS_TAB, GRADIENTS_TAB or PREDICTION_TAB, drawn up to date now."""
         self.tabs.setCurrentWidget(self.pages[key])
         self._draw_stale()
+        self._catching_up = False
