@@ -130,10 +130,12 @@ class Probe:
 
     def longest_stall(self) -> tuple[float, float]:
         """(ms beyond the interval asked for, perf_counter moment it ended)."""
-        if len(self.gaps) < 2:
-            return 0.0, 0.0
-        worst = max(range(1, len(self.gaps)), key=self.gaps.__getitem__)
-        return max(self.gaps[worst] - PROBE_MS, 0), self.moments[worst]
+        return (self.longest_stalls(1) or [(0.0, 0.0)])[0]
+
+    def longest_stalls(self, count: int) -> list[tuple[float, float]]:
+        """The ``count`` longest, longest first, as :meth:`longest_stall` gives one."""
+        worst = sorted(range(1, len(self.gaps)), key=self.gaps.__getitem__, reverse=True)
+        return [(max(self.gaps[k] - PROBE_MS, 0), self.moments[k]) for k in worst[:count]]
 
 
 def run_loop_for(seconds: float) -> None:
@@ -180,6 +182,15 @@ def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | N
         spans.append((wall, time.perf_counter(), "progress redraw"))
     panel.run.progressed.disconnect(show_progress)
     panel.run.progressed.connect(timed_show_progress)
+    # The run's end (its weights and history taken into the document).
+    finish = panel._finish
+
+    def timed_finish(job) -> None:
+        wall = time.perf_counter()
+        finish(job)
+        spans.append((wall, time.perf_counter(), "taking the run's result"))
+    panel.run.finished.disconnect(finish)
+    panel.run.finished.connect(timed_finish)
     # And each plot's painting, by the plot's title.
     titles = {plot.plot_widget: plot.plot_item.titleLabel.text or type(plot).__name__
               for plot in panel.plots.plots}
@@ -239,19 +250,24 @@ def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | N
     probe.stop()
     pg.GraphicsView.paintEvent = paint_event
     redraws = panel.redraws - redraws_before
-    stall, stall_moment = probe.longest_stall()
-    # What ran in the longest stall: the timed work that overlaps it, longest first.
-    begun = stall_moment - (stall + PROBE_MS) / 1000
-    inside = sorted(((min(end, stall_moment) - max(start, begun), what)
-                     for start, end, what in spans if start < stall_moment and end > begun - 1e-3),
-                    reverse=True)
-    during = ", ".join(f"{what} {1000 * length:.0f} ms" for length, what in inside[:3])
+    def during(stall: float, moment: float) -> str:
+        """What ran in a stall: the timed work that overlaps it, longest first."""
+        begun = moment - (stall + PROBE_MS) / 1000
+        inside = sorted(((min(end, moment) - max(start, begun), what)
+                         for start, end, what in spans if start < moment and end > begun - 1e-3),
+                        reverse=True)
+        return ", ".join(f"{what} {1000 * length:.0f} ms" for length, what in inside[:3]) or \
+            "no timed work (painting, reading progress, the system)"
+    stalls = probe.longest_stalls(3)
+    stall, stall_moment = stalls[0] if stalls else (0.0, 0.0)
+    others = "; ".join(f"{s:.0f} ms at {(m - started) / seconds:.0%} ({during(s, m)})"
+                       for s, m in stalls[1:])
     window.undo_stack.setClean()
     window.close()
     window.deleteLater()
     return {"steps_per_second": worker.steps_done / seconds, "seconds": seconds,
             "stall_ms": stall, "stall_at": (stall_moment - started) / seconds,
-            "stall_during": during or "no timed work (painting, reading progress, the system)",
+            "stall_during": during(stall, stall_moment), "next_stalls": others,
             "idle_stall_ms": idle_stall, "redraws_per_second": redraws / seconds,
             "cpu_per_redraw_ms": 1000 * cpu / max(redraws, 1),
             "slot_cpu_per_redraw_ms": 1000 * slot_cpu[0] / max(redraws, 1),
@@ -273,7 +289,8 @@ def report(stem: str, base: float, gui: dict, targets: dict, prefix: str = "") -
           + (f" (in it: {gui['stall_during']})" if "stall_during" in gui else "") + "; "
           f"idle window {gui['idle_stall_ms']:.0f} ms (baseline)   "
           f"target <= {targets['stall_ms']:.0f} ms\n"
-          f"  redraws     {gui['redraws_per_second']:.1f}/s; ceiling ~30/s (the 33 ms timer)   "
+          + (f"              next longest: {gui['next_stalls']}\n" if gui.get("next_stalls") else "")
+          + f"  redraws     {gui['redraws_per_second']:.1f}/s; ceiling ~30/s (the 33 ms timer)   "
           f"target >= {targets['redraws']:.0f}/s\n"
           f"  GUI CPU     {gui['cpu_per_redraw_ms']:.1f} ms per redraw (progress slot alone "
           f"{gui['slot_cpu_per_redraw_ms']:.1f} ms); idle window "
