@@ -289,7 +289,8 @@ def report(stem: str, base: float, gui: dict, targets: dict, prefix: str = "") -
           + (f" (in it: {gui['stall_during']})" if "stall_during" in gui else "") + "; "
           f"idle window {gui['idle_stall_ms']:.0f} ms (baseline)   "
           f"target <= {targets['stall_ms']:.0f} ms\n"
-          + (f"              next longest: {gui['next_stalls']}\n" if gui.get("next_stalls") else "")
+          + (f"              next longest: {gui['next_stalls']}\n"
+             if gui.get("next_stalls") else "")
           + f"  redraws     {gui['redraws_per_second']:.1f}/s; ceiling ~30/s (the 33 ms timer)   "
           f"target >= {targets['redraws']:.0f}/s\n"
           f"  GUI CPU     {gui['cpu_per_redraw_ms']:.1f} ms per redraw (progress slot alone "
