@@ -54,6 +54,42 @@ def wait_done(qtbot, panel):
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT)
 
 
+def test_the_runs_numbers_in_words_are_written_a_few_times_a_second_and_last_at_its_end(
+        qtbot, xor, monkeypatch):
+    import time
+
+    from bpstudio.core.training import background
+    from bpstudio.core.training.trainer import Trainer
+
+    window, panel = xor, xor.training_panel
+    trainer = Trainer.from_project(window.document.copy(), data=panel.training_data(), seed=0)
+    sender, started = background._ProgressSender(), time.perf_counter()
+    reports = []
+    for k, stats in enumerate(trainer.run(steps=40), start=1):
+        if k % 4 == 0:
+            report = sender.progress(trainer, stats, 0, 40, started, None)
+            background._Inbox(connection=None)._complete(report)
+            reports.append(report)
+    written = []
+    real = panel.rate_label.setText
+    monkeypatch.setattr(panel.rate_label, "setText", lambda t: written.append(t) or real(t))
+    panel._readout_clock.invalidate()  # as a run does when it starts
+    for report in reports:  # ten progress reports in a few milliseconds
+        panel.run.progressed.emit(report)
+    assert len(written) == 1 and "steps/s" in written[0]
+    assert panel.progress.format().startswith("step 40")  # the bar follows every report
+    assert window.stats_label.text().startswith("step 4 ")
+    qtbot.wait(panel_module.READOUT_MS + 20)
+    panel.run.progressed.emit(reports[-1])
+    assert len(written) == 2 and window.stats_label.text().startswith("step 40 ")
+    # A real run, short enough to end within one interval of its first numbers: those of its
+    # last step are written when it ends.
+    qtbot.mouseClick(button(window, "Train"), Qt.LeftButton)
+    wait_done(qtbot, panel)
+    assert window.stats_label.text().startswith("step 300 ")
+    assert panel.rate_label.text() == written[-1]
+
+
 def test_train_runs_plots_live_and_comes_back_as_one_undo_step(qtbot, xor):
     window, panel = xor, xor.training_panel
     before = weights(window)

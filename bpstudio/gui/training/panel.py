@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox,
                                QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
@@ -44,6 +44,10 @@ CSV_ITEM = "CSV file…"
 DEFAULT_DATA = "moons"
 _ERROR_STYLE = f"color: {theme.ERROR_BADGE.name()};"
 REDRAW_MS = 33  # the plots redraw from the newest progress about 30 times a second
+# The run's numbers in words (steps per second, time left, the loss in the status bar) change
+# at most this often: thirty a second cannot be read, and setting the two labels made the
+# window paint them and the backgrounds behind them, 1 ms of each redraw.
+READOUT_MS = 250
 # What every setting is before a project says otherwise.
 DEFAULT_SETTINGS: dict[str, Any] = {
     "data": {"source": DEFAULT_DATA, "n": 200, "classes": 3}, "validation": 0.2,
@@ -106,6 +110,8 @@ class TrainingPanel(QWidget):
         self.run = RunController(REDRAW_MS, self)
         self.run.progressed.connect(self._show_progress)
         self.run.finished.connect(self._finish)
+        self._readout_clock = QElapsedTimer()   # since the numbers in words were written
+        self._unread: Progress | None = None    # a progress whose numbers are not written yet
         self.remaining = 0            # steps a paused run still has to go
         self._left_after_step = 0     # what a paused run has left after one Step
         self.csv_choice: dict[str, Any] | None = None
@@ -597,6 +603,7 @@ class TrainingPanel(QWidget):
         self.progress.setRange(0, steps)
         self.progress.setValue(0)
         self.plots.set_step_horizon(self.document.training_state.steps + steps)
+        self._readout_clock.invalidate()  # the run's first numbers are written at once
         self.run.start(worker)
         if self.plots.current_tab is None:  # the settings are in view: show the run
             self.plots.show_tab(LOSS_TAB)
@@ -645,6 +652,15 @@ class TrainingPanel(QWidget):
         self.progress.setValue(p.steps_done)
         self.progress.setFormat(f"step {p.step} · {p.steps_done} of {p.steps_planned}")
         self.progress.setUpdatesEnabled(True)
+        if self._readout_clock.isValid() and self._readout_clock.elapsed() < READOUT_MS:
+            self._unread = p  # (written by a later progress, or when the run ends)
+        else:
+            self._show_readouts(p)
+
+    def _show_readouts(self, p: Progress) -> None:
+        """The run's numbers in words: its rate and time left, and the status bar's line."""
+        self._readout_clock.start()
+        self._unread = None
         left = p.seconds_left
         eta = "" if left is None else f" · {int(left // 60)}:{int(left % 60):02d} left"
         self.rate_label.setText(f"{p.steps_per_second:,.0f} steps/s{eta}")
@@ -663,6 +679,8 @@ class TrainingPanel(QWidget):
 
     def _finish(self, worker: BackgroundRun) -> None:
         """The run has ended: its weights and state become one undo step."""
+        if self._unread is not None:  # the last numbers of the run
+            self._show_readouts(self._unread)
         self.document.set_locked(False)
         result = worker.result
         done = result.steps_done
