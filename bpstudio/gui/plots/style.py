@@ -10,7 +10,7 @@ import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
 from ..canvas import theme
@@ -231,33 +231,28 @@ class SteadyAxis(pg.AxisItem):
     def drawPicture(self, p, axisSpec, tickSpecs, textSpecs):
         view = self.scene().views()[0] if self.scene() is not None and self.scene().views() \
             else None
-        if self.grid is False or view is None:
+        # Where the item's own coordinates fall on the screen's pixels (a layout may place it
+        # at fractions of a pixel); an axis scaled or turned on screen is drawn as pyqtgraph
+        # draws it.
+        to_screen = None if view is None else self.deviceTransform(view.viewportTransform())
+        if self.grid is False or to_screen is None or \
+                to_screen.type() not in (QTransform.TxNone, QTransform.TxTranslate):
             super().drawPicture(p, axisSpec, tickSpecs, textSpecs)
             return
         super().drawPicture(p, axisSpec, [], [])  # the axis line
-        # Where the item's own coordinates fall on the screen's pixels (a layout may place
-        # it at fractions of a pixel).
-        to_screen = self.deviceTransform(view.viewportTransform())
-        from_screen, _ = to_screen.inverted()
+        dx, dy = to_screen.dx(), to_screen.dy()
         p.save()
         p.setRenderHint(QPainter.Antialiasing, True)
         for pen, start, end in tickSpecs:
             p.setPen(pen)
-            p.drawLine(_on_pixel(start, to_screen, from_screen),
-                       _on_pixel(end, to_screen, from_screen))
+            # each end at the centre of the screen pixel it falls in, where Qt's aliased
+            # drawing puts it (a place on the very edge of two pixels may go to either)
+            p.drawLine(QPointF(math.floor(start.x() + dx) + 0.5 - dx,
+                               math.floor(start.y() + dy) + 0.5 - dy),
+                       QPointF(math.floor(end.x() + dx) + 0.5 - dx,
+                               math.floor(end.y() + dy) + 0.5 - dy))
         p.restore()
         super().drawPicture(p, axisSpec, [], textSpecs)  # the labels, over the lines
-
-
-def _on_pixel(point, to_screen, from_screen) -> QPointF:
-    """``point`` moved to the centre of the screen pixel it falls in, where Qt's aliased
-    drawing puts it (a place on the very edge between two pixels may go to either)."""
-    on_screen = to_screen.map(QPointF(point))
-    return from_screen.map(QPointF(_pixel_centre(on_screen.x()), _pixel_centre(on_screen.y())))
-
-
-def _pixel_centre(place: float) -> float:
-    return math.floor(place) + 0.5
 
 
 class DecadeAxis(SteadyAxis):
