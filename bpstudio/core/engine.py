@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -73,6 +73,12 @@ class Engine:
     or float32. ``gradients`` is "all" to give every node its gradient (what the app shows),
     or "parameters" to compute only what the optimiser needs (what training uses; it skips,
     e.g., the gradient of the data).
+
+    An engine for the optimiser also computes in place where nothing reads the array again:
+    a bias is added in its product's array, a ReLU or tanh written over its input, a ReLU's
+    gradient masked in the array handed back to it. Those intermediate values and gradients
+    are then gone, and reading one raises; :meth:`keep` names the ones a caller reads. The
+    output's value, the parameters' gradients and the sources' values are always kept.
     """
 
     def __init__(self, graph: Graph, dtype: Any = np.float64, output: NodeRef | None = None,
@@ -100,6 +106,12 @@ class Engine:
         # whether to try having the op write there], rebuilt for each plan
         self._grad_targets: dict[str, np.ndarray] = {}
         self._placed: list[list] | None = None
+        # Node ids whose value or gradient the caller reads (see keep), and the slots of the
+        # current plan whose value or gradient an op writes over, which cannot be read.
+        self._kept_values: frozenset[str] = frozenset()
+        self._kept_grads: frozenset[str] = frozenset()
+        self._dropped_values: frozenset[int] = frozenset()
+        self._dropped_grads: frozenset[int] = frozenset()
 
     # ---------------------------------------------------------------------------- compiling
     @property
@@ -144,7 +156,53 @@ class Engine:
                           for port, j in zip(spec.inputs, inputs))
             steps.append(Step(i, n, None, spec.forward, spec.backward, dict(n.params), inputs,
                               Context(needs)))
+        if not trainable:
+            self._allow_in_place(steps)
+        else:
+            self._dropped_values = self._dropped_grads = frozenset()
         return Plan(g.version, tuple(steps), slot, slot[out.id])
+
+    def _allow_in_place(self, steps: list[Step]) -> None:
+        """Let an op write over an array where no one reads it again: its input's value, when
+        that input feeds it alone, is an op's own array (not a view of another, not a feed or
+        a parameter) that no backward reads and the caller does not keep; the gradient it got,
+        when its value feeds one op, which handed back an array of its own, and the caller
+        does not keep this node's gradient. What is written over is recorded, so that reading
+        it raises instead of giving wrong numbers."""
+        consumers: list[list[int]] = [[] for _ in steps]
+        for step in steps:
+            for j in step.inputs:
+                consumers[j].append(step.slot)  # (once per wire: add(x, x) counts twice)
+        values, grads = set(), set()
+        for step in steps:
+            if step.source:
+                continue
+            spec = step.node.spec
+            if spec.writes_over_input and step.inputs:
+                first = steps[step.inputs[0]].node
+                if (first.spec.source is None and first.spec.own_value
+                        and len(consumers[step.inputs[0]]) == 1
+                        and first.id not in self._kept_values):
+                    step.context.overwrite_input = True
+                    values.add(step.inputs[0])
+            users = consumers[step.slot]
+            if (spec.writes_over_grad and len(users) == 1
+                    and steps[users[0]].node.spec.hands_back_own
+                    and step.node.id not in self._kept_grads):
+                step.context.overwrite_grad = True
+                grads.add(step.slot)
+        self._dropped_values, self._dropped_grads = frozenset(values), frozenset(grads)
+
+    def keep(self, values: Iterable[NodeRef] = (), gradients: Iterable[NodeRef] = ()) -> None:
+        """Keep the values of the nodes ``values`` and the gradients of the nodes
+        ``gradients`` readable after each pass, in an engine for the optimiser (which
+        otherwise writes over those no later op reads). Replaces what was kept before; takes
+        effect from the next pass (the plan is compiled anew)."""
+        kept_values = frozenset(self.graph.node(ref).id for ref in values)
+        kept_grads = frozenset(self.graph.node(ref).id for ref in gradients)
+        if (kept_values, kept_grads) != (self._kept_values, self._kept_grads):
+            self._kept_values, self._kept_grads = kept_values, kept_grads
+            self._plan = None
 
     # ------------------------------------------------------------------------------ running
     def forward(self, feeds: Mapping[str, Any] | None = None) -> np.ndarray:
@@ -324,7 +382,7 @@ class Engine:
         i = self._slot(ref)
         if not self._values:
             raise GraphError("run forward first")
-        return self._values[i]
+        return self.value_at(i)
 
     def grad(self, ref: NodeRef) -> np.ndarray:
         """d output / d (node's value) from the last backward pass (zeros where nothing flowed)."""
@@ -341,6 +399,8 @@ class Engine:
 
     def value_at(self, slot: int) -> np.ndarray:
         """The value in ``slot`` of the plan from the last forward pass."""
+        if slot in self._dropped_values:
+            self._not_kept(slot, "value", "values")
         return self._values[slot]
 
     def grad_at(self, slot: int) -> np.ndarray:
@@ -348,8 +408,16 @@ class Engine:
         return self._grad_at(slot)
 
     def _grad_at(self, slot: int) -> np.ndarray:
+        if slot in self._dropped_grads:
+            self._not_kept(slot, "gradient", "gradients")
         g = self._grads[slot]
         return np.zeros_like(self._values[slot]) if g is None else g
+
+    def _not_kept(self, slot: int, what: str, argument: str) -> None:
+        node = self.plan.steps[slot].node
+        raise GraphError(f"the {what} of {node.label} is not kept: this engine for the "
+                         f"optimiser writes over it in place; name it in keep({argument}=...) "
+                         "to read it")
 
     def parameters(self) -> dict[str, np.ndarray]:
         """Parameter name -> the array the engine computes with. In the graph's dtype (float64)

@@ -20,8 +20,9 @@ BROADCAST_CASES = (
 
 
 def _result(ctx, ufunc, a, b):
-    """ufunc(a, b) written into this node's reused output array."""
-    return ufunc(a, b, out=ctx.buffer("out", result_shape(a, b), np.result_type(a, b)))
+    """ufunc(a, b) written into this node's reused output array (or over ``a``, see
+    Context.result: a bias added to a product in the product's own array)."""
+    return ufunc(a, b, out=ctx.result("out", a, result_shape(a, b), np.result_type(a, b)))
 
 
 def _product(ctx, key, grad, other, shape):
@@ -32,6 +33,7 @@ def _product(ctx, key, grad, other, shape):
 class _Binary(Op):
     group = ARITHMETIC
     elementwise = True
+    own_value = True  # (written into a reused array; backward reads inputs, not the result)
     inputs = (Port("a"), Port("b"))
     examples = BROADCAST_CASES
 
@@ -46,6 +48,7 @@ class Add(_Binary):
     title = "Add"
     doc = "Elementwise a + b (broadcasting)."
     derivative = "d(a + b)/da = 1, d(a + b)/db = 1: the gradient passes through unchanged"
+    writes_over_input = True  # backward needs only the shapes
 
     @staticmethod
     def forward(ctx, a, b):
@@ -65,6 +68,7 @@ class Subtract(_Binary):
     title = "Subtract"
     doc = "Elementwise a - b (broadcasting)."
     derivative = "d(a - b)/da = 1, d(a - b)/db = -1"
+    writes_over_input = True  # backward needs only the shapes
 
     @staticmethod
     def forward(ctx, a, b):
@@ -133,6 +137,11 @@ class MatMul(Op):
     doc = "Matrix product a @ b; a layer's weighted sums for a whole batch at once."
     derivative = "d(a @ b)/da = grad @ b.T, d(a @ b)/db = a.T @ grad"
     examples = (((N, 3), (3, 2)), ((N, 4), (4,)), ((3,), (3, 2)), ((2, 3), (3, 4)))
+    # The product is a fresh or reused array of its own, and so is each gradient (backward
+    # reads the inputs only): a bias may be added in the product's array, and a ReLU's
+    # gradient masked in the array handed back to it.
+    own_value = True
+    hands_back_own = True
 
     @staticmethod
     def infer_shape(a, b):
