@@ -42,11 +42,20 @@ class Plan:
     output: int
     sources: tuple[Step, ...] = ()    # the steps that read a feed, a parameter or a constant
     ops: tuple[Step, ...] = ()        # the steps that compute, in topological order
+    feeds: tuple[Step, ...] = ()      # the input steps
+    constants: tuple[Step, ...] = ()  # the constant steps
+    # The ops that hand a gradient to at least one input, output side first (backward's order)
+    backward_ops: tuple[Step, ...] = ()
 
     def __post_init__(self) -> None:
         # Split once per compile, so the per-step loops never test a step's kind.
-        object.__setattr__(self, "sources", tuple(s for s in self.steps if s.source))
-        object.__setattr__(self, "ops", tuple(s for s in self.steps if not s.source))
+        set_ = object.__setattr__
+        set_(self, "sources", tuple(s for s in self.steps if s.source))
+        set_(self, "ops", tuple(s for s in self.steps if not s.source))
+        set_(self, "feeds", tuple(s for s in self.steps if s.source == "input"))
+        set_(self, "constants", tuple(s for s in self.steps if s.source == "constant"))
+        set_(self, "backward_ops", tuple(s for s in reversed(self.ops)
+                                         if any(s.context.needs_input_grad)))
 
 
 # The dtypes an engine computes in. The ops' arithmetic (means, divisions, logarithms, the
@@ -100,6 +109,8 @@ class Engine:
         self._params: dict[str, np.ndarray] = {}
         self._param_slots: dict[str, int] = {}
         self._values: list[Any] = []
+        self._parameter_values: list[Any] = []  # (see _compile)
+        self._feed_names: frozenset[str] = frozenset()
         self._grads: list[np.ndarray | None] | None = None
         self._contributions: dict[tuple[str, str], np.ndarray] | None = None
         # place_gradients: parameter name -> caller's array, and per slot [slot, array,
@@ -160,6 +171,12 @@ class Engine:
             self._allow_in_place(steps)
         else:
             self._dropped_values = self._dropped_grads = frozenset()
+        # What every forward starts from: the parameters' arrays in their slots, the rest
+        # filled in by the pass; and the names a feed may have.
+        self._parameter_values = [None] * len(steps)
+        for name, i in self._param_slots.items():
+            self._parameter_values[i] = self._params[name]
+        self._feed_names = frozenset(s.node.name for s in steps if s.source == "input")
         return Plan(g.version, tuple(steps), slot, slot[out.id])
 
     def _allow_in_place(self, steps: list[Step]) -> None:
@@ -212,23 +229,21 @@ class Engine:
         Values read with :meth:`value` stay valid until the next forward: the engine reuses
         its arrays from step to step, so copy what you keep."""
         plan = self.plan
-        feeds = dict(feeds or {})
-        values: list[Any] = [None] * len(plan.steps)
+        feeds = feeds or {}
+        values: list[Any] = self._parameter_values.copy()  # (the parameters in their slots)
         batch: tuple[int, str] | None = None
-        for step in plan.sources:
-            if step.source == "input":
-                feed = feeds.pop(step.node.name, None)
-                values[step.slot], batch = self._feed(step.node, feed, batch)
-            elif step.source == "parameter":
-                values[step.slot] = self._params[step.node.name]
-            else:
-                values[step.slot] = step.node.value.astype(self.dtype, copy=False)
-        for name in feeds:  # feeds for inputs this output does not need are fine
-            self._check_unused_feed(name)
+        for step in plan.feeds:
+            values[step.slot], batch = self._feed(step.node, feeds.get(step.node.name), batch)
+        if len(feeds) > len(plan.feeds):  # (each input has taken its own feed by now)
+            for name in feeds:  # feeds for inputs this output does not need are fine
+                if name not in self._feed_names:
+                    self._check_unused_feed(name)
+        for step in plan.constants:
+            values[step.slot] = step.node.value.astype(self.dtype, copy=False)
         for step in plan.ops:
             try:
-                values[step.slot] = step.forward(step.context, *[values[j] for j in step.inputs],
-                                                 **step.params)
+                values[step.slot] = step.forward(step.context, *map(values.__getitem__,
+                                                                    step.inputs), **step.params)
             except (ValueError, ArithmeticError, IndexError) as exc:
                 raise GraphError(f"{step.node.label}: {exc}") from exc
         self._values, self._grads, self._contributions = values, None, None
@@ -286,11 +301,12 @@ class Engine:
             raise GraphError("run forward before backward")
         grads: list[np.ndarray | None] = [None] * len(plan.steps)
         owned = [False] * len(plan.steps)  # grads[j] is an array of ours, safe to add into
-        grads[plan.output] = np.ones_like(self._values[plan.output])
+        seed = grads[plan.output] = np.empty_like(self._values[plan.output])
+        seed.fill(1)  # (ones_like, without its Python-level steps)
         recorded: dict[tuple[str, str], np.ndarray] | None = {} if record_contributions else None
-        for step in reversed(plan.ops):
+        for step in plan.backward_ops:
             grad = grads[step.slot]
-            if grad is None or not any(step.context.needs_input_grad):
+            if grad is None:
                 continue
             for k, (j, g) in enumerate(zip(step.inputs, step.backward(step.context, grad))):
                 if g is None:
@@ -430,7 +446,9 @@ class Engine:
         """Parameter name -> its gradient from the last backward pass."""
         if self._grads is None:
             raise GraphError("run backward first")
-        return {name: self._grad_at(slot) for name, slot in self._param_slots.items()}
+        grads = self._grads  # (a parameter's gradient is never written over)
+        return {name: self._grad_at(slot) if grads[slot] is None else grads[slot]
+                for name, slot in self._param_slots.items()}
 
     def _repr_svg_(self) -> str:
         """The graph after the last pass, values and gradients on its cards and wires shaded by

@@ -19,10 +19,16 @@ BROADCAST_CASES = (
 )
 
 
+def _dtype(a, b):
+    """np.result_type(a, b), without its Python-level dispatch in the common case of one
+    dtype (an engine computes in one)."""
+    return a.dtype if a.dtype == b.dtype else np.result_type(a, b)
+
+
 def _result(ctx, ufunc, a, b):
     """ufunc(a, b) written into this node's reused output array (or over ``a``, see
     Context.result: a bias added to a product in the product's own array)."""
-    return ufunc(a, b, out=ctx.result("out", a, result_shape(a, b), np.result_type(a, b)))
+    return ufunc(a, b, out=ctx.result("out", a, result_shape(a, b), _dtype(a, b)))
 
 
 def _product(ctx, key, grad, other, shape):
@@ -59,7 +65,9 @@ class Add(_Binary):
     def backward(ctx, grad):
         sa, sb = ctx.saved
         na, nb = ctx.needs_input_grad
-        return (unbroadcast(grad, sa) if na else None, unbroadcast(grad, sb) if nb else None)
+        # (The same shape, as for a product with its bias added: the gradient itself.)
+        return ((grad if grad.shape == sa else unbroadcast(grad, sa)) if na else None,
+                unbroadcast(grad, sb) if nb else None)
 
 
 @register
@@ -162,7 +170,7 @@ class MatMul(Op):
         ctx.save(a, b)
         if a.ndim == 2 and b.ndim == 2:
             return np.matmul(a, b, out=ctx.buffer("out", (a.shape[0], b.shape[1]),
-                                                  np.result_type(a, b)))
+                                                  _dtype(a, b)))
         return a @ b
 
     @staticmethod
