@@ -152,3 +152,26 @@ def test_a_step_makes_no_temporary_the_size_of_an_activation():
     cast_buffer = np.getbufsize() * 8
     activation_bytes = 256 * 64 * 8
     assert peak < activation_bytes / 4 + cast_buffer, f"{peak} bytes allocated during one step"
+
+
+def test_a_trainer_steps_in_place_and_measures_its_layers_from_what_it_keeps():
+    from bpstudio.core.training import datasets
+    from bpstudio.core.training.layermeter import LayerMeter
+    from bpstudio.core.training.trainer import Trainer
+    from training_graphs import mlp
+
+    g = mlp((64, 32, 24, 10), "relu", "softmax_ce")
+    trainer = Trainer(g, datasets.prepare("digits", validation=0.0), optimizer="sgd",
+                      batch_size=64, layer_every=1)
+    before = g.copy()  # the weights the step starts from
+    stats = next(trainer.run(steps=1))
+    engine = trainer.engine
+    assert any(s.context.overwrite_input for s in engine.plan.ops)
+    assert any(s.context.overwrite_grad for s in engine.plan.ops)
+    # The same batch through an engine that writes over nothing: the same layer figures.
+    rows = trainer._epoch_rows[1][:64]
+    full = Engine(before, output=trainer.loss_node.name)
+    full.forward({name: array[rows] for name, array in trainer._train_feeds.items()})
+    full.backward()
+    expected = LayerMeter(before, full, trainer.parameter_names).measure()
+    np.testing.assert_array_equal(stats._layer_figures, expected)
