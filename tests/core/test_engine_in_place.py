@@ -155,10 +155,11 @@ def test_a_step_makes_no_temporary_the_size_of_an_activation():
 
 
 def test_a_trainer_steps_in_place_and_measures_its_layers_from_what_it_keeps():
+    from training_graphs import mlp
+
     from bpstudio.core.training import datasets
     from bpstudio.core.training.layermeter import LayerMeter
     from bpstudio.core.training.trainer import Trainer
-    from training_graphs import mlp
 
     g = mlp((64, 32, 24, 10), "relu", "softmax_ce")
     trainer = Trainer(g, datasets.prepare("digits", validation=0.0), optimizer="sgd",
