@@ -79,8 +79,12 @@ def engine_step_fn(sizes, act, loss, x, y, weights, dtype, package=bpstudio):
     def step():
         value = engine.forward(feeds)
         engine.backward()
+        # param -= lr * grad, the scaled gradient written over the gradient (which the step
+        # does not read again; the engine writes it anew in the next backward) instead of
+        # into a fresh temporary.
         for name, grad in engine.gradients().items():
-            params[name] -= lr * grad
+            np.multiply(grad, lr, out=grad)
+            np.subtract(params[name], grad, out=params[name])
         return value
     return step
 
@@ -131,8 +135,9 @@ def matmul_floor_fn(sizes, batch, dtype, rng, update=False):
             np.matmul(h[k].T, h[k + 1], out=grad_w[k])
             if k:
                 np.matmul(h[k + 1], w[k].T, out=grad_h[k])
-        for param, grad in pairs:
-            param -= lr * grad
+        for param, grad in pairs:  # (as the engine's step writes it)
+            np.multiply(grad, lr, out=grad)
+            np.subtract(param, grad, out=param)
     step.products = 3 * len(w) - 1
     return step
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -42,11 +42,20 @@ class Plan:
     output: int
     sources: tuple[Step, ...] = ()    # the steps that read a feed, a parameter or a constant
     ops: tuple[Step, ...] = ()        # the steps that compute, in topological order
+    feeds: tuple[Step, ...] = ()      # the input steps
+    constants: tuple[Step, ...] = ()  # the constant steps
+    # The ops that hand a gradient to at least one input, output side first (backward's order)
+    backward_ops: tuple[Step, ...] = ()
 
     def __post_init__(self) -> None:
         # Split once per compile, so the per-step loops never test a step's kind.
-        object.__setattr__(self, "sources", tuple(s for s in self.steps if s.source))
-        object.__setattr__(self, "ops", tuple(s for s in self.steps if not s.source))
+        set_ = object.__setattr__
+        set_(self, "sources", tuple(s for s in self.steps if s.source))
+        set_(self, "ops", tuple(s for s in self.steps if not s.source))
+        set_(self, "feeds", tuple(s for s in self.steps if s.source == "input"))
+        set_(self, "constants", tuple(s for s in self.steps if s.source == "constant"))
+        set_(self, "backward_ops", tuple(s for s in reversed(self.ops)
+                                         if any(s.context.needs_input_grad)))
 
 
 # The dtypes an engine computes in. The ops' arithmetic (means, divisions, logarithms, the
@@ -73,6 +82,12 @@ class Engine:
     or float32. ``gradients`` is "all" to give every node its gradient (what the app shows),
     or "parameters" to compute only what the optimiser needs (what training uses; it skips,
     e.g., the gradient of the data).
+
+    An engine for the optimiser also computes in place where nothing reads the array again:
+    a bias is added in its product's array, a ReLU or tanh written over its input, a ReLU's
+    gradient masked in the array handed back to it. Those intermediate values and gradients
+    are then gone, and reading one raises; :meth:`keep` names the ones a caller reads. The
+    output's value, the parameters' gradients and the sources' values are always kept.
     """
 
     def __init__(self, graph: Graph, dtype: Any = np.float64, output: NodeRef | None = None,
@@ -94,12 +109,20 @@ class Engine:
         self._params: dict[str, np.ndarray] = {}
         self._param_slots: dict[str, int] = {}
         self._values: list[Any] = []
+        self._parameter_values: list[Any] = []  # (see _compile)
+        self._feed_names: frozenset[str] = frozenset()
         self._grads: list[np.ndarray | None] | None = None
         self._contributions: dict[tuple[str, str], np.ndarray] | None = None
         # place_gradients: parameter name -> caller's array, and per slot [slot, array,
         # whether to try having the op write there], rebuilt for each plan
         self._grad_targets: dict[str, np.ndarray] = {}
         self._placed: list[list] | None = None
+        # Node ids whose value or gradient the caller reads (see keep), and the slots of the
+        # current plan whose value or gradient an op writes over, which cannot be read.
+        self._kept_values: frozenset[str] = frozenset()
+        self._kept_grads: frozenset[str] = frozenset()
+        self._dropped_values: frozenset[int] = frozenset()
+        self._dropped_grads: frozenset[int] = frozenset()
 
     # ---------------------------------------------------------------------------- compiling
     @property
@@ -144,7 +167,59 @@ class Engine:
                           for port, j in zip(spec.inputs, inputs))
             steps.append(Step(i, n, None, spec.forward, spec.backward, dict(n.params), inputs,
                               Context(needs)))
+        if not trainable:
+            self._allow_in_place(steps)
+        else:
+            self._dropped_values = self._dropped_grads = frozenset()
+        # What every forward starts from: the parameters' arrays in their slots, the rest
+        # filled in by the pass; and the names a feed may have.
+        self._parameter_values = [None] * len(steps)
+        for name, i in self._param_slots.items():
+            self._parameter_values[i] = self._params[name]
+        self._feed_names = frozenset(s.node.name for s in steps if s.source == "input")
         return Plan(g.version, tuple(steps), slot, slot[out.id])
+
+    def _allow_in_place(self, steps: list[Step]) -> None:
+        """Let an op write over an array where no one reads it again: its input's value, when
+        that input feeds it alone, is an op's own array (not a view of another, not a feed or
+        a parameter) that no backward reads and the caller does not keep; the gradient it got,
+        when its value feeds one op, which handed back an array of its own, and the caller
+        does not keep this node's gradient. What is written over is recorded, so that reading
+        it raises instead of giving wrong numbers."""
+        consumers: list[list[int]] = [[] for _ in steps]
+        for step in steps:
+            for j in step.inputs:
+                consumers[j].append(step.slot)  # (once per wire: add(x, x) counts twice)
+        values, grads = set(), set()
+        for step in steps:
+            if step.source:
+                continue
+            spec = step.node.spec
+            if spec.writes_over_input and step.inputs:
+                first = steps[step.inputs[0]].node
+                if (first.spec.source is None and first.spec.own_value
+                        and len(consumers[step.inputs[0]]) == 1
+                        and first.id not in self._kept_values):
+                    step.context.overwrite_input = True
+                    values.add(step.inputs[0])
+            users = consumers[step.slot]
+            if (spec.writes_over_grad and len(users) == 1
+                    and steps[users[0]].node.spec.hands_back_own
+                    and step.node.id not in self._kept_grads):
+                step.context.overwrite_grad = True
+                grads.add(step.slot)
+        self._dropped_values, self._dropped_grads = frozenset(values), frozenset(grads)
+
+    def keep(self, values: Iterable[NodeRef] = (), gradients: Iterable[NodeRef] = ()) -> None:
+        """Keep the values of the nodes ``values`` and the gradients of the nodes
+        ``gradients`` readable after each pass, in an engine for the optimiser (which
+        otherwise writes over those no later op reads). Replaces what was kept before; takes
+        effect from the next pass (the plan is compiled anew)."""
+        kept_values = frozenset(self.graph.node(ref).id for ref in values)
+        kept_grads = frozenset(self.graph.node(ref).id for ref in gradients)
+        if (kept_values, kept_grads) != (self._kept_values, self._kept_grads):
+            self._kept_values, self._kept_grads = kept_values, kept_grads
+            self._plan = None
 
     # ------------------------------------------------------------------------------ running
     def forward(self, feeds: Mapping[str, Any] | None = None) -> np.ndarray:
@@ -154,23 +229,21 @@ class Engine:
         Values read with :meth:`value` stay valid until the next forward: the engine reuses
         its arrays from step to step, so copy what you keep."""
         plan = self.plan
-        feeds = dict(feeds or {})
-        values: list[Any] = [None] * len(plan.steps)
+        feeds = feeds or {}
+        values: list[Any] = self._parameter_values.copy()  # (the parameters in their slots)
         batch: tuple[int, str] | None = None
-        for step in plan.sources:
-            if step.source == "input":
-                feed = feeds.pop(step.node.name, None)
-                values[step.slot], batch = self._feed(step.node, feed, batch)
-            elif step.source == "parameter":
-                values[step.slot] = self._params[step.node.name]
-            else:
-                values[step.slot] = step.node.value.astype(self.dtype, copy=False)
-        for name in feeds:  # feeds for inputs this output does not need are fine
-            self._check_unused_feed(name)
+        for step in plan.feeds:
+            values[step.slot], batch = self._feed(step.node, feeds.get(step.node.name), batch)
+        if len(feeds) > len(plan.feeds):  # (each input has taken its own feed by now)
+            for name in feeds:  # feeds for inputs this output does not need are fine
+                if name not in self._feed_names:
+                    self._check_unused_feed(name)
+        for step in plan.constants:
+            values[step.slot] = step.node.value.astype(self.dtype, copy=False)
         for step in plan.ops:
             try:
-                values[step.slot] = step.forward(step.context, *[values[j] for j in step.inputs],
-                                                 **step.params)
+                values[step.slot] = step.forward(step.context, *map(values.__getitem__,
+                                                                    step.inputs), **step.params)
             except (ValueError, ArithmeticError, IndexError) as exc:
                 raise GraphError(f"{step.node.label}: {exc}") from exc
         self._values, self._grads, self._contributions = values, None, None
@@ -228,11 +301,12 @@ class Engine:
             raise GraphError("run forward before backward")
         grads: list[np.ndarray | None] = [None] * len(plan.steps)
         owned = [False] * len(plan.steps)  # grads[j] is an array of ours, safe to add into
-        grads[plan.output] = np.ones_like(self._values[plan.output])
+        seed = grads[plan.output] = np.empty_like(self._values[plan.output])
+        seed.fill(1)  # (ones_like, without its Python-level steps)
         recorded: dict[tuple[str, str], np.ndarray] | None = {} if record_contributions else None
-        for step in reversed(plan.ops):
+        for step in plan.backward_ops:
             grad = grads[step.slot]
-            if grad is None or not any(step.context.needs_input_grad):
+            if grad is None:
                 continue
             for k, (j, g) in enumerate(zip(step.inputs, step.backward(step.context, grad))):
                 if g is None:
@@ -324,7 +398,7 @@ class Engine:
         i = self._slot(ref)
         if not self._values:
             raise GraphError("run forward first")
-        return self._values[i]
+        return self.value_at(i)
 
     def grad(self, ref: NodeRef) -> np.ndarray:
         """d output / d (node's value) from the last backward pass (zeros where nothing flowed)."""
@@ -341,6 +415,8 @@ class Engine:
 
     def value_at(self, slot: int) -> np.ndarray:
         """The value in ``slot`` of the plan from the last forward pass."""
+        if slot in self._dropped_values:
+            self._not_kept(slot, "value", "values")
         return self._values[slot]
 
     def grad_at(self, slot: int) -> np.ndarray:
@@ -348,8 +424,16 @@ class Engine:
         return self._grad_at(slot)
 
     def _grad_at(self, slot: int) -> np.ndarray:
+        if slot in self._dropped_grads:
+            self._not_kept(slot, "gradient", "gradients")
         g = self._grads[slot]
         return np.zeros_like(self._values[slot]) if g is None else g
+
+    def _not_kept(self, slot: int, what: str, argument: str) -> None:
+        node = self.plan.steps[slot].node
+        raise GraphError(f"the {what} of {node.label} is not kept: this engine for the "
+                         f"optimiser writes over it in place; name it in keep({argument}=...) "
+                         "to read it")
 
     def parameters(self) -> dict[str, np.ndarray]:
         """Parameter name -> the array the engine computes with. In the graph's dtype (float64)
@@ -362,7 +446,9 @@ class Engine:
         """Parameter name -> its gradient from the last backward pass."""
         if self._grads is None:
             raise GraphError("run backward first")
-        return {name: self._grad_at(slot) for name, slot in self._param_slots.items()}
+        grads = self._grads  # (a parameter's gradient is never written over)
+        return {name: self._grad_at(slot) if grads[slot] is None else grads[slot]
+                for name, slot in self._param_slots.items()}
 
     def _repr_svg_(self) -> str:
         """The graph after the last pass, values and gradients on its cards and wires shaded by

@@ -191,12 +191,19 @@ def engine_svg(engine: "Engine") -> str:
     wires = None
     try:
         steps = engine.plan.steps
-        for step in steps:
-            values[step.node.id] = engine.value(step.node.id)
-        for step in steps:
-            grads[step.node.id] = engine.grad(step.node.id)
+    except GraphError:  # a graph the engine cannot run: drawn without numbers
+        steps = ()
+    # Each read on its own: before forward or backward nothing is there, and an engine for
+    # the optimiser has written over some intermediate values and gradients (see Engine.keep).
+    for step in steps:
+        for shown, read in ((values, engine.value), (grads, engine.grad)):
+            try:
+                shown[step.node.id] = read(step.node.id)
+            except GraphError:
+                pass
+    try:
         wires = dict(engine.contributions())
-    except GraphError:  # not run forward, or not backward, or without the contributions
+    except GraphError:  # not recorded by the last backward
         pass
     return render_svg(graph, values, grads, wires)
 

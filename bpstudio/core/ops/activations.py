@@ -28,12 +28,15 @@ class ReLU(_Elementwise):
     title = "ReLU"
     doc = "Rectified linear unit: max(0, x). Passes positive values, blocks negative ones."
     derivative = "d relu(x)/dx = 1 if x > 0 else 0"
+    # The slope reads the output alone (out > 0 exactly where x > 0).
+    writes_over_input = True
+    writes_over_grad = True
 
     @staticmethod
     def forward(ctx, x):
         # Against the scalar 0.0 NumPy 2 runs maximum's vectorised loop over the whole array; a
         # row of zeros broadcast over the batch costs a loop per row (about 1.6x slower).
-        out = np.maximum(x, 0.0, out=ctx.buffer("out", x.shape, x.dtype))
+        out = np.maximum(x, 0.0, out=ctx.result("out", x, x.shape, x.dtype))
         ctx.save(out)
         return out
 
@@ -41,7 +44,8 @@ class ReLU(_Elementwise):
     def backward(ctx, grad):
         (out,) = ctx.saved
         active = np.greater(out, 0.0, out=ctx.buffer("active", out.shape, np.bool_))
-        return (np.multiply(grad, active, out=ctx.buffer("gx", grad.shape, grad.dtype)),)
+        gx = grad if ctx.overwrite_grad else ctx.buffer("gx", grad.shape, grad.dtype)
+        return (np.multiply(grad, active, out=gx),)
 
 
 @register
@@ -97,10 +101,11 @@ class Tanh(_Elementwise):
     title = "Tanh"
     doc = "Hyperbolic tangent: squashes any value into (-1, 1), centred on 0."
     derivative = "d tanh(x)/dx = 1 - tanh(x)^2, at most 1 (at x = 0)"
+    writes_over_input = True  # (the slope reads the output alone)
 
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x, out=ctx.buffer("out", x.shape, x.dtype))
+        out = np.tanh(x, out=ctx.result("out", x, x.shape, x.dtype))
         ctx.save(out)
         return out
 

@@ -19,9 +19,16 @@ BROADCAST_CASES = (
 )
 
 
+def _dtype(a, b):
+    """np.result_type(a, b), without its Python-level dispatch in the common case of one
+    dtype (an engine computes in one)."""
+    return a.dtype if a.dtype == b.dtype else np.result_type(a, b)
+
+
 def _result(ctx, ufunc, a, b):
-    """ufunc(a, b) written into this node's reused output array."""
-    return ufunc(a, b, out=ctx.buffer("out", result_shape(a, b), np.result_type(a, b)))
+    """ufunc(a, b) written into this node's reused output array (or over ``a``, see
+    Context.result: a bias added to a product in the product's own array)."""
+    return ufunc(a, b, out=ctx.result("out", a, result_shape(a, b), _dtype(a, b)))
 
 
 def _product(ctx, key, grad, other, shape):
@@ -32,6 +39,7 @@ def _product(ctx, key, grad, other, shape):
 class _Binary(Op):
     group = ARITHMETIC
     elementwise = True
+    own_value = True  # (written into a reused array; backward reads inputs, not the result)
     inputs = (Port("a"), Port("b"))
     examples = BROADCAST_CASES
 
@@ -46,6 +54,7 @@ class Add(_Binary):
     title = "Add"
     doc = "Elementwise a + b (broadcasting)."
     derivative = "d(a + b)/da = 1, d(a + b)/db = 1: the gradient passes through unchanged"
+    writes_over_input = True  # backward needs only the shapes
 
     @staticmethod
     def forward(ctx, a, b):
@@ -56,7 +65,9 @@ class Add(_Binary):
     def backward(ctx, grad):
         sa, sb = ctx.saved
         na, nb = ctx.needs_input_grad
-        return (unbroadcast(grad, sa) if na else None, unbroadcast(grad, sb) if nb else None)
+        # (The same shape, as for a product with its bias added: the gradient itself.)
+        return ((grad if grad.shape == sa else unbroadcast(grad, sa)) if na else None,
+                unbroadcast(grad, sb) if nb else None)
 
 
 @register
@@ -65,6 +76,7 @@ class Subtract(_Binary):
     title = "Subtract"
     doc = "Elementwise a - b (broadcasting)."
     derivative = "d(a - b)/da = 1, d(a - b)/db = -1"
+    writes_over_input = True  # backward needs only the shapes
 
     @staticmethod
     def forward(ctx, a, b):
@@ -133,6 +145,11 @@ class MatMul(Op):
     doc = "Matrix product a @ b; a layer's weighted sums for a whole batch at once."
     derivative = "d(a @ b)/da = grad @ b.T, d(a @ b)/db = a.T @ grad"
     examples = (((N, 3), (3, 2)), ((N, 4), (4,)), ((3,), (3, 2)), ((2, 3), (3, 4)))
+    # The product is a fresh or reused array of its own, and so is each gradient (backward
+    # reads the inputs only): a bias may be added in the product's array, and a ReLU's
+    # gradient masked in the array handed back to it.
+    own_value = True
+    hands_back_own = True
 
     @staticmethod
     def infer_shape(a, b):
@@ -153,7 +170,7 @@ class MatMul(Op):
         ctx.save(a, b)
         if a.ndim == 2 and b.ndim == 2:
             return np.matmul(a, b, out=ctx.buffer("out", (a.shape[0], b.shape[1]),
-                                                  np.result_type(a, b)))
+                                                  _dtype(a, b)))
         return a @ b
 
     @staticmethod

@@ -250,15 +250,32 @@ class Context:
     kilobytes costs page faults, often more than the arithmetic that fills it.
     """
 
-    __slots__ = ("saved", "needs_input_grad", "_buffers")
+    __slots__ = ("saved", "needs_input_grad", "overwrite_input", "overwrite_grad", "_buffers")
 
-    def __init__(self, needs_input_grad: tuple[bool, ...]):
+    def __init__(self, needs_input_grad: tuple[bool, ...], overwrite_input: bool = False,
+                 overwrite_grad: bool = False):
         self.saved: tuple = ()
         self.needs_input_grad = needs_input_grad
+        # Set by an engine that keeps only the values and gradients someone reads (see
+        # Engine's ``gradients="parameters"``), where nothing else holds the array:
+        # forward may write its result over its first input's array (an op that says it can,
+        # ``Op.writes_over_input``), backward its input's gradient over the gradient it got
+        # (``Op.writes_over_grad``). Each saves a pass that writes a fresh array.
+        self.overwrite_input = overwrite_input
+        self.overwrite_grad = overwrite_grad
         self._buffers: dict[str, np.ndarray] = {}
 
     def save(self, *values: Any) -> None:
         self.saved = values
+
+    def result(self, key: str, first: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """Where forward writes its result: over ``first`` (its first input) when the engine
+        allows it and the result has that array's shape and dtype, else in its reused
+        array ``key``."""
+        if (self.overwrite_input and type(first) is np.ndarray and first.shape == shape
+                and first.dtype == dtype):
+            return first
+        return self.buffer(key, shape, dtype)
 
     def buffer(self, key: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """An uninitialised array for this node's result ``key``, reused while the shape holds.
@@ -305,6 +322,18 @@ class Op:
     # Input shapes this op must handle ("N" is the batch). The registry-wide gradient-check
     # test runs every case with a batch of 1 and of 4.
     examples: ClassVar[tuple[tuple[Shape, ...], ...]] = ()
+    # What an engine that keeps only what someone reads may do in place (see Context):
+    # - ``own_value``: the value is an array of the op's own that its backward never reads,
+    #   so the op it feeds (when it feeds only one) may write over it;
+    # - ``writes_over_input``: forward can write its result over its first input, whose old
+    #   value its backward never reads;
+    # - ``hands_back_own``: each gradient backward hands back is an array of its own that
+    #   nothing else holds, so the op it goes to may write over it;
+    # - ``writes_over_grad``: backward can write its input's gradient over the one it got.
+    own_value: ClassVar[bool] = False
+    writes_over_input: ClassVar[bool] = False
+    hands_back_own: ClassVar[bool] = False
+    writes_over_grad: ClassVar[bool] = False
 
     @staticmethod
     def infer_shape(*shapes: Shape, **params: Any) -> Shape:

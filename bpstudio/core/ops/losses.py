@@ -3,6 +3,8 @@ The backward pass starts here, with a gradient of 1 on that number."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..errors import ShapeError
@@ -11,6 +13,15 @@ from .activations import stable_sigmoid
 from .base import LOSSES, Op, Port, register
 
 N = BATCH
+
+
+@functools.lru_cache(maxsize=16)
+def row_starts(rows: int, classes: int) -> np.ndarray:
+    """Where each row of a (rows, classes) array starts in its flat layout, made once per
+    shape (read-only)."""
+    starts = np.arange(0, rows * classes, classes, dtype=np.intp)
+    starts.flags.writeable = False
+    return starts
 
 
 class _PairLoss(Op):
@@ -132,8 +143,10 @@ class SoftmaxCrossEntropy(Op):
             raise ValueError(f"labels must be whole numbers from 0 to {classes - 1}")
         # Shifted by each row's largest score, so that exp never overflows; exp is then taken
         # in place, once the labelled scores are read.
-        e = np.subtract(z, z.max(axis=1, keepdims=True), out=ctx.buffer("exp", z.shape, z.dtype))
-        picks = np.arange(0, rows * classes, classes) + index  # the labels' places in e.flat
+        # (np.maximum.reduce is z.max without its Python-level wrapper.)
+        e = np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True),
+                        out=ctx.buffer("exp", z.shape, z.dtype))
+        picks = np.add(row_starts(rows, classes), index, out=index)  # the labels' places in e.flat
         picked = e.take(picks)
         np.exp(e, out=e)
         # Row sums as one product with ones: for a few classes, sum(axis=1) costs a loop per row.

@@ -30,6 +30,10 @@ class LayerMeter:
         self.layers = Layers(parameter_names, {layer.name: tuple(p.name for p in layer.parameters)
                                                for layer in self._dense})
         self.engine = engine
+        # What measure reads, for an engine that writes over what no one reads (Engine.keep):
+        # the layers' outputs and the gradients at their pre-activations.
+        self.read_values = tuple(layer.output.id for layer in self._dense)
+        self.read_gradients = tuple(layer.pre_activation.id for layer in self._dense)
         self._plan = None
         self._slots: list[tuple[int, int, str | None]] = []
 

@@ -256,6 +256,14 @@ class Trainer:
                                 "there is nothing to train")
         self._pack()
         self._layer_meter = LayerMeter(graph, self.engine, self.parameter_names)
+        # What a step reads from the engine besides the parameters' gradients: the prediction
+        # and the target (scored every step, and by evaluate), and what the layer meter reads.
+        # The engine may write over every other intermediate value and gradient.
+        self._read = (
+            [self._prediction.id] + ([self._target.id] if self._target is not None else [])
+            + list(self._layer_meter.read_values), list(self._layer_meter.read_gradients))
+        self.engine.keep(*self._read)
+        self._keeping_everything = False  # (after a divergence, see _divergence)
         self._structure_at_start = self._structure()
         self.optimizer: Optimizer = make_optimizer(optimizer, lr=lr, weight_decay=weight_decay,
                                                    **self.optimizer_options)
@@ -459,6 +467,9 @@ class Trainer:
             self._settle()
         started = time.perf_counter()
         engine, optimizer = self.engine, self.optimizer
+        if self._keeping_everything:  # a divergence is reported: back to the lean passes
+            engine.keep(*self._read)
+            self._keeping_everything = False
         weights, grads, update = self._rows
         epoch, k = divmod(self.step, self._steps_per_epoch)
         order = self._epoch_rows
@@ -472,7 +483,7 @@ class Trainer:
         _, state = optimizer.propose(weights, grads, out=update)
         squares, total = self._sum_squares()
         if not math.isfinite(loss + total):
-            raise self._divergence()
+            raise self._divergence(feeds)
         step = self.step + 1
         # (read before the next step reuses the engine's arrays)
         layer_figures = (self._layer_meter.measure() if self.layer_every and (
@@ -564,12 +575,20 @@ class Trainer:
         return (f"the gradients exploded: lower the learning rate (now {lr}) or use a smaller "
                 "initialisation (Xavier or He)")
 
-    def _divergence(self) -> DivergenceError:
+    def _divergence(self, feeds: Mapping[str, np.ndarray]) -> DivergenceError:
         """Name the first node, in forward order, whose value (then gradient) is not finite. If
         all are finite, a squared norm overflowed: name the first node whose value or gradient
         holds an entry beyond 1e154 (the next step would make it infinite), or else the
         parameter whose update is that large."""
         step = self.step + 1
+        # The step wrote over intermediate values and gradients it did not need: it is run
+        # again on the same weights and batch keeping all of them, for this search and for
+        # whoever reads the engine after the error.
+        every = [s.node.id for s in self.engine.plan.steps]
+        self.engine.keep(every, every)
+        self._keeping_everything = True
+        self.engine.forward(feeds)
+        self.engine.backward()
         steps = self.engine.plan.steps
         tail = "The weights are kept at their last finite values."
 
