@@ -10,7 +10,9 @@ with --scale, each run R times (default 3; medians printed last), it prints:
   the document, against headless measured just before (the baseline);
 - the longest stall of the GUI event loop while training, from a QTimer probe firing every
   5 ms: the largest gap between two probes beyond the 5 ms asked for; its baseline is the same
-  probe's longest stall in the idle window just before Train, under the same load;
+  probe's longest stall in the idle window just before Train, under the same load. Each run
+  also names the three longest stalls and the timed work inside them (the progress redraws,
+  each plot's painting, the tab switches, the run's end);
 - plot redraws per second (the panel redraws from the newest progress on a 33 ms timer: about
   30/s is its ceiling);
 - the GUI process's CPU time per redraw: all the window's thread does while training (taking
