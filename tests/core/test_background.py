@@ -153,3 +153,38 @@ def test_each_progress_carries_what_is_new_and_the_parent_makes_it_whole():
     first_field, later_field = sizes[0][1], max(p for _, p in sizes[10::10])
     points = data.train.features.nbytes + data.validation.features.nbytes
     assert later_field < first_field - points  # the grid and the data points are not sent again
+
+
+def test_a_child_starts_with_every_core_but_one_for_its_blas_threads(monkeypatch):
+    import os
+
+    from bpstudio.core.training import background
+
+    for name in background.BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    run, _ = xor_run(5)
+    seen = {}
+    monkeypatch.setattr(run._process, "start", lambda: seen.update(
+        {name: os.environ.get(name) for name in background.BLAS_THREAD_VARIABLES}))
+    monkeypatch.setattr(run._inbox, "start", lambda: None)
+    run.start()
+    assert seen == {name: "7" for name in background.BLAS_THREAD_VARIABLES}
+    assert all(name not in os.environ for name in background.BLAS_THREAD_VARIABLES)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # a laptop: one for the run, one kept
+    assert background.child_blas_threads() == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert background.child_blas_threads() == 1
+
+
+def test_a_users_own_blas_threads_are_what_a_child_gets(monkeypatch):
+    import os
+
+    from bpstudio.core.training import background
+
+    for name in background.BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    with background._child_environment():
+        assert os.environ["OMP_NUM_THREADS"] == "3" and "OPENBLAS_NUM_THREADS" not in os.environ
+    assert os.environ["OMP_NUM_THREADS"] == "3"
