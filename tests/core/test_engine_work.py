@@ -54,3 +54,20 @@ def test_a_backward_pass_makes_the_products_its_gradients_need(gradients, data_g
     # first, that product only when every node gets its gradient: the data's.
     assert products(engine.backward, monkeypatch) == LAYERS + LAYERS + (LAYERS - 1) + data_gradient
     assert bool(np.any(engine.grad("x"))) == bool(data_gradient)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_sigmoid_gives_the_quotient_it_chooses_bit_for_bit(dtype):
+    # One sum and one division in the array of e^-|x|: the same numbers as working out both
+    # quotients and choosing, over every magnitude, the signed zeros, infinities and NaN.
+    from bpstudio.core.ops.activations import stable_sigmoid
+
+    x = np.concatenate([np.random.default_rng(0).normal(scale=20, size=5000),
+                        [0.0, -0.0, 1e-300, -1e-300, 709.0, -745.0, 1e308, -1e308,
+                         np.inf, -np.inf, np.nan]]).astype(dtype)
+    e = np.exp(-np.abs(x))
+    chosen = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    before = x.copy()
+    got = stable_sigmoid(x)
+    assert got.dtype == dtype and np.array_equal(got, chosen, equal_nan=True)
+    assert np.array_equal(x, before, equal_nan=True)  # the input is left as it was
