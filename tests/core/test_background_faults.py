@@ -244,7 +244,7 @@ def test_the_live_picture_takes_a_bounded_share_of_a_run(monkeypatch, picture_se
     monkeypatch.setattr(background, "time", clock)
     drawn = []
 
-    def slow_picture(trainer, resolution):
+    def slow_picture(trainer, resolution, engine=None):
         clock.now += picture_seconds
         drawn.append(trainer.step)
         return None

@@ -207,3 +207,34 @@ def test_bad_requests_are_refused():
         prediction_field(g, "logits", data, {"x": "target", "y": "target"})
     with pytest.raises(TrainingError, match="not a loss"):
         prediction_node_for(g, "logits")
+
+
+def test_a_run_keeps_one_engine_for_its_pictures_while_the_parameters_are_the_graphs(
+        monkeypatch):
+    from bpstudio.core import engine as engine_module
+    from bpstudio.core.training import background
+    from bpstudio.core.training import prediction as prediction_module
+
+    data = datasets.prepare("moons", options={"n": 60}, seed=0)
+    trainer = Trainer.from_project(EXAMPLES["two_moons"](), data=data, lr=0.05, seed=0)
+    kept = engine_module.Engine(trainer.graph, output=trainer.prediction_node)
+    made = []
+    real = engine_module.Engine.__init__
+    monkeypatch.setattr(engine_module.Engine, "__init__",
+                        lambda self, *a, **k: made.append(self) or real(self, *a, **k))
+    pictures = []
+    for _ in range(3):
+        trainer.fit(steps=20)  # the weights move, in the graph's own arrays
+        pictures.append(background._prediction(trainer, 30, kept))
+        fresh = background._prediction(trainer, 30)  # with an engine of its own
+        np.testing.assert_array_equal(pictures[-1].values, fresh.values)
+    assert len(made) == 3  # one per fresh picture; the kept engine drew the others
+    assert not np.array_equal(pictures[0].values, pictures[-1].values)
+    # Parameters that are no longer the arrays it reads: a new engine, the right picture.
+    node = next(iter(trainer.graph.nodes_of("parameter")))
+    node.value = node.value * 2.0
+    assert not prediction_module._computes_from(kept, trainer.graph, trainer.prediction_node)
+    made.clear()
+    replaced = background._prediction(trainer, 30, kept)
+    assert len(made) == 1
+    np.testing.assert_array_equal(replaced.values, background._prediction(trainer, 30).values)

@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine import Engine
 from ..project import Project
 from .datasets import TrainingData
 from .errors import DivergenceError, TrainingError
@@ -430,6 +431,7 @@ def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any
     if watched is not None:
         _watch_parent(watched)
     trainer: Trainer | None = None
+    pictures: Engine | None = None
     start_step = 0
     outcome, message, node, details = STOPPED, "", None, ""
     stats = None
@@ -440,6 +442,8 @@ def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any
     try:
         trainer = Trainer.from_project(project, data=data, **options)
         start_step = trainer.step
+        # The pictures' engine, kept for the run: its arrays for the grid are reused.
+        pictures = Engine(trainer.graph, output=trainer.prediction_node)
         next_publish = started
         for stats in trainer.run(steps=steps):
             if stop_event.is_set():
@@ -456,7 +460,7 @@ def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any
                 # only when it can have changed.
                 prediction = None
                 if prediction_interval is not None and picture.due(now):
-                    prediction = _prediction(trainer, resolution)
+                    prediction = _prediction(trainer, resolution, pictures)
                     picture.done(now, time.perf_counter())
                 messages.send(("progress", sender.progress(trainer, stats, start_step, steps,
                                                            started, prediction)))
@@ -473,7 +477,7 @@ def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any
         try:
             last = None
             if prediction_interval is not None and picture.cost <= FINAL_PICTURE_SECONDS:
-                last = _prediction(trainer, resolution)
+                last = _prediction(trainer, resolution, pictures)
             messages.send(("progress", sender.progress(trainer, stats, start_step, steps,
                                                        started, last)))
         except (BrokenPipeError, EOFError):
@@ -503,9 +507,10 @@ def _checkpoint(trainer: Trainer, start_step: int) -> Checkpoint:
                       history=saved.history)
 
 
-def _prediction(trainer: Trainer, resolution: int) -> PredictionField | None:
+def _prediction(trainer: Trainer, resolution: int,
+                engine: Engine | None = None) -> PredictionField | None:
     return prediction_field(trainer.graph, trainer.prediction_node, trainer.data,
-                            trainer.bindings, resolution=resolution)
+                            trainer.bindings, resolution=resolution, engine=engine)
 
 
 class _ProgressSender:

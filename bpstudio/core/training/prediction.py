@@ -110,7 +110,8 @@ def prediction_node_for(graph: Graph, loss: NodeRef) -> Node:
 
 def prediction_field(graph: Graph, prediction_node: NodeRef, data: TrainingData,
                      bindings: Mapping[str, str], resolution: int = 60,
-                     loss_op: str | None = None, margin: float = 0.1) -> PredictionField | None:
+                     loss_op: str | None = None, margin: float = 0.1,
+                     engine: Engine | None = None) -> PredictionField | None:
     """The model's prediction over a grid spanning the data (plus ``margin`` of its range on
     each side), or None where there is no picture to draw: anything but two-feature
     classification (a boundary) or one-feature regression with one output (a curve).
@@ -119,6 +120,11 @@ def prediction_field(graph: Graph, prediction_node: NodeRef, data: TrainingData,
     input bound to the features receives the grid, any other input the prediction depends on
     receives zeros. ``loss_op`` (e.g. "bce_logits") says how to read the output; when None it
     is taken from the loss node that consumes ``prediction_node``.
+
+    ``engine``, an :class:`Engine` of ``graph`` with ``prediction_node`` as its output, is used
+    for the pass while it computes from the graph's own parameter arrays (a new one is made
+    otherwise): a live run drawing a picture every half second keeps one, and its arrays for
+    the grid's thousands of rows are reused instead of made afresh each time.
     """
     train = data.train
     if train.task == CLASSIFICATION and train.n_features == 2:
@@ -153,7 +159,7 @@ def prediction_field(graph: Graph, prediction_node: NodeRef, data: TrainingData,
     else:
         rows = axes[0][:, None]
 
-    output = _forward(graph, node, inputs, feature_input, rows)
+    output = _forward(graph, node, inputs, feature_input, rows, engine)
     if kind == BOUNDARY:
         representation, values, confidence = _classify(output, loss_op, train.n_classes)
         values = values.reshape(resolution, resolution)
@@ -186,7 +192,7 @@ def _consuming_loss(graph: Graph, node: Node) -> str | None:
 
 
 def _forward(graph: Graph, node: Node, inputs: list[Node], feature_input: Node,
-             rows: np.ndarray) -> np.ndarray:
+             rows: np.ndarray, engine: Engine | None = None) -> np.ndarray:
     """One forward pass over every grid row; (rows, outputs per row)."""
     m = len(rows)
     feeds = {}
@@ -200,9 +206,20 @@ def _forward(graph: Graph, node: Node, inputs: list[Node], feature_input: Node,
         else:
             # A prediction should not read the target; if this graph's does, give it nothing.
             feeds[inp.name] = np.zeros((m,) + shape)
-    # Our own engine: its arrays are its own, and the graph's parameters are only read.
-    out = Engine(graph, output=node).forward(feeds)
+    # An engine whose arrays are its own, and which only reads the graph's parameters.
+    if engine is None or not _computes_from(engine, graph, node):
+        engine = Engine(graph, output=node)
+    out = engine.forward(feeds)
     return np.asarray(out, dtype=np.float64).reshape(m, -1)
+
+
+def _computes_from(engine: Engine, graph: Graph, node: Node) -> bool:
+    """Whether ``engine`` computes ``node`` of ``graph`` from the graph's own parameters."""
+    if engine.graph is not graph or engine.dtype != np.float64 or \
+            engine.output_node() is not node:
+        return False
+    return all(graph.node(name).value is array
+               for name, array in engine.parameters().items())
 
 
 def _classify(output: np.ndarray, loss_op: str | None,
