@@ -57,12 +57,17 @@ def sine_run():
     return g, trainer, data, trainer.history.to_tree()
 
 
-def fresh_plots(qtbot) -> TrainingPlots:
-    widget = TrainingPlots()
+def on_screen(qtbot, widget, width: int, height: int):
+    """``widget`` shown at this size, exposed (and closed after the test)."""
     qtbot.addWidget(widget)
-    widget.resize(520, 700)
+    widget.resize(width, height)
     widget.show()
     qtbot.waitExposed(widget)
+    return widget
+
+
+def fresh_plots(qtbot) -> TrainingPlots:
+    widget = on_screen(qtbot, TrainingPlots(), 520, 700)
     widget.set_smoothing(0.0)
     return widget
 
@@ -175,11 +180,7 @@ def test_layer_health_is_given_points_only_when_the_layers_were_measured_again(
 
 def test_a_long_run_is_drawn_with_two_bins_per_pixel(qtbot):
     # pyqtgraph's default of five per pixel drew 10 points per pixel of a long curve.
-    plot = LossPlot()
-    qtbot.addWidget(plot)
-    plot.resize(560, 330)
-    plot.show()
-    qtbot.waitExposed(plot)
+    plot = on_screen(qtbot, LossPlot(), 560, 330)
     plot.set_smoothing(0.5)
     n = 20_000
     loss = np.exp(-np.arange(n) / 5000) * (1 + np.random.default_rng(0).random(n))
@@ -819,11 +820,7 @@ def test_a_growing_history_moves_the_axes_a_few_times(qtbot):
     """Every axis change redraws its ticks, labels and the grid: a live run's growing curves
     move them now and then, not at each of 60 redraws (pyqtgraph's auto-range moved both axes
     of every plot at every redraw)."""
-    plot = LossPlot()
-    qtbot.addWidget(plot)
-    plot.resize(480, 300)
-    plot.show()
-    qtbot.waitExposed(plot)
+    plot = on_screen(qtbot, LossPlot(), 480, 300)
     moves = []
     plot.view_box.sigRangeChanged.connect(lambda *_: moves.append(plot.view_box.viewRange()))
     trees = list(growing_trees(1200, 20))
