@@ -20,6 +20,7 @@ from bpstudio.core.training.prediction import prediction_field, prediction_node_
 from bpstudio.gui.plots import (GRADIENTS_TAB, LOSS_TAB, PREDICTION_TAB, GradientBarPlot,
                                 LossPlot, TrainingPlots)
 from bpstudio.gui.plots import style
+from bpstudio.gui.plots.curve import HistoryCurve
 from bpstudio.gui.plots.gradients import LAYER_SIGNAL, PER_LAYER, PER_PARAMETER
 from bpstudio.gui.plots.series import HistorySeries, ema, log_ema, positive_or_nan
 
@@ -161,8 +162,8 @@ def test_layer_health_is_given_points_only_when_the_layers_were_measured_again(
     health, grad = plots.health_plot, plots.gradient_plot
     assert len(health.curves) == 10
     given = []
-    real = pg.PlotDataItem.setData
-    monkeypatch.setattr(pg.PlotDataItem, "setData",
+    real = HistoryCurve.setData
+    monkeypatch.setattr(HistoryCurve, "setData",
                         lambda self, *a, **k: given.append(self) or real(self, *a, **k))
     later = copy.deepcopy(sigmoid_tree)  # new gradient norms, the layers not measured again
     later["layer_grad_norm"] = {n: [2 * v for v in values]
@@ -189,11 +190,11 @@ def test_a_long_run_is_drawn_with_two_bins_per_pixel(qtbot):
     shown(plot.train_curve)
     width = plot.view_box.width()
     for curve in (plot.raw_curve, plot.train_curve):
-        drawn = len(curve.curve.xData)
+        drawn = len(curve.getData()[0])
         assert width * 2 <= drawn <= width * 4 + 8  # a low and a high point per bin
         # the outline is kept: the highest and lowest raw points are among those drawn
-    assert plot.raw_curve.curve.yData.max() == pytest.approx(loss.max())
-    assert plot.raw_curve.curve.yData.min() == pytest.approx(loss.min())
+    assert plot.raw_curve.getData()[1].max() == pytest.approx(loss.max())
+    assert plot.raw_curve.getData()[1].min() == pytest.approx(loss.min())
 
 
 def _pixels(widget) -> np.ndarray:

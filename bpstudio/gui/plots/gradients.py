@@ -22,7 +22,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
 from . import style
 from .controls import SmoothingControl
-from .panel import PlotPanel, set_curve_data, step_curve
+from .curve import HistoryCurve
+from .panel import PlotPanel, set_curve_data
 from .series import HistorySeries, as_series, finite_or_nan, log_ema, positive_or_nan
 
 EMPTY = np.zeros(0)
@@ -75,7 +76,7 @@ class _PerParameterPlot(PlotPanel):
         self.plot_item.setLogMode(y=True)
         self.names: tuple[str, ...] = ()
         self.colours: list = []
-        self.curves: list[pg.PlotDataItem] = []
+        self.curves: list[HistoryCurve] = []
         self._series: HistorySeries | None = None
         self.show_history(None)
 
@@ -83,7 +84,7 @@ class _PerParameterPlot(PlotPanel):
         if self._series is not None:
             self._draw(self._series)
 
-    def curve(self, name: str) -> pg.PlotDataItem:
+    def curve(self, name: str) -> HistoryCurve:
         return self.curves[self.names.index(name)]
 
     def _view(self, series: HistorySeries) -> tuple[tuple[str, ...], np.ndarray,
@@ -125,7 +126,7 @@ class _PerParameterPlot(PlotPanel):
         self.colours = style.parameter_colours(len(names))
         self.curves = []
         for name, colour in zip(names, self.colours):
-            curve = step_curve(pen=pg.mkPen(colour, width=1), name=name)  # thin: 22 of them
+            curve = HistoryCurve(pen=pg.mkPen(colour, width=1), name=name)  # thin: 22 of them
             self.plot_item.addItem(curve)
             self.curves.append(curve)
 
@@ -431,10 +432,10 @@ class LayerHealthPlot(PlotPanel):
         self.legend = style.make_legend(frame=False, verSpacing=-8, horSpacing=4)
         self.plot_item.layout.addItem(self.legend, 4, 1)
         self.names: tuple[str, ...] = ()
-        self.curves: list[pg.PlotDataItem] = []
+        self.curves: list[HistoryCurve] = []
         self.show_history(None)
 
-    def curve(self, name: str) -> pg.PlotDataItem:
+    def curve(self, name: str) -> HistoryCurve:
         return self.curves[self.names.index(name)]
 
     def legend_labels(self) -> list[str]:
@@ -474,7 +475,7 @@ class LayerHealthPlot(PlotPanel):
         for name in names:
             # Thin, as the gradient plot's: a wider pen is stroked segment by segment, and ten
             # curves of it were three quarters of the tab's painting.
-            curve = step_curve(pen=pg.mkPen(colour_of[name], width=1), name=name)
+            curve = HistoryCurve(pen=pg.mkPen(colour_of[name], width=1), name=name)
             self.plot_item.addItem(curve)
             self.curves.append(curve)
         for k in legend_picks(len(names)):

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QWidget
 
 from . import style
 from .controls import SmoothingControl
-from .panel import PlotPanel, set_curve_data, step_curve
+from .curve import HistoryCurve
+from .panel import PlotPanel, set_curve_data
 from .series import HistorySeries, as_series, ema
 
 EMPTY = np.zeros(0)
@@ -22,9 +23,9 @@ class SmoothedCurve:
     """A training curve drawn smoothed over its faint raw self (raw alone when not smoothed)."""
 
     def __init__(self, plot_item: pg.PlotItem, colour, name: str):
-        self.raw = step_curve(pen=pg.mkPen(style.with_alpha(colour, style.RAW_ALPHA), width=1),
+        self.raw = HistoryCurve(pen=pg.mkPen(style.with_alpha(colour, style.RAW_ALPHA), width=1),
                               name=f"{name} (raw)")
-        self.curve = step_curve(pen=pg.mkPen(colour, width=2), name=name)
+        self.curve = HistoryCurve(pen=pg.mkPen(colour, width=2), name=name)
         plot_item.addItem(self.raw)
         plot_item.addItem(self.curve)
         self.steps, self.values = EMPTY, EMPTY
@@ -65,12 +66,12 @@ class _CurvesPlot(PlotPanel):
         self.show_history(None)
 
     @property
-    def train_curve(self) -> pg.PlotDataItem:
+    def train_curve(self) -> HistoryCurve:
         """The training curve as drawn: smoothed when smoothing is on, else the raw values."""
         return self.train.curve
 
     @property
-    def raw_curve(self) -> pg.PlotDataItem:
+    def raw_curve(self) -> HistoryCurve:
         """The faint raw training curve behind a smoothed one (empty when not smoothing)."""
         return self.train.raw
 

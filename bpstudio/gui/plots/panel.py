@@ -12,27 +12,11 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from . import style
 from .controls import DEFAULT_SMOOTHING
+from .curve import HistoryCurve
 from .series import smoothing_weight
 
 
-# Bins of a long run's history per pixel of the plot's width that a curve draws, each as its
-# lowest and highest value (pyqtgraph's "peak" downsampling, which keeps the curve's outline).
-# pyqtgraph's default of 5 drew 3,300 points of a 5,000-step run across 500 pixels; a wide pen
-# strokes each of its segments apart, so 2 per pixel halves the cost of painting a loss curve
-# (2.0 -> 1.1 ms) and the picture is the same.
-BINS_PER_PIXEL = 2.0
-
-
-def step_curve(**options) -> pg.PlotDataItem:
-    """A curve over the steps of a history, drawn at ``BINS_PER_PIXEL`` (``options`` are
-    :class:`pyqtgraph.PlotDataItem`'s)."""
-    curve = pg.PlotDataItem(**options)
-    # (read when the curve is drawn; pyqtgraph offers no setter for it)
-    curve.opts["autoDownsampleFactor"] = BINS_PER_PIXEL
-    return curve
-
-
-def set_curve_data(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> bool:
+def set_curve_data(curve: HistoryCurve | pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> bool:
     """Give ``curve`` these points unless it has them already (NaN gaps alike); whether it
     was given them. Comparing is a few microseconds; giving a curve its points again maps,
     downsamples and bounds them all (about 0.1 ms) and repaints it: a live redraw gives every

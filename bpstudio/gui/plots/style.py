@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
 from ..canvas import theme
+from .curve import HistoryCurve
 
 BACKGROUND = theme.BACKGROUND
 AXIS = QColor("#6b707a")
@@ -100,7 +101,7 @@ def restyle_plot(plot_widget: pg.PlotWidget) -> None:
     the curves and lines drawn in a colour that the switch changed."""
     plot_widget.setBackground(BACKGROUND)
     for item in plot_widget.scene().items():
-        if isinstance(item, pg.PlotDataItem):
+        if isinstance(item, (pg.PlotDataItem, HistoryCurve)):
             pen = _switched_pen(pg.mkPen(item.opts["pen"]))
             if pen is not None:
                 item.setPen(pen)
@@ -166,6 +167,13 @@ def style_plot(plot_item: pg.PlotItem, title: str | None = None, x_label: str | 
                y_label: str | None = None) -> None:
     """Dark-theme axes, a faint grid, readable fonts; the context menu (with Export...) on."""
     plot_item.setMenuEnabled(True)
+    # The signal transforms of the menu's "Transforms" (FFT, dy/dx, y' against y, the mean
+    # taken off) have no meaning for a training history, and its curves do not take them;
+    # the log switches stay.
+    ctrl = plot_item.ctrl
+    for transform in (ctrl.fftCheck, ctrl.derivativeCheck, ctrl.phasemapCheck,
+                      ctrl.subtractMeanCheck):
+        transform.setVisible(False)
     plot_item.showGrid(x=True, y=True, alpha=GRID_ALPHA)
     font = tick_font()
     for name in ("left", "bottom"):

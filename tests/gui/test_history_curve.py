@@ -1,0 +1,145 @@
+"""The history curve draws what pyqtgraph's data item drew, and does the work once per change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from bpstudio.gui.plots.curve import BINS_PER_PIXEL, RANGE_LIMIT, HistoryCurve
+from bpstudio.gui.plots.panel import PlotPanel
+
+
+def settle() -> None:
+    for _ in range(3):  # a view takes its range when it paints, and its items follow
+        QApplication.processEvents()
+
+
+def history(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 1..n and values spanning decades, with gaps, zeros and negative values."""
+    rng = np.random.default_rng(seed)
+    values = np.exp(-np.arange(n) / max(n / 4, 1)) * 10.0 ** rng.normal(0, 1, n)
+    values[rng.random(n) < 0.02] = np.nan
+    values[rng.random(n) < 0.01] = 0.0
+    values[rng.random(n) < 0.01] = -1.0
+    return np.arange(1, n + 1, dtype=float), values
+
+
+def plot_pair(qtbot, log: bool):
+    """A training plot showing the same points as a history curve and as pyqtgraph's data
+    item, set up as the training plots set up their curves before this item."""
+    panel = PlotPanel("pair")
+    qtbot.addWidget(panel)
+    panel.resize(560, 330)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.plot_item.setLogMode(y=log)
+    theirs = pg.PlotDataItem(pen=pg.mkPen("r", width=1), name="theirs")
+    theirs.opts["autoDownsampleFactor"] = BINS_PER_PIXEL
+    ours = HistoryCurve(pen=pg.mkPen("r", width=1), name="ours")
+    for curve in (theirs, ours):
+        panel.plot_item.addItem(curve)
+    return panel, theirs, ours
+
+
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("n", [3, 300, 5_000, 40_000])
+@pytest.mark.parametrize("zoomed", [False, True])
+def test_a_history_curve_draws_the_points_pyqtgraphs_data_item_draws(qtbot, log, n, zoomed):
+    panel, theirs, ours = plot_pair(qtbot, log)
+    x, y = history(n)
+    theirs.setData(x, y)
+    ours.setData(x, y)
+    settle()
+    if zoomed:  # a person's zoom: the view no longer follows the data, the curves clip to it
+        panel.plot_item.setXRange(0.3 * n, 0.6 * n, padding=0)
+        settle()
+    drawn_x, drawn_y = ours.getData()
+    expected_x, expected_y = theirs.getData()
+    if n > 1_000:
+        assert len(drawn_x) < n  # (downsampled: the comparison is of the bins)
+    np.testing.assert_array_equal(drawn_x, expected_x)
+    np.testing.assert_array_equal(drawn_y, expected_y)  # (NaN where they have NaN)
+    assert ours.dataBounds(1) == pytest.approx(theirs.dataBounds(1))
+    given_x, given_y = ours.getOriginalDataset()
+    np.testing.assert_array_equal(given_x, x)  # kept as given, for the CSV export
+    np.testing.assert_array_equal(given_y, y)
+
+
+def test_a_curve_is_mapped_and_downsampled_once_per_change_of_what_it_draws(qtbot,
+                                                                           monkeypatch):
+    panel, _theirs, ours = plot_pair(qtbot, log=True)
+    panel.plot_item.removeItem(_theirs)
+    drawn = []
+    real = pg.PlotCurveItem.updateData
+    monkeypatch.setattr(pg.PlotCurveItem, "updateData",
+                        lambda self, *a, **k: drawn.append(self) or real(self, *a, **k))
+    x, y = history(5_000)
+    ours.setData(x, y)
+    settle()  # (the view frames the steps, and the curve bins them for that frame)
+    drawn.clear()
+    ours.setData(x, 2 * y)  # a redraw's new points: binned once, the y axis moving
+    settle()
+    assert drawn.count(ours) == 1
+    drawn.clear()
+    panel.plot_item.setYRange(-3, 1)  # the steps in view unchanged: the same points drawn
+    settle()
+    panel.view_box.translateBy(y=0.5)
+    settle()
+    assert drawn.count(ours) == 0
+    shown = len(ours.getData()[0])
+    panel.plot_item.setXRange(1, 500, padding=0)  # zoomed in: fewer steps, drawn finer
+    settle()
+    assert drawn.count(ours) == 1
+    assert len(ours.getData()[0]) < shown and ours.getData()[0].max() <= 501  # (one past the edge)
+
+
+def test_the_plots_menu_settings_reach_a_history_curve(qtbot):
+    panel, theirs, ours = plot_pair(qtbot, log=False)
+    ctrl = panel.plot_item.ctrl
+    x, y = history(5_000)
+    ours.setData(x, y)
+    theirs.setData(x, y)
+    settle()
+    ctrl.logYCheck.setChecked(True)  # "Transforms" > "Log Y"
+    settle()
+    np.testing.assert_array_equal(ours.getData()[1], theirs.getData()[1])
+    assert np.nanmax(ours.getData()[1]) < 4  # log10 units
+    ctrl.autoDownsampleCheck.setChecked(False)  # "Downsample": by hand, 4 points as one
+    ctrl.downsampleCheck.setChecked(True)
+    ctrl.downsampleSpin.setValue(4)
+    for method in (ctrl.subsampleRadio, ctrl.meanRadio, ctrl.peakRadio):
+        method.setChecked(True)
+        settle()
+        np.testing.assert_array_equal(ours.getData()[1], theirs.getData()[1])
+    assert len(ours.getData()[0]) == 2 * (5_000 // 4)  # (peak: a bin's highest and lowest)
+    ctrl.alphaGroup.setChecked(True)  # "Alpha"
+    ctrl.autoAlphaCheck.setChecked(False)
+    ctrl.alphaSlider.setValue(500)
+    assert ours.opacity() == pytest.approx(theirs.opacity()) and ours.opacity() < 1
+    ctrl.maxTracesCheck.setChecked(True)  # "Points": the newest curve only
+    ctrl.maxTracesSpin.setValue(1)
+    assert not theirs.isVisible() and ours.isVisible()
+    # the signal transforms, which a history's curves do not take, are not offered
+    assert all(check.isHidden() for check in (ctrl.fftCheck, ctrl.derivativeCheck,
+                                              ctrl.phasemapCheck, ctrl.subtractMeanCheck))
+    assert not ctrl.logXCheck.isHidden() and not ctrl.logYCheck.isHidden()
+
+
+
+def test_points_far_off_the_view_are_drawn_at_its_limits_until_the_view_reaches_them(qtbot):
+    # (Qt's painter misdraws coordinates of a diverging run's 1e12 in a view of 0 to 1)
+    panel, theirs, ours = plot_pair(qtbot, log=False)
+    panel.plot_item.removeItem(theirs)
+    panel.plot_item.setYRange(0, 1, padding=0)  # a person's zoom: the view stays there
+    x = np.arange(1.0, 101.0)
+    y = np.full(100, 0.5)
+    y[50] = 1e12
+    ours.setData(x, y)
+    settle()
+    assert np.nanmax(ours.getData()[1]) == pytest.approx(1 + RANGE_LIMIT)
+    panel.plot_item.setYRange(0, 1e13, padding=0)  # zoomed out: drawn where it is
+    settle()
+    assert np.nanmax(ours.getData()[1]) == 1e12
+    np.testing.assert_array_equal(ours.getOriginalDataset()[1], y)
