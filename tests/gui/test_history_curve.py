@@ -17,12 +17,14 @@ def settle() -> None:
 
 
 def history(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Steps 1..n and values spanning decades, with gaps, zeros and negative values."""
+    """Steps 1..n and values spanning decades, with gaps, zeros, negative values and an
+    infinity."""
     rng = np.random.default_rng(seed)
     values = np.exp(-np.arange(n) / max(n / 4, 1)) * 10.0 ** rng.normal(0, 1, n)
     values[rng.random(n) < 0.02] = np.nan
     values[rng.random(n) < 0.01] = 0.0
     values[rng.random(n) < 0.01] = -1.0
+    values[n // 2] = np.inf  # (a diverged step)
     return np.arange(1, n + 1, dtype=float), values
 
 
@@ -61,7 +63,12 @@ def test_a_history_curve_draws_the_points_pyqtgraphs_data_item_draws(qtbot, log,
         assert len(drawn_x) < n  # (downsampled: the comparison is of the bins)
     np.testing.assert_array_equal(drawn_x, expected_x)
     np.testing.assert_array_equal(drawn_y, expected_y)  # (NaN where they have NaN)
-    assert ours.dataBounds(1) == pytest.approx(theirs.dataBounds(1))
+    for axis in (0, 1):
+        assert ours.dataBounds(axis) == pytest.approx(theirs.dataBounds(axis), nan_ok=True)
+    mine, pyqtgraphs = ours.boundingRect(), theirs.curve.boundingRect()
+    assert [mine.left(), mine.top(), mine.width(), mine.height()] == pytest.approx(
+        [pyqtgraphs.left(), pyqtgraphs.top(), pyqtgraphs.width(), pyqtgraphs.height()],
+        rel=1e-9, nan_ok=True)
     given_x, given_y = ours.getOriginalDataset()
     np.testing.assert_array_equal(given_x, x)  # kept as given, for the CSV export
     np.testing.assert_array_equal(given_y, y)

@@ -16,8 +16,11 @@ from __future__ import annotations
 import bisect
 import warnings
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF
 
 EMPTY = np.zeros(0)
 
@@ -44,6 +47,7 @@ class HistoryCurve(pg.PlotCurveItem):
     _log = (False, False)
     _drawn_as: tuple | None = None  # (downsampling factor, first and last index) drawn
     _range_clipped = False  # whether points far off the view were drawn at its limits
+    _bounds = (None, None)  # the drawn points' (lowest, highest) step and value, when known
     # What every training plot sets (``PlotPanel``); a plot's own settings reach its curves
     # when they change. (replaced, never changed in place: the class's is the default)
     downsample_options = {"factor": 1, "auto": True, "method": "peak",
@@ -151,13 +155,45 @@ class HistoryCurve(pg.PlotCurveItem):
             x, y = _downsampled(x, y, ds, self.downsample_options["method"])
         limits = self._range_limits()
         with np.errstate(invalid="ignore"):
-            self._range_clipped = limits is not None and bool(
-                (y < limits[0]).any() or (y > limits[1]).any())
-        if self._range_clipped:
-            y = np.clip(y, *limits)
+            far = None if limits is None else \
+                np.isfinite(y) & ((y < limits[0]) | (y > limits[1]))
+        self._range_clipped = far is not None and bool(far.any())
+        if self._range_clipped:  # (infinities stay: drawn as gaps, as NaN is)
+            y = y.copy()
+            y[far] = np.clip(y[far], *limits)
         finite = bool(np.isfinite(x).all() and np.isfinite(y).all())
         self._drawn_as = key
+        self._bounds = _bounds_of(x, y)
         super().setData(x=x, y=y, connect="all" if finite else "finite")
+
+    # -- bounds, asked for several times a redraw by the view and the scene ---------------
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):
+        """The curve item's bounds of the points drawn, known since they were binned (the
+        item's own finds them again, with NaN-aware reductions and warnings caught, after
+        every change of the data or the view's transform)."""
+        bounds = self._bounds[ax] if frac >= 1.0 and orthoRange is None else None
+        if bounds is None or not self.opts["pen"].isCosmetic():
+            return super().dataBounds(ax, frac, orthoRange)
+        return bounds
+
+    def boundingRect(self) -> QRectF:
+        if self._boundingRect is None:
+            (left, right), (low, high) = self.dataBounds(0), self.dataBounds(1)
+            if left is None or low is None:
+                return QRectF()
+            # the pen's width around the points, as the curve item pads them: a view's pixel
+            # in the curve's units (read off the transform to the screen, not mapped vectors)
+            pad, px, py = self.pixelPadding(), 0.0, 0.0
+            if pad > 0:
+                screen = self.deviceTransform_()
+                if screen is not None:
+                    if screen.m12() or screen.m21():
+                        return super().boundingRect()  # (a rotated view)
+                    px = pad / abs(screen.m11()) if screen.m11() else 0.0
+                    py = pad / abs(screen.m22()) if screen.m22() else 0.0
+            self._boundingRect = QRectF(left - px, low - py, 2 * px + right - left,
+                                        2 * py + high - low)
+        return self._boundingRect
 
     def _range_limits(self) -> tuple[float, float] | None:
         """The lowest and highest place a point is drawn at, RANGE_LIMIT view heights off."""
@@ -173,6 +209,21 @@ class HistoryCurve(pg.PlotCurveItem):
     @staticmethod
     def _beyond(limits, low, high) -> bool:
         return limits is not None and low is not None and (low < limits[0] or high > limits[1])
+
+
+def _bounds_of(x: np.ndarray, y: np.ndarray) -> tuple:
+    """((first step, last step), (lowest, highest value)) of points to draw, as the curve item
+    bounds them (NaN ignored, infinities left out, all-NaN values bounded by NaN); None where
+    not known cheaply (steps not all finite)."""
+    if not len(x):
+        return ((None, None), (None, None))
+    steps = (float(x[0]), float(x[-1])) if math.isfinite(x[0]) and math.isfinite(x[-1]) \
+        and np.isfinite(x).all() else None
+    low, high = float(np.fmin.reduce(y)), float(np.fmax.reduce(y))
+    if math.isinf(low) or math.isinf(high):
+        finite = y[np.isfinite(y)]
+        low, high = (float(finite.min()), float(finite.max())) if len(finite) else (None, None)
+    return (steps, (low, high))
 
 
 def _log10_or_nan(values: np.ndarray) -> np.ndarray:
