@@ -585,6 +585,27 @@ def test_series_helpers():
     assert not series.has_accuracy
 
 
+def test_a_redraw_reads_only_the_columns_of_the_plots_in_view(qtbot, sigmoid_tree,
+                                                              monkeypatch):
+    from bpstudio.gui.plots import series as series_module
+
+    plots = fresh_plots(qtbot)
+    plots.show_tab(LOSS_TAB)
+    read = []
+    real = series_module._fit
+    monkeypatch.setattr(series_module, "_fit", lambda values, n: read.append(values) or
+                        real(values, n))
+    plots.show_history(sigmoid_tree)  # the loss and accuracy plots drawn
+    loss_columns = len(read)
+    assert loss_columns <= 4  # training and validation loss and accuracy, not 20 layers' worth
+    plots.show_tab(GRADIENTS_TAB)  # the gradient plots drawn from the same history
+    layers = len(sigmoid_tree["layer_grad_norm"])
+    assert len(read) - loss_columns >= 2 * layers  # norms and health, read when drawn
+    np.testing.assert_allclose(shown(plots.gradient_plot.curves[0])[1], np.log10(log_ema(
+        sigmoid_tree["layer_grad_norm"][plots.gradient_plot.names[0]], plots.smoothing)),
+        equal_nan=True)
+
+
 # ----------------------------------------------------------------------------- prediction
 def test_prediction_heatmap_and_points(plots, moons_run):
     graph, trainer, data, _ = moons_run
