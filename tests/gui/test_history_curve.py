@@ -150,3 +150,36 @@ def test_points_far_off_the_view_are_drawn_at_its_limits_until_the_view_reaches_
     settle()
     assert np.nanmax(ours.getData()[1]) == 1e12
     np.testing.assert_array_equal(ours.getOriginalDataset()[1], y)
+
+
+def test_dots_are_drawn_on_the_points_in_their_colour(qtbot):
+    panel, theirs, _ours = plot_pair(qtbot, log=False)
+    panel.plot_item.removeItem(theirs)
+    panel.plot_item.removeItem(_ours)
+    dots = HistoryCurve(pen=pg.mkPen("#2040ff", width=1), name="validation", dot_size=9,
+                        dot_brush="#ff8000")
+    panel.plot_item.addItem(dots)
+    # (points and a stretch of line off the grid's lines, which are drawn over the data)
+    dots.setData(np.array([1.25, 2.3, 3.0]), np.array([1.2, 2.7, np.nan]))
+    panel.plot_item.setRange(xRange=(0, 4), yRange=(0, 4), padding=0)
+    settle()
+    image = panel.plot_widget.grab().toImage()
+    view = panel.plot_widget
+
+    def colour_at(x: float, y: float, dx: int = 0, dy: int = 0) -> str:
+        """The colour drawn there, to within the blending at the edge of an antialiased disc."""
+        point = view.mapFromScene(panel.view_box.mapViewToScene(pg.Point(x, y)))
+        colour = image.pixelColor(point.x() + dx, point.y() + dy)
+        for name in ("#ff8000", "#2040ff"):
+            wanted = pg.mkColor(name)
+            if max(abs(colour.red() - wanted.red()), abs(colour.green() - wanted.green()),
+                   abs(colour.blue() - wanted.blue())) <= 8:
+                return name
+        return colour.name()
+
+    for x, y in ((1.25, 1.2), (2.3, 2.7)):
+        assert colour_at(x, y) == "#ff8000"  # the dot's centre
+        assert colour_at(x, y, dx=3) == "#ff8000" and colour_at(x, y, dy=-3) == "#ff8000"
+    # the line between them, in its pen (aliased: within a pixel of its exact place)
+    assert "#2040ff" in {colour_at(1.6, 1.7, dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
+    assert dots.opts["symbol"] == "o" and dots.opts["size"] == 9  # what the legend draws

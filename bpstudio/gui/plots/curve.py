@@ -20,7 +20,8 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainter, QPen, QPolygonF
 
 EMPTY = np.zeros(0)
 
@@ -53,10 +54,26 @@ class HistoryCurve(pg.PlotCurveItem):
     downsample_options = {"factor": 1, "auto": True, "method": "peak",
                           "bins_per_pixel": BINS_PER_PIXEL, "clip": True}
 
-    def __init__(self, pen=None, name: str | None = None):
+    _dots: QPolygonF | None = None  # the points drawn, for their dots
+
+    def __init__(self, pen=None, name: str | None = None, dot_size: float = 0.0,
+                 dot_brush=None):
+        """``dot_size`` > 0 draws a round dot of that many pixels on each point, in
+        ``dot_brush`` (the data item's ``symbol="o"``, ``symbolBrush``, ``symbolPen=None``)."""
         super().__init__()
         self.opts["name"] = name
         self.setPen(pen if pen is not None else "w")
+        if dot_size:
+            # (the legend's sample draws a curve item's symbol from "size", "pen", "brush")
+            self.opts.update(symbol="o", size=dot_size, symbolSize=dot_size, symbolPen=None)
+            self.setSymbolBrush(dot_brush)
+
+    def setSymbolBrush(self, brush) -> None:
+        self.opts["symbolBrush"] = self.opts["brush"] = pg.mkBrush(brush)
+        self.update()
+
+    def setSymbolPen(self, pen) -> None:  # (dots have no outline: kept for the legend)
+        self.opts["symbolPen"] = pen
 
     # -- data ---------------------------------------------------------------------------
     def setData(self, x=None, y=None) -> None:
@@ -164,7 +181,29 @@ class HistoryCurve(pg.PlotCurveItem):
         finite = bool(np.isfinite(x).all() and np.isfinite(y).all())
         self._drawn_as = key
         self._bounds = _bounds_of(x, y)
+        self._dots = None
         super().setData(x=x, y=y, connect="all" if finite else "finite")
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        super().paint(painter, option, widget)
+        size = self.opts.get("symbolSize")
+        if not size or self.xData is None or not len(self.xData):
+            return
+        if self._dots is None:
+            drawn = np.isfinite(self.xData) & np.isfinite(self.yData)
+            self._dots = QPolygonF([QPointF(x, y) for x, y in
+                                    zip(self.xData[drawn].tolist(), self.yData[drawn].tolist())])
+        # A round-capped point of the dot's width is a disc of that diameter on screen.
+        pen = QPen(self.opts["symbolBrush"].color(), size)
+        pen.setCapStyle(Qt.RoundCap)
+        pen.setCosmetic(True)
+        painter.setRenderHint(QPainter.Antialiasing, True)
+        painter.setPen(pen)
+        painter.drawPoints(self._dots)
+
+    def pixelPadding(self) -> float:
+        size = self.opts.get("symbolSize")
+        return max(super().pixelPadding(), 0.5 * size + 1.0) if size else super().pixelPadding()
 
     # -- bounds, asked for several times a redraw by the view and the scene ---------------
     def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):

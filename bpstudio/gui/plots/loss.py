@@ -55,9 +55,9 @@ class _CurvesPlot(PlotPanel):
                  x_label: str | None = "step", parent: QWidget | None = None):
         super().__init__(title, x_label=x_label, parent=parent)
         self.train = SmoothedCurve(self.plot_item, style.TRAIN, "training")
-        self.validation = pg.PlotDataItem(
-            pen=pg.mkPen(style.VALIDATION, width=1.5), symbol="o", symbolSize=5,
-            symbolBrush=style.VALIDATION, symbolPen=None, name="validation")
+        self.validation = HistoryCurve(pen=pg.mkPen(style.VALIDATION, width=1.5),
+                                       name="validation", dot_size=5,
+                                       dot_brush=style.VALIDATION)
         self.plot_item.addItem(self.validation)
         self.legend = style.make_legend(offset=legend_offset)
         self.legend.setParentItem(self.view_box)
@@ -76,7 +76,7 @@ class _CurvesPlot(PlotPanel):
         return self.train.raw
 
     @property
-    def validation_curve(self) -> pg.PlotDataItem:
+    def validation_curve(self) -> HistoryCurve:
         return self.validation
 
     def _redraw_smoothed(self) -> None:  # (the training curve smooths; validation does not)
