@@ -429,10 +429,16 @@ def test_bars_keep_their_decades_while_the_norms_wander_inside_them(qtbot):
         assert bars.bar_tops()["a"] == pytest.approx(smallest)
     assert len(moved) == 1  # the axis held still, and its ticks were not drawn again
     assert axis_picture.range == pytest.approx([-6.15, 0.15])
-    bars.show_values(["a", "b"], [1e-8, 0.5], step=3)  # below the decades shown: reframed
-    assert bars.bars.opts["y0"] == -8 and len(moved) == 2
-    bars.show_values(["a", "b"], [0.01, 0.5], step=4)  # far inside: framed afresh
-    assert bars.bars.opts["y0"] == -2 and len(moved) == 3
+    bars.show_values(["a", "b"], [1e-8, 0.5], step=3)  # below the decades shown: widened,
+    assert bars.bars.opts["y0"] == -9 and len(moved) == 2  # with a decade to spare
+    bars.show_values(["a", "b"], [2e-9, 0.5], step=4)  # (where the norm went next)
+    assert bars.bars.opts["y0"] == -9 and len(moved) == 2
+    bars.show_values(["a", "b"], [2e-9, 30.0], step=5)  # above: widened upwards as well
+    assert bars.decades == (-9, 3) and len(moved) == 3
+    bars.show_values(["a", "b"], [2e-10, 0.05], step=6)  # no room for a spare decade left
+    assert bars.decades == (-10, 3) and len(moved) == 4
+    bars.show_values(["a", "b"], [0.01, 0.5], step=7)  # far inside: framed afresh
+    assert bars.bars.opts["y0"] == -2 and len(moved) == 5
 
 
 def test_update_ratio_curves(plots, sigmoid_tree):
@@ -944,6 +950,30 @@ def test_an_axis_keeps_its_drawing_when_told_the_range_it_shows(qtbot):
     assert axis.picture is drawn
     bars.plot_item.setYRange(-5, 1, padding=0)
     assert axis.picture is None  # a new range is drawn again
+
+
+def test_an_axis_lays_its_label_out_again_only_when_its_text_changes(qtbot, monkeypatch):
+    plots = fresh_plots(qtbot)
+    plots.show_tab(LOSS_TAB)
+    plots.loss_plot.plot_item.setLabel("bottom", "step")
+    axis = plots.loss_plot.plot_item.getAxis("bottom")
+    assert isinstance(axis, style.SteadyAxis)
+    texts = []  # (label, text) of every axis label laid out in the window
+    real = type(axis.label).setHtml
+    monkeypatch.setattr(type(axis.label), "setHtml",
+                        lambda label, text: (texts.append((label, text)), real(label, text)))
+    for high in (10, 20, 40, 80):  # a run's step axis growing
+        plots.loss_plot.plot_item.setXRange(0, high, padding=0)
+    assert texts == []  # neither this axis nor the hidden top one
+    laid_out = [text for label, text in texts if label is axis.label]
+    assert axis.picture is None  # the ticks of the new range are drawn
+    plots.loss_plot.plot_item.setXRange(0, 2e9, padding=0)  # a range pyqtgraph gives a prefix
+    laid_out = [text for label, text in texts if label is axis.label]
+    assert len(laid_out) == 1 and "x1e+09" in laid_out[0]
+    assert "x1e+09" in axis.label.toHtml()
+    plots.loss_plot.plot_item.setLabel("bottom", "iteration")
+    laid_out = [text for label, text in texts if label is axis.label]
+    assert len(laid_out) == 2 and "iteration" in axis.label.toHtml()
 
 
 def test_the_step_axis_reaches_the_runs_last_step_from_its_start(qtbot):

@@ -353,10 +353,15 @@ they stay while the norms move within a few decades (so that the axis holds stil
         # the labels run into each other.
         top = max(math.ceil(high + 0.05), base + 2)
         if self.decades is not None:
-            # Norms past the decades shown widen them, rather than frame them afresh.
-            wider = min(base, self.decades[0]), max(top, self.decades[1])
-            if wider[1] - wider[0] <= top - base + self.SPARE_DECADES:
-                return wider
+            # Norms past the decades shown widen them, rather than frame them afresh; by one
+            # decade more than they reached where it fits, as norms that cross a decade in a
+            # live run mostly go on the same way (each widening draws the axis again).
+            shown_base, shown_top = self.decades
+            for spare in (1, 0):
+                wider = (min(base - spare, shown_base) if base < shown_base else shown_base,
+                         max(top + spare, shown_top) if top > shown_top else shown_top)
+                if wider[1] - wider[0] <= top - base + self.SPARE_DECADES:
+                    return wider
         return base, top
 
     def bar_tops(self) -> dict[str, float]:

@@ -113,11 +113,14 @@ class PlotPanel(QWidget):
     def __init__(self, title: str | None = None, x_label: str | None = "step",
                  y_label: str | None = None, parent: QWidget | None = None):
         super().__init__(parent)
-        self.plot_widget = pg.PlotWidget(background=style.BACKGROUND,
-                                         axisItems={"left": style.DecadeAxis("left"),
-                                                    "bottom": style.SteadyAxis("bottom")},
+        # (the hidden top and right axes follow the view too: steady, they do no work for it)
+        axes = {"left": style.DecadeAxis("left"), "bottom": style.SteadyAxis("bottom"),
+                "top": style.SteadyAxis("top"), "right": style.SteadyAxis("right")}
+        self.plot_widget = pg.PlotWidget(background=style.BACKGROUND, axisItems=axes,
                                          viewBox=SteadyViewBox())
         self.plot_item: pg.PlotItem = self.plot_widget.getPlotItem()
+        for name in ("top", "right"):  # (axes given are shown)
+            self.plot_item.hideAxis(name)
         self.view_box: pg.ViewBox = self.plot_item.getViewBox()
         style.style_plot(self.plot_item, title, x_label, y_label)
         # Long runs: draw at most about one point per pixel (keeping peaks), and only the part
