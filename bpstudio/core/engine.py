@@ -46,6 +46,11 @@ class Plan:
     constants: tuple[Step, ...] = ()  # the constant steps
     # The ops that hand a gradient to at least one input, output side first (backward's order)
     backward_ops: tuple[Step, ...] = ()
+    # What the passes call, per op, unpacked once per compile (a pass then reads no step's
+    # fields): forward (slot, forward, context, input slots, params or None), backward
+    # (slot, backward, context, input slots).
+    forward_calls: tuple[tuple, ...] = ()
+    backward_calls: tuple[tuple, ...] = ()
 
     def __post_init__(self) -> None:
         # Split once per compile, so the per-step loops never test a step's kind.
@@ -56,6 +61,10 @@ class Plan:
         set_(self, "constants", tuple(s for s in self.steps if s.source == "constant"))
         set_(self, "backward_ops", tuple(s for s in reversed(self.ops)
                                          if any(s.context.needs_input_grad)))
+        set_(self, "forward_calls", tuple((s.slot, s.forward, s.context, s.inputs, s.params or None)
+                                          for s in self.ops))
+        set_(self, "backward_calls", tuple((s.slot, s.backward, s.context, s.inputs)
+                                           for s in self.backward_ops))
 
 
 # The dtypes an engine computes in. The ops' arithmetic (means, divisions, logarithms, the
@@ -240,12 +249,15 @@ class Engine:
                     self._check_unused_feed(name)
         for step in plan.constants:
             values[step.slot] = step.node.value.astype(self.dtype, copy=False)
-        for step in plan.ops:
-            try:
-                values[step.slot] = step.forward(step.context, *map(values.__getitem__,
-                                                                    step.inputs), **step.params)
-            except (ValueError, ArithmeticError, IndexError) as exc:
-                raise GraphError(f"{step.node.label}: {exc}") from exc
+        at = values.__getitem__
+        try:
+            for slot, forward, context, inputs, params in plan.forward_calls:
+                if params is None:
+                    values[slot] = forward(context, *map(at, inputs))
+                else:
+                    values[slot] = forward(context, *map(at, inputs), **params)
+        except (ValueError, ArithmeticError, IndexError) as exc:
+            raise GraphError(f"{plan.steps[slot].node.label}: {exc}") from exc
         self._values, self._grads, self._contributions = values, None, None
         return values[plan.output].copy()
 
@@ -304,16 +316,17 @@ class Engine:
         seed = grads[plan.output] = np.empty_like(self._values[plan.output])
         seed.fill(1)  # (ones_like, without its Python-level steps)
         recorded: dict[tuple[str, str], np.ndarray] | None = {} if record_contributions else None
-        for step in plan.backward_ops:
-            grad = grads[step.slot]
+        for slot, backward, context, inputs in plan.backward_calls:
+            grad = grads[slot]
             if grad is None:
                 continue
-            for k, (j, g) in enumerate(zip(step.inputs, step.backward(step.context, grad))):
+            for k, (j, g) in enumerate(zip(inputs, backward(context, grad))):
                 if g is None:
                     continue
                 if recorded is not None:
-                    port = step.node.spec.inputs[k].name
-                    recorded[(step.node.id, port)] = np.array(g, dtype=self.dtype, copy=True)
+                    node = plan.steps[slot].node
+                    recorded[(node.id, node.spec.inputs[k].name)] = np.array(g, dtype=self.dtype,
+                                                                             copy=True)
                 if grads[j] is None:
                     grads[j] = g  # may be another node's array: copy before adding into it
                 elif owned[j]:
