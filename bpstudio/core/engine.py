@@ -120,6 +120,9 @@ class Engine:
         self._values: list[Any] = []
         self._parameter_values: list[Any] = []  # (see _compile)
         self._feed_names: frozenset[str] = frozenset()
+        # input name -> (array, its shape, its dtype) that the input took in the last pass
+        # unconverted, after every check of _feed (see forward)
+        self._taken_feeds: dict[str, tuple] = {}
         self._grads: list[np.ndarray | None] | None = None
         self._contributions: dict[tuple[str, str], np.ndarray] | None = None
         # place_gradients: parameter name -> caller's array, and per slot [slot, array,
@@ -141,6 +144,7 @@ class Engine:
             self._plan = self._compile()
             self._values, self._grads = [], None
             self._placed = None
+            self._taken_feeds = {}
         return self._plan
 
     def output_node(self) -> Node:
@@ -241,8 +245,24 @@ class Engine:
         feeds = feeds or {}
         values: list[Any] = self._parameter_values.copy()  # (the parameters in their slots)
         batch: tuple[int, str] | None = None
+        taken = self._taken_feeds
         for step in plan.feeds:
-            values[step.slot], batch = self._feed(step.node, feeds.get(step.node.name), batch)
+            name = step.node.name
+            data = feeds.get(name)
+            last = taken.get(name)
+            # The array this input took as it was in the last pass, same shape and dtype: the
+            # checks it passed read only those, not its numbers (a training loop feeds the
+            # same arrays step after step). The batch must still agree with the other feeds.
+            if (last is not None and data is last[0] and data.shape == last[1]
+                    and data.dtype == last[2] and (batch is None or data.shape[0] == batch[0])):
+                values[step.slot] = data
+                batch = batch or (data.shape[0], name)
+                continue
+            values[step.slot], batch = self._feed(step.node, data, batch)
+            if values[step.slot] is data:
+                taken[name] = (data, data.shape, data.dtype)
+            else:
+                taken.pop(name, None)
         if len(feeds) > len(plan.feeds):  # (each input has taken its own feed by now)
             for name in feeds:  # feeds for inputs this output does not need are fine
                 if name not in self._feed_names:
@@ -313,7 +333,8 @@ class Engine:
             raise GraphError("run forward before backward")
         grads: list[np.ndarray | None] = [None] * len(plan.steps)
         owned = [False] * len(plan.steps)  # grads[j] is an array of ours, safe to add into
-        seed = grads[plan.output] = np.empty_like(self._values[plan.output])
+        out = self._values[plan.output]
+        seed = grads[plan.output] = np.empty(out.shape, out.dtype)
         seed.fill(1)  # (ones_like, without its Python-level steps)
         recorded: dict[tuple[str, str], np.ndarray] | None = {} if record_contributions else None
         for slot, backward, context, inputs in plan.backward_calls:

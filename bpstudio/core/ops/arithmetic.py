@@ -32,7 +32,7 @@ def _result(ctx, ufunc, a, b):
     # (Context.result's test for the common case, a bias over a batch or the same shapes,
     # without its calls: a training step makes it at every add.)
     if (ctx.overwrite_input and type(a) is np.ndarray and a.dtype == b.dtype
-            and len(sb) <= len(sa) and sa[len(sa) - len(sb):] == sb):
+            and b.ndim <= a.ndim and sa[a.ndim - b.ndim:] == sb):
         return ufunc(a, b, out=a)
     return ufunc(a, b, out=ctx.result("out", a, result_shape(a, b), _dtype(a, b)))
 

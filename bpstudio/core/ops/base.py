@@ -284,7 +284,10 @@ class Context:
     def buffer(self, key: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """An uninitialised array for this node's result ``key``, reused while the shape holds.
         Its contents are overwritten by the next step: the engine hands out copies where needed."""
-        array = self._buffers.get(key)
+        try:
+            array = self._buffers[key]  # (indexed, not .get: no call on the common path)
+        except KeyError:
+            array = None
         if array is None or array.shape != shape or array.dtype != dtype:
             array = self._buffers[key] = np.empty(shape, dtype)
         return array

@@ -148,7 +148,7 @@ class SoftmaxCrossEntropy(Op):
         # of a transposed copy: along each row of a few classes NumPy reduces row by row,
         # about 3x slower.
         columns = ctx.buffer("columns", (classes, rows), z.dtype)
-        np.copyto(columns, z.T)
+        columns[...] = z.T
         largest = np.maximum.reduce(columns, axis=0, out=ctx.buffer("largest", (rows,), z.dtype))
         e = np.subtract(z, largest[:, None], out=ctx.buffer("exp", z.shape, z.dtype))
         picked = e.take(picks)
