@@ -72,8 +72,8 @@ class Add(_Binary):
         sa, sb = ctx.saved
         na, nb = ctx.needs_input_grad
         # (The same shape, as for a product with its bias added: the gradient itself.)
-        return ((grad if grad.shape == sa else unbroadcast(grad, sa)) if na else None,
-                unbroadcast(grad, sb) if nb else None)
+        return ((grad if grad.shape == sa else unbroadcast(grad, sa, ctx, "ga")) if na else None,
+                unbroadcast(grad, sb, ctx, "gb") if nb else None)
 
 
 @register
