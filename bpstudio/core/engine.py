@@ -341,13 +341,12 @@ class Engine:
             grad = grads[slot]
             if grad is None:
                 continue
-            for k, (j, g) in enumerate(zip(inputs, backward(context, grad))):
+            handed = backward(context, grad)
+            if recorded is not None:
+                self._record(plan.steps[slot].node, handed, recorded)
+            for j, g in zip(inputs, handed):
                 if g is None:
                     continue
-                if recorded is not None:
-                    node = plan.steps[slot].node
-                    recorded[(node.id, node.spec.inputs[k].name)] = np.array(g, dtype=self.dtype,
-                                                                             copy=True)
                 if grads[j] is None:
                     grads[j] = g  # may be another node's array: copy before adding into it
                 elif owned[j]:
@@ -359,6 +358,12 @@ class Engine:
             self._deliver(grads)
         self._grads = grads
         self._contributions = recorded
+
+    def _record(self, node: Node, handed: tuple, recorded: dict) -> None:
+        """Keep a copy of what ``node``'s backward handed to each of its inputs."""
+        for port, g in zip(node.spec.inputs, handed):
+            if g is not None:
+                recorded[(node.id, port.name)] = np.array(g, dtype=self.dtype, copy=True)
 
     def contributions(self) -> Mapping[tuple[str, str], np.ndarray]:
         """After ``backward(record_contributions=True)``: (node id, input port) -> the gradient
