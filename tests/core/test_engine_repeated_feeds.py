@@ -8,11 +8,10 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+from worktally import calls
 
 from bpstudio import Engine, FeedError, Graph, GraphError
 from bpstudio.core.ops import losses
-
-from worktally import calls
 
 SIZES = (3, 8, 6, 4)
 BATCH = 16
