@@ -46,6 +46,11 @@ class Plan:
     constants: tuple[Step, ...] = ()  # the constant steps
     # The ops that hand a gradient to at least one input, output side first (backward's order)
     backward_ops: tuple[Step, ...] = ()
+    # What the passes call, per op, unpacked once per compile (a pass then reads no step's
+    # fields): forward (slot, forward, context, input slots, params or None), backward
+    # (slot, backward, context, input slots).
+    forward_calls: tuple[tuple, ...] = ()
+    backward_calls: tuple[tuple, ...] = ()
 
     def __post_init__(self) -> None:
         # Split once per compile, so the per-step loops never test a step's kind.
@@ -56,6 +61,10 @@ class Plan:
         set_(self, "constants", tuple(s for s in self.steps if s.source == "constant"))
         set_(self, "backward_ops", tuple(s for s in reversed(self.ops)
                                          if any(s.context.needs_input_grad)))
+        set_(self, "forward_calls", tuple((s.slot, s.forward, s.context, s.inputs, s.params or None)
+                                          for s in self.ops))
+        set_(self, "backward_calls", tuple((s.slot, s.backward, s.context, s.inputs)
+                                           for s in self.backward_ops))
 
 
 # The dtypes an engine computes in. The ops' arithmetic (means, divisions, logarithms, the
@@ -111,6 +120,9 @@ class Engine:
         self._values: list[Any] = []
         self._parameter_values: list[Any] = []  # (see _compile)
         self._feed_names: frozenset[str] = frozenset()
+        # input name -> (array, its shape, its dtype) that the input took in the last pass
+        # unconverted, after every check of _feed (see forward)
+        self._taken_feeds: dict[str, tuple] = {}
         self._grads: list[np.ndarray | None] | None = None
         self._contributions: dict[tuple[str, str], np.ndarray] | None = None
         # place_gradients: parameter name -> caller's array, and per slot [slot, array,
@@ -132,6 +144,7 @@ class Engine:
             self._plan = self._compile()
             self._values, self._grads = [], None
             self._placed = None
+            self._taken_feeds = {}
         return self._plan
 
     def output_node(self) -> Node:
@@ -232,20 +245,39 @@ class Engine:
         feeds = feeds or {}
         values: list[Any] = self._parameter_values.copy()  # (the parameters in their slots)
         batch: tuple[int, str] | None = None
+        taken = self._taken_feeds
         for step in plan.feeds:
-            values[step.slot], batch = self._feed(step.node, feeds.get(step.node.name), batch)
+            name = step.node.name
+            data = feeds.get(name)
+            last = taken.get(name)
+            # The array this input took as it was in the last pass, same shape and dtype: the
+            # checks it passed read only those, not its numbers (a training loop feeds the
+            # same arrays step after step). The batch must still agree with the other feeds.
+            if (last is not None and data is last[0] and data.shape == last[1]
+                    and data.dtype == last[2] and (batch is None or data.shape[0] == batch[0])):
+                values[step.slot] = data
+                batch = batch or (data.shape[0], name)
+                continue
+            values[step.slot], batch = self._feed(step.node, data, batch)
+            if values[step.slot] is data:
+                taken[name] = (data, data.shape, data.dtype)
+            else:
+                taken.pop(name, None)
         if len(feeds) > len(plan.feeds):  # (each input has taken its own feed by now)
             for name in feeds:  # feeds for inputs this output does not need are fine
                 if name not in self._feed_names:
                     self._check_unused_feed(name)
         for step in plan.constants:
             values[step.slot] = step.node.value.astype(self.dtype, copy=False)
-        for step in plan.ops:
-            try:
-                values[step.slot] = step.forward(step.context, *map(values.__getitem__,
-                                                                    step.inputs), **step.params)
-            except (ValueError, ArithmeticError, IndexError) as exc:
-                raise GraphError(f"{step.node.label}: {exc}") from exc
+        at = values.__getitem__
+        try:
+            for slot, forward, context, inputs, params in plan.forward_calls:
+                if params is None:
+                    values[slot] = forward(context, *map(at, inputs))
+                else:
+                    values[slot] = forward(context, *map(at, inputs), **params)
+        except (ValueError, ArithmeticError, IndexError) as exc:
+            raise GraphError(f"{plan.steps[slot].node.label}: {exc}") from exc
         self._values, self._grads, self._contributions = values, None, None
         return values[plan.output].copy()
 
@@ -301,19 +333,20 @@ class Engine:
             raise GraphError("run forward before backward")
         grads: list[np.ndarray | None] = [None] * len(plan.steps)
         owned = [False] * len(plan.steps)  # grads[j] is an array of ours, safe to add into
-        seed = grads[plan.output] = np.empty_like(self._values[plan.output])
+        out = self._values[plan.output]
+        seed = grads[plan.output] = np.empty(out.shape, out.dtype)
         seed.fill(1)  # (ones_like, without its Python-level steps)
         recorded: dict[tuple[str, str], np.ndarray] | None = {} if record_contributions else None
-        for step in plan.backward_ops:
-            grad = grads[step.slot]
+        for slot, backward, context, inputs in plan.backward_calls:
+            grad = grads[slot]
             if grad is None:
                 continue
-            for k, (j, g) in enumerate(zip(step.inputs, step.backward(step.context, grad))):
+            handed = backward(context, grad)
+            if recorded is not None:
+                self._record(plan.steps[slot].node, handed, recorded)
+            for j, g in zip(inputs, handed):
                 if g is None:
                     continue
-                if recorded is not None:
-                    port = step.node.spec.inputs[k].name
-                    recorded[(step.node.id, port)] = np.array(g, dtype=self.dtype, copy=True)
                 if grads[j] is None:
                     grads[j] = g  # may be another node's array: copy before adding into it
                 elif owned[j]:
@@ -325,6 +358,12 @@ class Engine:
             self._deliver(grads)
         self._grads = grads
         self._contributions = recorded
+
+    def _record(self, node: Node, handed: tuple, recorded: dict) -> None:
+        """Keep a copy of what ``node``'s backward handed to each of its inputs."""
+        for port, g in zip(node.spec.inputs, handed):
+            if g is not None:
+                recorded[(node.id, port.name)] = np.array(g, dtype=self.dtype, copy=True)
 
     def contributions(self) -> Mapping[tuple[str, str], np.ndarray]:
         """After ``backward(record_contributions=True)``: (node id, input port) -> the gradient

@@ -52,15 +52,17 @@ def ones(length: int, dtype: np.dtype) -> np.ndarray:
     return vector
 
 
-def unbroadcast(grad, shape: tuple[int, ...]):
-    """Sum a gradient back to the shape of the input it belongs to (undoes broadcasting)."""
+def unbroadcast(grad, shape: tuple[int, ...], ctx=None, key: str = "sum"):
+    """Sum a gradient back to the shape of the input it belongs to (undoes broadcasting).
+    Given an op's context, a bias's gradient is written into its reused array ``key``."""
     if grad.shape == shape:
         return grad
     if grad.ndim == 2 and shape == grad.shape[1:]:
         # A bias's gradient, a batch of rows summed into one: one product with a vector of
         # ones reads the batch once, where sum(axis=0) adds the rows one by one, at about
         # twice the cost.
-        return np.matmul(ones(grad.shape[0], grad.dtype), grad)
+        return np.matmul(ones(grad.shape[0], grad.dtype), grad,
+                         out=None if ctx is None else ctx.buffer(key, shape, grad.dtype))
     extra = grad.ndim - len(shape)
     if extra:
         grad = grad.sum(axis=tuple(range(extra)))

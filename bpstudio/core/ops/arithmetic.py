@@ -28,6 +28,12 @@ def _dtype(a, b):
 def _result(ctx, ufunc, a, b):
     """ufunc(a, b) written into this node's reused output array (or over ``a``, see
     Context.result: a bias added to a product in the product's own array)."""
+    sa, sb = a.shape, b.shape
+    # (Context.result's test for the common case, a bias over a batch or the same shapes,
+    # without its calls: a training step makes it at every add.)
+    if (ctx.overwrite_input and type(a) is np.ndarray and a.dtype == b.dtype
+            and b.ndim <= a.ndim and sa[a.ndim - b.ndim:] == sb):
+        return ufunc(a, b, out=a)
     return ufunc(a, b, out=ctx.result("out", a, result_shape(a, b), _dtype(a, b)))
 
 
@@ -58,7 +64,7 @@ class Add(_Binary):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save(a.shape, b.shape)
+        ctx.saved = (a.shape, b.shape)  # (not ctx.save: one call fewer per pass)
         return _result(ctx, np.add, a, b)
 
     @staticmethod
@@ -66,8 +72,8 @@ class Add(_Binary):
         sa, sb = ctx.saved
         na, nb = ctx.needs_input_grad
         # (The same shape, as for a product with its bias added: the gradient itself.)
-        return ((grad if grad.shape == sa else unbroadcast(grad, sa)) if na else None,
-                unbroadcast(grad, sb) if nb else None)
+        return ((grad if grad.shape == sa else unbroadcast(grad, sa, ctx, "ga")) if na else None,
+                unbroadcast(grad, sb, ctx, "gb") if nb else None)
 
 
 @register
@@ -167,10 +173,11 @@ class MatMul(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save(a, b)
+        ctx.saved = (a, b)  # (not ctx.save: one call fewer per pass)
         if a.ndim == 2 and b.ndim == 2:
+            dtype = a.dtype
             return np.matmul(a, b, out=ctx.buffer("out", (a.shape[0], b.shape[1]),
-                                                  _dtype(a, b)))
+                                                  dtype if b.dtype == dtype else _dtype(a, b)))
         return a @ b
 
     @staticmethod

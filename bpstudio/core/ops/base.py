@@ -250,7 +250,8 @@ class Context:
     kilobytes costs page faults, often more than the arithmetic that fills it.
     """
 
-    __slots__ = ("saved", "needs_input_grad", "overwrite_input", "overwrite_grad", "_buffers")
+    __slots__ = ("saved", "needs_input_grad", "overwrite_input", "overwrite_grad", "checked",
+                 "_buffers")
 
     def __init__(self, needs_input_grad: tuple[bool, ...], overwrite_input: bool = False,
                  overwrite_grad: bool = False):
@@ -263,6 +264,9 @@ class Context:
         # (``Op.writes_over_grad``). Each saves a pass that writes a fresh array.
         self.overwrite_input = overwrite_input
         self.overwrite_grad = overwrite_grad
+        # What an op found out about inputs that often stay the same from step to step (the
+        # labels a loss checked), with what it keeps of them to tell whether they still are.
+        self.checked: Any = None
         self._buffers: dict[str, np.ndarray] = {}
 
     def save(self, *values: Any) -> None:
@@ -280,7 +284,10 @@ class Context:
     def buffer(self, key: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """An uninitialised array for this node's result ``key``, reused while the shape holds.
         Its contents are overwritten by the next step: the engine hands out copies where needed."""
-        array = self._buffers.get(key)
+        try:
+            array = self._buffers[key]  # (indexed, not .get: no call on the common path)
+        except KeyError:
+            array = None
         if array is None or array.shape != shape or array.dtype != dtype:
             array = self._buffers[key] = np.empty(shape, dtype)
         return array
