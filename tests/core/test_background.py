@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bpstudio.core.examples import EXAMPLES
-from bpstudio.core.training import datasets
+from bpstudio.core.training import background, datasets
 from bpstudio.core.training.background import (DIVERGED, FAILED, FINISHED, PAUSED, STOPPED,
                                                BackgroundRun)
 from bpstudio.core.training.trainer import Trainer
@@ -77,6 +77,30 @@ def test_a_diverging_run_names_the_node_and_keeps_finite_weights():
     assert all(np.all(np.isfinite(v)) for v in result.values.values())
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_a_diverging_run_reports_itself_without_numpys_warnings():
+    # The child's loop, run here: its overflows are the message it sends, not warnings
+    # printed to the terminal the app was started from.
+    import threading
+
+    class Messages:
+        def __init__(self):
+            self.sent = []
+
+        def send(self, message):
+            self.sent.append(message)
+
+        def close(self):
+            pass
+
+    _, (project, data) = xor_run(1)
+    messages = Messages()
+    background._train_in_child(project, data, {"optimizer": "sgd", "lr": 1e6}, 500,
+                               threading.Event(), messages, 0.0, None, 20)
+    kind, result = messages.sent[-1]
+    assert kind == "done" and result.outcome == DIVERGED and "learning rate" in result.message
+
+
 def test_a_run_that_cannot_start_fails_with_the_reason():
     run, _ = xor_run(10, optimizer="no-such-optimizer")
     run.start()
@@ -120,7 +144,6 @@ def test_each_progress_carries_what_is_new_and_the_parent_makes_it_whole():
     long the history grows."""
     import pickle
 
-    from bpstudio.core.training import background
     from bpstudio.core.training.prediction import FieldValues
 
     project = EXAMPLES["deep_sigmoid"]()
@@ -158,7 +181,6 @@ def test_each_progress_carries_what_is_new_and_the_parent_makes_it_whole():
 def test_a_child_starts_with_every_core_but_one_for_its_blas_threads(monkeypatch):
     import os
 
-    from bpstudio.core.training import background
 
     for name in background.BLAS_THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
@@ -180,7 +202,6 @@ def test_a_child_starts_with_every_core_but_one_for_its_blas_threads(monkeypatch
 def test_a_users_own_blas_threads_are_what_a_child_gets(monkeypatch):
     import os
 
-    from bpstudio.core.training import background
 
     for name in background.BLAS_THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)

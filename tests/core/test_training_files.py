@@ -167,7 +167,7 @@ def test_cli_bad_csv_and_missing_file(capsys, tmp_path, moons_file):
     assert code == 2 and len(err.strip().splitlines()) == 1 and "none.bpg" in err
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the message alone, no NumPy warning
 def test_cli_divergence_names_the_culprit_and_saves_the_last_finite_weights(capsys, tmp_path):
     model, out_path = tmp_path / "sine.bpg", tmp_path / "out.bpg"
     bpstudio.save(mlp((1, 16, 16, 1), "relu", "mse", init="he_uniform"), model)

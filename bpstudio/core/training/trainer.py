@@ -186,6 +186,14 @@ def _check_arguments(graph: Any, optimizer: Any, lr: Any, batch_size: Any, seed:
 
 
 # ----------------------------------------------------------------------------------- trainer
+def silent_overflow() -> np.errstate:
+    """NumPy's error state for a loop over :meth:`Trainer.run`: overflows, invalid results and
+    divisions by zero give their infinities and NaN without a warning. Every step checks its
+    loss, gradients and update and raises a :class:`DivergenceError` naming the node at
+    fault; NumPy's warnings would only print a source line ahead of that message."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
 class Trainer:
     """Trains a graph's parameters to lower its loss on a data set.
 
