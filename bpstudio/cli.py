@@ -40,7 +40,7 @@ from bpstudio.core.training.rows import TRAINING, VALIDATION, parse_row_numbers,
 from bpstudio.core.trace import trace
 from bpstudio.core.trace_text import to_html, to_markdown
 from bpstudio.core.files.atomicfile import atomic_write_bytes
-from bpstudio.core.training.trainer import DivergenceError, Trainer, silent_overflow
+from bpstudio.core.training.trainer import DivergenceError, Trainer
 from bpstudio.version import __version__
 
 Subparsers = argparse._SubParsersAction  # what add_subparsers() returns
@@ -295,7 +295,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     stats, done, failure = None, 0, None
     # From here on a signal that would end the program stops the training between steps and
     # waits for the save: what was trained is saved whole, or the file is left as it was.
-    with Interruptions(on_first=trainer.stop) as interruptions, silent_overflow():
+    with Interruptions(on_first=trainer.stop) as interruptions:
         try:
             for stats in trainer.run(steps=total):
                 done += 1

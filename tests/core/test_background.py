@@ -77,30 +77,6 @@ def test_a_diverging_run_names_the_node_and_keeps_finite_weights():
     assert all(np.all(np.isfinite(v)) for v in result.values.values())
 
 
-@pytest.mark.filterwarnings("error::RuntimeWarning")
-def test_a_diverging_run_reports_itself_without_numpys_warnings():
-    # The child's loop, run here: its overflows are the message it sends, not warnings
-    # printed to the terminal the app was started from.
-    import threading
-
-    class Messages:
-        def __init__(self):
-            self.sent = []
-
-        def send(self, message):
-            self.sent.append(message)
-
-        def close(self):
-            pass
-
-    _, (project, data) = xor_run(1)
-    messages = Messages()
-    background._train_in_child(project, data, {"optimizer": "sgd", "lr": 1e6}, 500,
-                               threading.Event(), messages, 0.0, None, 20)
-    kind, result = messages.sent[-1]
-    assert kind == "done" and result.outcome == DIVERGED and "learning rate" in result.message
-
-
 def test_a_run_that_cannot_start_fails_with_the_reason():
     run, _ = xor_run(10, optimizer="no-such-optimizer")
     run.start()
@@ -181,7 +157,6 @@ def test_each_progress_carries_what_is_new_and_the_parent_makes_it_whole():
 def test_a_child_starts_with_every_core_but_one_for_its_blas_threads(monkeypatch):
     import os
 
-
     for name in background.BLAS_THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
@@ -201,7 +176,6 @@ def test_a_child_starts_with_every_core_but_one_for_its_blas_threads(monkeypatch
 
 def test_a_users_own_blas_threads_are_what_a_child_gets(monkeypatch):
     import os
-
 
     for name in background.BLAS_THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)

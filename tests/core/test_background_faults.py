@@ -263,6 +263,21 @@ def test_the_live_picture_takes_a_bounded_share_of_a_run(monkeypatch, picture_se
     assert len(drawn) >= 1
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_a_diverging_run_reports_itself_without_numpys_warnings():
+    # The child's loop, run here: its overflows are the message it sends, not warnings
+    # printed to the terminal the app was started from.
+    from bpstudio.core.training.background import DIVERGED, _train_in_child
+
+    project = EXAMPLES["xor"]()
+    data = datasets.prepare("xor", options={"n": 80, "seed": 0}, seed=0)
+    outbox = Outbox()
+    _train_in_child(project, data, {"optimizer": "sgd", "lr": 1e6}, 500, threading.Event(),
+                    outbox, publish_interval=0.0, prediction_interval=None, resolution=20)
+    kind, result = outbox.sent[-1]
+    assert kind == "done" and result.outcome == DIVERGED and "learning rate" in result.message
+
+
 def test_no_step_is_reported_done_before_a_checkpoint_can_keep_it():
     """In the child's stream of messages, a checkpoint comes before the first progress: a
     window that has seen a step done always holds weights to keep if the child then dies

@@ -153,15 +153,17 @@ def test_epochs_count_passes_over_the_training_rows():
 
 
 # --------------------------------------------------------------------------- divergence
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the error alone, no NumPy warning
 def test_huge_learning_rate_stops_with_the_culprit_named_and_weights_kept():
     g = mlp((1, 16, 16, 1), "relu", "mse", init="he_uniform")
     trainer = Trainer(g, datasets.prepare("sine", seed=0), optimizer="sgd", lr=1e6,
                       batch_size=32)
-    snapshots = []
+    snapshots, error_states = [], []
     with pytest.raises(DivergenceError) as info:
         for _ in trainer.run(steps=500):
             snapshots.append({n: g.node(n).value.copy() for n in trainer.parameter_names})
+            error_states.append(np.geterr())
+    assert error_states and all(state == np.geterr() for state in error_states)  # the caller's
     error = info.value
     assert error.kind in ("value", "gradient")
     assert g.find(error.node) is not None and error.step > 1

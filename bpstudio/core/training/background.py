@@ -54,7 +54,7 @@ from .datasets import TrainingData
 from .errors import DivergenceError, TrainingError
 from .history import merge_trees
 from .prediction import FieldValues, PredictionField, prediction_field
-from .trainer import Trainer, silent_overflow
+from .trainer import Trainer
 
 FINISHED, PAUSED, STOPPED, DIVERGED, FAILED = "finished", "paused", "stopped", "diverged", "failed"
 
@@ -440,33 +440,32 @@ def _train_in_child(project: Project, data: TrainingData, options: dict[str, Any
     saving = _Pace(checkpoint_interval)
     sender = _ProgressSender()
     try:
-        with silent_overflow():  # (the trainer names a diverging node itself)
-            trainer = Trainer.from_project(project, data=data, **options)
-            start_step = trainer.step
-            # The pictures' engine, kept for the run: its arrays for the grid are reused.
-            pictures = Engine(trainer.graph, output=trainer.prediction_node)
-            next_publish = started
-            for stats in trainer.run(steps=steps):
-                if stop_event.is_set():
-                    trainer.stop()
+        trainer = Trainer.from_project(project, data=data, **options)
+        start_step = trainer.step
+        # The pictures' engine, kept for the run: its arrays for the grid are reused.
+        pictures = Engine(trainer.graph, output=trainer.prediction_node)
+        next_publish = started
+        for stats in trainer.run(steps=steps):
+            if stop_event.is_set():
+                trainer.stop()
+            now = time.perf_counter()
+            # A checkpoint goes before the progress of the same step: the window never shows
+            # a step as done (the first especially) before it holds weights to keep from it.
+            if saving.due(now):
+                messages.send(("checkpoint", _checkpoint(trainer, start_step)))
+                saving.done(now, time.perf_counter())
                 now = time.perf_counter()
-                # A checkpoint goes before the progress of the same step: the window never shows
-                # a step as done (the first especially) before it holds weights to keep from it.
-                if saving.due(now):
-                    messages.send(("checkpoint", _checkpoint(trainer, start_step)))
-                    saving.done(now, time.perf_counter())
-                    now = time.perf_counter()
-                if now >= next_publish:
-                    # A field goes out when it was just worked out: the window redraws the picture
-                    # only when it can have changed.
-                    prediction = None
-                    if prediction_interval is not None and picture.due(now):
-                        prediction = _prediction(trainer, resolution, pictures)
-                        picture.done(now, time.perf_counter())
-                    messages.send(("progress", sender.progress(trainer, stats, start_step, steps,
-                                                               started, prediction)))
-                    next_publish = time.perf_counter() + publish_interval
-            outcome = FINISHED if trainer.step - start_step >= steps else STOPPED
+            if now >= next_publish:
+                # A field goes out when it was just worked out: the window redraws the picture
+                # only when it can have changed.
+                prediction = None
+                if prediction_interval is not None and picture.due(now):
+                    prediction = _prediction(trainer, resolution, pictures)
+                    picture.done(now, time.perf_counter())
+                messages.send(("progress", sender.progress(trainer, stats, start_step, steps,
+                                                           started, prediction)))
+                next_publish = time.perf_counter() + publish_interval
+        outcome = FINISHED if trainer.step - start_step >= steps else STOPPED
     except DivergenceError as exc:
         outcome, message, node = DIVERGED, str(exc), exc.node
     except (BrokenPipeError, EOFError):  # the parent is gone: no one to tell

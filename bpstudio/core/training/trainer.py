@@ -186,14 +186,6 @@ def _check_arguments(graph: Any, optimizer: Any, lr: Any, batch_size: Any, seed:
 
 
 # ----------------------------------------------------------------------------------- trainer
-def silent_overflow() -> np.errstate:
-    """NumPy's error state for a loop over :meth:`Trainer.run`: overflows, invalid results and
-    divisions by zero give their infinities and NaN without a warning. Every step checks its
-    loss, gradients and update and raises a :class:`DivergenceError` naming the node at
-    fault; NumPy's warnings would only print a source line ahead of that message."""
-    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
-
-
 class Trainer:
     """Trains a graph's parameters to lower its loss on a data set.
 
@@ -448,7 +440,13 @@ class Trainer:
         self._running = True
         try:
             while self.step < end and not self._stop_requested:
-                stats = self._train_step(validate=self.step + 1 == end)
+                # Overflows, invalid results and divisions by zero give their infinities and
+                # NaN quietly: the step checks its loss, gradients and update and raises a
+                # DivergenceError naming the node at fault, where NumPy's warnings would only
+                # print a source line ahead of that message. (Per step, not around the loop:
+                # the caller's own arithmetic between steps keeps its error state.)
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    stats = self._train_step(validate=self.step + 1 == end)
                 yield stats
         finally:
             self._running = False
