@@ -237,11 +237,13 @@ class SteadyAxis(pg.AxisItem):
             return
         super().setRange(mn, mx)
 
+    _label_text: str | None = None  # the label's text as last laid out
+
     def _updateLabel(self):
         # A view's every change of range asks for the label again (for its SI prefix), and
         # laying out its rich text is most of that: done when the text is new.
         text = self.labelString()
-        if text == getattr(self, "_label_text", None):
+        if text == self._label_text:
             self.picture = None
             self.update()
             return
