@@ -187,7 +187,9 @@ class GradientNormPlot(_PerParameterPlot):
         has_layers = self._series is not None and bool(self._series.layers)
         self.mode_combo.setEnabled(has_layers or self.mode != PER_PARAMETER)
         title = TITLES[self.mode if has_layers else PER_PARAMETER]
-        self.plot_item.setTitle(title, color=style.TITLE_TEXT.name(), size=style.TITLE_SIZE)
+        if title != self.plot_item.titleLabel.text:
+            # (a live plot retitles at every redraw: setting a title lays the plot out again)
+            self.plot_item.setTitle(title, color=style.TITLE_TEXT.name(), size=style.TITLE_SIZE)
 
     def _view(self, series: HistorySeries) -> tuple[tuple[str, ...], np.ndarray,
                                                     dict[str, np.ndarray]]:
