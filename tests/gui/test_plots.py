@@ -573,6 +573,22 @@ def test_ema_is_the_running_average_step_by_step_over_long_series_with_gaps(n, w
     np.testing.assert_allclose(ema(values, weight), expected, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("weight", [1e-9, 0.3, 0.6, 0.9, 0.999])
+def test_ema_divides_only_the_averages_whose_bias_is_not_below_rounding(weight):
+    # A live redraw smooths every curve of a long run: raising the weight to each count (down
+    # into subnormal numbers past a few thousand) cost ten times the average itself. Past
+    # the counts divided, 1 - weight^k is exactly 1, so the curve is the same to the last bit.
+    from bpstudio.gui.plots.series import _debiased_count, _running_average
+
+    count = _debiased_count(weight)
+    assert weight ** count < 2.0 ** -60 and 1.0 - weight ** count == 1.0
+    assert count <= 42_000  # (a few hundred at the default smoothing)
+    values = np.random.default_rng(7).normal(size=100_000)
+    averages = _running_average(values, weight)
+    every = averages / (1.0 - weight ** np.arange(1, len(values) + 1))
+    np.testing.assert_array_equal(ema(values, weight), every)
+
+
 def test_series_helpers():
     np.testing.assert_allclose(ema([1.0, 3.0], 0.5), [1.0, (0.25 + 1.5) / 0.75])
     np.testing.assert_allclose(ema([2.0, np.nan, 2.0], 0.9), [2.0, np.nan, 2.0])

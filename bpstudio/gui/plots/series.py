@@ -8,6 +8,7 @@ No Qt here: the plots' arithmetic is tested on its own.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterator, Mapping
@@ -51,8 +52,20 @@ def ema(values: Any, weight: float) -> np.ndarray:
         return out
     valid = ~np.isnan(out)
     averages = _running_average(out[valid], weight)
-    out[valid] = averages / (1.0 - weight ** np.arange(1, len(averages) + 1))
+    # Past the first few hundred averages weight^k is below 2^-60, where 1 - weight^k is 1.0
+    # exactly: only those before are divided. (Raising the weight to every count, down into
+    # subnormal numbers, cost 0.3 ms for a 5,000-point curve at the default smoothing, ten times
+    # the average itself, on each curve at each live redraw.)
+    debiased = min(len(averages), _debiased_count(weight))
+    averages[:debiased] /= 1.0 - weight ** np.arange(1, debiased + 1)
+    out[valid] = averages
     return out
+
+
+@lru_cache(maxsize=16)
+def _debiased_count(weight: float) -> int:
+    """The count past which weight^count < 2^-60 (so 1 - weight^count rounds to 1.0)."""
+    return math.ceil(60 * math.log(2) / -math.log(weight)) + 1
 
 
 _BLOCK = 64
