@@ -31,7 +31,7 @@ bench: setup
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/live_rerun.py
 	$(PY) benchmarks/csv_reading.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/redraw_cost.py
-	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/gui_training.py
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/gui_training.py --still
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/gui_training.py --busy
 
 # A one-folder bundle in dist/bpstudio (slow: not part of `make test`), then its own self-test.

@@ -2,7 +2,7 @@
 on the same graph and data, measured in the same run.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/gui_training.py [--busy] [--repeat R]
-        [--scale K] [--profile FILE]
+        [--scale K] [--still] [--profile FILE]
 
 For two_moons (20,000 steps) and deep_sigmoid (5,000 steps) on the moons data, K times as many
 with --scale, each run R times (default 3; medians printed last), it prints:
@@ -29,6 +29,10 @@ With --busy, one CPU-bound process (a Python busy loop, pinned to one core where
 allows) runs through both the headless and the window runs, as a browser or a build often
 does on a user's laptop. Targets, quiet / busy: window >= 90% / 60% of headless, longest
 stall <= 30 / 100 ms, >= 25 / 15 redraws/s; CPU time per redraw <= 8 ms on deep_sigmoid.
+
+--still then runs deep_sigmoid R times more with each plot tab in view alone the whole run (no
+switch, no resize) and prints the CPU per redraw of each: the cost of what is in view, apart
+from the person's actions (and a short run's fixed costs, which both include).
 
 --profile FILE runs deep_sigmoid in the window once more (not counted in the figures), writes
 cProfile statistics of the window's thread during it to FILE and prints its top 15 functions
@@ -150,7 +154,10 @@ def run_loop_for(seconds: float) -> None:
     loop.exec()
 
 
-def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | None):
+def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | None,
+              still_tab: str | None = None):
+    """One run in the window; with ``still_tab``, that plot tab stays in view with no switch
+    or resize (what is in view alone)."""
     window = MainWindow(Settings(QSettings(str(folder / "settings.ini"), QSettings.IniFormat)))
     window.resize(1400, 900)
     window.show()
@@ -164,6 +171,8 @@ def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | N
     panel.length_spin.setValue(steps)
     panel.unit_combo.setCurrentText("steps")
     tabs = panel.plots.tabs
+    if still_tab is not None:
+        tabs.setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i) == still_tab))
     probe = Probe()
 
     # Baseline: the idle window, under the same load, for the stall and the CPU time.
@@ -256,8 +265,9 @@ def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | N
     part_cpu["start and end"] += time.thread_time() - start
     worker = panel.worker
     probe.start()
-    switcher.start()
-    resizer.start()
+    if still_tab is None:
+        switcher.start()
+        resizer.start()
     started = time.perf_counter()
     loop = QEventLoop()
     watch = QTimer()
@@ -341,6 +351,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each graph (medians last)")
     parser.add_argument("--busy", action="store_true",
                         help="keep one CPU-bound process running on one core throughout")
+    parser.add_argument("--still", action="store_true",
+                        help="also run deep_sigmoid with each plot tab in view alone, no switch "
+                             "or resize, R times each (the CPU per redraw of what is in view)")
     parser.add_argument("--profile", metavar="FILE",
                         help="cProfile the window's thread in one more deep_sigmoid run")
     args = parser.parse_args(argv)
@@ -358,6 +371,12 @@ def main(argv: list[str]) -> int:
                 gui["steps"] = steps
                 results[stem].append((base, gui))
                 report(stem, base, gui, targets, prefix=f"run {run}/{args.repeat} ")
+        still: dict[str, list[float]] = {tab: [] for tab in PLOT_TABS} if args.still else {}
+        steps = max(1, round(dict(GRAPHS)[CPU_TARGET_GRAPH] * args.scale))
+        for _ in range(args.repeat if args.still else 0):
+            for tab in PLOT_TABS:
+                gui = in_window(CPU_TARGET_GRAPH, steps, Path(tmp), None, still_tab=tab)
+                still[tab].append(gui["cpu_per_redraw_ms"])
         if args.profile:  # a run of its own: the profiler slows the thread it watches
             profile = cProfile.Profile()
             steps = max(1, round(dict(GRAPHS)[CPU_TARGET_GRAPH] * args.scale))
@@ -374,6 +393,13 @@ def main(argv: list[str]) -> int:
         gui["steps_per_second"] = base * statistics.median(
             g["steps_per_second"] / b for b, g in runs)
         ok &= report(stem, base, gui, targets)
+    if still:
+        medians = {tab: statistics.median(cpu) for tab, cpu in still.items()}
+        print(f"{CPU_TARGET_GRAPH}, one tab in view alone (no switch or resize; medians of "
+              f"{args.repeat}): GUI CPU per redraw "
+              + ", ".join(f"{tab} {ms:.1f} ms" for tab, ms in medians.items())
+              + f"; mean {statistics.mean(medians.values()):.1f} ms (no target: the figure "
+              "above, with a person's switches and resizes, is the one with a target)")
     print("all targets met" if ok else "some targets missed")
     if args.profile:
         print_profile(args.profile)
