@@ -22,7 +22,8 @@ from bpstudio.gui.plots import (GRADIENTS_TAB, LOSS_TAB, PREDICTION_TAB, Gradien
 from bpstudio.gui.plots import style
 from bpstudio.gui.plots.curve import HistoryCurve
 from bpstudio.gui.plots.gradients import LAYER_SIGNAL, PER_LAYER, PER_PARAMETER
-from bpstudio.gui.plots.series import HistorySeries, ema, log_ema, positive_or_nan
+from bpstudio.gui.plots.series import (HistorySeries, ema, log_ema, log_emas,
+                                      positive_or_nan)
 
 
 # ------------------------------------------------------------------------------ training data
@@ -587,6 +588,39 @@ def test_ema_divides_only_the_averages_whose_bias_is_not_below_rounding(weight):
     averages = _running_average(values, weight)
     every = averages / (1.0 - weight ** np.arange(1, len(values) + 1))
     np.testing.assert_array_equal(ema(values, weight), every)
+
+
+def test_log_emas_smooths_columns_together_as_log_ema_smooths_each():
+    rng = np.random.default_rng(3)
+    even = [np.abs(rng.normal(size=700)) * 10.0 ** rng.uniform(-8, 2) for _ in range(11)]
+    gapped = [column.copy() for column in even]
+    gapped[3][5], gapped[4][0] = np.nan, -1.0  # (a gap and a value off the log axis)
+    for columns in (even, gapped, even[:1], [even[0], even[1][:300]]):
+        for weight in (0.0, 0.6, 0.999):
+            together = log_emas(columns, weight)
+            assert len(together) == len(columns)
+            for smoothed, column in zip(together, columns):
+                np.testing.assert_allclose(smoothed, log_ema(column, weight), rtol=1e-12,
+                                           equal_nan=True)
+
+
+def test_the_gradient_plot_smooths_its_curves_in_one_go(qtbot, sigmoid_tree, monkeypatch):
+    # A live redraw smooths every layer's curve: one computation over all of them, not one
+    # per curve (11 curves: 0.39 -> 0.18 ms).
+    from bpstudio.gui.plots import series as series_module
+
+    plots = fresh_plots(qtbot)
+    plots.show_tab(GRADIENTS_TAB)
+    plots.set_smoothing(0.6)
+    each = []
+    real = series_module.log_ema
+    monkeypatch.setattr(series_module, "log_ema", lambda *a: each.append(a) or real(*a))
+    plots.show_history(sigmoid_tree)
+    names = plots.gradient_plot.names
+    assert len(names) == len(sigmoid_tree["layer_grad_norm"]) > 2 and not each
+    for name, curve in zip(names, plots.gradient_plot.curves):
+        np.testing.assert_allclose(shown(curve)[1], np.log10(real(
+            sigmoid_tree["layer_grad_norm"][name], plots.smoothing)), rtol=1e-12)
 
 
 def test_series_helpers():

@@ -24,7 +24,7 @@ from . import style
 from .controls import SmoothingControl
 from .curve import HistoryCurve
 from .panel import PlotPanel, set_curve_data
-from .series import HistorySeries, as_series, finite_or_nan, log_ema, positive_or_nan
+from .series import HistorySeries, as_series, finite_or_nan, log_emas, positive_or_nan
 
 EMPTY = np.zeros(0)
 LEGEND_TEXT_MARGIN = 1.0
@@ -116,8 +116,9 @@ class _PerParameterPlot(PlotPanel):
 
     def _draw(self, series: HistorySeries) -> None:
         _names, steps, columns = self._view(series)
-        for name, curve in zip(self.names, self.curves):
-            set_curve_data(curve, steps, log_ema(columns[name], self._smoothing))
+        smoothed = log_emas([columns[name] for name in self.names], self._smoothing)
+        for curve, values in zip(self.curves, smoothed):
+            set_curve_data(curve, steps, values)
 
     def _make_curves(self, names: tuple[str, ...]) -> None:
         for curve in self.curves:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -90,25 +90,45 @@ def _running_average(values: np.ndarray, weight: float) -> np.ndarray:
 
 
 def _recurrence(inputs: np.ndarray, weight: float) -> np.ndarray:
-    """r_k = weight * r_(k-1) + inputs_k from r_0 = 0, without a Python loop per point (a live
-    plot recomputes it for tens of curves many times a second): within blocks of 64 values it
-    is one product with the matrix of weight^(j - i), started from 0; each block's true end is
-    then the same recurrence over the blocks' ends, at weight^64 (solved the same way, so n
-    values take about log_64(n) levels), and it is carried into the next block. Powers stay
-    <= 1, so nothing overflows."""
-    n = len(inputs)
+    """r_k = weight * r_(k-1) + inputs_k from r_0 = 0 along the last axis (one series, or a
+    row per series), without a Python loop per point (a live plot recomputes it for tens of
+    curves many times a second): within blocks of 64 values it is one product with the matrix
+    of weight^(j - i), started from 0; each block's true end is then the same recurrence over
+    the blocks' ends, at weight^64 (solved the same way, so n values take about log_64(n)
+    levels), and it is carried into the next block. Powers stay <= 1, so nothing overflows."""
+    n = inputs.shape[-1]
     if n == 0:
         return inputs.copy()
+    rows = inputs.shape[:-1]
     blocks = -(-n // _BLOCK)
-    padded = np.zeros(blocks * _BLOCK)
-    padded[:n] = inputs
+    padded = np.zeros(rows + (blocks, _BLOCK))
+    padded.reshape(rows + (blocks * _BLOCK,))[..., :n] = inputs
     decay, carried = _block_decay(weight)
-    within = padded.reshape(blocks, _BLOCK) @ decay
+    # (every row's blocks in one product)
+    within = (padded.reshape(-1, _BLOCK) @ decay).reshape(padded.shape)
     if blocks > 1:
         with np.errstate(under="ignore"):
-            ends = _recurrence(within[:, -1].copy(), weight ** _BLOCK)
-        within[1:] += np.outer(ends[:-1], carried)
-    return within.reshape(-1)[:n]
+            ends = _recurrence(within[..., -1].copy(), weight ** _BLOCK)
+        within[..., 1:, :] += ends[..., :-1, None] * carried
+    return within.reshape(rows + (blocks * _BLOCK,))[..., :n]
+
+
+def log_emas(columns: Sequence[Any], weight: float) -> list[np.ndarray]:
+    """:func:`log_ema` of each column: as one computation over all of them when they are as
+    long and have no gaps (a live plot's columns share their steps), else one by one. The
+    numbers are those of :func:`log_ema` but for rounding (the sums go through the products
+    in another grouping)."""
+    arrays = [np.asarray(column, dtype=np.float64).reshape(-1) for column in columns]
+    if weight == 0.0 or len(arrays) < 2 or len({len(a) for a in arrays}) != 1:
+        return [log_ema(array, weight) for array in arrays]
+    # (a row per column, each contiguous)
+    stacked = positive_or_nan(np.stack(arrays)).reshape(len(arrays), -1)
+    if np.isnan(stacked).any():
+        return [log_ema(row, weight) for row in stacked]
+    averages = _recurrence((1.0 - weight) * np.log10(stacked), weight)
+    debiased = min(averages.shape[1], _debiased_count(weight))  # (see ema)
+    averages[:, :debiased] /= 1.0 - weight ** np.arange(1, debiased + 1)
+    return list(10.0 ** averages)
 
 
 def log_ema(values: Any, weight: float) -> np.ndarray:
