@@ -531,6 +531,31 @@ def test_a_live_redraw_leaves_the_gradient_plots_title_alone(qtbot, sigmoid_tree
     assert titles == ["dL/dz norm per layer"] == [grad.plot_item.titleLabel.text]
 
 
+def test_a_history_without_layers_greys_the_switch_at_the_view_it_shows(qtbot, moons_run,
+                                                                       sigmoid_tree):
+    # A graph built from products and sums (single_neuron) has no dense layers: its
+    # gradients are drawn per parameter, and the switch says so instead of naming a view it
+    # does not draw.
+    plots = fresh_plots(qtbot)
+    plots.show_tab(GRADIENTS_TAB)
+    grad, combo = plots.gradient_plot, plots.gradient_plot.mode_combo
+    assert combo.currentText() == PER_LAYER and combo.isEnabled()  # (no history yet)
+    tree = {key: value for key, value in moons_run[3].items()
+            if key not in ("layer_grad_norm", "layers")}  # (as such a graph's history is)
+    plots.show_history(tree)
+    assert combo.currentText() == PER_PARAMETER and not combo.isEnabled()
+    assert "per parameter" in grad.plot_item.titleLabel.text and "dense" in combo.toolTip()
+    assert grad.names == tuple(names_of(tree))
+    plots.show_history(sigmoid_tree)  # a history with layers: the choice made before is back
+    assert combo.currentText() == PER_LAYER and combo.isEnabled()
+    assert "per layer" in grad.plot_item.titleLabel.text and "dL/dz" in combo.toolTip()
+    switch_gradient_view(plots, LAYER_SIGNAL)
+    plots.show_history(tree)
+    assert combo.currentText() == PER_PARAMETER and not combo.isEnabled()
+    plots.show_history(sigmoid_tree)
+    assert combo.currentText() == LAYER_SIGNAL and "dL/dz" in grad.plot_item.titleLabel.text
+
+
 def test_layer_health_is_drawn_per_layer_in_percent(qtbot, sigmoid_tree):
     plots = fresh_plots(qtbot)
     plots.show_tab(GRADIENTS_TAB)

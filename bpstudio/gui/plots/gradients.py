@@ -50,6 +50,11 @@ PER_LAYER, LAYER_SIGNAL, PER_PARAMETER = "per layer", "dL/dz per layer", "per pa
 MODES = (PER_LAYER, LAYER_SIGNAL, PER_PARAMETER)
 TITLES = {PER_LAYER: "Gradient norm per layer", LAYER_SIGNAL: "dL/dz norm per layer",
           PER_PARAMETER: "Gradient norm per parameter"}
+VIEW_TIP = ("Per layer: the norm of the gradient of all the layer's parameters. dL/dz per layer: "
+            "the norm of the gradient at the layer's pre-activation z = xW + b, the signal the "
+            "backward pass carries through it. Per parameter: W and b apart.")
+NO_LAYERS_TIP = ("This graph was trained without dense layers (the palette's Dense Layer): its "
+                 "gradients are shown per parameter.")
 
 
 def view_of(series: HistorySeries, mode: str) -> tuple[tuple[str, ...], np.ndarray,
@@ -150,10 +155,7 @@ class GradientNormPlot(_PerParameterPlot):
         self.mode_combo = QComboBox()
         self.mode_combo.setObjectName("gradient_view")
         self.mode_combo.addItems(list(MODES))
-        self.mode_combo.setToolTip(
-            "Per layer: the norm of the gradient of all the layer's parameters. dL/dz per "
-            "layer: the norm of the gradient at the layer's pre-activation z = xW + b, the "
-            "signal the backward pass carries through it. Per parameter: W and b apart.")
+        self.mode_combo.setToolTip(VIEW_TIP)
         self.mode_combo.activated.connect(lambda _i: self.set_mode(self.mode_combo.currentText()))
         controls = QHBoxLayout()
         controls.setContentsMargins(6, 2, 6, 0)
@@ -185,9 +187,16 @@ class GradientNormPlot(_PerParameterPlot):
     def _retitle(self) -> None:
         if not hasattr(self, "mode_combo"):  # (the base class draws once before it is made)
             return
-        has_layers = self._series is not None and bool(self._series.layers)
-        self.mode_combo.setEnabled(has_layers or self.mode != PER_PARAMETER)
-        title = TITLES[self.mode if has_layers else PER_PARAMETER]
+        # A history without layers has the per-parameter view alone: the switch shows that
+        # view, greyed, and keeps the person's choice for a history with layers.
+        layered = self._series is None or bool(self._series.layers)
+        shown = self.mode if layered else PER_PARAMETER
+        if self.mode_combo.currentText() != shown:
+            self.mode_combo.setCurrentText(shown)  # (not `activated`: the choice stays)
+        if self.mode_combo.isEnabled() != layered:
+            self.mode_combo.setEnabled(layered)
+            self.mode_combo.setToolTip(VIEW_TIP if layered else NO_LAYERS_TIP)
+        title = TITLES[shown]
         if title != self.plot_item.titleLabel.text:
             # (a live plot retitles at every redraw: setting a title lays the plot out again)
             self.plot_item.setTitle(title, color=style.TITLE_TEXT.name(), size=style.TITLE_SIZE)
