@@ -20,7 +20,6 @@ from bpstudio.core.training.prediction import prediction_field, prediction_node_
 from bpstudio.gui.plots import (GRADIENTS_TAB, LOSS_TAB, PREDICTION_TAB, GradientBarPlot,
                                 LossPlot, TrainingPlots)
 from bpstudio.gui.plots import style
-from bpstudio.gui.plots.curve import HistoryCurve
 from bpstudio.gui.plots.gradients import LAYER_SIGNAL, PER_LAYER, PER_PARAMETER
 from bpstudio.gui.plots.series import (HistorySeries, ema, log_ema, log_emas,
                                       positive_or_nan)
@@ -154,7 +153,7 @@ def test_validation_points_are_given_again_only_when_they_change(plots, moons_ru
 
 
 def test_layer_health_is_given_points_only_when_the_layers_were_measured_again(
-        qtbot, sigmoid_tree, monkeypatch):
+        qtbot, sigmoid_tree):
     import copy
 
     plots = fresh_plots(qtbot)
@@ -162,21 +161,21 @@ def test_layer_health_is_given_points_only_when_the_layers_were_measured_again(
     plots.show_history(sigmoid_tree)
     health, grad = plots.health_plot, plots.gradient_plot
     assert len(health.curves) == 10
-    given = []
-    real = HistoryCurve.setData
-    monkeypatch.setattr(HistoryCurve, "setData",
-                        lambda self, *a, **k: given.append(self) or real(self, *a, **k))
+    curves = health.curves + grad.curves
+
+    def given(redraw) -> list:
+        """The curves a redraw gave new points (a curve keeps the array it was given)."""
+        before = [curve.getOriginalDataset()[1] for curve in curves]
+        redraw()
+        return [c for c, was in zip(curves, before) if c.getOriginalDataset()[1] is not was]
+
     later = copy.deepcopy(sigmoid_tree)  # new gradient norms, the layers not measured again
     later["layer_grad_norm"] = {n: [2 * v for v in values]
                                 for n, values in sigmoid_tree["layer_grad_norm"].items()}
-    plots.show_history(later)
-    assert not set(map(id, given)) & set(map(id, health.curves))
-    assert {id(c) for c in grad.curves} <= set(map(id, given))
-    given.clear()
+    assert given(lambda: plots.show_history(later)) == grad.curves
     first = health.names[0]
     later["layers"]["health"][first] = [0.5 for _ in later["layers"]["health"][first]]
-    plots.show_history(later)
-    assert sum(c is health.curve(first) for c in given) == 1
+    assert given(lambda: plots.show_history(later)) == [health.curve(first)]
     np.testing.assert_allclose(shown(health.curve(first))[1], 50.0)
 
 
@@ -631,6 +630,32 @@ def test_ema_divides_only_the_averages_whose_bias_is_not_below_rounding(weight):
     averages = _running_average(values, weight)
     every = averages / (1.0 - weight ** np.arange(1, len(values) + 1))
     np.testing.assert_array_equal(ema(values, weight), every)
+
+
+def test_a_gradients_redraw_bins_each_plots_curves_together(qtbot, sigmoid_tree, monkeypatch):
+    # 21 curves over the same steps in two views: one display key and one binning per view,
+    # not per curve.
+    from bpstudio.gui.plots.curve import HistoryCurve
+
+    plots = fresh_plots(qtbot)
+    plots.show_tab(GRADIENTS_TAB)
+    keys = []
+    real = HistoryCurve._display_key
+    monkeypatch.setattr(HistoryCurve, "_display_key", lambda self, *a: keys.append(self) or
+                        real(self, *a))
+    plots.show_history(sigmoid_tree)  # (the curves made, each set up as it is added)
+    curves = plots.gradient_plot.curves + plots.health_plot.curves
+    assert len(curves) == 21
+    later = {**sigmoid_tree, "layer_grad_norm": {
+        name: 2 * np.asarray(values) for name, values in sigmoid_tree["layer_grad_norm"].items()},
+        "layers": {**sigmoid_tree["layers"], "health": {
+            name: 0.5 * np.asarray(values) + 0.25
+            for name, values in sigmoid_tree["layers"]["health"].items()}}}
+    before = [curve.getOriginalDataset()[1] for curve in curves]
+    keys.clear()
+    plots.show_history(later)  # a live redraw: every curve has new points
+    assert all(c.getOriginalDataset()[1] is not was for c, was in zip(curves, before))
+    assert len(keys) == 2
 
 
 def test_log_emas_smooths_columns_together_as_log_ema_smooths_each():

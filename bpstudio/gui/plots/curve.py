@@ -165,20 +165,33 @@ class HistoryCurve(pg.PlotCurveItem):
 
     def _show(self) -> None:
         x, y = self._mapped_data()
-        key = self._display_key(x, y)
+        key, x, rows, clipped, finite = self._drawn_rows(x, y[None, :])
+        self._take_drawn(key, x, rows[0], clipped[0], finite[0])
+
+    def _drawn_rows(self, x: np.ndarray, rows: np.ndarray) -> tuple:
+        """What this curve draws of mapped points over the steps ``x``, for each row of
+        ``rows`` (curves over the same steps in the same view: see :func:`show_together`):
+        (display key, steps drawn, rows drawn, whether each row was clipped to the range
+        limits, whether each row is finite)."""
+        key = self._display_key(x, x)  # (the key reads the steps and the view alone)
         ds, first, last = key
-        x, y = x[first:last], y[first:last]
+        x, rows = x[first:last], rows[:, first:last]
         if ds > 1:
-            x, y = _downsampled(x, y, ds, self.downsample_options["method"])
+            x, rows = _downsampled(x, rows, ds, self.downsample_options["method"])
         limits = self._range_limits()
         with np.errstate(invalid="ignore"):
             far = None if limits is None else \
-                np.isfinite(y) & ((y < limits[0]) | (y > limits[1]))
-        self._range_clipped = far is not None and bool(far.any())
-        if self._range_clipped:  # (infinities stay: drawn as gaps, as NaN is)
-            y = y.copy()
-            y[far] = np.clip(y[far], *limits)
-        finite = bool(np.isfinite(x).all() and np.isfinite(y).all())
+                np.isfinite(rows) & ((rows < limits[0]) | (rows > limits[1]))
+        clipped = np.zeros(len(rows), bool) if far is None else far.any(axis=1)
+        if clipped.any():  # (infinities stay: drawn as gaps, as NaN is)
+            rows = rows.copy()
+            rows[far] = np.clip(rows[far], *limits)
+        finite = np.isfinite(rows).all(axis=1) & bool(np.isfinite(x).all())
+        return key, x, rows, clipped, finite
+
+    def _take_drawn(self, key: tuple, x: np.ndarray, y: np.ndarray, clipped: bool,
+                    finite: bool) -> None:
+        self._range_clipped = bool(clipped)
         self._drawn_as = key
         self._bounds = _bounds_of(x, y)
         self._dots = None
@@ -250,6 +263,33 @@ class HistoryCurve(pg.PlotCurveItem):
         return limits is not None and low is not None and (low < limits[0] or high > limits[1])
 
 
+def show_together(curves: "list[HistoryCurve]", x: np.ndarray, rows: "list[np.ndarray]") -> None:
+    """Give each curve its row of points over the same steps ``x``, as ``setData`` would one
+    by one, with what depends on the steps and the view alone (the display key, the binning
+    of every row at once, the range limits) done once: a plot's curves of its layers, in one
+    view with the same settings. (A redraw of a deep net's gradients tab gave 21 curves their
+    points, each working out the same key and bins.) Curves in other views or settings are
+    given theirs one by one."""
+    x = np.asarray(x).reshape(-1)
+    rows = [np.asarray(row).reshape(-1) for row in rows]
+    first = curves[0] if curves else None
+    if first is None or any(len(row) != len(x) for row in rows) or any(
+            c.getViewBox() is not first.getViewBox() or c._log != first._log
+            or c.downsample_options != first.downsample_options for c in curves):
+        for curve, row in zip(curves, rows):
+            curve.setData(x, row)
+        return
+    mapped_x = _log10_or_nan(x) if first._log[0] else x
+    stacked = np.stack(rows) if rows else np.zeros((0, len(x)))
+    mapped = _log10_or_nan(stacked) if first._log[1] else stacked
+    drawn = first._drawn_rows(mapped_x, mapped)
+    key, drawn_x, drawn_rows, clipped, finite = drawn
+    for k, (curve, row) in enumerate(zip(curves, rows)):
+        curve._given_x, curve._given_y = x, row
+        curve._mapped = (mapped_x, mapped[k])
+        curve._take_drawn(key, drawn_x, drawn_rows[k], clipped[k], finite[k])
+
+
 def _bounds_of(x: np.ndarray, y: np.ndarray) -> tuple:
     """((first step, last step), (lowest, highest value)) of points to draw, as the curve item
     bounds them (NaN ignored, infinities left out, all-NaN values bounded by NaN); None where
@@ -274,26 +314,28 @@ def _log10_or_nan(values: np.ndarray) -> np.ndarray:
 
 
 def _downsampled(x: np.ndarray, y: np.ndarray, ds: int, method: str):
-    """Every ``ds`` points as one (pyqtgraph's methods, computed as it computes them)."""
+    """Every ``ds`` points as one (pyqtgraph's methods, computed as it computes them), for
+    the values ``y`` of one curve or a row per curve (the last axis along ``x``)."""
     if method == "subsample":
-        return x[::ds], y[::ds]
+        return x[::ds], y[..., ::ds]
     n = len(x) // ds
     centre = ds // 2  # a bin's step: a somewhat centred point of it
+    lead = y.shape[:-1]
+    bins = y[..., :n * ds].reshape(lead + (n, ds))
     if method == "mean":
-        return x[centre:centre + n * ds:ds], y[:n * ds].reshape(n, ds).mean(axis=1)
-    bins = y[:n * ds].reshape(n, ds)
-    values = np.empty((n, 2))
-    highest, lowest = values[:, 0], values[:, 1]
+        return x[centre:centre + n * ds:ds], bins.mean(axis=-1)
+    values = np.empty(lead + (n, 2))
+    highest, lowest = values[..., 0], values[..., 1]
     if ds <= _FEW:
         # column by column: NumPy reduces a short axis of many rows slowly (120 us for a
         # 5,000-point curve in bins of 2, against 4 us this way; the same numbers)
-        highest[:], lowest[:] = bins[:, 0], bins[:, 0]
+        highest[...], lowest[...] = bins[..., 0], bins[..., 0]
         for column in range(1, ds):
-            np.maximum(highest, bins[:, column], out=highest)
-            np.minimum(lowest, bins[:, column], out=lowest)
+            np.maximum(highest, bins[..., column], out=highest)
+            np.minimum(lowest, bins[..., column], out=lowest)
     else:
-        highest[:], lowest[:] = bins.max(axis=1), bins.min(axis=1)
-    return np.repeat(x[centre:centre + n * ds:ds], 2), values.reshape(n * 2)
+        highest[...], lowest[...] = bins.max(axis=-1), bins.min(axis=-1)
+    return np.repeat(x[centre:centre + n * ds:ds], 2), values.reshape(lead + (n * 2,))
 
 
 _FEW = 16  # bins up to this wide are reduced column by column

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 from . import style
 from .controls import SmoothingControl
 from .curve import HistoryCurve
-from .panel import PlotPanel, set_curve_data
+from .panel import PlotPanel, set_curves_data
 from .series import HistorySeries, as_series, finite_or_nan, log_emas, positive_or_nan
 
 EMPTY = np.zeros(0)
@@ -121,9 +121,8 @@ class _PerParameterPlot(PlotPanel):
 
     def _draw(self, series: HistorySeries) -> None:
         _names, steps, columns = self._view(series)
-        smoothed = log_emas([columns[name] for name in self.names], self._smoothing)
-        for curve, values in zip(self.curves, smoothed):
-            set_curve_data(curve, steps, values)
+        set_curves_data(self.curves, steps,
+                        log_emas([columns[name] for name in self.names], self._smoothing))
 
     def _make_curves(self, names: tuple[str, ...]) -> None:
         for curve in self.curves:
@@ -468,10 +467,9 @@ class LayerHealthPlot(PlotPanel):
                              else "no ReLU, sigmoid or tanh layer to measure")
             return
         self.set_message("")
-        for name, curve in zip(self.names, self.curves):
-            # (layers are measured every few steps: many redraws bring no new point)
-            set_curve_data(curve, series.layer_step,
-                           100.0 * finite_or_nan(series.layer_health[name]))
+        # (layers are measured every few steps: many redraws bring no new point)
+        set_curves_data(self.curves, series.layer_step,
+                        [100.0 * finite_or_nan(series.layer_health[name]) for name in self.names])
 
     def prepare(self, series: HistorySeries | None) -> tuple[str, ...]:
         """Curves for the layers ``series`` measured (which it returns)."""
