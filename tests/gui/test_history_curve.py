@@ -7,7 +7,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from bpstudio.gui.plots.curve import BINS_PER_PIXEL, RANGE_LIMIT, HistoryCurve, show_together
+from bpstudio.gui.plots.curve import BINS_PER_PIXEL, RANGE_LIMIT, CurveFamily, HistoryCurve
 from bpstudio.gui.plots.panel import PlotPanel
 
 
@@ -188,59 +188,54 @@ def test_dots_are_drawn_on_the_points_in_their_colour(qtbot):
 @pytest.mark.parametrize("log", [False, True])
 @pytest.mark.parametrize("n", [3, 300, 5_000])
 @pytest.mark.parametrize("zoomed", [False, True])
-def test_curves_given_points_together_draw_what_each_would_draw_alone(qtbot, monkeypatch,
-                                                                      log, n, zoomed):
-    # A plot's layers share their steps and view: the key, the bins and the range limits are
-    # worked out once for all of them, and each curve draws what it would draw alone.
-    panel = PlotPanel("together")
+def test_a_family_draws_each_row_as_a_history_curve_draws_it(qtbot, log, n, zoomed):
+    # One item for a plot's curves over the same steps: each row is drawn, bounded and kept
+    # as a history curve of it would be.
+    panel = PlotPanel("family")
     qtbot.addWidget(panel)
     panel.resize(560, 330)
     panel.show()
     qtbot.waitExposed(panel)
     panel.plot_item.setLogMode(y=log)
-    together = [HistoryCurve(pen=pg.mkPen("r", width=1)) for _ in range(4)]
-    alone = [HistoryCurve(pen=pg.mkPen("b", width=1)) for _ in range(4)]
-    for curve in together + alone:
+    names = ["a", "b", "c", "d"]
+    family = CurveFamily([pg.mkPen("r", width=1) for _ in names], names)
+    family.add_to(panel.plot_item)
+    alone = [HistoryCurve(pen=pg.mkPen("b", width=1)) for _ in names]
+    for curve in alone:
         panel.plot_item.addItem(curve)
-    x = history(n)[0]
-    rows = [history(n, seed)[1] for seed in range(4)]
-    rows[1] = rows[1] * 1e12  # (far off the others' view: drawn at the range limit)
-    rows[3][:] = np.nan  # (a curve with nothing to draw)
-    if zoomed:  # a person's zoom, before the points come: clipped to it, and the second
-        # curve far off it (drawn at the range limit)
+    if zoomed:  # a person's zoom, before the points come: clipped to it, the second row far
+        # off it (drawn at the range limit)
         panel.plot_item.setXRange(0.3 * n, 0.6 * n, padding=0)
         panel.plot_item.setYRange(-1, 1, padding=0)
         settle()
-    keys = []
-    real_key = HistoryCurve._display_key
-    monkeypatch.setattr(HistoryCurve, "_display_key",
-                        lambda self, *a: keys.append(self) or real_key(self, *a))
-    show_together(together, x, rows)
-    assert len(keys) == 1  # (one key for the four curves)
+    x = history(n)[0]
+    rows = [history(n, seed)[1] for seed in range(4)]
+    rows[1] = rows[1] * 1e12
+    rows[3][:] = np.nan  # (a curve with nothing to draw)
+    family.setData(x, rows)
     for curve, row in zip(alone, rows):
         curve.setData(x, row)
     if zoomed and not log:  # (on a log axis no finite value is that far off)
-        assert together[1]._range_clipped and alone[1]._range_clipped
+        assert family._range_clipped and alone[1]._range_clipped
     settle()
-    for ours, theirs, row in zip(together, alone, rows):
-        for got, expected in zip(ours.getData(), theirs.getData()):
+    for member, curve, row in zip(family.members, alone, rows):
+        for got, expected in zip(member.getData(), curve.getData()):
             np.testing.assert_array_equal(got, expected)
-        for axis in (0, 1):
-            assert ours.dataBounds(axis) == pytest.approx(theirs.dataBounds(axis), nan_ok=True)
-        mine, alone_rect = ours.boundingRect(), theirs.boundingRect()
-        assert [mine.left(), mine.top(), mine.width(), mine.height()] == pytest.approx(
-            [alone_rect.left(), alone_rect.top(), alone_rect.width(), alone_rect.height()],
-            rel=0, abs=0, nan_ok=True)
-        assert ours._range_clipped == theirs._range_clipped
-        given_x, given_y = ours.getOriginalDataset()
+        given_x, given_y = member.getOriginalDataset()
         np.testing.assert_array_equal(given_x, x)
         np.testing.assert_array_equal(given_y, row)
-    # Curves in another view (or with other settings) are given theirs one by one.
-    other = PlotPanel("other")
-    qtbot.addWidget(other)
-    elsewhere = HistoryCurve(pen=pg.mkPen("g", width=1))
-    other.plot_item.addItem(elsewhere)
-    keys.clear()
-    show_together([together[0], elsewhere], x, rows[:2])
-    np.testing.assert_array_equal(elsewhere.getOriginalDataset()[1], rows[1])
-    assert len(keys) == 2
+    framed = [c for c in alone  # (not all gaps)
+              if c.dataBounds(1)[0] is not None and np.isfinite(c.dataBounds(1)[0])]
+    for axis in (0, 1):
+        bounds = [c.dataBounds(axis) for c in framed]
+        assert family.dataBounds(axis) == pytest.approx(
+            (min(b[0] for b in bounds), max(b[1] for b in bounds)))
+    united = framed[0].boundingRect()
+    for curve in framed[1:]:
+        united = united.united(curve.boundingRect())
+    mine = family.boundingRect()
+    assert [mine.left(), mine.top(), mine.width(), mine.height()] == pytest.approx(
+        [united.left(), united.top(), united.width(), united.height()], rel=1e-9)
+    assert family.shows(x, rows) and not family.shows(x, rows[::-1])
+    with pytest.raises(ValueError):
+        family.setData(x, rows[:2])  # (a row per curve)

@@ -175,7 +175,7 @@ def test_layer_health_is_given_points_only_when_the_layers_were_measured_again(
     assert given(lambda: plots.show_history(later)) == grad.curves
     first = health.names[0]
     later["layers"]["health"][first] = [0.5 for _ in later["layers"]["health"][first]]
-    assert given(lambda: plots.show_history(later)) == [health.curve(first)]
+    assert given(lambda: plots.show_history(later)) == health.curves  # (given as one family)
     np.testing.assert_allclose(shown(health.curve(first))[1], 50.0)
 
 
@@ -633,16 +633,16 @@ def test_ema_divides_only_the_averages_whose_bias_is_not_below_rounding(weight):
 
 
 def test_a_gradients_redraw_bins_each_plots_curves_together(qtbot, sigmoid_tree, monkeypatch):
-    # 21 curves over the same steps in two views: one display key and one binning per view,
-    # not per curve.
-    from bpstudio.gui.plots.curve import HistoryCurve
+    # 21 curves over the same steps in two views: each view's curves are one item, given its
+    # points, binned and bounded once, not per curve.
+    from bpstudio.gui.plots import curve as curve_module
 
     plots = fresh_plots(qtbot)
     plots.show_tab(GRADIENTS_TAB)
     keys = []
-    real = HistoryCurve._display_key
-    monkeypatch.setattr(HistoryCurve, "_display_key", lambda self, *a: keys.append(self) or
-                        real(self, *a))
+    real = curve_module._Binned._display_key
+    monkeypatch.setattr(curve_module._Binned, "_display_key",
+                        lambda self, *a: keys.append(self) or real(self, *a))
     plots.show_history(sigmoid_tree)  # (the curves made, each set up as it is added)
     curves = plots.gradient_plot.curves + plots.health_plot.curves
     assert len(curves) == 21
@@ -655,7 +655,40 @@ def test_a_gradients_redraw_bins_each_plots_curves_together(qtbot, sigmoid_tree,
     keys.clear()
     plots.show_history(later)  # a live redraw: every curve has new points
     assert all(c.getOriginalDataset()[1] is not was for c, was in zip(curves, before))
-    assert len(keys) == 2
+    assert keys == [plots.gradient_plot.family, plots.health_plot.family]
+    assert isinstance(keys[0], curve_module.CurveFamily)
+
+
+def test_a_layer_clicked_in_the_legend_leaves_the_gradient_plot_and_comes_back(qtbot,
+                                                                             sigmoid_tree):
+    # The layers' curves are one item: a click on a legend sample hides that layer's curve
+    # alone, as it hid a curve item of its own; a second click brings it back.
+    plots = fresh_plots(qtbot)
+    plots.show_tab(GRADIENTS_TAB)
+    plots.show_history(sigmoid_tree)
+    grad = plots.gradient_plot
+    shown(grad.curves[0])  # (painted)
+    view = grad.plot_widget
+    box = grad.view_box
+    area = view.mapFromScene(box.sceneBoundingRect()).boundingRect()
+
+    def pixels_of(colour: QColor) -> int:
+        """Pixels of exactly this colour inside the view box, as the plot shows them."""
+        image = view.grab(area).toImage().convertToFormat(QImage.Format_RGB32)
+        data = np.frombuffer(image.constBits(), np.uint32, image.height() * image.width())
+        return int(np.count_nonzero(data & 0xFFFFFF == colour.rgb() & 0xFFFFFF))
+
+    first, last = grad.colours[0], grad.colours[-1]
+    assert pixels_of(first) > 50 and pixels_of(last) > 50
+    sample = grad.legend.items[0][0]  # (layer1's sample)
+    point = view.mapFromScene(sample.mapToScene(sample.boundingRect().center()))
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=point)
+    shown(grad.curves[0])
+    assert not grad.curve("layer1").isVisible() and grad.curve("layer2").isVisible()
+    assert pixels_of(first) == 0 and pixels_of(last) > 50
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=point)
+    shown(grad.curves[0])
+    assert grad.curve("layer1").isVisible() and pixels_of(first) > 50
 
 
 def test_log_emas_smooths_columns_together_as_log_ema_smooths_each():

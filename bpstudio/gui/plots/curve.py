@@ -36,23 +36,116 @@ BINS_PER_PIXEL = 2.0
 RANGE_LIMIT = 1e6
 
 
-class HistoryCurve(pg.PlotCurveItem):
+class _Binned:
+    """What a history curve and a family of curves over the same steps share: the plot's log
+    switches, downsampling and clipping settings, and which of the points to draw for the
+    view (the display key, the bins, the range limits). Subclasses keep their given points
+    mapped to the axes in ``_mapped`` and draw them in ``_show``."""
+
+    _given_x: np.ndarray | None = None
+    _mapped: tuple | None = None  # the given points, log axes applied
+    _log = (False, False)
+    _drawn_as: tuple | None = None  # (downsampling factor, first and last index) drawn
+    _range_clipped = False  # whether points far off the view were drawn at its limits
+    # What every training plot sets (``PlotPanel``); a plot's own settings reach its curves
+    # when they change. (replaced, never changed in place: the class's is the default)
+    downsample_options = {"factor": 1, "auto": True, "method": "peak",
+                          "bins_per_pixel": BINS_PER_PIXEL, "clip": True}
+
+    def _show(self) -> None:
+        raise NotImplementedError
+
+    def setLogMode(self, x_log: bool, y_log: bool) -> None:
+        if (bool(x_log), bool(y_log)) != self._log:
+            self._log = (bool(x_log), bool(y_log))
+            self._mapped = None
+            self._show()
+
+    def setDownsampling(self, ds=None, auto=None, method=None) -> None:
+        options = dict(self.downsample_options)
+        if ds is not None:
+            options["factor"] = max(1, int(ds))
+        if auto is not None:
+            options["auto"] = bool(auto)
+        if method is not None:
+            options["method"] = method
+        if options != self.downsample_options:
+            self.downsample_options = options
+            self._show()
+
+    def setClipToView(self, clip: bool) -> None:
+        options = dict(self.downsample_options, clip=bool(clip))
+        if options != self.downsample_options:
+            self.downsample_options = options
+            self._show()
+
+    def _display_key(self, x: np.ndarray, y: np.ndarray) -> tuple:
+        """(downsampling factor, first and last index drawn) for the view as it is."""
+        options = self.downsample_options
+        view = self.getViewBox()
+        ds = options["factor"]
+        if view is None or len(x) < 2:
+            return (1, 0, len(x))
+        view_range = view.viewRect()
+        if options["auto"]:
+            dx = float(x[-1] - x[0]) / (len(x) - 1)
+            width = view.width()
+            if dx != 0.0 and width != 0.0 and np.isfinite(dx):
+                ds_float = max(1.0, abs(view_range.width() / dx
+                                        / (width * options["bins_per_pixel"])))
+                if np.isfinite(ds_float):
+                    ds = int(ds_float)
+        first, last = 0, len(x)
+        if options["clip"] and not view.autoRangeEnabled()[0]:
+            # one downsampled point past each edge, so that the curve reaches the edges
+            first = min(max(bisect.bisect_left(x, view_range.left()) - ds, 0), len(x))
+            last = min(max(bisect.bisect_left(x, view_range.right()) + ds, first), len(x))
+        return (ds, first, last)
+
+    def _drawn_rows(self, x: np.ndarray, rows: np.ndarray) -> tuple:
+        """What is drawn of mapped points over the steps ``x``, for each row of ``rows``
+        (curves over the same steps in the same view): (display key, steps drawn, rows drawn,
+        whether each row was clipped to the range limits, whether each row is finite)."""
+        key = self._display_key(x, x)  # (the key reads the steps and the view alone)
+        ds, first, last = key
+        x, rows = x[first:last], rows[:, first:last]
+        if ds > 1:
+            x, rows = _downsampled(x, rows, ds, self.downsample_options["method"])
+        limits = self._range_limits()
+        with np.errstate(invalid="ignore"):
+            far = None if limits is None else \
+                np.isfinite(rows) & ((rows < limits[0]) | (rows > limits[1]))
+        clipped = np.zeros(len(rows), bool) if far is None else far.any(axis=1)
+        if clipped.any():  # (infinities stay: drawn as gaps, as NaN is)
+            rows = rows.copy()
+            rows[far] = np.clip(rows[far], *limits)
+        finite = np.isfinite(rows).all(axis=1) & bool(np.isfinite(x).all())
+        return key, x, rows, clipped, finite
+
+    def _range_limits(self) -> tuple[float, float] | None:
+        """The lowest and highest place a point is drawn at, RANGE_LIMIT view heights off."""
+        view = self.getViewBox()
+        if view is None:
+            return None
+        bottom, top = view.viewRange()[1]
+        height = top - bottom
+        if not height > 0:
+            return None
+        return bottom - RANGE_LIMIT * height, top + RANGE_LIMIT * height
+
+    @staticmethod
+    def _beyond(limits, low, high) -> bool:
+        return limits is not None and low is not None and (low < limits[0] or high > limits[1])
+
+
+class HistoryCurve(_Binned, pg.PlotCurveItem):
     """A curve over steps (x increasing) for a :class:`~pyqtgraph.PlotItem`, answering the
     plot's log switches, downsampling and clipping settings and its alpha as a data item does
     (``PlotItem.setLogMode``, ``setDownsampling``, ``setClipToView``, the context menu)."""
 
     # (class defaults: the curve item's constructor already sets data)
-    _given_x: np.ndarray | None = None
     _given_y: np.ndarray | None = None
-    _mapped: tuple[np.ndarray, np.ndarray] | None = None  # the given points, log axes applied
-    _log = (False, False)
-    _drawn_as: tuple | None = None  # (downsampling factor, first and last index) drawn
-    _range_clipped = False  # whether points far off the view were drawn at its limits
     _bounds = (None, None)  # the drawn points' (lowest, highest) step and value, when known
-    # What every training plot sets (``PlotPanel``); a plot's own settings reach its curves
-    # when they change. (replaced, never changed in place: the class's is the default)
-    downsample_options = {"factor": 1, "auto": True, "method": "peak",
-                          "bins_per_pixel": BINS_PER_PIXEL, "clip": True}
 
     _dots: QPolygonF | None = None  # the points drawn, for their dots
 
@@ -96,27 +189,6 @@ class HistoryCurve(pg.PlotCurveItem):
         return self._given_x, self._given_y
 
     # -- what the plot asks of its data items -------------------------------------------
-    def setLogMode(self, x_log: bool, y_log: bool) -> None:
-        if (bool(x_log), bool(y_log)) != self._log:
-            self._log = (bool(x_log), bool(y_log))
-            self._mapped = None
-            self._show()
-
-    def setDownsampling(self, ds=None, auto=None, method=None) -> None:
-        options = dict(self.downsample_options)
-        if ds is not None:
-            options["factor"] = max(1, int(ds))
-        if auto is not None:
-            options["auto"] = bool(auto)
-        if method is not None:
-            options["method"] = method
-        self.downsample_options = options
-        self._show()
-
-    def setClipToView(self, clip: bool) -> None:
-        self.downsample_options = dict(self.downsample_options, clip=bool(clip))
-        self._show()
-
     def setAlpha(self, alpha: float, auto: bool) -> None:
         self.setOpacity(alpha)
 
@@ -140,54 +212,10 @@ class HistoryCurve(pg.PlotCurveItem):
                             _log10_or_nan(y) if self._log[1] else y)
         return self._mapped
 
-    def _display_key(self, x: np.ndarray, y: np.ndarray) -> tuple:
-        """(downsampling factor, first and last index drawn) for the view as it is."""
-        options = self.downsample_options
-        view = self.getViewBox()
-        ds = options["factor"]
-        if view is None or len(x) < 2:
-            return (1, 0, len(x))
-        view_range = view.viewRect()
-        if options["auto"]:
-            dx = float(x[-1] - x[0]) / (len(x) - 1)
-            width = view.width()
-            if dx != 0.0 and width != 0.0 and np.isfinite(dx):
-                ds_float = max(1.0, abs(view_range.width() / dx
-                                        / (width * options["bins_per_pixel"])))
-                if np.isfinite(ds_float):
-                    ds = int(ds_float)
-        first, last = 0, len(x)
-        if options["clip"] and not view.autoRangeEnabled()[0]:
-            # one downsampled point past each edge, so that the curve reaches the edges
-            first = min(max(bisect.bisect_left(x, view_range.left()) - ds, 0), len(x))
-            last = min(max(bisect.bisect_left(x, view_range.right()) + ds, first), len(x))
-        return (ds, first, last)
-
     def _show(self) -> None:
         x, y = self._mapped_data()
         key, x, rows, clipped, finite = self._drawn_rows(x, y[None, :])
         self._take_drawn(key, x, rows[0], clipped[0], finite[0])
-
-    def _drawn_rows(self, x: np.ndarray, rows: np.ndarray) -> tuple:
-        """What this curve draws of mapped points over the steps ``x``, for each row of
-        ``rows`` (curves over the same steps in the same view: see :func:`show_together`):
-        (display key, steps drawn, rows drawn, whether each row was clipped to the range
-        limits, whether each row is finite)."""
-        key = self._display_key(x, x)  # (the key reads the steps and the view alone)
-        ds, first, last = key
-        x, rows = x[first:last], rows[:, first:last]
-        if ds > 1:
-            x, rows = _downsampled(x, rows, ds, self.downsample_options["method"])
-        limits = self._range_limits()
-        with np.errstate(invalid="ignore"):
-            far = None if limits is None else \
-                np.isfinite(rows) & ((rows < limits[0]) | (rows > limits[1]))
-        clipped = np.zeros(len(rows), bool) if far is None else far.any(axis=1)
-        if clipped.any():  # (infinities stay: drawn as gaps, as NaN is)
-            rows = rows.copy()
-            rows[far] = np.clip(rows[far], *limits)
-        finite = np.isfinite(rows).all(axis=1) & bool(np.isfinite(x).all())
-        return key, x, rows, clipped, finite
 
     def _take_drawn(self, key: tuple, x: np.ndarray, y: np.ndarray, clipped: bool,
                     finite: bool) -> None:
@@ -247,47 +275,190 @@ class HistoryCurve(pg.PlotCurveItem):
                                         2 * py + high - low)
         return self._boundingRect
 
-    def _range_limits(self) -> tuple[float, float] | None:
-        """The lowest and highest place a point is drawn at, RANGE_LIMIT view heights off."""
-        view = self.getViewBox()
-        if view is None:
-            return None
-        bottom, top = view.viewRange()[1]
-        height = top - bottom
-        if not height > 0:
-            return None
-        return bottom - RANGE_LIMIT * height, top + RANGE_LIMIT * height
-
-    @staticmethod
-    def _beyond(limits, low, high) -> bool:
-        return limits is not None and low is not None and (low < limits[0] or high > limits[1])
 
 
-def show_together(curves: "list[HistoryCurve]", x: np.ndarray, rows: "list[np.ndarray]") -> None:
-    """Give each curve its row of points over the same steps ``x``, as ``setData`` would one
-    by one, with what depends on the steps and the view alone (the display key, the binning
-    of every row at once, the range limits) done once: a plot's curves of its layers, in one
-    view with the same settings. (A redraw of a deep net's gradients tab gave 21 curves their
-    points, each working out the same key and bins.) Curves in other views or settings are
-    given theirs one by one."""
-    x = np.asarray(x).reshape(-1)
-    rows = [np.asarray(row).reshape(-1) for row in rows]
-    first = curves[0] if curves else None
-    if first is None or any(len(row) != len(x) for row in rows) or any(
-            c.getViewBox() is not first.getViewBox() or c._log != first._log
-            or c.downsample_options != first.downsample_options for c in curves):
-        for curve, row in zip(curves, rows):
-            curve.setData(x, row)
-        return
-    mapped_x = _log10_or_nan(x) if first._log[0] else x
-    stacked = np.stack(rows) if rows else np.zeros((0, len(x)))
-    mapped = _log10_or_nan(stacked) if first._log[1] else stacked
-    drawn = first._drawn_rows(mapped_x, mapped)
-    key, drawn_x, drawn_rows, clipped, finite = drawn
-    for k, (curve, row) in enumerate(zip(curves, rows)):
-        curve._given_x, curve._given_y = x, row
-        curve._mapped = (mapped_x, mapped[k])
-        curve._take_drawn(key, drawn_x, drawn_rows[k], clipped[k], finite[k])
+
+class CurveFamily(_Binned, pg.GraphicsObject):
+    """Curves over the same steps, one per row, in one view: drawn by this one item, which
+    bins every row at once and bounds them together. A deep net's gradients tab had 21 curve
+    items redrawn tens of times a second, each given its points, bounded and painted apart
+    (and asked for its bounds by the scene): the per-item work was most of the tab's redraw.
+
+    Each row has a :class:`FamilyCurve` (``members``), a data item that draws nothing and
+    stands for its row where the plot looks for curves: the legend (its sample, and hiding
+    the row with a click), the CSV export, the plot's log, downsampling and clip switches,
+    ``getData`` and ``getOriginalDataset``. Add the members to the plot and the family to its
+    view box (:meth:`add_to`)."""
+
+    def __init__(self, pens: list, names: list[str]):
+        super().__init__()
+        self._given_rows: np.ndarray | None = None  # (a row per curve)
+        self._given_list: list[np.ndarray] = []
+        self._drawn: tuple[np.ndarray, np.ndarray] = (EMPTY, np.zeros((len(pens), 0)))
+        self._row_bounds: list[tuple] = [((None, None), (None, None))] * len(pens)
+        self._connect = ["all"] * len(pens)
+        self._paths: list = [None] * len(pens)
+        self._boundingRect: QRectF | None = None
+        self.members = [FamilyCurve(self, k, pen, name)
+                        for k, (pen, name) in enumerate(zip(pens, names))]
+
+    def add_to(self, plot_item: pg.PlotItem) -> None:
+        plot_item.vb.addItem(self)
+        for member in self.members:
+            plot_item.addItem(member)
+
+    def remove_from(self, plot_item: pg.PlotItem) -> None:
+        for member in self.members:
+            plot_item.removeItem(member)
+        plot_item.vb.removeItem(self)
+
+    # -- data ---------------------------------------------------------------------------
+    def setData(self, x, rows) -> None:
+        """Draw row k of ``rows`` as curve k over the steps ``x`` (increasing)."""
+        x = np.asarray(x, dtype=float).reshape(-1)
+        rows = [np.asarray(row, dtype=float).reshape(-1) for row in rows]
+        if len(rows) != len(self.members) or any(len(row) != len(x) for row in rows):
+            raise ValueError(f"{len(self.members)} rows of {len(x)} points expected")
+        self._given_x, self._given_list = x, rows  # (kept as given, for the CSV export)
+        self._given_rows = np.stack(rows) if rows else np.zeros((0, len(x)))
+        self._mapped = None
+        self._show()
+
+    def shows(self, x, rows) -> bool:
+        """Whether these are the points given last (NaN gaps alike)."""
+        given = self._given_rows
+        return given is not None and np.array_equal(self._given_x, x) and \
+            len(rows) == len(given) and all(np.array_equal(g, np.asarray(row), equal_nan=True)
+                                            for g, row in zip(given, rows))
+
+    def given_row(self, k: int) -> tuple:
+        if self._given_rows is None:
+            return None, None
+        return self._given_x, self._given_list[k]
+
+    def drawn_row(self, k: int) -> tuple:
+        return self._drawn[0], self._drawn[1][k]
+
+    # -- drawing ------------------------------------------------------------------------
+    def _mapped_data(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._mapped is None:
+            x = EMPTY if self._given_x is None else self._given_x
+            rows = np.zeros((len(self.members), 0)) if self._given_rows is None \
+                else self._given_rows
+            self._mapped = (_log10_or_nan(x) if self._log[0] else x,
+                            _log10_or_nan(rows) if self._log[1] else rows)
+        return self._mapped
+
+    def _show(self) -> None:
+        key, x, rows, clipped, finite = self._drawn_rows(*self._mapped_data())
+        self.prepareGeometryChange()
+        self._drawn_as, self._range_clipped = key, bool(clipped.any())
+        self._drawn = (x, rows)
+        self._row_bounds = [_bounds_of(x, row) for row in rows]
+        self._connect = ["all" if f else "finite" for f in finite]
+        self._paths = [None] * len(rows)
+        self._boundingRect = None
+        self.informViewBoundsChanged()
+        self.update()
+
+    def viewRangeChanged(self, *args) -> None:
+        # (as a history curve: drawn again only when the view changes which points show)
+        if self._given_x is None:
+            return
+        low, high = self.dataBounds(1, visible_only=False)
+        if self._display_key(*self._mapped_data()) != self._drawn_as or self._range_clipped \
+                or self._beyond(self._range_limits(), low, high):
+            self._show()
+
+    def viewTransformChanged(self) -> None:
+        # (the pen's padding is in pixels: a new zoom makes it another width in data units)
+        self._boundingRect = None
+        self.prepareGeometryChange()
+
+    def row_visibility_changed(self) -> None:
+        self.prepareGeometryChange()
+        self._boundingRect = None
+        self.informViewBoundsChanged()
+        self.update()
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        x, rows = self._drawn
+        if not len(x):
+            return
+        painter.setRenderHint(QPainter.Antialiasing, bool(pg.getConfigOption("antialias")))
+        for k, member in enumerate(self.members):
+            pen = member.opts["pen"]
+            if not member.isVisible() or pen is None or pen.style() == Qt.NoPen:
+                continue
+            if self._paths[k] is None:
+                self._paths[k] = pg.arrayToQPath(x, rows[k], connect=self._connect[k])
+            painter.setPen(pen)
+            painter.drawPath(self._paths[k])
+
+    # -- bounds -------------------------------------------------------------------------
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None, visible_only=True):
+        """The drawn points' bounds over the rows shown (rows hidden from the legend count
+        as a hidden curve does: not at all)."""
+        lows, highs = [], []
+        for member, bounds in zip(self.members, self._row_bounds):
+            low, high = bounds[ax] if bounds[ax] is not None else (None, None)
+            # (a row of gaps alone is bounded by NaN: nothing of it to frame)
+            if low is None or not math.isfinite(low) or (visible_only and not member.isVisible()):
+                continue
+            lows.append(low)
+            highs.append(high)
+        return (min(lows), max(highs)) if lows else (None, None)
+
+    def pixelPadding(self) -> float:
+        # (as the curve item pads a cosmetic pen)
+        return max((m.opts["pen"].widthF() * 0.7072 for m in self.members
+                    if m.opts["pen"] is not None and m.opts["pen"].isCosmetic()), default=0.0)
+
+    def boundingRect(self) -> QRectF:
+        if self._boundingRect is None:
+            (left, right), (low, high) = self.dataBounds(0), self.dataBounds(1)
+            if left is None or low is None:
+                return QRectF()
+            pad, px, py = self.pixelPadding(), 0.0, 0.0
+            screen = self.deviceTransform_() if pad > 0 else None
+            if screen is not None:
+                px = pad / abs(screen.m11()) if screen.m11() else 0.0
+                py = pad / abs(screen.m22()) if screen.m22() else 0.0
+            self._boundingRect = QRectF(left - px, low - py, 2 * px + right - left,
+                                        2 * py + high - low)
+        return self._boundingRect
+
+
+class FamilyCurve(pg.PlotDataItem):
+    """One row of a :class:`CurveFamily`, where a plot looks for its curves. It holds no
+    points of its own and draws nothing: it reads its row from the family, and passes the
+    plot's settings and its visibility on to it."""
+
+    def __init__(self, family: CurveFamily, index: int, pen, name: str):
+        super().__init__(pen=pen, name=name)
+        self.family, self.index = family, index
+
+    def getData(self):
+        return self.family.drawn_row(self.index)
+
+    def getOriginalDataset(self):
+        return self.family.given_row(self.index)
+
+    def setLogMode(self, x_log: bool, y_log: bool) -> None:
+        super().setLogMode(x_log, y_log)
+        self.family.setLogMode(x_log, y_log)
+
+    def setDownsampling(self, ds=None, auto=None, method=None) -> None:
+        super().setDownsampling(ds, auto, method)
+        self.family.setDownsampling(ds, auto, method)
+
+    def setClipToView(self, clip: bool) -> None:
+        super().setClipToView(clip)
+        self.family.setClipToView(clip)
+
+    def setVisible(self, visible: bool) -> None:  # (the legend's sample, clicked)
+        super().setVisible(visible)
+        self.family.row_visibility_changed()
 
 
 def _bounds_of(x: np.ndarray, y: np.ndarray) -> tuple:

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
 from . import style
 from .controls import SmoothingControl
-from .curve import HistoryCurve
-from .panel import PlotPanel, set_curves_data
+from .curve import CurveFamily, FamilyCurve
+from .panel import PlotPanel, set_family_data
 from .series import HistorySeries, as_series, finite_or_nan, log_emas, positive_or_nan
 
 EMPTY = np.zeros(0)
@@ -81,7 +81,8 @@ class _PerParameterPlot(PlotPanel):
         self.plot_item.setLogMode(y=True)
         self.names: tuple[str, ...] = ()
         self.colours: list = []
-        self.curves: list[HistoryCurve] = []
+        self.family: CurveFamily | None = None
+        self.curves: list[FamilyCurve] = []
         self._series: HistorySeries | None = None
         self.show_history(None)
 
@@ -89,8 +90,14 @@ class _PerParameterPlot(PlotPanel):
         if self._series is not None:
             self._draw(self._series)
 
-    def curve(self, name: str) -> HistoryCurve:
+    def curve(self, name: str) -> FamilyCurve:
         return self.curves[self.names.index(name)]
+
+    def _set_family(self, pens: list, names: tuple[str, ...]) -> None:
+        """One item drawing a curve per name (see :class:`~.curve.CurveFamily`), in place of
+        the one before; ``curves`` are its members, in the names' order."""
+        self.family = _replace_family(self.plot_item, self.family, pens, names)
+        self.curves = [] if self.family is None else self.family.members
 
     def _view(self, series: HistorySeries) -> tuple[tuple[str, ...], np.ndarray,
                                                     dict[str, np.ndarray]]:
@@ -121,19 +128,14 @@ class _PerParameterPlot(PlotPanel):
 
     def _draw(self, series: HistorySeries) -> None:
         _names, steps, columns = self._view(series)
-        set_curves_data(self.curves, steps,
+        set_family_data(self.family, steps,
                         log_emas([columns[name] for name in self.names], self._smoothing))
 
     def _make_curves(self, names: tuple[str, ...]) -> None:
-        for curve in self.curves:
-            self.plot_item.removeItem(curve)
         self.names = names
         self.colours = style.parameter_colours(len(names))
-        self.curves = []
-        for name, colour in zip(names, self.colours):
-            curve = HistoryCurve(pen=pg.mkPen(colour, width=1), name=name)  # thin: 22 of them
-            self.plot_item.addItem(curve)
-            self.curves.append(curve)
+        # thin: 22 of them
+        self._set_family([pg.mkPen(colour, width=1) for colour in self.colours], names)
 
 
 class GradientNormPlot(_PerParameterPlot):
@@ -431,6 +433,19 @@ class _BarValue(pg.PlotDataItem):
         return self.getOriginalDataset()
 
 
+def _replace_family(plot_item: pg.PlotItem, family: CurveFamily | None, pens: list,
+                    names: tuple[str, ...]) -> CurveFamily | None:
+    """A new family of curves for ``names`` in ``plot_item``, ``family`` (the one before)
+    taken out; None for no names."""
+    if family is not None:
+        family.remove_from(plot_item)
+    if not names:
+        return None
+    family = CurveFamily(pens, list(names))
+    family.add_to(plot_item)
+    return family
+
+
 class LayerHealthPlot(PlotPanel):
     """Per layer, over the steps the layers were measured: the share of its ReLU units that are
     dead on the batch (output 0 on every row), or of its sigmoid or tanh outputs that are
@@ -448,10 +463,11 @@ class LayerHealthPlot(PlotPanel):
         self.legend = style.make_legend(frame=False, verSpacing=-8, horSpacing=4)
         self.plot_item.layout.addItem(self.legend, 4, 1)
         self.names: tuple[str, ...] = ()
-        self.curves: list[HistoryCurve] = []
+        self.family: CurveFamily | None = None
+        self.curves: list[FamilyCurve] = []
         self.show_history(None)
 
-    def curve(self, name: str) -> HistoryCurve:
+    def curve(self, name: str) -> FamilyCurve:
         return self.curves[self.names.index(name)]
 
     def legend_labels(self) -> list[str]:
@@ -468,7 +484,7 @@ class LayerHealthPlot(PlotPanel):
             return
         self.set_message("")
         # (layers are measured every few steps: many redraws bring no new point)
-        set_curves_data(self.curves, series.layer_step,
+        set_family_data(self.family, series.layer_step,
                         [100.0 * finite_or_nan(series.layer_health[name]) for name in self.names])
 
     def prepare(self, series: HistorySeries | None) -> tuple[str, ...]:
@@ -480,19 +496,16 @@ class LayerHealthPlot(PlotPanel):
         return measured
 
     def _make_curves(self, names: tuple[str, ...], every_layer: tuple[str, ...]) -> None:
-        for curve in self.curves:
-            self.plot_item.removeItem(curve)
         self.legend.clear()
         self.names = names
         colours = style.parameter_colours(len(every_layer))  # the gradient plot's colours
         colour_of = dict(zip(every_layer, colours))
-        self.curves = []
-        for name in names:
-            # Thin, as the gradient plot's: a wider pen is stroked segment by segment, and ten
-            # curves of it were three quarters of the tab's painting.
-            curve = HistoryCurve(pen=pg.mkPen(colour_of[name], width=1), name=name)
-            self.plot_item.addItem(curve)
-            self.curves.append(curve)
+        # Thin, as the gradient plot's: a wider pen is stroked segment by segment, and ten
+        # curves of it were three quarters of the tab's painting.
+        self.family = _replace_family(self.plot_item, self.family,
+                                      [pg.mkPen(colour_of[name], width=1) for name in names],
+                                      names)
+        self.curves = [] if self.family is None else self.family.members
         for k in legend_picks(len(names)):
             self.legend.addItem(self.curves[k], names[k])
         if len(names) > LEGEND_ENTRIES:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from . import style
 from .controls import DEFAULT_SMOOTHING
-from .curve import HistoryCurve, show_together
+from .curve import CurveFamily, HistoryCurve
 from .series import smoothing_weight
 
 
@@ -21,25 +21,20 @@ def set_curve_data(curve: HistoryCurve | pg.PlotDataItem, x: np.ndarray, y: np.n
     was given them. Comparing is a few microseconds; giving a curve its points again maps,
     downsamples and bounds them all (about 0.1 ms) and repaints it: a live redraw gives every
     curve the newest history, and some (validation, layer health, a run's end) did not move."""
-    if _shows(curve, x, y):
+    shown_x, shown_y = curve.getOriginalDataset()
+    if shown_x is not None and np.array_equal(shown_x, x) and \
+            np.array_equal(shown_y, y, equal_nan=True):
         return False
     curve.setData(x, y)
     return True
 
 
-def set_curves_data(curves: list[HistoryCurve], x: np.ndarray, rows: list[np.ndarray]) -> int:
-    """As :func:`set_curve_data` for a plot's curves over the same steps, those that change
-    given their points together (see :func:`~.curve.show_together`); how many changed."""
-    changed = [(curve, row) for curve, row in zip(curves, rows) if not _shows(curve, x, row)]
-    if changed:
-        show_together([curve for curve, _ in changed], x, [row for _, row in changed])
-    return len(changed)
-
-
-def _shows(curve: HistoryCurve | pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> bool:
-    shown_x, shown_y = curve.getOriginalDataset()
-    return shown_x is not None and np.array_equal(shown_x, x) and \
-        np.array_equal(shown_y, y, equal_nan=True)
+def set_family_data(family: CurveFamily | None, x: np.ndarray, rows: list) -> bool:
+    """As :func:`set_curve_data` for a family of curves (one row each) over the steps ``x``."""
+    if family is None or family.shows(x, rows):
+        return False
+    family.setData(x, rows)
+    return True
 
 
 class SteadyViewBox(pg.ViewBox):
