@@ -137,6 +137,22 @@ class _Binned:
     def _beyond(limits, low, high) -> bool:
         return limits is not None and low is not None and (low < limits[0] or high > limits[1])
 
+    def _padded_bounds(self, pad: float) -> QRectF | None:
+        """The drawn points' bounds with ``pad`` pixels (the pen's width) around them, as the
+        curve item pads them: a view's pixel in the curve's units, read off the transform to
+        the screen (not mapped vectors); None for a view turned on screen."""
+        (left, right), (low, high) = self.dataBounds(0), self.dataBounds(1)
+        if left is None or low is None:
+            return QRectF()
+        px = py = 0.0
+        screen = self.deviceTransform_() if pad > 0 else None
+        if screen is not None:
+            if screen.m12() or screen.m21():
+                return None
+            px = pad / abs(screen.m11()) if screen.m11() else 0.0
+            py = pad / abs(screen.m22()) if screen.m22() else 0.0
+        return QRectF(left - px, low - py, 2 * px + right - left, 2 * py + high - low)
+
 
 class HistoryCurve(_Binned, pg.PlotCurveItem):
     """A curve over steps (x increasing) for a :class:`~pyqtgraph.PlotItem`, answering the
@@ -258,21 +274,12 @@ class HistoryCurve(_Binned, pg.PlotCurveItem):
 
     def boundingRect(self) -> QRectF:
         if self._boundingRect is None:
-            (left, right), (low, high) = self.dataBounds(0), self.dataBounds(1)
-            if left is None or low is None:
-                return QRectF()
-            # the pen's width around the points, as the curve item pads them: a view's pixel
-            # in the curve's units (read off the transform to the screen, not mapped vectors)
-            pad, px, py = self.pixelPadding(), 0.0, 0.0
-            if pad > 0:
-                screen = self.deviceTransform_()
-                if screen is not None:
-                    if screen.m12() or screen.m21():
-                        return super().boundingRect()  # (a rotated view)
-                    px = pad / abs(screen.m11()) if screen.m11() else 0.0
-                    py = pad / abs(screen.m22()) if screen.m22() else 0.0
-            self._boundingRect = QRectF(left - px, low - py, 2 * px + right - left,
-                                        2 * py + high - low)
+            rect = self._padded_bounds(self.pixelPadding())
+            if rect is None:
+                return super().boundingRect()  # (a rotated view)
+            if rect.isNull():
+                return rect  # (nothing drawn: asked again once there is)
+            self._boundingRect = rect
         return self._boundingRect
 
 
@@ -416,16 +423,11 @@ class CurveFamily(_Binned, pg.GraphicsObject):
 
     def boundingRect(self) -> QRectF:
         if self._boundingRect is None:
-            (left, right), (low, high) = self.dataBounds(0), self.dataBounds(1)
-            if left is None or low is None:
-                return QRectF()
-            pad, px, py = self.pixelPadding(), 0.0, 0.0
-            screen = self.deviceTransform_() if pad > 0 else None
-            if screen is not None:
-                px = pad / abs(screen.m11()) if screen.m11() else 0.0
-                py = pad / abs(screen.m22()) if screen.m22() else 0.0
-            self._boundingRect = QRectF(left - px, low - py, 2 * px + right - left,
-                                        2 * py + high - low)
+            # (a view turned on screen, which no plot here has: the points unpadded)
+            rect = self._padded_bounds(self.pixelPadding()) or self._padded_bounds(0.0)
+            if rect.isNull():
+                return rect
+            self._boundingRect = rect
         return self._boundingRect
 
 
