@@ -28,15 +28,21 @@ def history(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(1, n + 1, dtype=float), values
 
 
-def plot_pair(qtbot, log: bool):
-    """A training plot showing the same points as a history curve and as pyqtgraph's data
-    item, set up as the training plots set up their curves before this item."""
-    panel = PlotPanel("pair")
+def shown_panel(qtbot, title: str, log: bool) -> PlotPanel:
+    """A training plot on screen at a dock's size, its value axis logarithmic or not."""
+    panel = PlotPanel(title)
     qtbot.addWidget(panel)
     panel.resize(560, 330)
     panel.show()
     qtbot.waitExposed(panel)
     panel.plot_item.setLogMode(y=log)
+    return panel
+
+
+def plot_pair(qtbot, log: bool):
+    """A training plot showing the same points as a history curve and as pyqtgraph's data
+    item, set up as the training plots set up their curves before this item."""
+    panel = shown_panel(qtbot, "pair", log)
     theirs = pg.PlotDataItem(pen=pg.mkPen("r", width=1), name="theirs")
     theirs.opts["autoDownsampleFactor"] = BINS_PER_PIXEL
     ours = HistoryCurve(pen=pg.mkPen("r", width=1), name="ours")
@@ -191,12 +197,7 @@ def test_dots_are_drawn_on_the_points_in_their_colour(qtbot):
 def test_a_family_draws_each_row_as_a_history_curve_draws_it(qtbot, log, n, zoomed):
     # One item for a plot's curves over the same steps: each row is drawn, bounded and kept
     # as a history curve of it would be.
-    panel = PlotPanel("family")
-    qtbot.addWidget(panel)
-    panel.resize(560, 330)
-    panel.show()
-    qtbot.waitExposed(panel)
-    panel.plot_item.setLogMode(y=log)
+    panel = shown_panel(qtbot, "family", log)
     names = ["a", "b", "c", "d"]
     family = CurveFamily([pg.mkPen("r", width=1) for _ in names], names)
     family.add_to(panel.plot_item)
