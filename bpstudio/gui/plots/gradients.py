@@ -198,9 +198,7 @@ class GradientNormPlot(_PerParameterPlot):
             self.mode_combo.setEnabled(layered)
             self.mode_combo.setToolTip(VIEW_TIP if layered else NO_LAYERS_TIP)
         title = TITLES[shown]
-        if title != self.plot_item.titleLabel.text:
-            # (a live plot retitles at every redraw: setting a title lays the plot out again)
-            self.plot_item.setTitle(title, color=style.TITLE_TEXT.name(), size=style.TITLE_SIZE)
+        style.set_title(self.plot_item, title)
 
     def _view(self, series: HistorySeries) -> tuple[tuple[str, ...], np.ndarray,
                                                     dict[str, np.ndarray]]:
@@ -335,9 +333,8 @@ they stay while the norms move within a few decades (so that the axis holds stil
         if names != self.names:
             self._make_points(names)
         self.values = values
-        self.plot_item.setTitle(("Latest gradient norm" if step is None
-                                 else f"Gradient norm at step {step}"),
-                                color=style.TITLE_TEXT.name(), size=style.TITLE_SIZE)
+        style.set_title(self.plot_item, "Latest gradient norm" if step is None
+                        else f"Gradient norm at step {step}")
         shown = positive_or_nan(values)
         logs = np.log10(shown)
         drawn = np.isfinite(logs)

@@ -192,6 +192,14 @@ def style_plot(plot_item: pg.PlotItem, title: str | None = None, x_label: str | 
     if y_label:
         plot_item.setLabel("left", y_label, **label_style)
     if title:
+        set_title(plot_item, title)
+
+
+def set_title(plot_item: pg.PlotItem, title: str) -> None:
+    """Title a plot in the house style, unless it has that title already: a live plot
+    retitles at every redraw, and setting a title lays its rich text and the plot out again
+    (about 0.4 ms)."""
+    if title != plot_item.titleLabel.text:
         plot_item.setTitle(title, color=TITLE_TEXT.name(), size=TITLE_SIZE)
 
 
