@@ -97,6 +97,9 @@ class MainWindow(QMainWindow):
         self.stats_label = QLabel()
         self.stats_label.setObjectName("training_stats")
         self.statusBar().addPermanentWidget(self.stats_label)
+        # Opaque, as the docks' widgets are (see _dock): a live run's line repaints the bar
+        # alone, not the window under it.
+        self.statusBar().setAutoFillBackground(True)
         self.counts_label = QLabel()
         self.statusBar().addPermanentWidget(self.counts_label)
         self.resize(1400, 860)
@@ -124,6 +127,10 @@ class MainWindow(QMainWindow):
         """A dock holding ``widget``, in ``area`` or as a tab behind ``beside``."""
         dock = kind(title, self)
         dock.setObjectName(title.lower() + "_dock")
+        # Opaque: a live run repaints its progress bar and readouts tens of times a second, and
+        # through a see-through widget Qt paints the dock under them first, its title bar
+        # laid out again (the style's icons looked up) each time, and the window under that.
+        widget.setAutoFillBackground(True)
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
                          | QDockWidget.DockWidgetClosable)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from bpstudio import load
@@ -54,22 +54,29 @@ def wait_done(qtbot, panel):
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT)
 
 
-def test_the_runs_numbers_in_words_are_written_a_few_times_a_second_and_last_at_its_end(
-        qtbot, xor, monkeypatch):
+def progress_reports(window, steps: int, every: int) -> list:
+    """What a run of ``steps`` steps sends the window, every ``every`` steps."""
     import time
 
     from bpstudio.core.training import background
     from bpstudio.core.training.trainer import Trainer
 
-    window, panel = xor, xor.training_panel
+    panel = window.training_panel
     trainer = Trainer.from_project(window.document.copy(), data=panel.training_data(), seed=0)
     sender, started = background._ProgressSender(), time.perf_counter()
     reports = []
-    for k, stats in enumerate(trainer.run(steps=40), start=1):
-        if k % 4 == 0:
-            report = sender.progress(trainer, stats, 0, 40, started, None)
+    for k, stats in enumerate(trainer.run(steps=steps), start=1):
+        if k % every == 0:
+            report = sender.progress(trainer, stats, 0, steps, started, None)
             background._Inbox(connection=None)._complete(report)
             reports.append(report)
+    return reports
+
+
+def test_the_runs_numbers_in_words_are_written_a_few_times_a_second_and_last_at_its_end(
+        qtbot, xor, monkeypatch):
+    window, panel = xor, xor.training_panel
+    reports = progress_reports(window, 40, 4)
     written = []
     real = panel.rate_label.setText
     monkeypatch.setattr(panel.rate_label, "setText", lambda t: written.append(t) or real(t))
@@ -88,6 +95,39 @@ def test_the_runs_numbers_in_words_are_written_a_few_times_a_second_and_last_at_
     wait_done(qtbot, panel)
     assert window.stats_label.text().startswith("step 300 ")
     assert panel.rate_label.text() == written[-1]
+
+
+def test_live_progress_repaints_the_bar_not_the_dock_and_window_under_it(qtbot, xor):
+    # The bar and the readouts change tens of times a second: painting the dock under them
+    # (its title bar laid out again each time) and the window under that was a tenth of a
+    # live redraw's cost.
+    window, panel = xor, xor.training_panel
+    window.training_dock.raise_()  # as a run does when it starts
+    reports = progress_reports(window, 30, 3)
+    painted: dict[str, list] = {"bar": [], "dock": [], "window": []}
+    watched = {panel.progress: "bar", window.training_dock: "dock", window: "window"}
+
+    class Watch(QObject):
+        def eventFilter(self, target, event):
+            if event.type() == QEvent.Paint and target in watched:
+                painted[watched[target]].append(event.region().boundingRect())
+            return False
+
+    watch = Watch()
+    QApplication.instance().installEventFilter(watch)
+    try:
+        qtbot.wait(50)
+        for values in painted.values():
+            values.clear()
+        for report in reports:
+            panel.run.progressed.emit(report)
+            qtbot.wait(40)  # (a redraw interval: the painting asked for happens)
+    finally:
+        QApplication.instance().removeEventFilter(watch)
+    assert len(painted["bar"]) >= len(reports) // 2  # the bar shows each new step
+    assert painted["dock"] == []
+    dock_area = window.training_dock.geometry()
+    assert not any(rect.intersects(dock_area) for rect in painted["window"])
 
 
 def test_train_runs_plots_live_and_comes_back_as_one_undo_step(qtbot, xor):
