@@ -7,7 +7,8 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from bpstudio.gui.plots.curve import BINS_PER_PIXEL, RANGE_LIMIT, CurveFamily, HistoryCurve
+from bpstudio.gui.plots.curve import (BINS_PER_PIXEL, RANGE_LIMIT, CurveFamily, HistoryCurve,
+                                      draw_dots)
 from bpstudio.gui.plots.panel import PlotPanel
 
 
@@ -189,6 +190,31 @@ def test_dots_are_drawn_on_the_points_in_their_colour(qtbot):
     # the line between them, in its pen (aliased: within a pixel of its exact place)
     assert "#2040ff" in {colour_at(1.6, 1.7, dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
     assert dots.opts["symbol"] == "o" and dots.opts["size"] == 9  # what the legend draws
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0])
+def test_dots_are_discs_of_their_width_centred_on_the_points_at_any_pixel_ratio(qtbot, ratio):
+    from PySide6.QtGui import QColor, QImage, QPainter, QTransform
+
+    image = QImage(int(60 * ratio), int(40 * ratio), QImage.Format_ARGB32_Premultiplied)
+    image.setDevicePixelRatio(ratio)
+    image.fill(QColor("#000000"))
+    painter = QPainter(image)
+    painter.setTransform(QTransform(2, 0, 0, -2, 5, 35))  # as a view maps its data: y up
+    points = np.array([[5.0, 5.0], [20.0, 10.0], [2e40, 1.0]])  # (the last far off: skipped)
+    draw_dots(painter, points, 9, QColor("#ff8000"))
+    painter.end()
+
+    def colour(x: float, y: float) -> str:
+        return image.pixelColor(int(x * ratio), int(y * ratio)).name()
+
+    for x, y in points[:2]:
+        cx, cy = 2 * x + 5, -2 * y + 35  # where the painter's transform puts it
+        assert colour(cx, cy) == "#ff8000"
+        for dx, dy in ((3, 0), (-3, 0), (0, 3), (0, -3), (2, 2)):
+            assert colour(cx + dx, cy + dy) == "#ff8000"  # inside the disc, 4.5 wide each side
+        for dx, dy in ((6, 0), (-6, 0), (0, 6), (0, -6), (4.2, 4.2)):
+            assert colour(cx + dx, cy + dy) == "#000000"  # outside it, the corners too
 
 
 @pytest.mark.parametrize("log", [False, True])
