@@ -1233,3 +1233,35 @@ def test_a_tab_opened_shows_at_once_and_its_plots_catch_up_one_per_turn(qtbot, s
     assert turns >= 2  # not all at once
     assert counts() == [b + 1 for b in before]  # each drawn once, with the newest data
     assert list(plots.bar_plot.bar_tops()) == list(sigmoid_tree["layer_grad_norm"])
+
+
+@pytest.mark.parametrize("new", ["Gradient norm at step 5678", "Gradient norm at step 56789",
+                                 "Latest gradient norm"])
+def test_a_retitled_plot_looks_as_one_titled_so_from_the_start(qtbot, new):
+    # A live plot retitles at every redraw; one whose new title is the size of the old only
+    # has its characters replaced, without laying the plot out again: the picture is the same.
+    from bpstudio.gui.plots.panel import PlotPanel
+
+    panels = []
+    for first in ("Gradient norm at step 1234", new):
+        panel = PlotPanel(first)
+        qtbot.addWidget(panel)
+        panel.resize(460, 300)
+        panel.show()
+        qtbot.waitExposed(panel)
+        panels.append(panel)
+    retitled, fresh = panels
+    QApplication.processEvents()
+    laid_out = []
+    label = retitled.plot_item.titleLabel
+    real = label.updateGeometry
+    label.updateGeometry = lambda: laid_out.append(1) or real()
+    style.set_title(retitled.plot_item, new)
+    label.updateGeometry = real
+    QApplication.processEvents()
+    assert label.text == new == fresh.plot_item.titleLabel.text
+    assert (laid_out == []) == (len(new) == len("Gradient norm at step 1234"))
+    title_area = label.mapRectToScene(label.boundingRect()).toAlignedRect()
+    images = [p.plot_widget.grab(p.plot_widget.mapFromScene(title_area).boundingRect()).toImage()
+              for p in panels]
+    assert images[0] == images[1]
