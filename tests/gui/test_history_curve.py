@@ -266,3 +266,23 @@ def test_a_family_draws_each_row_as_a_history_curve_draws_it(qtbot, log, n, zoom
     assert family.shows(x, rows) and not family.shows(x, rows[::-1])
     with pytest.raises(ValueError):
         family.setData(x, rows[:2])  # (a row per curve)
+
+
+def test_a_plots_auto_range_measures_a_family_once_not_each_member(qtbot):
+    # A deep net's gradient plot has a family of 22 rows: the view box frames the family
+    # alone (the members draw nothing and have no bounds of their own to measure).
+    panel = shown_panel(qtbot, "family", log=True)
+    family = CurveFamily([pg.mkPen("w", width=1)] * 22, [f"p{k}" for k in range(22)])
+    family.add_to(panel.plot_item)
+    x = np.arange(1.0, 301.0)
+    family.setData(x, [np.full(300, 10.0 ** -k) for k in range(22)])
+    measured = []
+    view = panel.view_box
+    real = view.mapFromItemToView
+    view.mapFromItemToView = lambda item, obj: measured.append(item) or real(item, obj)
+    view.enableAutoRange()
+    view.updateAutoRange()
+    view.mapFromItemToView = real
+    assert measured == [family]
+    low, high = view.viewRange()[1]
+    assert low <= -21 and high >= 0  # every row framed (log10 units)

@@ -430,6 +430,10 @@ class FamilyCurve(pg.PlotDataItem):
     points of its own and draws nothing: it reads its row from the family, and passes the
     plot's settings and its visibility on to it."""
 
+    # The family frames its rows: a view box skips a data item without data bounds that draws
+    # nothing at once, where it measured, mapped and dropped each member at every auto-range.
+    dataBounds = None
+
     def __init__(self, family: CurveFamily, index: int, pen, name: str):
         super().__init__(pen=pen, name=name)
         self.family, self.index = family, index
