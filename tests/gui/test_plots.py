@@ -414,6 +414,36 @@ def test_bars_from_step_statistics(qtbot):
         bars.show_values(["a", "b", "c"], [1.0, 2.0])
 
 
+def test_bars_are_bounded_and_coloured_as_pyqtgraphs_bars_after_new_values_and_zooms(qtbot):
+    # The bars keep their bounds and brushes between changes: both follow every change.
+    bars = GradientBarPlot()
+    qtbot.addWidget(bars)
+    bars.resize(460, 300)
+    bars.show()
+    qtbot.waitExposed(bars)
+
+    def brushes() -> list[str]:
+        return [QColor(pg.mkBrush(b).color()).name() for b in bars.bars.opts["brushes"]]
+
+    def check() -> None:
+        QApplication.processEvents()
+        mine, theirs = bars.bars.boundingRect(), pg.BarGraphItem.boundingRect(bars.bars)
+        assert [mine.left(), mine.top(), mine.width(), mine.height()] == pytest.approx(
+            [theirs.left(), theirs.top(), theirs.width(), theirs.height()], rel=1e-12)
+
+    bars.show_values(["a", "b", "c"], [1e-3, 0.5, 2.0], step=1)
+    check()
+    three = brushes()
+    bars.show_values(["a", "b", "c"], [1e-4, 0.0, 3.0], step=2)  # b drawn no more
+    check()
+    assert brushes() == [three[0], three[2]]
+    bars.view_box.setYRange(-8, 4, padding=0)  # zoomed out: a pixel is more in data units
+    check()
+    bars.show_values(["w", "x", "y", "z"], [1e-2, 0.1, 1.0, 2.0], step=3)  # other parameters
+    check()
+    assert brushes() == [c.name() for c in style.parameter_colours(4)]
+
+
 def test_bars_keep_their_decades_while_the_norms_wander_inside_them(qtbot):
     bars = GradientBarPlot()
     qtbot.addWidget(bars)

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
@@ -288,8 +288,8 @@ they stay while the norms move within a few decades (so that the axis holds stil
         # Bars are drawn in log10 units by hand (pyqtgraph's log mode does not reach them), so
         # they go in the view box itself, outside the plot's data items; the values themselves
         # are in one invisible data item per parameter, which the CSV export writes by name.
-        self.bars = pg.BarGraphItem(x=EMPTY, height=EMPTY, width=0.7,
-                                    pen=pg.mkPen(style.BACKGROUND, width=1))
+        self.bars = _Bars(x=EMPTY, height=EMPTY, width=0.7,
+                          pen=pg.mkPen(style.BACKGROUND, width=1))
         self.view_box.addItem(self.bars)
         self.names: tuple[str, ...] = ()
         self.colours: list = []
@@ -297,6 +297,7 @@ they stay while the norms move within a few decades (so that the axis holds stil
         self.decades: tuple[int, int] | None = None  # (base, top) shown, as powers of ten
         self.points: list[pg.PlotDataItem] = []
         self._series: HistorySeries | None = None
+        self._brushed: tuple | None = None  # (names, indices) the bars' brushes were made for
         self.view_box.sigResized.connect(self._label_bars)
         self.show_history(None)
 
@@ -348,9 +349,14 @@ they stay while the norms move within a few decades (so that the axis holds stil
             self.decades = (base, top)
             # (a little room past the end decades, or their labels would be cut off and dropped)
             self.plot_item.setYRange(base - 0.15, top + 0.15, padding=0.0)
-        self.bars.setOpts(x=np.flatnonzero(drawn).astype(float), y0=float(base),
-                          height=logs[drawn] - base,
-                          brushes=[self.colours[k] for k in np.flatnonzero(drawn)])
+        which = np.flatnonzero(drawn)
+        # (the bars' brushes are made again only when other bars are drawn)
+        brushed = (names, tuple(which.tolist()))
+        colours = {} if brushed == self._brushed else \
+            {"brushes": [self.colours[k] for k in which]}
+        self._brushed = brushed
+        self.bars.setOpts(x=which.astype(float), y0=float(base), height=logs[drawn] - base,
+                          **colours)
 
     def _steady_decades(self, low: float, high: float) -> tuple[int, int]:
         """The whole decades (base, top) the axis shows for log10 norms from ``low`` to
@@ -407,6 +413,28 @@ they stay while the norms move within a few decades (so that the axis holds stil
         named = [(k, n) for k, n in enumerate(self.names) if k % every == 0]
         unnamed = [(k, "") for k in range(len(self.names)) if k % every]
         axis.setTicks([named, unnamed])
+
+
+class _Bars(pg.BarGraphItem):
+    """pyqtgraph's bars, bounded once per change of the bars or of the view's scale: its own
+    item works its bounds out afresh (a view pixel's size in its units among them) each of
+    the several times a redraw asks, 45 us each."""
+
+    _bounds: QRectF | None = None
+
+    def setOpts(self, **opts) -> None:
+        self._bounds = None
+        super().setOpts(**opts)
+
+    def viewTransformChanged(self) -> None:
+        # (the pen's padding is in pixels: another scale makes it another size in data units)
+        self.prepareGeometryChange()
+        self._bounds = None
+
+    def boundingRect(self) -> QRectF:
+        if self._bounds is None:
+            self._bounds = super().boundingRect()
+        return self._bounds
 
 
 class _BarValue(pg.PlotDataItem):
