@@ -17,10 +17,13 @@ with --scale, each run R times (default 3; medians printed last), it prints:
   30/s is its ceiling);
 - the GUI process's CPU time per redraw: all the window's thread does while training (taking
   progress, drawing the plots, painting, the probe) from ``resource.getrusage``, divided by
-  the redraws; beside it the window thread's CPU time (``time.thread_time``) in the plots'
-  painting, the panel's progress slot, the tab switches, the plots a switch left stale drawn
-  one per event-loop turn ("catching up") and the run's start and end, and as
-  baseline the idle window's CPU time over one redraw interval.
+  the redraws. The target is judged on the window's own, less the probe's: the idle window
+  runs the probe and next to nothing else, so its CPU time per firing there, times the
+  firings during the run, is what the benchmark itself added (printed apart). Beside it
+  the window thread's CPU time (``time.thread_time``) in the plots' painting, the panel's
+  progress slot, the tab switches, the plots a switch left stale drawn one per event-loop
+  turn ("catching up") and the run's start and end, and as baseline the idle window's CPU
+  time over one redraw interval.
 
 During each window run the benchmark switches between the Loss, Gradients and Prediction tabs
 every 0.4 s and resizes the training dock every 0.7 s, as a person watching would.
@@ -183,6 +186,9 @@ def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | N
     idle_cpu = (cpu_seconds() - idle_cpu) / IDLE_SECONDS
     probe.stop()
     idle_stall, _ = probe.longest_stall()
+    # The idle window does next to nothing but run the probe (about 0.005 ms per 33 ms without
+    # it): its CPU time per firing there is the probe's own cost, counted out of the run's.
+    probe_cpu_per_firing = idle_cpu * IDLE_SECONDS / max(len(probe.gaps), 1)
 
     # The window thread's CPU time in the work timed here, by kind (the progress slot, the
     # plots' painting, the tab switches, the run's start and end).
@@ -284,6 +290,8 @@ def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | N
     probe.stop()
     pg.GraphicsView.paintEvent = paint_event
     redraws = panel.redraws - redraws_before
+    probe_cpu = probe_cpu_per_firing * len(probe.gaps)
+
     def during(stall: float, moment: float) -> str:
         """What ran in a stall: the timed work that overlaps it, longest first."""
         begun = moment - (stall + PROBE_MS) / 1000
@@ -304,6 +312,8 @@ def in_window(stem: str, steps: int, folder: Path, profile: cProfile.Profile | N
             "stall_during": during(stall, stall_moment), "next_stalls": others,
             "idle_stall_ms": idle_stall, "redraws_per_second": redraws / seconds,
             "cpu_per_redraw_ms": 1000 * cpu / max(redraws, 1),
+            "probe_per_redraw_ms": 1000 * probe_cpu / max(redraws, 1),
+            "own_cpu_per_redraw_ms": 1000 * (cpu - probe_cpu) / max(redraws, 1),
             **{f"{part} cpu_per_redraw_ms": 1000 * value / max(redraws, 1)
                for part, value in part_cpu.items()},
             "idle_cpu_per_redraw_ms": 1000 * idle_cpu * 0.033,
@@ -315,11 +325,13 @@ def report(stem: str, base: float, gui: dict, targets: dict, prefix: str = "") -
     cpu_target = CPU_PER_REDRAW_MS if stem == CPU_TARGET_GRAPH else None
     checks = [ratio >= targets["throughput"], gui["stall_ms"] <= targets["stall_ms"],
               gui["redraws_per_second"] >= targets["redraws"],
-              cpu_target is None or gui["cpu_per_redraw_ms"] <= cpu_target]
+              cpu_target is None or gui["own_cpu_per_redraw_ms"] <= cpu_target]
     cpu_words = f"target <= {cpu_target:.0f} ms" if cpu_target else "no target"
     part_ms = {part: gui[f"{part} cpu_per_redraw_ms"] for part in CPU_PARTS}
+    probe_ms = gui["probe_per_redraw_ms"]
+    rest_ms = gui["cpu_per_redraw_ms"] - sum(part_ms.values()) - probe_ms
     parts = ", ".join([f"{part} {ms:.1f}" for part, ms in part_ms.items()]
-                      + [f"the rest {gui['cpu_per_redraw_ms'] - sum(part_ms.values()):.1f}"])
+                      + [f"the benchmark's probe {probe_ms:.1f}", f"the rest {rest_ms:.1f}"])
     print(f"{prefix}{stem}:\n"
           f"  throughput  window {gui['steps_per_second']:,.0f} steps/s = {ratio:.0%} of headless "
           f"{base:,.0f} steps/s (baseline)   target >= {targets['throughput']:.0%}\n"
@@ -332,7 +344,9 @@ def report(stem: str, base: float, gui: dict, targets: dict, prefix: str = "") -
           + f"  redraws     {gui['redraws_per_second']:.1f}/s; ceiling ~30/s (the 33 ms timer)   "
           f"target >= {targets['redraws']:.0f}/s\n"
           f"  GUI CPU     {gui['cpu_per_redraw_ms']:.1f} ms per redraw (of it: {parts}); "
-          f"idle window {gui['idle_cpu_per_redraw_ms']:.1f} ms per 33 ms (baseline)   {cpu_words}\n"
+          f"idle window {gui['idle_cpu_per_redraw_ms']:.1f} ms per 33 ms (baseline)\n"
+          f"              the window's own (less the probe): "
+          f"{gui['own_cpu_per_redraw_ms']:.1f} ms per redraw   {cpu_words}\n"
           f"  ({gui.get('steps', '')} steps in {gui['seconds']:.1f} s; "
           f"{gui['tab_switches']} tab switches, {gui['dock_resizes']} dock resizes)")
     return all(checks)
@@ -376,7 +390,7 @@ def main(argv: list[str]) -> int:
         for _ in range(args.repeat if args.still else 0):
             for tab in PLOT_TABS:
                 gui = in_window(CPU_TARGET_GRAPH, steps, Path(tmp), None, still_tab=tab)
-                still[tab].append(gui["cpu_per_redraw_ms"])
+                still[tab].append((gui["cpu_per_redraw_ms"], gui["own_cpu_per_redraw_ms"]))
         if args.profile:  # a run of its own: the profiler slows the thread it watches
             profile = cProfile.Profile()
             steps = max(1, round(dict(GRAPHS)[CPU_TARGET_GRAPH] * args.scale))
@@ -394,12 +408,16 @@ def main(argv: list[str]) -> int:
             g["steps_per_second"] / b for b, g in runs)
         ok &= report(stem, base, gui, targets)
     if still:
-        medians = {tab: statistics.median(cpu) for tab, cpu in still.items()}
+        medians = {tab: [statistics.median(c[k] for c in cpu) for k in (0, 1)]
+                   for tab, cpu in still.items()}
         print(f"{CPU_TARGET_GRAPH}, one tab in view alone (no switch or resize; medians of "
               f"{args.repeat}): GUI CPU per redraw "
-              + ", ".join(f"{tab} {ms:.1f} ms" for tab, ms in medians.items())
-              + f"; mean {statistics.mean(medians.values()):.1f} ms (no target: the figure "
-              "above, with a person's switches and resizes, is the one with a target)")
+              + ", ".join(f"{tab} {ms:.1f} ms ({own:.1f} less the probe)"
+                          for tab, (ms, own) in medians.items())
+              + f"; mean {statistics.mean(m[0] for m in medians.values()):.1f} ms "
+              f"({statistics.mean(m[1] for m in medians.values()):.1f} less the probe; no "
+              "target: the figure above, with a person's switches and resizes, is the one with "
+              "a target)")
     print("all targets met" if ok else "some targets missed")
     if args.profile:
         print_profile(args.profile)
