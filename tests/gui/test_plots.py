@@ -21,7 +21,7 @@ from bpstudio.gui.plots import (GRADIENTS_TAB, LOSS_TAB, PREDICTION_TAB, Gradien
                                 LossPlot, TrainingPlots)
 from bpstudio.gui.plots import style
 from bpstudio.gui.plots.gradients import LAYER_SIGNAL, PER_LAYER, PER_PARAMETER
-from bpstudio.gui.plots.series import (HistorySeries, ema, log_ema, log_emas,
+from bpstudio.gui.plots.series import (HistorySeries, as_series, ema, log_ema, log_emas,
                                       positive_or_nan)
 
 
@@ -1211,6 +1211,40 @@ def test_plots_out_of_view_get_their_curves_one_per_idle_turn_before_they_are_sh
         QApplication.processEvents()
     assert made == []  # shown with the curves made before
     assert plots.gradient_plot.redraw_count == counts[0] + 1
+
+
+def test_a_plot_out_of_view_gets_its_curves_in_one_turn_and_their_legend_in_the_next(
+        qtbot, sigmoid_tree, monkeypatch):
+    # Curves and legend of a deep net's plot in one turn were the longest stall at a run's
+    # start (15-45 ms): no turn makes both, and a plot shown in between has its legend.
+    plots = fresh_plots(qtbot)
+    plots.show_tab(LOSS_TAB)
+    made = {"curves": 0, "labels": 0}
+    turns = []
+    real_curve, real_label = pg.PlotDataItem.__init__, pg.LabelItem.__init__
+
+    def count(kind, real):
+        return lambda self, *a, **k: made.__setitem__(kind, made[kind] + 1) or real(self, *a, **k)
+    monkeypatch.setattr(pg.PlotDataItem, "__init__", count("curves", real_curve))
+    monkeypatch.setattr(pg.LabelItem, "__init__", count("labels", real_label))
+    plots.show_history(sigmoid_tree)
+    while plots._unprepared or plots._catch_up.isActive():
+        before = dict(made)
+        QApplication.processEvents()
+        turns.append({k: made[k] - before[k] for k in made})
+        assert len(turns) <= 20
+    with_curves = [t for t in turns if t["curves"] >= 10]  # the gradient and health plots'
+    assert len(with_curves) >= 2 and all(t["labels"] == 0 for t in with_curves)
+    assert any(t["labels"] >= 8 and t["curves"] <= 1 for t in turns)  # a legend alone
+    assert plots.gradient_plot.legend_labels()[:2] == ["layer1", "layer2"]
+    assert len(plots.health_plot.legend_labels()) >= 8
+    # Shown between the two pieces: drawn with its legend.
+    plot = plots.gradient_plot
+    plot.show_history(None)
+    assert plot.prepare(as_series(sigmoid_tree)) is True and plot.legend_labels() == []
+    plot.show_history(sigmoid_tree)
+    assert plot.legend_labels()[:2] == ["layer1", "layer2"]
+    assert plot.prepare(as_series(sigmoid_tree)) is False
 
 
 def test_a_progress_that_comes_while_a_tab_catches_up_is_drawn_one_plot_per_turn(

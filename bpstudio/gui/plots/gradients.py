@@ -119,19 +119,24 @@ class _PerParameterPlot(PlotPanel):
         names = self._view(series)[0]
         if names != self.names:
             self._make_curves(names)
+        elif self._legend_due:
+            self._make_legend()
         self._draw(series)
         self.set_message("")
 
-    def prepare(self, series: HistorySeries | None) -> None:
+    def prepare(self, series: HistorySeries | None) -> bool:
         if series is not None and len(series) and self._view(series)[0] != self.names:
-            self._make_curves(self._view(series)[0])
+            self._make_curves(self._view(series)[0], legend=False)
+            return self._legend_due
+        return self._make_legend_if_due()
 
     def _draw(self, series: HistorySeries) -> None:
         _names, steps, columns = self._view(series)
         set_family_data(self.family, steps,
                         log_emas([columns[name] for name in self.names], self._smoothing))
 
-    def _make_curves(self, names: tuple[str, ...]) -> None:
+    def _make_curves(self, names: tuple[str, ...], legend: bool = True) -> None:
+        """Curves for ``names``, and their legend now or (``legend`` False) later."""
         self.names = names
         self.colours = style.parameter_colours(len(names))
         # thin: 22 of them
@@ -215,9 +220,16 @@ class GradientNormPlot(_PerParameterPlot):
     def legend_labels(self) -> list[str]:
         return [label.text for _, label in self.legend.items]
 
-    def _make_curves(self, names: tuple[str, ...]) -> None:
+    def _make_curves(self, names: tuple[str, ...], legend: bool = True) -> None:
         super()._make_curves(names)
         self.legend.clear()
+        self._legend_due = True
+        if legend:
+            self._make_legend()
+
+    def _make_legend(self) -> None:
+        self._legend_due = False
+        names = self.names
         picks = legend_picks(len(names))
         for k in picks:
             self.legend.addItem(self.curves[k], names[k])
@@ -234,7 +246,7 @@ class GradientNormPlot(_PerParameterPlot):
         self._fit_legend()
 
     def _fit_legend(self) -> None:
-        if not self.names:
+        if not self.names or not self.legend.items:  # (no legend yet: made with it)
             return
         # Every column is as wide as its widest entry; size them all for the widest one.
         # (the text's own width: a label item is stretched to the width of its column)
@@ -318,11 +330,12 @@ they stay while the norms move within a few decades (so that the axis holds stil
         latest = np.array([columns[n][-1] if len(columns[n]) else np.nan for n in names])
         self.show_values(names, latest, int(steps[-1]) if len(steps) else None)
 
-    def prepare(self, series: HistorySeries | None) -> None:
+    def prepare(self, series: HistorySeries | None) -> bool:
         if series is not None and len(series):
             names = view_of(series, self.mode)[0]
             if names != self.names:
                 self._make_points(names)
+        return False
 
     def show_values(self, names: Sequence[str], values: Any, step: int | None = None) -> None:
         """Bars for one norm per parameter (e.g. the latest ``StepStats.grad_norms``)."""
@@ -501,7 +514,11 @@ class LayerHealthPlot(PlotPanel):
     def show_history(self, history: Mapping[str, Any] | HistorySeries | None) -> None:
         series = as_series(history)
         self.redraw_count += 1
-        measured = self.prepare(series)
+        measured = self._measured(series)
+        if measured != self.names:
+            self._make_curves(measured, series.layers if series is not None else ())
+        else:
+            self._make_legend_if_due()
         if not measured:
             self.set_message("no layer health yet: it is measured on ReLU, sigmoid and tanh "
                              "layers while training" if series is None or not series.layers
@@ -512,15 +529,23 @@ class LayerHealthPlot(PlotPanel):
         set_family_data(self.family, series.layer_step,
                         [100.0 * finite_or_nan(series.layer_health[name]) for name in self.names])
 
-    def prepare(self, series: HistorySeries | None) -> tuple[str, ...]:
-        """Curves for the layers ``series`` measured (which it returns)."""
-        measured = () if series is None else tuple(
+    @staticmethod
+    def _measured(series: HistorySeries | None) -> tuple[str, ...]:
+        """The layers ``series`` measured."""
+        return () if series is None else tuple(
             n for n in series.layers if np.isfinite(series.layer_health[n]).any())
-        if measured != self.names:
-            self._make_curves(measured, series.layers if series is not None else ())
-        return measured
 
-    def _make_curves(self, names: tuple[str, ...], every_layer: tuple[str, ...]) -> None:
+    def prepare(self, series: HistorySeries | None) -> bool:
+        measured = self._measured(series)
+        if measured != self.names:
+            self._make_curves(measured, series.layers if series is not None else (),
+                              legend=False)
+            return self._legend_due
+        return self._make_legend_if_due()
+
+    def _make_curves(self, names: tuple[str, ...], every_layer: tuple[str, ...],
+                     legend: bool = True) -> None:
+        """Curves for ``names``, and their legend now or (``legend`` False) later."""
         self.legend.clear()
         self.names = names
         colours = style.parameter_colours(len(every_layer))  # the gradient plot's colours
@@ -531,6 +556,13 @@ class LayerHealthPlot(PlotPanel):
                                       [pg.mkPen(colour_of[name], width=1) for name in names],
                                       names)
         self.curves = [] if self.family is None else self.family.members
+        self._legend_due = True
+        if legend:
+            self._make_legend()
+
+    def _make_legend(self) -> None:
+        self._legend_due = False
+        names = self.names
         for k in legend_picks(len(names)):
             self.legend.addItem(self.curves[k], names[k])
         if len(names) > LEGEND_ENTRIES:

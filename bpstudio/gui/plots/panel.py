@@ -178,10 +178,26 @@ class PlotPanel(QWidget):
     def _redraw_smoothed(self) -> None:
         """Draw the smoothed curves again at the current weight (plots that smooth say how)."""
 
-    def prepare(self, series) -> None:
+    def prepare(self, series) -> bool:
         """Make the items a history of these names needs (curves, legend entries), without
-        drawing it: a plot out of view gets them ahead of being shown. Plots whose items do
-        not depend on the names have nothing to do."""
+        drawing it: a plot out of view gets them ahead of being shown, a piece at each call,
+        one call an event-loop turn. Whether there is more to make (call again). Plots whose
+        items do not depend on the names have nothing to do."""
+        return False
+
+    # A plot with a legend makes its curves at one call of prepare and their legend at the
+    # next (or when it draws first): the two together were one turn of 15-45 ms, the longest
+    # stall at a run's start.
+    _legend_due = False
+
+    def _make_legend(self) -> None:
+        self._legend_due = False
+
+    def _make_legend_if_due(self) -> bool:
+        """Make the legend left for later, if one was (prepare's last piece): False."""
+        if self._legend_due:
+            self._make_legend()
+        return False
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -222,7 +222,8 @@ class TrainingPlots(QWidget):
         if due:
             self._draw(due[:1])
         elif self._unprepared:
-            self._unprepared.pop(0).prepare(self._series)
+            if not self._unprepared[0].prepare(self._series):  # (True: more of it next turn)
+                self._unprepared.pop(0)
         self._catching_up = len(due) > 1
         if self._catching_up or self._unprepared:
             self._catch_up.start()
