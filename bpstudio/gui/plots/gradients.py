@@ -57,6 +57,16 @@ NO_LAYERS_TIP = ("This graph was trained without dense layers (the palette's Den
                  "gradients are shown per parameter.")
 
 
+def _fill_legend(legend: pg.LegendItem, curves: list, names: tuple[str, ...]) -> None:
+    """Entries for the curves :func:`legend_picks` names, and one saying how many of how many
+    when that is not all of them."""
+    picks = legend_picks(len(names))
+    for k in picks:
+        legend.addItem(curves[k], names[k])
+    if len(picks) < len(names):
+        legend.addItem(pg.PlotDataItem(pen=None), f"({len(picks)} of {len(names)})")
+
+
 def view_of(series: HistorySeries, mode: str) -> tuple[tuple[str, ...], np.ndarray,
                                                        dict[str, np.ndarray]]:
     """(names, steps, one column per name) that ``mode`` draws from ``series``; a history
@@ -223,18 +233,11 @@ class GradientNormPlot(_PerParameterPlot):
     def _make_curves(self, names: tuple[str, ...], legend: bool = True) -> None:
         super()._make_curves(names)
         self.legend.clear()
-        self._legend_due = True
-        if legend:
-            self._make_legend()
+        self._legend_now_or_later(legend)
 
     def _make_legend(self) -> None:
         self._legend_due = False
-        names = self.names
-        picks = legend_picks(len(names))
-        for k in picks:
-            self.legend.addItem(self.curves[k], names[k])
-        if len(picks) < len(names):
-            self.legend.addItem(pg.PlotDataItem(pen=None), f"({len(picks)} of {len(names)})")
+        _fill_legend(self.legend, self.curves, self.names)
         for _, label in self.legend.items:
             # Qt's default text margin is 4 px a side; with many names, columns count.
             label.item.document().setDocumentMargin(LEGEND_TEXT_MARGIN)
@@ -556,16 +559,9 @@ class LayerHealthPlot(PlotPanel):
                                       [pg.mkPen(colour_of[name], width=1) for name in names],
                                       names)
         self.curves = [] if self.family is None else self.family.members
-        self._legend_due = True
-        if legend:
-            self._make_legend()
+        self._legend_now_or_later(legend)
 
     def _make_legend(self) -> None:
         self._legend_due = False
-        names = self.names
-        for k in legend_picks(len(names)):
-            self.legend.addItem(self.curves[k], names[k])
-        if len(names) > LEGEND_ENTRIES:
-            self.legend.addItem(pg.PlotDataItem(pen=None),
-                                f"({min(LEGEND_ENTRIES, len(names))} of {len(names)})")
+        _fill_legend(self.legend, self.curves, self.names)
         self.legend.setColumnCount(4)

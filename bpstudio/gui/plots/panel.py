@@ -193,6 +193,12 @@ class PlotPanel(QWidget):
     def _make_legend(self) -> None:
         self._legend_due = False
 
+    def _legend_now_or_later(self, now: bool) -> None:
+        """New curves' legend: made now, or left for the next piece of prepare (or draw)."""
+        self._legend_due = True
+        if now:
+            self._make_legend()
+
     def _make_legend_if_due(self) -> bool:
         """Make the legend left for later, if one was (prepare's last piece): False."""
         if self._legend_due:
