@@ -471,6 +471,32 @@ def test_bars_keep_their_decades_while_the_norms_wander_inside_them(qtbot):
     assert bars.bars.opts["y0"] == -2 and len(moved) == 5
 
 
+def test_in_a_live_run_the_bars_are_framed_afresh_only_after_a_steady_while(qtbot):
+    # A deep sigmoid net's smallest norm jumps between 1e-11 and 1e-5 from batch to batch:
+    # while a run is under way the axis does not shrink to each small frame and grow back.
+    bars = GradientBarPlot()
+    qtbot.addWidget(bars)
+    bars.show()
+    moved = []
+    bars.view_box.sigYRangeChanged.connect(lambda *_: moved.append(bars.view_box.viewRange()[1]))
+    bars.view_box.set_step_horizon(5000)  # as the plots are told when a run starts
+    bars.show_values(["a", "b"], [1e-11, 0.5], step=1)
+    assert bars.decades == (-11, 0) and len(moved) == 1
+    for k in range(3 * bars.STEADY_REDRAWS + 1):  # (ending on a smallest norm of 1e-11)
+        bars.show_values(["a", "b"], [1e-5 if k % 3 else 1e-11, 0.5], step=2 + k)
+        assert bars.bar_tops()["a"] == pytest.approx(1e-5 if k % 3 else 1e-11)
+    assert bars.decades == (-11, 0) and len(moved) == 1  # held still the whole time
+    for k in range(bars.STEADY_REDRAWS):  # the norms settle well inside: framed afresh, once,
+        bars.show_values(["a", "b"], [1e-3 if k % 2 else 3e-3, 0.5], step=200 + k)
+    assert bars.decades == (-3, 0) and len(moved) == 2  # around all the settled ones
+    bars.show_values(["a", "b"], [1e-9, 0.5], step=300)  # outside the frame: widened at once
+    assert bars.bars.opts["y0"] <= -9 and len(moved) == 3
+    # No run under way (a saved history shown, say): framed afresh at once, as before.
+    bars.view_box.set_step_horizon(None)
+    bars.show_values(["a", "b"], [0.01, 0.5], step=301)
+    assert bars.decades == (-2, 0) and len(moved) == 4
+
+
 def test_update_ratio_curves(plots, sigmoid_tree):
     plots.show_tab(GRADIENTS_TAB)  # (a hidden view is not painted, nor given its range)
     plots.show_history(sigmoid_tree)

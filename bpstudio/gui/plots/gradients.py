@@ -310,6 +310,8 @@ they stay while the norms move within a few decades (so that the axis holds stil
         self.colours: list = []
         self.values: np.ndarray = EMPTY
         self.decades: tuple[int, int] | None = None  # (base, top) shown, as powers of ten
+        self._smaller: tuple[int, int] | None = None  # the frame the last redraws fit in
+        self._smaller_redraws = 0  # how many redraws in a row they fitted it
         self.points: list[pg.PlotDataItem] = []
         self._series: HistorySeries | None = None
         self._brushed: tuple | None = None  # (names, indices) the bars' brushes were made for
@@ -318,6 +320,12 @@ they stay while the norms move within a few decades (so that the axis holds stil
 
     mode = PER_LAYER  # which norms the bars show (as the gradient plot's switch says)
     SPARE_DECADES = 4  # unused decades the axis keeps before it frames the bars afresh
+    # While a run is under way (its last step known), bars that would fit a smaller frame are
+    # framed afresh only once they have for this many redraws in a row (about a second), in
+    # the frame that held them all: a deep net's smallest norm wanders over six decades from
+    # batch to batch, and the axis jumped (drawn again, and the plot with it) every few
+    # redraws.
+    STEADY_REDRAWS = 30
 
     def set_mode(self, mode: str) -> None:
         self.mode = mode
@@ -393,7 +401,17 @@ they stay while the norms move within a few decades (so that the axis holds stil
                 wider = (min(base - spare, shown_base) if base < shown_base else shown_base,
                          max(top + spare, shown_top) if top > shown_top else shown_top)
                 if wider[1] - wider[0] <= top - base + self.SPARE_DECADES:
+                    self._smaller, self._smaller_redraws = None, 0
                     return wider
+            inside = shown_base <= base and top <= shown_top
+            if inside and self.view_box.step_horizon is not None:
+                self._smaller = (base, top) if self._smaller is None else \
+                    (min(base, self._smaller[0]), max(top, self._smaller[1]))
+                self._smaller_redraws += 1
+                if self._smaller_redraws < self.STEADY_REDRAWS:
+                    return shown_base, shown_top
+                base, top = self._smaller
+        self._smaller, self._smaller_redraws = None, 0
         return base, top
 
     def bar_tops(self) -> dict[str, float]:
@@ -408,6 +426,7 @@ they stay while the norms move within a few decades (so that the axis holds stil
         self.names = names
         self.colours = style.parameter_colours(len(names))
         self.decades = None  # other parameters: framed afresh
+        self._smaller, self._smaller_redraws = None, 0
         self.points = []
         for k, name in enumerate(names):
             point = _BarValue(self, k, name=name)
