@@ -286,3 +286,20 @@ def test_a_plots_auto_range_measures_a_family_once_not_each_member(qtbot):
     assert measured == [family]
     low, high = view.viewRange()[1]
     assert low <= -21 and high >= 0  # every row framed (log10 units)
+
+
+def test_a_family_made_in_pieces_takes_data_once_all_its_members_are_made(qtbot):
+    panel = shown_panel(qtbot, "family", log=False)
+    pens = [pg.mkPen("w", width=1)] * 5
+    family = CurveFamily(pens, [f"p{k}" for k in range(5)], made=2)
+    family.add_to(panel.plot_item)
+    assert len(family.members) == 2 and family.unmade == 3
+    x = np.arange(10.0)
+    with pytest.raises(ValueError, match="3 of the family's 5 members are still to be made"):
+        family.setData(x, [x * k for k in range(5)])
+    family.make_more(panel.plot_item, 2)
+    family.make_more(panel.plot_item)
+    assert family.unmade == 0 and [m.index for m in family.members] == [0, 1, 2, 3, 4]
+    assert all(m in panel.plot_item.curves for m in family.members)
+    family.setData(x, [x * k for k in range(5)])
+    np.testing.assert_array_equal(family.members[4].getData()[1], x * 4)

@@ -291,7 +291,11 @@ class CurveFamily(_Binned, pg.GraphicsObject):
     ``getData`` and ``getOriginalDataset``. Add the members to the plot and the family to its
     view box (:meth:`add_to`)."""
 
-    def __init__(self, pens: list, names: list[str]):
+    def __init__(self, pens: list, names: list[str], made: int | None = None):
+        """Rows drawn with ``pens``, named ``names``; the first ``made`` members made now
+        (all by default), the others by :meth:`make_more` (a plot out of view makes them a
+        few an event-loop turn: 22 in one turn were its longest stall at a run's start).
+        Only a family with all its members takes data."""
         super().__init__()
         self._given_rows: np.ndarray | None = None  # (a row per curve)
         self._given_list: list[np.ndarray] = []
@@ -300,8 +304,26 @@ class CurveFamily(_Binned, pg.GraphicsObject):
         self._connect = ["all"] * len(pens)
         self._paths: list = [None] * len(pens)
         self._boundingRect: QRectF | None = None
-        self.members = [FamilyCurve(self, k, pen, name)
-                        for k, (pen, name) in enumerate(zip(pens, names))]
+        self._pens, self._names = list(pens), list(names)
+        self.members: list[FamilyCurve] = []
+        self._make_members(len(pens) if made is None else made)
+
+    @property
+    def unmade(self) -> int:
+        """How many members are still to be made."""
+        return len(self._pens) - len(self.members)
+
+    def _make_members(self, count: int) -> list:
+        start = len(self.members)
+        made = [FamilyCurve(self, k, self._pens[k], self._names[k])
+                for k in range(start, min(start + count, len(self._pens)))]
+        self.members.extend(made)
+        return made
+
+    def make_more(self, plot_item: pg.PlotItem, count: int | None = None) -> None:
+        """Make ``count`` more members (all that are left by default), in ``plot_item``."""
+        for member in self._make_members(self.unmade if count is None else count):
+            plot_item.addItem(member)
 
     def add_to(self, plot_item: pg.PlotItem) -> None:
         plot_item.vb.addItem(self)
@@ -318,6 +340,9 @@ class CurveFamily(_Binned, pg.GraphicsObject):
         """Draw row k of ``rows`` as curve k over the steps ``x`` (increasing)."""
         x = np.asarray(x, dtype=float).reshape(-1)
         rows = [np.asarray(row, dtype=float).reshape(-1) for row in rows]
+        if self.unmade:
+            raise ValueError(f"{self.unmade} of the family's {len(self._pens)} members are "
+                             "still to be made")
         if len(rows) != len(self.members) or any(len(row) != len(x) for row in rows):
             raise ValueError(f"{len(self.members)} rows of {len(x)} points expected")
         self._given_x, self._given_list = x, rows  # (kept as given, for the CSV export)

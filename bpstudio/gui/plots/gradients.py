@@ -103,11 +103,15 @@ class _PerParameterPlot(PlotPanel):
     def curve(self, name: str) -> FamilyCurve:
         return self.curves[self.names.index(name)]
 
-    def _set_family(self, pens: list, names: tuple[str, ...]) -> None:
+    def _set_family(self, pens: list, names: tuple[str, ...], made: int | None = None) -> None:
         """One item drawing a curve per name (see :class:`~.curve.CurveFamily`), in place of
-        the one before; ``curves`` are its members, in the names' order."""
-        self.family = _replace_family(self.plot_item, self.family, pens, names)
+        the one before, its first ``made`` members made now (all by default); ``curves`` are
+        its members, in the names' order."""
+        self.family = _replace_family(self.plot_item, self.family, pens, names, made)
         self.curves = [] if self.family is None else self.family.members
+
+    def _curves_unmade(self) -> bool:
+        return self.family is not None and self.family.unmade > 0
 
     def _view(self, series: HistorySeries) -> tuple[tuple[str, ...], np.ndarray,
                                                     dict[str, np.ndarray]]:
@@ -129,28 +133,38 @@ class _PerParameterPlot(PlotPanel):
         names = self._view(series)[0]
         if names != self.names:
             self._make_curves(names)
-        elif self._legend_due:
-            self._make_legend()
+        else:
+            if self._curves_unmade():  # (made ahead in pieces, not all yet)
+                self.family.make_more(self.plot_item)
+            self._make_legend_if_due()
         self._draw(series)
         self.set_message("")
 
+    # Members a turn of prepare makes: 22 (a deep net's parameters) took 16-30 ms.
+    MEMBERS_A_TURN = 8
+
     def prepare(self, series: HistorySeries | None) -> bool:
         if series is not None and len(series) and self._view(series)[0] != self.names:
-            self._make_curves(self._view(series)[0], legend=False)
-            return self._legend_due
-        return self._make_legend_if_due()
+            self._make_curves(self._view(series)[0], legend=False, made=self.MEMBERS_A_TURN)
+        elif self._curves_unmade():
+            self.family.make_more(self.plot_item, self.MEMBERS_A_TURN)
+        else:
+            return self._make_legend_if_due()
+        return self._curves_unmade() or self._legend_due
 
     def _draw(self, series: HistorySeries) -> None:
         _names, steps, columns = self._view(series)
         set_family_data(self.family, steps,
                         log_emas([columns[name] for name in self.names], self._smoothing))
 
-    def _make_curves(self, names: tuple[str, ...], legend: bool = True) -> None:
-        """Curves for ``names``, and their legend now or (``legend`` False) later."""
+    def _make_curves(self, names: tuple[str, ...], legend: bool = True,
+                     made: int | None = None) -> None:
+        """Curves for ``names`` (the first ``made`` of them now, all by default), and their
+        legend now or (``legend`` False) once they are all made."""
         self.names = names
         self.colours = style.parameter_colours(len(names))
         # thin: 22 of them
-        self._set_family([pg.mkPen(colour, width=1) for colour in self.colours], names)
+        self._set_family([pg.mkPen(colour, width=1) for colour in self.colours], names, made)
 
 
 class GradientNormPlot(_PerParameterPlot):
@@ -230,8 +244,9 @@ class GradientNormPlot(_PerParameterPlot):
     def legend_labels(self) -> list[str]:
         return [label.text for _, label in self.legend.items]
 
-    def _make_curves(self, names: tuple[str, ...], legend: bool = True) -> None:
-        super()._make_curves(names)
+    def _make_curves(self, names: tuple[str, ...], legend: bool = True,
+                     made: int | None = None) -> None:
+        super()._make_curves(names, made=made)
         self.legend.clear()
         self._legend_now_or_later(legend)
 
@@ -494,14 +509,14 @@ class _BarValue(pg.PlotDataItem):
 
 
 def _replace_family(plot_item: pg.PlotItem, family: CurveFamily | None, pens: list,
-                    names: tuple[str, ...]) -> CurveFamily | None:
-    """A new family of curves for ``names`` in ``plot_item``, ``family`` (the one before)
-    taken out; None for no names."""
+                    names: tuple[str, ...], made: int | None = None) -> CurveFamily | None:
+    """A new family of curves for ``names`` in ``plot_item`` (its first ``made`` members
+    made now, all by default), ``family`` (the one before) taken out; None for no names."""
     if family is not None:
         family.remove_from(plot_item)
     if not names:
         return None
-    family = CurveFamily(pens, list(names))
+    family = CurveFamily(pens, list(names), made)
     family.add_to(plot_item)
     return family
 
