@@ -303,3 +303,22 @@ def test_a_family_made_in_pieces_takes_data_once_all_its_members_are_made(qtbot)
     assert all(m in panel.plot_item.curves for m in family.members)
     family.setData(x, [x * k for k in range(5)])
     np.testing.assert_array_equal(family.members[4].getData()[1], x * 4)
+
+
+def test_a_family_bounds_the_rows_shown_however_a_member_was_hidden(qtbot):
+    # Bounds are kept between changes: hiding a member by Qt's own hide (as the plot's "max
+    # traces" does), not only by the legend's click, changes them.
+    panel = shown_panel(qtbot, "family", log=False)
+    family = CurveFamily([pg.mkPen("w", width=1)] * 3, ["low", "mid", "high"])
+    family.add_to(panel.plot_item)
+    x = np.arange(5.0)
+    family.setData(x, [np.full(5, -10.0), np.full(5, 1.0), np.full(5, 50.0)])
+    assert family.dataBounds(1) == (-10.0, 50.0)
+    family.members[2].hide()
+    assert family.dataBounds(1) == (-10.0, 1.0)
+    assert family.dataBounds(1, visible_only=False) == (-10.0, 50.0)
+    family.members[0].setVisible(False)
+    assert family.dataBounds(1) == (1.0, 1.0)
+    family.members[2].show()
+    family.members[0].show()
+    assert family.dataBounds(1) == (-10.0, 50.0)

@@ -23,6 +23,7 @@ import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtWidgets import QGraphicsItem
 
 EMPTY = np.zeros(0)
 
@@ -232,15 +233,10 @@ class HistoryCurve(_Binned, pg.PlotCurveItem):
     def _show(self) -> None:
         x, y = self._mapped_data()
         key, x, rows, clipped, finite = self._drawn_rows(x, y[None, :])
-        self._take_drawn(key, x, rows[0], clipped[0], finite[0])
-
-    def _take_drawn(self, key: tuple, x: np.ndarray, y: np.ndarray, clipped: bool,
-                    finite: bool) -> None:
-        self._range_clipped = bool(clipped)
-        self._drawn_as = key
-        self._bounds = _bounds_of(x, y)
+        self._range_clipped, self._drawn_as = bool(clipped[0]), key
+        self._bounds = _bounds_of(x, rows[0])
         self._dots = None
-        super().setData(x=x, y=y, connect="all" if finite else "finite")
+        super().setData(x=x, y=rows[0], connect="all" if finite[0] else "finite")
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         super().paint(painter, option, widget)
@@ -298,12 +294,13 @@ class CurveFamily(_Binned, pg.GraphicsObject):
         Only a family with all its members takes data."""
         super().__init__()
         self._given_rows: np.ndarray | None = None  # (a row per curve)
-        self._given_list: list[np.ndarray] = []
+        self._given_list: list[np.ndarray] = []  # the same rows, the very arrays given
         self._drawn: tuple[np.ndarray, np.ndarray] = (EMPTY, np.zeros((len(pens), 0)))
         self._row_bounds: list[tuple] = [((None, None), (None, None))] * len(pens)
         self._connect = ["all"] * len(pens)
         self._paths: list = [None] * len(pens)
         self._boundingRect: QRectF | None = None
+        self._united: dict[tuple, tuple] = {}  # dataBounds' answers since the rows last changed
         self._pens, self._names = list(pens), list(names)
         self.members: list[FamilyCurve] = []
         self._make_members(len(pens) if made is None else made)
@@ -381,6 +378,7 @@ class CurveFamily(_Binned, pg.GraphicsObject):
         self._drawn_as, self._range_clipped = key, bool(clipped.any())
         self._drawn = (x, rows)
         self._row_bounds = [_bounds_of(x, row) for row in rows]
+        self._united = {}
         self._connect = ["all" if f else "finite" for f in finite]
         self._paths = [None] * len(rows)
         self._boundingRect = None
@@ -404,6 +402,7 @@ class CurveFamily(_Binned, pg.GraphicsObject):
     def row_visibility_changed(self) -> None:
         self.prepareGeometryChange()
         self._boundingRect = None
+        self._united = {}
         self.informViewBoundsChanged()
         self.update()
 
@@ -424,7 +423,14 @@ class CurveFamily(_Binned, pg.GraphicsObject):
     # -- bounds -------------------------------------------------------------------------
     def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None, visible_only=True):
         """The drawn points' bounds over the rows shown (rows hidden from the legend count
-        as a hidden curve does: not at all)."""
+        as a hidden curve does: not at all). The view and the scene ask several times a
+        redraw: worked out once per change of the rows or of which are shown."""
+        united = self._united.get((ax, visible_only))
+        if united is None:
+            united = self._united[(ax, visible_only)] = self._unite(ax, visible_only)
+        return united
+
+    def _unite(self, ax: int, visible_only: bool) -> tuple:
         lows, highs = [], []
         for member, bounds in zip(self.members, self._row_bounds):
             low, high = bounds[ax] if bounds[ax] is not None else (None, None)
@@ -481,9 +487,14 @@ class FamilyCurve(pg.PlotDataItem):
         super().setClipToView(clip)
         self.family.setClipToView(clip)
 
-    def setVisible(self, visible: bool) -> None:  # (the legend's sample, clicked)
-        super().setVisible(visible)
-        self.family.row_visibility_changed()
+    def itemChange(self, change, value):
+        # Shown or hidden however it happened (the legend's sample clicked, the plot's "max
+        # traces", Qt's own show and hide): the family draws and bounds the rows shown.
+        value = super().itemChange(change, value)
+        if change == QGraphicsItem.ItemVisibleHasChanged and \
+                getattr(self, "family", None) is not None:
+            self.family.row_visibility_changed()
+        return value
 
 
 def draw_dots(painter: QPainter, points: np.ndarray, diameter: float, colour: QColor) -> None:
