@@ -57,6 +57,15 @@ NO_LAYERS_TIP = ("This graph was trained without dense layers (the palette's Den
                  "gradients are shown per parameter.")
 
 
+class _NamesLegend:
+    """For a plot whose legend names its curves (``names``, ``legend``): the legend is due
+    while there are curves and no entries (a new set of curves clears it)."""
+
+    @property
+    def _legend_due(self) -> bool:
+        return bool(self.names) and not self.legend.items
+
+
 def _fill_legend(legend: pg.LegendItem, curves: list, names: tuple[str, ...]) -> None:
     """Entries for the curves :func:`legend_picks` names, and one saying how many of how many
     when that is not all of them."""
@@ -167,7 +176,7 @@ class _PerParameterPlot(PlotPanel):
         self._set_family([pg.mkPen(colour, width=1) for colour in self.colours], names, made)
 
 
-class GradientNormPlot(_PerParameterPlot):
+class GradientNormPlot(_NamesLegend, _PerParameterPlot):
     """The L2 norm of each layer's (or parameter's) gradient per step, with a "Show" switch
     (per layer, dL/dz per layer, per parameter) and a "Smoothing" slider above and a legend
     under the plot naming the curves in order (as many columns as fit). ``mode_changed`` says
@@ -248,10 +257,10 @@ class GradientNormPlot(_PerParameterPlot):
                      made: int | None = None) -> None:
         super()._make_curves(names, made=made)
         self.legend.clear()
-        self._legend_now_or_later(legend)
+        if legend:
+            self._make_legend()
 
     def _make_legend(self) -> None:
-        self._legend_due = False
         _fill_legend(self.legend, self.curves, self.names)
         for _, label in self.legend.items:
             # Qt's default text margin is 4 px a side; with many names, columns count.
@@ -521,7 +530,7 @@ def _replace_family(plot_item: pg.PlotItem, family: CurveFamily | None, pens: li
     return family
 
 
-class LayerHealthPlot(PlotPanel):
+class LayerHealthPlot(_NamesLegend, PlotPanel):
     """Per layer, over the steps the layers were measured: the share of its ReLU units that are
     dead on the batch (output 0 on every row), or of its sigmoid or tanh outputs that are
     saturated (slope under a tenth of its peak); 0-100 %, a layer's colour as in the gradient
@@ -593,9 +602,9 @@ class LayerHealthPlot(PlotPanel):
                                       [pg.mkPen(colour_of[name], width=1) for name in names],
                                       names)
         self.curves = [] if self.family is None else self.family.members
-        self._legend_now_or_later(legend)
+        if legend:
+            self._make_legend()
 
     def _make_legend(self) -> None:
-        self._legend_due = False
         _fill_legend(self.legend, self.curves, self.names)
         self.legend.setColumnCount(4)

@@ -185,19 +185,16 @@ class PlotPanel(QWidget):
         items do not depend on the names have nothing to do."""
         return False
 
-    # A plot with a legend makes its curves at one call of prepare and their legend at the
-    # next (or when it draws first): the two together were one turn of 15-45 ms, the longest
-    # stall at a run's start.
-    _legend_due = False
+    # A plot with a legend of its curves makes the curves at one call of prepare and their
+    # legend at the next (or when it draws first): the two together were one turn of 15-45
+    # ms, the longest stall at a run's start.
+    @property
+    def _legend_due(self) -> bool:
+        """Whether there are curves whose legend is still to be made."""
+        return False
 
     def _make_legend(self) -> None:
-        self._legend_due = False
-
-    def _legend_now_or_later(self, now: bool) -> None:
-        """New curves' legend: made now, or left for the next piece of prepare (or draw)."""
-        self._legend_due = True
-        if now:
-            self._make_legend()
+        """The legend of the curves there are (plots with one say how)."""
 
     def _make_legend_if_due(self) -> bool:
         """Make the legend left for later, if one was (prepare's last piece): False."""
