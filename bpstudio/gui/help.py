@@ -20,6 +20,7 @@ LICENCES = [
     ("NumPy", "BSD 3-Clause"),
     ("pyqtgraph", "MIT"),
     ("ONNX", "Apache 2.0"),
+    ("threadpoolctl", "BSD 3-Clause"),
 ]
 
 

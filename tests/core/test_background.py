@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from bpstudio.core.examples import EXAMPLES
 from bpstudio.core.training import background, datasets
@@ -160,6 +161,8 @@ def test_a_child_starts_with_every_core_but_one_for_its_blas_threads(monkeypatch
     for name in background.BLAS_THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    held = background._BlasWhileChildrenTrain()  # (this run's start holds it; no child ends)
+    monkeypatch.setattr(background, "_blas_while_children_train", held)
     run, _ = xor_run(5)
     seen = {}
     monkeypatch.setattr(run._process, "start", lambda: seen.update(
@@ -168,10 +171,34 @@ def test_a_child_starts_with_every_core_but_one_for_its_blas_threads(monkeypatch
     run.start()
     assert seen == {name: "7" for name in background.BLAS_THREAD_VARIABLES}
     assert all(name not in os.environ for name in background.BLAS_THREAD_VARIABLES)
+    held.release()
     monkeypatch.setattr(os, "cpu_count", lambda: 2)  # a laptop: one for the run, one kept
     assert background.child_blas_threads() == 1
     monkeypatch.setattr(os, "cpu_count", lambda: None)
     assert background.child_blas_threads() == 1
+
+
+def blas_threads() -> list[int]:
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+def test_while_children_train_this_process_keeps_to_one_blas_thread():
+    # (two threads to start from, whatever this machine's default: the limit must show)
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert blas_threads() and set(blas_threads()) == {2}
+        first, _ = xor_run(10**7)
+        second, _ = xor_run(10**7)
+        first.start()
+        assert set(blas_threads()) == {1}
+        second.start()
+        first.stop()
+        assert first.wait(TIMEOUT)
+        assert set(blas_threads()) == {1}  # the second still trains
+        second.stop()
+        assert second.wait(TIMEOUT)
+        assert set(blas_threads()) == {2}  # lifted once the last has ended
+        second.poll()  # (asked again: nothing more to let go of)
+        assert set(blas_threads()) == {2}
 
 
 def test_a_users_own_blas_threads_are_what_a_child_gets(monkeypatch):

@@ -57,7 +57,8 @@ def test_about_names_the_version_and_the_licences(window):
     assert window.about_dialog.isVisible()
     assert f"Backprop Studio {__version__}" in text
     for name, licence in [("Qt", "LGPL"), ("NumPy", "BSD"), ("pyqtgraph", "MIT"),
-                          ("ONNX", "Apache 2.0"), ("Iris", "CC BY 4.0")]:
+                          ("ONNX", "Apache 2.0"), ("threadpoolctl", "BSD"),
+                          ("Iris", "CC BY 4.0")]:
         assert name in text and licence in text
     assert numpy.__version__ in text and pyqtgraph.__version__ in text
 
