@@ -11,6 +11,7 @@ from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QGuiApplication, 
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox, QToolBar)
 
+from bpstudio.core.blas import one_blas_thread
 from bpstudio.core.errors import BPStudioError
 from bpstudio.core.files.fileformat import load
 from bpstudio.core.files.import_onnx import import_onnx, is_onnx_path
@@ -60,6 +61,10 @@ def is_bundled_example(path: Path) -> bool:
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None):
         super().__init__()
+        # While a window is open its process keeps to one BLAS thread (see core/blas.py):
+        # its own products are small, and an idle thread spins on a core after each one.
+        one_blas_thread.hold()
+        self._holds_blas = True
         self.settings = settings or Settings()
         self.document = Document(self)
         self.scene = GraphScene(self.document, self)
@@ -815,6 +820,9 @@ class MainWindow(QMainWindow):
         self.settings.set_training_settings(self.training_panel.remembered_settings())
         self.autosave_timer.stop()
         self.recovery.remove()  # a clean exit: nothing to recover
+        if self._holds_blas:
+            self._holds_blas = False
+            one_blas_thread.release()
         event.accept()
 
     def _welcome_page(self) -> WelcomePage | None:

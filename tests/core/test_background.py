@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from bpstudio.core.blas import OneBlasThread
 from bpstudio.core.examples import EXAMPLES
 from bpstudio.core.training import background, datasets
 from bpstudio.core.training.background import (DIVERGED, FAILED, FINISHED, PAUSED, STOPPED,
@@ -161,8 +162,8 @@ def test_a_child_starts_with_every_core_but_one_for_its_blas_threads(monkeypatch
     for name in background.BLAS_THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    held = background._BlasWhileChildrenTrain()  # (this run's start holds it; no child ends)
-    monkeypatch.setattr(background, "_blas_while_children_train", held)
+    held = OneBlasThread()  # (this run's start holds it, and no child ends to let it go)
+    monkeypatch.setattr(background, "one_blas_thread", held)
     run, _ = xor_run(5)
     seen = {}
     monkeypatch.setattr(run._process, "start", lambda: seen.update(
@@ -182,8 +183,10 @@ def blas_threads() -> list[int]:
     return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
 
 
-def test_while_children_train_this_process_keeps_to_one_blas_thread():
-    # (two threads to start from, whatever this machine's default: the limit must show)
+def test_while_children_train_this_process_keeps_to_one_blas_thread(monkeypatch):
+    # (a pool no one else holds, and two threads to start from, whatever this machine's
+    # default: the limit must show)
+    monkeypatch.setattr(background, "one_blas_thread", OneBlasThread())
     with threadpool_limits(limits=2, user_api="blas"):
         assert blas_threads() and set(blas_threads()) == {2}
         first, _ = xor_run(10**7)
@@ -199,6 +202,19 @@ def test_while_children_train_this_process_keeps_to_one_blas_thread():
         assert set(blas_threads()) == {2}  # lifted once the last has ended
         second.poll()  # (asked again: nothing more to let go of)
         assert set(blas_threads()) == {2}
+
+
+def test_the_blas_threads_are_given_back_by_the_last_holder_and_not_let_go_twice():
+    with threadpool_limits(limits=2, user_api="blas"):
+        pool = OneBlasThread()
+        pool.hold()
+        pool.hold()
+        pool.release()
+        assert set(blas_threads()) == {1}
+        pool.release()
+        assert set(blas_threads()) == {2}
+        with pytest.raises(RuntimeError, match="released more often than held"):
+            pool.release()
 
 
 def test_a_users_own_blas_threads_are_what_a_child_gets(monkeypatch):

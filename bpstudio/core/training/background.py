@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from ..blas import one_blas_thread
 from ..engine import Engine
 from ..project import Project
 from .datasets import TrainingData
@@ -156,40 +157,6 @@ def _child_environment():
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-class _BlasWhileChildrenTrain:
-    """While any training child runs, this process computes with one BLAS thread: the core
-    :func:`child_blas_threads` leaves it. OpenBLAS's threads wait for work by spinning (about
-    0.1 s after each product), so the window's few small products (a curve's smoothing, the
-    gradient norms per layer) kept its second thread spinning through a whole run, on the
-    child's core: on deep_sigmoid with the Gradients tab in view the window took 26 ms of CPU
-    per redraw instead of 12 (``benchmarks/gui_training.py --still``). The limit is lifted
-    when the last child has ended (a gradient check in this process then has every core)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._children = 0
-        self._limit: Any = None
-
-    def hold(self) -> None:
-        with self._lock:
-            self._children += 1
-            if self._children == 1:
-                # (imported here, as the exports import onnx: the kernel needs only NumPy)
-                from threadpoolctl import threadpool_limits
-
-                self._limit = threadpool_limits(limits=1, user_api="blas")
-
-    def release(self) -> None:
-        with self._lock:
-            self._children -= 1
-            if self._children == 0 and self._limit is not None:
-                self._limit.restore_original_limits()
-                self._limit = None
-
-
-_blas_while_children_train = _BlasWhileChildrenTrain()
 
 
 @contextmanager
@@ -335,7 +302,7 @@ class BackgroundRun:
                   checkpoint_interval, watched))
         self._ending: str | None = None
         self._killed = False
-        self._holds_blas = False  # (see _BlasWhileChildrenTrain)
+        self._holds_blas = False  # (see core/blas.py)
         self.result: RunResult | None = None
 
     # ---------------------------------------------------------------------------- control
@@ -344,8 +311,9 @@ class BackgroundRun:
             self._process.start()
         for end in self._child_ends:  # the child has its own copies now
             end.close()
-        # (Once the child is under way: one forked from here keeps its own BLAS threads.)
-        _blas_while_children_train.hold()
+        # This process keeps to one BLAS thread while the child computes with the others
+        # (held once the child is under way: one forked from here keeps its own threads).
+        one_blas_thread.hold()
         self._holds_blas = True
         self._inbox.start()
 
@@ -423,7 +391,7 @@ class BackgroundRun:
         self._alive.close()
         if self._holds_blas:
             self._holds_blas = False
-            _blas_while_children_train.release()
+            one_blas_thread.release()
 
     def take_progress(self) -> Progress | None:
         """The newest progress not taken yet, or None."""
