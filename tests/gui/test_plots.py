@@ -1361,3 +1361,44 @@ def test_a_retitled_plot_looks_as_one_titled_so_from_the_start(qtbot, new):
     images = [p.plot_widget.grab(p.plot_widget.mapFromScene(title_area).boundingRect()).toImage()
               for p in panels]
     assert images[0] == images[1]
+
+
+def test_a_tab_switched_back_to_paints_each_plot_once_and_as_it_was(qtbot, sigmoid_tree):
+    # A hidden graphics view deactivates its scene and a shown one activates it again, and
+    # every graphics widget repaints itself on each: a plot was painted two or three times.
+    from PySide6.QtCore import QEvent, QObject
+
+    plots = fresh_plots(qtbot)
+    plots.resize(520, 1400)  # every plot of the Gradients tab in view
+    plots.activateWindow()
+    qtbot.waitActive(plots)
+    plots.show_history(sigmoid_tree)
+    bar = plots.tabs.tabBar()
+
+    def click(tab: str) -> None:
+        index = plots.tabs.indexOf(plots.pages[tab])
+        qtbot.mouseClick(bar, Qt.LeftButton, pos=bar.tabRect(index).center())  # as a person does
+        while not plots.up_to_date:
+            QApplication.processEvents()
+        for _ in range(3):
+            QApplication.processEvents()
+
+    click(GRADIENTS_TAB)
+    column = [p for p in plots._tab_plots[GRADIENTS_TAB] if p.isVisible()]
+    pictures = [p.plot_widget.grab().toImage() for p in column]
+    painted = {p: 0 for p in column}
+
+    class Count(QObject):
+        def eventFilter(self, viewport, event):
+            if event.type() == QEvent.Paint:
+                painted[viewport.parent().parent()] += 1
+            return False
+
+    counter = Count()
+    for p in column:
+        p.plot_widget.viewport().installEventFilter(counter)
+    for _ in range(2):
+        click(LOSS_TAB)
+        click(GRADIENTS_TAB)
+    assert list(painted.values()) == [2] * len(column)  # once a switch back
+    assert [p.plot_widget.grab().toImage() for p in column] == pictures
