@@ -38,9 +38,9 @@ class ReLU(_Elementwise):
         # and, in a training step, than against zeros of x's own shape, which are read from
         # memory each time. (Context.result's test without its call: the result has x's
         # shape and dtype.)
-        zeros = ctx.checked  # (kept from pass to pass, as a loss keeps its checked labels)
+        zeros = ctx.kept
         if zeros is None or zeros.shape != x.shape[1:] or zeros.dtype != x.dtype:
-            zeros = ctx.checked = np.zeros(x.shape[1:], x.dtype)
+            zeros = ctx.kept = np.zeros(x.shape[1:], x.dtype)
         out = np.maximum(x, zeros, out=x if ctx.overwrite_input and type(x) is np.ndarray
                          else ctx.buffer("out", x.shape, x.dtype))
         if ctx.needs_input_grad[0]:

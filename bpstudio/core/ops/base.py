@@ -250,7 +250,7 @@ class Context:
     kilobytes costs page faults, often more than the arithmetic that fills it.
     """
 
-    __slots__ = ("saved", "needs_input_grad", "overwrite_input", "overwrite_grad", "checked",
+    __slots__ = ("saved", "needs_input_grad", "overwrite_input", "overwrite_grad", "kept",
                  "_buffers")
 
     def __init__(self, needs_input_grad: tuple[bool, ...], overwrite_input: bool = False,
@@ -264,9 +264,10 @@ class Context:
         # (``Op.writes_over_grad``). Each saves a pass that writes a fresh array.
         self.overwrite_input = overwrite_input
         self.overwrite_grad = overwrite_grad
-        # What an op found out about inputs that often stay the same from step to step (the
-        # labels a loss checked), with what it keeps of them to tell whether they still are.
-        self.checked: Any = None
+        # What an op keeps from pass to pass, so as not to work it out again at every step: a
+        # loss, the labels it checked (with what tells whether they are still the same); a
+        # ReLU, the row of zeros it compares with.
+        self.kept: Any = None
         self._buffers: dict[str, np.ndarray] = {}
 
     def save(self, *values: Any) -> None:

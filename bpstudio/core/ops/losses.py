@@ -139,9 +139,9 @@ class SoftmaxCrossEntropy(Op):
         # when they are other numbers (compared as bytes, which costs a copy of a few bytes a
         # row: the caller may have written new labels into the same array).
         key = (labels.tobytes(), labels.dtype, classes)
-        known = ctx.checked
+        known = ctx.kept
         if known is None or known[0] != key:
-            known = ctx.checked = (key, label_places(labels, classes))
+            known = ctx.kept = (key, label_places(labels, classes))
         picks = known[1]
         # Shifted by each row's largest score, so that exp never overflows; exp is then taken
         # in place, once the labelled scores are read. The maxima are taken down the columns
