@@ -10,13 +10,27 @@ core (``benchmarks/gui_training.py --still``), and 28 ms instead of 8 replayed w
 (``benchmarks/redraw_cost.py``, which counts every thread of the process).
 
 Holders are counted: the pool is kept to one thread from the first :meth:`OneBlasThread.hold`
-to the last :meth:`OneBlasThread.release`, then given back the size it had.
+until every hold has been released, then given back the size it had. Each hold is let go of
+by its own :meth:`BlasHold.release`, once however often it is called.
 """
 
 from __future__ import annotations
 
 import threading
 from typing import Any
+
+
+class BlasHold:
+    """One holder's share of :class:`OneBlasThread`'s limit."""
+
+    def __init__(self, pool: OneBlasThread) -> None:
+        self._pool: OneBlasThread | None = pool
+
+    def release(self) -> None:
+        """Let go of this hold (again: nothing more)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool._let_go()
 
 
 class OneBlasThread:
@@ -27,7 +41,7 @@ class OneBlasThread:
         self._holders = 0
         self._limit: Any = None
 
-    def hold(self) -> None:
+    def hold(self) -> BlasHold:
         with self._lock:
             self._holders += 1
             if self._holders == 1:
@@ -35,11 +49,10 @@ class OneBlasThread:
                 from threadpoolctl import threadpool_limits
 
                 self._limit = threadpool_limits(limits=1, user_api="blas")
+        return BlasHold(self)
 
-    def release(self) -> None:
+    def _let_go(self) -> None:
         with self._lock:
-            if self._holders == 0:
-                raise RuntimeError("the BLAS threads were released more often than held")
             self._holders -= 1
             if self._holders == 0:
                 self._limit.restore_original_limits()

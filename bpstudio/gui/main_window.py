@@ -63,8 +63,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         # While a window is open its process keeps to one BLAS thread (see core/blas.py):
         # its own products are small, and an idle thread spins on a core after each one.
-        one_blas_thread.hold()
-        self._holds_blas = True
+        self._blas_hold = one_blas_thread.hold()
         self.settings = settings or Settings()
         self.document = Document(self)
         self.scene = GraphScene(self.document, self)
@@ -820,9 +819,7 @@ class MainWindow(QMainWindow):
         self.settings.set_training_settings(self.training_panel.remembered_settings())
         self.autosave_timer.stop()
         self.recovery.remove()  # a clean exit: nothing to recover
-        if self._holds_blas:
-            self._holds_blas = False
-            one_blas_thread.release()
+        self._blas_hold.release()
         event.accept()
 
     def _welcome_page(self) -> WelcomePage | None:

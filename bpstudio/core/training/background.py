@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from ..blas import one_blas_thread
+from ..blas import BlasHold, one_blas_thread
 from ..engine import Engine
 from ..project import Project
 from .datasets import TrainingData
@@ -302,7 +302,7 @@ class BackgroundRun:
                   checkpoint_interval, watched))
         self._ending: str | None = None
         self._killed = False
-        self._holds_blas = False  # (see core/blas.py)
+        self._blas_hold: BlasHold | None = None  # (see core/blas.py)
         self.result: RunResult | None = None
 
     # ---------------------------------------------------------------------------- control
@@ -313,8 +313,7 @@ class BackgroundRun:
             end.close()
         # This process keeps to one BLAS thread while the child computes with the others
         # (held once the child is under way: one forked from here keeps its own threads).
-        one_blas_thread.hold()
-        self._holds_blas = True
+        self._blas_hold = one_blas_thread.hold()
         self._inbox.start()
 
     def pause(self) -> None:
@@ -389,9 +388,8 @@ class BackgroundRun:
         self.result = result
         self._process.join(timeout=5)
         self._alive.close()
-        if self._holds_blas:
-            self._holds_blas = False
-            one_blas_thread.release()
+        if self._blas_hold is not None:
+            self._blas_hold.release()
 
     def take_progress(self) -> Progress | None:
         """The newest progress not taken yet, or None."""
