@@ -204,7 +204,7 @@ def set_title(plot_item: pg.PlotItem, title: str) -> None:
     label = plot_item.titleLabel
     if title == label.text:
         return
-    if label.text and label.isVisible() and not {"<", "&"} & set(title):
+    if label.text and label.isVisible() and "<" not in title and "&" not in title:
         text_item = label.item
         size = text_item.boundingRect().size()
         cursor = QTextCursor(text_item.document())
